@@ -1,0 +1,2 @@
+/* landlock.c — placeholder while the core is written */
+#include "run.h"

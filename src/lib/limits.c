@@ -1,0 +1,2 @@
+/* limits.c — placeholder while the core is written */
+#include "run.h"

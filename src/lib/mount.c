@@ -1,0 +1,2 @@
+/* mount.c — placeholder while the core is written */
+#include "run.h"

@@ -1,0 +1,2 @@
+/* ns.c — placeholder while the core is written */
+#include "run.h"

@@ -1,0 +1,116 @@
+/* run.h — starting a program in a box and reporting how the run ended. */
+#pragma once
+
+#include "policy.h"
+
+enum run_status {
+	STATUS_EXITED,
+	STATUS_SIGNALED,
+	STATUS_TIME_LIMIT,
+	STATUS_CPU_LIMIT,
+	STATUS_MEMORY_LIMIT,
+	STATUS_OUTPUT_LIMIT,
+	STATUS_PROCS_LIMIT,
+	STATUS_FILE_SIZE_LIMIT,
+	STATUS_SETUP_ERROR,
+	_STATUS_MAX,
+};
+const char *run_status_name(enum run_status s);
+
+/* Which layers a run had active (bit set) — reported, and asserted by tests. */
+enum layer {
+	LAYER_USERNS = 1u << 0,
+	LAYER_MNTNS = 1u << 1,
+	LAYER_PIDNS = 1u << 2,
+	LAYER_NETNS = 1u << 3,
+	LAYER_IPCNS = 1u << 4,
+	LAYER_UTSNS = 1u << 5,
+	LAYER_CGROUPNS = 1u << 6,
+	LAYER_PIVOT_ROOT = 1u << 7,
+	LAYER_NO_NEW_PRIVS = 1u << 8,
+	LAYER_CAPS_DROPPED = 1u << 9,
+	LAYER_SECCOMP = 1u << 10,
+	LAYER_LANDLOCK = 1u << 11,
+	LAYER_CGROUP_V2 = 1u << 12,
+	LAYER_CGROUP_V1 = 1u << 13,
+	LAYER_RLIMITS = 1u << 14,
+	LAYER_SETSID = 1u << 15,
+};
+
+/* What the caller wants besides the policy. */
+struct run_options {
+	int stdin_fd;	/* passed to the box as fd 0; -1 = /dev/null */
+	int stdout_fd;	/* where the box's stdout is copied to */
+	int stderr_fd;	/* where the box's stderr is copied to */
+	/* Whether to expose the caller's working directory read-only at the
+	 * same path (the CLI's default). */
+	bool bind_cwd;
+	/* Which cgroup use: "auto" (v2 always, v1 only for explicit
+	 * memory/procs limits), "off", "require" */
+	int cgroup_mode;
+};
+enum { CGROUP_AUTO = 0, CGROUP_OFF, CGROUP_REQUIRE };
+
+struct run_result {
+	enum run_status status;
+	int exit_code;		/* valid when status == EXITED */
+	int signal;		/* the terminating signal, 0 if none */
+	double wall_time_s;
+	double cpu_time_s;
+	uint64_t peak_memory_bytes;
+	uint64_t output_bytes;
+	unsigned layers;	/* enum layer bits */
+	uint64_t limits[_LIMIT_MAX]; /* what was in force, 0 = unlimited */
+	const char *limit_source[_LIMIT_MAX]; /* "cgroup-v2", "rlimit", ... */
+	int landlock_abi;
+	/* Set when the program could not be started (127 / 126 cases) or the
+	 * box could not be built (setup-error). */
+	bool not_found;
+	bool not_executable;
+	/* A one-line notice for the user (e.g. cwd not exposed); may be "". */
+	char notice[512];
+	struct err error;	/* setup-error / exec failure message */
+};
+
+/* Runs argv in a box built from p. Returns 0 when the program ran (whatever
+ * its outcome: see ret->status) or when it could not be started (status
+ * SETUP_ERROR, with ret->error); a negative errno only for invalid
+ * arguments. Never prints, never exits. */
+int box_run(const struct policy *p, char *const argv[],
+	    const struct run_options *o, struct run_result *ret);
+
+/* The exit status the CLI uses for a result (documented in ward(1)). */
+int run_exit_code(const struct run_result *r);
+
+/* Fixed exit codes (ward(1) EXIT STATUS). */
+enum {
+	EXIT_OUTPUT_LIMIT = 116,
+	EXIT_FILE_SIZE_LIMIT = 117,
+	EXIT_PROCS_LIMIT = 118,
+	EXIT_MEMORY_LIMIT = 119,
+	EXIT_CPU_LIMIT = 120,
+	EXIT_USAGE = 122,
+	EXIT_TIME_LIMIT = 124,
+	EXIT_SETUP = 125,
+	EXIT_NOT_EXECUTABLE = 126,
+	EXIT_NOT_FOUND = 127,
+};
+
+/* JSON report (jansson). Writes one object to fd. Returns 0 or -errno. */
+int report_write(const struct run_result *r, int fd);
+/* The same as a heap string. */
+char *report_json(const struct run_result *r);
+
+/* Host feature probe, used by `ward doctor` and by box_run to decide. */
+struct features {
+	bool userns, mntns, pidns, netns, ipcns, utsns, cgroupns;
+	char userns_why[256];
+	bool seccomp, seccomp_notify;
+	int landlock_abi; /* 0 = unavailable */
+	char landlock_why[256];
+	int cgroup_version; /* 2, 1 or 0 for none usable */
+	char cgroup_why[512];
+	char cgroup_path[512];	/* where ward would create its cgroups */
+	bool rlimits;
+};
+int features_probe(struct features *f);
