@@ -1,2 +1,87 @@
-/* limits.c — placeholder while the core is written */
-#include "run.h"
+/* limits.c — per-process limits (rlimits) and the capability drop.
+ *
+ * rlimits are the floor every box gets, cgroup or not: CPU seconds, file
+ * size, open files and no core dumps always; processes and memory too
+ * when no cgroup enforces them. RLIMIT_NPROC is counted per user in the
+ * box's own user namespace (ucounts, Linux >= 5.14), so it bounds the
+ * box's processes without being confused by the host user's others. */
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "box.h"
+
+#ifndef SECBIT_NOROOT
+#define SECBIT_NOROOT (1 << 0)
+#define SECBIT_NOROOT_LOCKED (1 << 1)
+#define SECBIT_NO_SETUID_FIXUP (1 << 2)
+#define SECBIT_NO_SETUID_FIXUP_LOCKED (1 << 3)
+#define SECBIT_KEEP_CAPS_LOCKED (1 << 5)
+#define SECBIT_NO_CAP_AMBIENT_RAISE (1 << 6)
+#define SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED (1 << 7)
+#endif
+
+static int set1(int res, const char *name, rlim_t soft, rlim_t hard,
+		struct err *e)
+{
+	struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
+	if (setrlimit(res, &rl) < 0)
+		return err_errno(e, errno, "cannot set %s", name);
+	return 0;
+}
+
+int limits_apply_rlimits(const struct box_limits *l, struct err *e)
+{
+	int r;
+	if ((r = set1(RLIMIT_CORE, "RLIMIT_CORE", 0, 0, e)) < 0)
+		return r;
+	if (l->v[LIMIT_CPU_TIME]) {
+		/* Soft limit: SIGXCPU at the limit (rounded up to a second);
+		 * hard limit one second later: SIGKILL for those who catch it. */
+		rlim_t s = (rlim_t)((l->v[LIMIT_CPU_TIME] + 999) / 1000);
+		if ((r = set1(RLIMIT_CPU, "RLIMIT_CPU", s, s + 1, e)) < 0)
+			return r;
+	}
+	if (l->v[LIMIT_FILE_SIZE] &&
+	    (r = set1(RLIMIT_FSIZE, "RLIMIT_FSIZE", l->v[LIMIT_FILE_SIZE],
+		      l->v[LIMIT_FILE_SIZE], e)) < 0)
+		return r;
+	if (l->v[LIMIT_OPEN_FILES] &&
+	    (r = set1(RLIMIT_NOFILE, "RLIMIT_NOFILE", l->v[LIMIT_OPEN_FILES],
+		      l->v[LIMIT_OPEN_FILES], e)) < 0)
+		return r;
+	if (l->v[LIMIT_PROCS] && !l->procs_by_cgroup &&
+	    (r = set1(RLIMIT_NPROC, "RLIMIT_NPROC", l->v[LIMIT_PROCS],
+		      l->v[LIMIT_PROCS], e)) < 0)
+		return r;
+	/* RLIMIT_DATA (private writable memory) rather than RLIMIT_AS:
+	 * runtimes like V8 reserve large PROT_NONE ranges they never use. */
+	if (l->v[LIMIT_MEMORY] && !l->memory_by_cgroup &&
+	    (r = set1(RLIMIT_DATA, "RLIMIT_DATA", l->v[LIMIT_MEMORY],
+		      l->v[LIMIT_MEMORY], e)) < 0)
+		return r;
+	return 0;
+}
+
+int caps_drop_all(struct err *e)
+{
+	for (int c = 0; c <= 63; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return err_errno(e, errno, "cannot drop capability %d from the bounding set", c);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return err_errno(e, errno, "cannot clear ambient capabilities");
+	/* No path back to privilege through uid 0 semantics, ever. */
+	if (prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+			  SECBIT_NO_CAP_AMBIENT_RAISE |
+			  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+		  0, 0, 0) < 0)
+		return err_errno(e, errno, "cannot lock the securebits");
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return err_errno(e, errno, "cannot clear capabilities");
+	return 0;
+}

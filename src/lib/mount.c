@@ -1,2 +1,423 @@
-/* mount.c — placeholder while the core is written */
-#include "run.h"
+/* mount.c — the box's file system: a tmpfs root holding exactly the
+ * granted trees, pivoted into, with the host's root detached.
+ *
+ * Two phases, both in the box's first process after it entered its own
+ * mount namespace:
+ *  1. capture: every host path is cloned into a detached mount
+ *     (open_tree(OPEN_TREE_CLONE)) before anything is mounted, so the
+ *     staging mount cannot hide a host path and every later step works on
+ *     file descriptors;
+ *  2. assemble: mount points are created and resolved inside the new root
+ *     with RESOLVE_IN_ROOT, so a symlink that an earlier box planted in a
+ *     read-write tree can never point a mount outside the new root
+ *     (the Judge0 class of bugs, CVE-2024-28185). */
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "box.h"
+
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+
+static int sys_open_tree(int dfd, const char *path, unsigned flags)
+{
+	return (int)syscall(SYS_open_tree, dfd, path, flags);
+}
+static int sys_move_mount(int from_dfd, const char *from, int to_dfd,
+			  const char *to, unsigned flags)
+{
+	return (int)syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
+}
+static int sys_mount_setattr(int dfd, const char *path, unsigned flags,
+			     struct mount_attr *attr)
+{
+	return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr,
+			    sizeof(*attr));
+}
+static int sys_fsopen(const char *fs, unsigned flags)
+{
+	return (int)syscall(SYS_fsopen, fs, flags);
+}
+static int sys_fsconfig(int fd, unsigned cmd, const char *key,
+			const void *value, int aux)
+{
+	return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
+}
+static int sys_fsmount(int fd, unsigned flags, unsigned attrs)
+{
+	return (int)syscall(SYS_fsmount, fd, flags, attrs);
+}
+static int sys_openat2(int dfd, const char *path, struct open_how *how)
+{
+	return (int)syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+}
+static int sys_pivot_root(const char *new_root, const char *put_old)
+{
+	return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+int mnt_plan_add(struct mnt_plan *mp, enum mnt_kind kind, const char *src,
+		 const char *dst)
+{
+	if (mp->n == mp->cap) {
+		size_t cap = mp->cap ? mp->cap * 2 : 32;
+		struct mnt_entry *ne = realloc(mp->e, cap * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		mp->e = ne;
+		mp->cap = cap;
+	}
+	mp->e[mp->n++] = (struct mnt_entry){
+		.kind = kind, .src = src, .dst = dst, .tree_fd = -1,
+		.mode = 0755,
+	};
+	return 0;
+}
+
+struct mnt_entry *mnt_plan_last(struct mnt_plan *mp)
+{
+	return mp->n ? &mp->e[mp->n - 1] : NULL;
+}
+
+/* Parents before children: a stable insertion sort on path depth (plans are
+ * short, and stability keeps "later grant wins" among equal depths). */
+void mnt_plan_sort(struct mnt_plan *mp)
+{
+	for (size_t i = 1; i < mp->n; i++) {
+		struct mnt_entry x = mp->e[i];
+		size_t d = path_depth(x.dst), j = i;
+		while (j > 0 && path_depth(mp->e[j - 1].dst) > d) {
+			mp->e[j] = mp->e[j - 1];
+			j--;
+		}
+		mp->e[j] = x;
+	}
+}
+
+void mnt_plan_free(struct mnt_plan *mp)
+{
+	free(mp->e);
+	*mp = (struct mnt_plan){0};
+}
+
+/* Opens `path` (absolute box path) inside the new root, never leaving it:
+ * ".." and symlinks, absolute or relative, resolve against rootfd. */
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	while (*path == '/')
+		path++;
+	return sys_openat2(rootfd, *path ? path : ".", &how);
+}
+
+/* mkdir -p inside the new root; the last component becomes a directory
+ * (is_dir) or an empty file (a bind-mount target for a file). */
+static int make_node_in_root(int rootfd, const char *path, bool is_dir,
+			     unsigned mode, struct err *e)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+	if (len >= sizeof(buf))
+		return err_set(e, ENAMETOOLONG, "box path '%s' is too long", path);
+	memcpy(buf, path, len + 1);
+	int dfd = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+	if (dfd < 0)
+		return err_errno(e, errno, "cannot open the new root");
+	char *p = buf;
+	while (*p == '/')
+		p++;
+	while (*p) {
+		char *slash = strchr(p, '/');
+		bool last = !slash;
+		if (slash)
+			*slash = 0;
+		int r;
+		if (last && !is_dir) {
+			int fd = openat(dfd, p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (fd < 0 && errno != EEXIST && errno != ELOOP && errno != EISDIR) {
+				r = errno;
+				close(dfd);
+				return err_errno(e, r, "cannot create mount point '%s'", path);
+			}
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		r = mkdirat(dfd, p, last ? mode : 0755);
+		if (r < 0 && errno != EEXIST) {
+			r = errno;
+			close(dfd);
+			if (r == EROFS)
+				return err_set(e, r, "cannot create mount point '%s': its parent is read-only in the box (grant the parent, or a path that exists)", path);
+			return err_errno(e, r, "cannot create mount point '%s'", path);
+		}
+		if (last)
+			break;
+		/* Descend with the same confinement (the component may be a
+		 * symlink inside a read-write tree). */
+		char save = slash ? '/' : 0;
+		int nfd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+		if (slash)
+			*slash = save;
+		if (nfd < 0) {
+			r = errno;
+			close(dfd);
+			return err_errno(e, r, "cannot open '%s' in the box", buf);
+		}
+		close(dfd);
+		dfd = nfd;
+		p = slash + 1;
+		while (*p == '/')
+			p++;
+	}
+	close(dfd);
+	return 0;
+}
+
+static int attach_at(int rootfd, int mnt_fd, const char *dst, struct err *e)
+{
+	_cleanup_close_ int target = open_in_root(rootfd, dst, O_PATH | O_NOFOLLOW);
+	if (target < 0)
+		return err_errno(e, errno, "cannot open mount point '%s'", dst);
+	if (sys_move_mount(mnt_fd, "", target, "",
+			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return err_errno(e, errno, "cannot mount at '%s'", dst);
+	return 0;
+}
+
+/* A detached tmpfs (or proc) mount, ready to be attached. */
+static int new_fs(const char *type, uint64_t size, unsigned mode,
+		  unsigned attrs, struct err *e)
+{
+	_cleanup_close_ int fs = sys_fsopen(type, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return err_errno(e, errno, "cannot create a %s file system", type);
+	char val[32];
+	if (size) {
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)size);
+		if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "size", val, 0) < 0)
+			return err_errno(e, errno, "cannot set %s size", type);
+	}
+	if (!strcmp(type, "tmpfs")) {
+		snprintf(val, sizeof(val), "%o", mode);
+		if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "mode", val, 0) < 0)
+			return err_errno(e, errno, "cannot set %s mode", type);
+		/* Bound the inode count too: a box must not fill host memory
+		 * with empty files. */
+		snprintf(val, sizeof(val), "%llu",
+			 (unsigned long long)(size ? size / 1024 + 64 : 4096));
+		if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", val, 0) < 0)
+			return err_errno(e, errno, "cannot set %s inode limit", type);
+	}
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return err_errno(e, errno, "cannot create a %s file system", type);
+	int m = sys_fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	if (m < 0)
+		return err_errno(e, errno, "cannot mount a %s file system", type);
+	return m;
+}
+
+static int write_content(int rootfd, const struct mnt_entry *m, struct err *e)
+{
+	int r = make_node_in_root(rootfd, m->dst, false, m->mode, e);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open_in_root(rootfd, m->dst, O_WRONLY | O_TRUNC | O_NOFOLLOW);
+	if (fd < 0)
+		return err_errno(e, errno, "cannot write '%s'", m->dst);
+	r = write_all(fd, m->src, strlen(m->src));
+	if (r < 0)
+		return err_errno(e, -r, "cannot write '%s'", m->dst);
+	if (fchmod(fd, m->mode) < 0)
+		return err_errno(e, errno, "cannot chmod '%s'", m->dst);
+	return 0;
+}
+
+static int make_symlink(int rootfd, const struct mnt_entry *m, struct err *e)
+{
+	const char *slash = strrchr(m->dst, '/');
+	char parent[4096];
+	size_t n = (size_t)(slash - m->dst);
+	if (n >= sizeof(parent))
+		return err_set(e, ENAMETOOLONG, "box path '%s' is too long", m->dst);
+	memcpy(parent, m->dst, n);
+	parent[n] = 0;
+	if (n > 0) {
+		int r = make_node_in_root(rootfd, parent, true, 0755, e);
+		if (r < 0)
+			return r;
+	}
+	_cleanup_close_ int dfd = open_in_root(rootfd, n ? parent : "/", O_PATH | O_DIRECTORY);
+	if (dfd < 0)
+		return err_errno(e, errno, "cannot open '%s' in the box", parent);
+	if (symlinkat(m->src, dfd, slash + 1) < 0 && errno != EEXIST)
+		return err_errno(e, errno, "cannot create symlink '%s'", m->dst);
+	return 0;
+}
+
+/* Phase 1: clone each host path while the host tree is still visible. */
+static int capture(struct mnt_plan *mp, struct err *e)
+{
+	for (size_t i = 0; i < mp->n; i++) {
+		struct mnt_entry *m = &mp->e[i];
+		if (m->kind != MNT_BIND)
+			continue;
+		int fd = sys_open_tree(AT_FDCWD, m->src,
+				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (fd < 0) {
+			if (errno == ENOENT && m->optional) {
+				m->skipped = true;
+				continue;
+			}
+			return err_errno(e, errno, "cannot bind '%s'", m->src);
+		}
+		/* Read-only binds stay read-only all the way down; nothing
+		 * granted carries setuid or device semantics, except the few
+		 * device nodes ward binds itself. */
+		struct mount_attr attr = {
+			.attr_set = MOUNT_ATTR_NOSUID |
+				    (m->device ? 0 : MOUNT_ATTR_NODEV) |
+				    (m->rdonly ? MOUNT_ATTR_RDONLY : 0),
+		};
+		if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0) {
+			int r = errno;
+			close(fd);
+			return err_errno(e, r, "cannot restrict bind of '%s'", m->src);
+		}
+		m->tree_fd = fd;
+	}
+	return 0;
+}
+
+int mnt_build_root(struct mnt_plan *mp, struct err *e)
+{
+	int r;
+	/* Nothing done here may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return err_errno(e, errno, "cannot make the mount tree private");
+
+	r = capture(mp, e);
+	if (r < 0)
+		return r;
+
+	/* procfs must be created while the host's /proc is still fully
+	 * visible in this namespace (the kernel's mount_too_revealing check). */
+	int procfd = -1;
+	for (size_t i = 0; i < mp->n && procfd < 0; i++)
+		if (mp->e[i].kind == MNT_PROC) {
+			procfd = new_fs("proc", 0, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e);
+			if (procfd < 0)
+				return procfd;
+		}
+
+	_cleanup_close_ int rootfd = new_fs("tmpfs", mp->root_size, 0755,
+					    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+	if (rootfd < 0) {
+		if (procfd >= 0)
+			close(procfd);
+		return rootfd;
+	}
+	if (sys_move_mount(rootfd, "", AT_FDCWD, mp->staging, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		r = err_errno(e, errno, "cannot attach the new root at '%s'", mp->staging);
+		goto out;
+	}
+
+	for (size_t i = 0; i < mp->n; i++) {
+		struct mnt_entry *m = &mp->e[i];
+		int fd;
+		switch (m->kind) {
+		case MNT_BIND:
+			if (m->skipped)
+				continue;
+			r = make_node_in_root(rootfd, m->dst, m->src_is_dir, 0755, e);
+			if (r < 0)
+				goto out;
+			r = attach_at(rootfd, m->tree_fd, m->dst, e);
+			close(m->tree_fd);
+			m->tree_fd = -1;
+			if (r < 0)
+				goto out;
+			break;
+		case MNT_TMPFS:
+			r = make_node_in_root(rootfd, m->dst, true, 0755, e);
+			if (r < 0)
+				goto out;
+			fd = new_fs("tmpfs", m->size, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+			if (fd < 0) {
+				r = fd;
+				goto out;
+			}
+			r = attach_at(rootfd, fd, m->dst, e);
+			close(fd);
+			if (r < 0)
+				goto out;
+			break;
+		case MNT_PROC:
+			r = make_node_in_root(rootfd, m->dst, true, 0555, e);
+			if (r < 0)
+				goto out;
+			r = attach_at(rootfd, procfd, m->dst, e);
+			if (r < 0)
+				goto out;
+			break;
+		case MNT_SYMLINK:
+			r = make_symlink(rootfd, m, e);
+			if (r < 0)
+				goto out;
+			break;
+		case MNT_FILE:
+			r = write_content(rootfd, m, e);
+			if (r < 0)
+				goto out;
+			break;
+		case MNT_DIR:
+			r = make_node_in_root(rootfd, m->dst, true, m->mode, e);
+			if (r < 0)
+				goto out;
+			break;
+		}
+	}
+
+	/* The root itself holds only ward's skeleton: read-only from now on. */
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (sys_mount_setattr(rootfd, "", AT_EMPTY_PATH, &ro) < 0) {
+		r = err_errno(e, errno, "cannot make the box root read-only");
+		goto out;
+	}
+
+	/* pivot_root(".", ".") stacks the old root on top of the new one;
+	 * detaching "." then drops the whole host tree from this namespace. */
+	if (fchdir(rootfd) < 0 || sys_pivot_root(".", ".") < 0) {
+		r = err_errno(e, errno, "cannot pivot_root into the box root");
+		goto out;
+	}
+	if (umount2(".", MNT_DETACH) < 0) {
+		r = err_errno(e, errno, "cannot detach the host root");
+		goto out;
+	}
+	if (chdir("/") < 0) {
+		r = err_errno(e, errno, "cannot enter the box root");
+		goto out;
+	}
+	r = 0;
+out:
+	if (procfd >= 0)
+		close(procfd);
+	for (size_t i = 0; i < mp->n; i++)
+		if (mp->e[i].tree_fd >= 0) {
+			close(mp->e[i].tree_fd);
+			mp->e[i].tree_fd = -1;
+		}
+	return r;
+}

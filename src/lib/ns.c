@@ -1,2 +1,107 @@
-/* ns.c — placeholder while the core is written */
-#include "run.h"
+/* ns.c — namespaces: creating the box's first process, its id mapping,
+ * its hostname and its loopback interface. */
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "box.h"
+
+pid_t ns_clone_box(int cgroup_fd, int *ret_pidfd)
+{
+	int pidfd = -1;
+	struct clone_args args = {
+		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+			 CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+			 CLONE_NEWCGROUP | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	/* Without CLONE_VM and without a stack, clone3 behaves like fork():
+	 * the child continues on a copy of this stack. */
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		*ret_pidfd = pidfd;
+	return (pid_t)pid;
+}
+
+static int write_proc(pid_t pid, const char *file, const char *content,
+		      struct err *e)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	int r = write_file_at(AT_FDCWD, path, content);
+	if (r < 0)
+		return err_errno(e, -r, "cannot write '%s'", path);
+	return 0;
+}
+
+int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
+		     bool allow_setgroups, struct err *e)
+{
+	char map[64];
+	int r;
+	/* An unprivileged writer must deny setgroups before writing gid_map
+	 * (user_namespaces(7)); a root writer keeps it so the box can drop
+	 * the host's supplementary groups, which would otherwise still grant
+	 * group access to host files. */
+	if (!allow_setgroups) {
+		r = write_proc(pid, "setgroups", "deny", e);
+		if (r < 0)
+			return r;
+	}
+	snprintf(map, sizeof(map), "%d %u 1\n", BOX_UID, (unsigned)host_uid);
+	r = write_proc(pid, "uid_map", map, e);
+	if (r < 0)
+		return r;
+	snprintf(map, sizeof(map), "%d %u 1\n", BOX_GID, (unsigned)host_gid);
+	return write_proc(pid, "gid_map", map, e);
+}
+
+int ns_become_box_user(bool can_setgroups, struct err *e)
+{
+	if (can_setgroups && setgroups(0, NULL) < 0)
+		return err_errno(e, errno, "cannot drop supplementary groups");
+	if (setresgid(BOX_GID, BOX_GID, BOX_GID) < 0)
+		return err_errno(e, errno, "cannot become gid %d", BOX_GID);
+	if (setresuid(BOX_UID, BOX_UID, BOX_UID) < 0)
+		return err_errno(e, errno, "cannot become uid %d", BOX_UID);
+	return 0;
+}
+
+int ns_set_hostname(const char *name, struct err *e)
+{
+	if (sethostname(name, strlen(name)) < 0)
+		return err_errno(e, errno, "cannot set hostname '%s'", name);
+	if (setdomainname("", 0) < 0)
+		return err_errno(e, errno, "cannot clear the domain name");
+	return 0;
+}
+
+int ns_loopback_up(struct err *e)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return err_errno(e, errno, "cannot open a socket to configure 'lo'");
+	struct ifreq ifr = {0};
+	strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return err_errno(e, errno, "cannot read flags of 'lo'");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return err_errno(e, errno, "cannot bring 'lo' up");
+	return 0;
+}

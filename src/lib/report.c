@@ -1,3 +1,83 @@
-#include "run.h"
-int report_write(const struct run_result *r, int fd) { return -ENOSYS; }
-char *report_json(const struct run_result *r) { return NULL; }
+/* report.c — the run report as one JSON object (jansson). */
+#include <jansson.h>
+#include <signal.h>
+#include <string.h>
+
+#include "box.h"
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} layer_names[] = {
+	{LAYER_USERNS, "user-ns"},	   {LAYER_MNTNS, "mount-ns"},
+	{LAYER_PIDNS, "pid-ns"},	   {LAYER_NETNS, "net-ns"},
+	{LAYER_IPCNS, "ipc-ns"},	   {LAYER_UTSNS, "uts-ns"},
+	{LAYER_CGROUPNS, "cgroup-ns"},	   {LAYER_PIVOT_ROOT, "pivot-root"},
+	{LAYER_SETSID, "setsid"},	   {LAYER_NO_NEW_PRIVS, "no-new-privs"},
+	{LAYER_CAPS_DROPPED, "caps-dropped"}, {LAYER_SECCOMP, "seccomp"},
+	{LAYER_LANDLOCK, "landlock"},	   {LAYER_CGROUP_V2, "cgroup-v2"},
+	{LAYER_CGROUP_V1, "cgroup-v1"},	   {LAYER_RLIMITS, "rlimits"},
+};
+
+static json_t *limit_value(const struct run_result *r, int i)
+{
+	if (!r->limits[i])
+		return json_null();
+	if (limit_info[i].type == LIMIT_TYPE_DURATION)
+		return json_real((double)r->limits[i] / 1000.0);
+	return json_integer((json_int_t)r->limits[i]);
+}
+
+char *report_json(const struct run_result *r)
+{
+	json_t *o = json_object();
+	json_t *limits = json_object(), *sources = json_object(), *layers = json_array();
+	if (!o || !limits || !sources || !layers) {
+		json_decref(o);
+		json_decref(limits);
+		json_decref(sources);
+		json_decref(layers);
+		return NULL;
+	}
+	for (int i = 0; i < _LIMIT_MAX; i++) {
+		json_object_set_new(limits, limit_info[i].name, limit_value(r, i));
+		if (r->limits[i] && r->limit_source[i])
+			json_object_set_new(sources, limit_info[i].name, json_string(r->limit_source[i]));
+	}
+	for (size_t i = 0; i < ELEMENTSOF(layer_names); i++)
+		if (r->layers & layer_names[i].bit)
+			json_array_append_new(layers, json_string(layer_names[i].name));
+	const char *sig = r->signal > 0 ? sigabbrev_np(r->signal) : NULL;
+	char signame[32] = "";
+	if (sig)
+		snprintf(signame, sizeof(signame), "SIG%s", sig);
+
+	json_object_set_new(o, "status", json_string(run_status_name(r->status)));
+	json_object_set_new(o, "exit_code", r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
+	json_object_set_new(o, "signal", signame[0] ? json_string(signame) : json_null());
+	json_object_set_new(o, "wall_time_s", json_real(r->wall_time_s));
+	json_object_set_new(o, "cpu_time_s", json_real(r->cpu_time_s));
+	json_object_set_new(o, "peak_memory_bytes", json_integer((json_int_t)r->peak_memory_bytes));
+	json_object_set_new(o, "output_bytes", json_integer((json_int_t)r->output_bytes));
+	json_object_set_new(o, "limits", limits);
+	json_object_set_new(o, "limit_source", sources);
+	json_object_set_new(o, "layers", layers);
+	json_object_set_new(o, "landlock_abi", json_integer(r->landlock_abi));
+	json_object_set_new(o, "error", r->status == STATUS_SETUP_ERROR && r->error.msg[0]
+						? json_string(r->error.msg) : json_null());
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	json_decref(o);
+	return s;
+}
+
+int report_write(const struct run_result *r, int fd)
+{
+	char *s = report_json(r);
+	if (!s)
+		return -ENOMEM;
+	int ret = write_all(fd, s, strlen(s));
+	if (ret == 0)
+		ret = write_all(fd, "\n", 1);
+	free(s);
+	return ret;
+}

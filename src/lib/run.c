@@ -1,6 +1,1048 @@
-#include "run.h"
+/* run.c — the launch sequence and the controller.
+ *
+ * Process model (docs/ARCHITECTURE.md):
+ *
+ *   controller (the caller)  ── clone3(all namespaces) ──▶  box init (pid 1)
+ *     pumps stdin/stdout/stderr,                               builds the root,
+ *     counts output, wall clock,                               forks ──▶ program (pid 2)
+ *     cgroup, report                                           reaps, reports     setsid, rlimits,
+ *                                                                                 no_new_privs, caps,
+ *                                                                                 Landlock, seccomp,
+ *                                                                                 execve
+ *
+ * Everything the box's processes need is prepared in `struct launch`
+ * before clone, so no code after clone allocates memory. */
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
-const char *run_status_name(enum run_status s) { return "setup-error"; }
-int box_run(const struct policy *p, char *const argv[], const struct run_options *o, struct run_result *ret)
-{ memset(ret, 0, sizeof *ret); ret->status = STATUS_SETUP_ERROR; err_set(&ret->error, ENOSYS, "box not implemented yet"); return 0; }
-int run_exit_code(const struct run_result *r) { return EXIT_SETUP; }
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "box.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static const char *const status_names[_STATUS_MAX] = {
+	[STATUS_EXITED] = "exited",
+	[STATUS_SIGNALED] = "signaled",
+	[STATUS_TIME_LIMIT] = "time-limit",
+	[STATUS_CPU_LIMIT] = "cpu-limit",
+	[STATUS_MEMORY_LIMIT] = "memory-limit",
+	[STATUS_OUTPUT_LIMIT] = "output-limit",
+	[STATUS_PROCS_LIMIT] = "procs-limit",
+	[STATUS_FILE_SIZE_LIMIT] = "file-size-limit",
+	[STATUS_SETUP_ERROR] = "setup-error",
+};
+
+const char *run_status_name(enum run_status s)
+{
+	return (unsigned)s < _STATUS_MAX ? status_names[s] : "unknown";
+}
+
+int run_exit_code(const struct run_result *r)
+{
+	switch (r->status) {
+	case STATUS_EXITED: return r->exit_code;
+	case STATUS_SIGNALED: return 128 + r->signal;
+	case STATUS_TIME_LIMIT: return EXIT_TIME_LIMIT;
+	case STATUS_CPU_LIMIT: return EXIT_CPU_LIMIT;
+	case STATUS_MEMORY_LIMIT: return EXIT_MEMORY_LIMIT;
+	case STATUS_OUTPUT_LIMIT: return EXIT_OUTPUT_LIMIT;
+	case STATUS_PROCS_LIMIT: return EXIT_PROCS_LIMIT;
+	case STATUS_FILE_SIZE_LIMIT: return EXIT_FILE_SIZE_LIMIT;
+	case STATUS_SETUP_ERROR:
+	default:
+		if (r->not_found)
+			return EXIT_NOT_FOUND;
+		if (r->not_executable)
+			return EXIT_NOT_EXECUTABLE;
+		return EXIT_SETUP;
+	}
+}
+
+/* What the box's processes report back on the error pipe when setup or
+ * execve fails (written once, then the process exits). */
+struct child_error {
+	int code; /* EXIT_SETUP, EXIT_NOT_FOUND or EXIT_NOT_EXECUTABLE */
+	char msg[1000];
+};
+
+struct launch {
+	struct mnt_plan mp;
+	struct strv env;     /* final environment of the program */
+	struct strv exec;    /* --exec list (box paths) */
+	struct strv owned;   /* strings the plan points into */
+	char *const *argv;
+	const char *cwd;     /* box working directory */
+	const char *hostname;
+	enum net_mode net;
+	struct box_limits lim;
+	bool root;	     /* the controller runs as host root */
+	uid_t host_uid;
+	gid_t host_gid;
+	int landlock_abi;
+	struct cgroup cg;
+	bool have_cg;
+	/* pipes: [0] read end, [1] write end */
+	int sync[2], status[2], errp[2], out[2], err[2], in[2];
+	int stdin_direct;    /* caller's stdin handed to the box as is, or -1 */
+};
+
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0) {
+			close(p[i]);
+			p[i] = -1;
+		}
+}
+
+static void launch_free(struct launch *L)
+{
+	mnt_plan_free(&L->mp);
+	strv_clear(&L->env);
+	strv_clear(&L->exec);
+	strv_clear(&L->owned);
+	close_pair(L->sync);
+	close_pair(L->status);
+	close_pair(L->errp);
+	close_pair(L->out);
+	close_pair(L->err);
+	close_pair(L->in);
+	if (L->have_cg)
+		cgroup_destroy(&L->cg);
+}
+
+/* Keeps a heap string alive for the plan's lifetime; returns it. */
+static const char *own(struct launch *L, char *s)
+{
+	if (!s || strv_push_take(&L->owned, s) < 0)
+		return NULL;
+	return s;
+}
+
+static const char *own_printf(struct launch *L, const char *fmt, ...) _printf_(2, 3);
+static const char *own_printf(struct launch *L, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : own(L, s);
+}
+
+/* ---- plan ---------------------------------------------------------- */
+
+static int add_bind(struct launch *L, const char *host, const char *box,
+		    bool rdonly, bool optional, bool device, struct err *e)
+{
+	struct stat st;
+	if (stat(host, &st) < 0) {
+		if (optional && errno == ENOENT)
+			return 0;
+		return err_errno(e, errno, "cannot grant '%s'", host);
+	}
+	if (mnt_plan_add(&L->mp, MNT_BIND, host, box) < 0)
+		return -ENOMEM;
+	struct mnt_entry *m = mnt_plan_last(&L->mp);
+	m->rdonly = rdonly;
+	m->optional = optional;
+	m->device = device;
+	m->src_is_dir = S_ISDIR(st.st_mode);
+	m->exec_rule = true;
+	return 0;
+}
+
+/* /bin, /lib... are symlinks into /usr on merged-/usr systems: recreate
+ * the link; on others bind the directory read-only. */
+static int add_base_dir(struct launch *L, const char *path, struct err *e)
+{
+	char target[4096];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = 0;
+		const char *t = own(L, strdup(target));
+		if (!t || mnt_plan_add(&L->mp, MNT_SYMLINK, t, path) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	return add_bind(L, path, path, true, true, false, e);
+}
+
+static int add_file(struct launch *L, const char *dst, const char *content,
+		    unsigned mode)
+{
+	if (!content || mnt_plan_add(&L->mp, MNT_FILE, content, dst) < 0)
+		return -ENOMEM;
+	mnt_plan_last(&L->mp)->mode = mode;
+	return 0;
+}
+
+/* Does an explicit grant sit at or above box path `path`? */
+static bool explicit_grant_covers(const struct policy *p, const char *path)
+{
+	for (size_t i = 0; i < p->n_grants; i++)
+		if (!p->grants[i].implicit && path_is_under(path, p->grants[i].box))
+			return true;
+	return false;
+}
+
+static bool grant_replaces(const struct policy *p, const char *box)
+{
+	for (size_t i = 0; i < p->n_grants; i++)
+		if (!strcmp(p->grants[i].box, box))
+			return true;
+	return false;
+}
+
+static int plan_filesystem(struct launch *L, const struct policy *p,
+			   const struct run_options *o, struct run_result *ret)
+{
+	struct err *e = &ret->error;
+	int r;
+	static const char *const base_dirs[] = {"/bin", "/sbin", "/lib", "/lib32",
+						"/lib64", "/libx32"};
+
+	L->mp.root_size = 1 << 20;
+	/* The staging point is only a place to attach the new root for a
+	 * moment: every host path is captured before it is mounted over. */
+	L->mp.staging = "/tmp";
+	struct stat st;
+	if (stat("/tmp", &st) < 0 || !S_ISDIR(st.st_mode))
+		L->mp.staging = "/mnt";
+
+	if (!grant_replaces(p, "/usr") && (r = add_bind(L, "/usr", "/usr", true, false, false, e)) < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(base_dirs); i++)
+		if (!grant_replaces(p, base_dirs[i]) && (r = add_base_dir(L, base_dirs[i], e)) < 0)
+			return r;
+
+	/* A minimal /etc: only what ward writes, plus what profiles grant. */
+	const char *hn = L->hostname;
+	if ((r = add_file(L, "/etc/passwd",
+			  "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+			  "box:x:1000:1000:ward box:/tmp:/bin/sh\n"
+			  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+			  0644)) < 0 ||
+	    (r = add_file(L, "/etc/group", "root:x:0:\nbox:x:1000:\nnogroup:x:65534:\n", 0644)) < 0 ||
+	    (r = add_file(L, "/etc/hostname", own_printf(L, "%s\n", hn), 0644)) < 0 ||
+	    (r = add_file(L, "/etc/hosts",
+			  own_printf(L, "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", hn),
+			  0644)) < 0 ||
+	    (r = add_file(L, "/etc/nsswitch.conf",
+			  "passwd: files\ngroup: files\nshadow: files\nhosts: files\n"
+			  "networks: files\nprotocols: files\nservices: files\n",
+			  0644)) < 0)
+		return r < 0 ? r : -ENOMEM;
+	if ((r = add_bind(L, "/etc/ld.so.cache", "/etc/ld.so.cache", true, true, false, e)) < 0)
+		return r;
+	char tz[4096];
+	ssize_t n = readlink("/etc/localtime", tz, sizeof(tz) - 1);
+	if (n > 0) {
+		tz[n] = 0;
+		const char *t = own(L, strdup(tz));
+		if (!t || mnt_plan_add(&L->mp, MNT_SYMLINK, t, "/etc/localtime") < 0)
+			return -ENOMEM;
+	} else if ((r = add_bind(L, "/etc/localtime", "/etc/localtime", true, true, false, e)) < 0) {
+		return r;
+	}
+
+	/* /proc of the box's own pid namespace. */
+	if (mnt_plan_add(&L->mp, MNT_PROC, NULL, "/proc") < 0)
+		return -ENOMEM;
+
+	/* /dev: a small tmpfs with the harmless devices bound from the host
+	 * (a user namespace cannot mknod) and no terminal. */
+	if (mnt_plan_add(&L->mp, MNT_TMPFS, NULL, "/dev") < 0)
+		return -ENOMEM;
+	mnt_plan_last(&L->mp)->size = 64 * 1024;
+	mnt_plan_last(&L->mp)->mode = 0755;
+	static const char *const devs[] = {"/dev/null", "/dev/zero", "/dev/full",
+					   "/dev/random", "/dev/urandom"};
+	for (size_t i = 0; i < ELEMENTSOF(devs); i++)
+		if ((r = add_bind(L, devs[i], devs[i], false, false, true, e)) < 0)
+			return r;
+	static const char *const links[][2] = {
+		{"/proc/self/fd", "/dev/fd"},	{"/proc/self/fd/0", "/dev/stdin"},
+		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+		{"/tmp", "/dev/shm"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(links); i++)
+		if (mnt_plan_add(&L->mp, MNT_SYMLINK, links[i][0], links[i][1]) < 0)
+			return -ENOMEM;
+
+	/* A private, size-capped /tmp unless a grant provides one. */
+	if (!grant_replaces(p, "/tmp")) {
+		if (mnt_plan_add(&L->mp, MNT_TMPFS, NULL, "/tmp") < 0)
+			return -ENOMEM;
+		mnt_plan_last(&L->mp)->size = L->lim.v[LIMIT_TMP_SIZE];
+		mnt_plan_last(&L->mp)->mode = 01777;
+	}
+
+	/* The caller's working directory, read-only at the same path, so that
+	 * `ward run -- python3 script.py` finds script.py. Not for / or the
+	 * home directory itself (that would expose everything), and never
+	 * over an explicit grant. */
+	char cwdbuf[4096];
+	const char *cwd = NULL;
+	if (o->bind_cwd && getcwd(cwdbuf, sizeof(cwdbuf))) {
+		const char *home = getenv("HOME");
+		struct passwd *pw = getpwuid(getuid());
+		if (!strcmp(cwdbuf, "/") || (home && !strcmp(cwdbuf, home)) ||
+		    (pw && pw->pw_dir && !strcmp(cwdbuf, pw->pw_dir))) {
+			snprintf(ret->notice, sizeof(ret->notice),
+				 "the current directory '%s' is not exposed in the box (it is / or your home directory); grant what the program needs with --ro or --rw",
+				 cwdbuf);
+		} else if (explicit_grant_covers(p, cwdbuf)) {
+			cwd = own(L, strdup(cwdbuf));
+		} else {
+			cwd = own(L, strdup(cwdbuf));
+			if (!cwd || (r = add_bind(L, cwd, cwd, true, false, false, e)) < 0)
+				return r < 0 ? r : -ENOMEM;
+		}
+	}
+
+	/* Explicit grants, in policy order (later ones win on the same path;
+	 * the policy already replaced duplicates). */
+	for (size_t i = 0; i < p->n_grants; i++) {
+		const struct grant *g = &p->grants[i];
+		if (g->kind == GRANT_TMPFS) {
+			if (mnt_plan_add(&L->mp, MNT_TMPFS, NULL, g->box) < 0)
+				return -ENOMEM;
+			mnt_plan_last(&L->mp)->size = g->size ? g->size : L->lim.v[LIMIT_TMP_SIZE];
+			mnt_plan_last(&L->mp)->mode = 01777;
+			continue;
+		}
+		r = add_bind(L, g->host, g->box, g->kind == GRANT_RO, g->optional, false, e);
+		if (r < 0)
+			return r;
+	}
+	mnt_plan_sort(&L->mp);
+
+	/* Working directory: --cwd, else the caller's if it is visible. */
+	if (p->cwd)
+		L->cwd = p->cwd;
+	else if (cwd)
+		L->cwd = cwd;
+	else
+		L->cwd = "/";
+	return 0;
+}
+
+static int plan_environment(struct launch *L, const struct policy *p)
+{
+	static const char *const defaults[] = {
+		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(defaults); i++) {
+		size_t klen = strchr(defaults[i], '=') - defaults[i] + 1;
+		bool set = false;
+		for (size_t j = 0; j < p->env.n; j++)
+			if (!strncmp(p->env.v[j], defaults[i], klen))
+				set = true;
+		if (!set && strv_push(&L->env, defaults[i]) < 0)
+			return -ENOMEM;
+	}
+	/* Last entry for a name wins: keep only the last occurrence. */
+	for (size_t j = 0; j < p->env.n; j++) {
+		const char *eq = strchr(p->env.v[j], '=');
+		size_t klen = eq ? (size_t)(eq - p->env.v[j]) + 1 : strlen(p->env.v[j]);
+		bool later = false;
+		for (size_t k = j + 1; k < p->env.n; k++)
+			if (!strncmp(p->env.v[k], p->env.v[j], klen))
+				later = true;
+		if (!later && strv_push(&L->env, p->env.v[j]) < 0)
+			return -ENOMEM;
+	}
+	if (!L->env.v && strv_push(&L->env, "PATH=/usr/bin:/bin") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- limits and cgroups ------------------------------------------- */
+
+static int plan_limits(struct launch *L, const struct policy *p,
+		       const struct run_options *o, struct run_result *ret)
+{
+	for (int i = 0; i < _LIMIT_MAX; i++) {
+		L->lim.v[i] = policy_limit(p, i);
+		ret->limits[i] = L->lim.v[i];
+		ret->limit_source[i] = L->lim.v[i] ? "rlimit" : NULL;
+	}
+	ret->limit_source[LIMIT_WALL_TIME] = L->lim.v[LIMIT_WALL_TIME] ? "controller" : NULL;
+	ret->limit_source[LIMIT_OUTPUT] = L->lim.v[LIMIT_OUTPUT] ? "controller" : NULL;
+	ret->limit_source[LIMIT_TMP_SIZE] = "tmpfs";
+
+	if (o->cgroup_mode == CGROUP_OFF)
+		return 0;
+	struct features f = {0};
+	cgroup_detect(&f);
+	/* cgroup v1 attach costs an RCU grace period (~10 ms): only pay it
+	 * when the caller asked for a memory or process limit explicitly. v2
+	 * is nearly free, so the defaults use it too. */
+	bool explicit = p->limits[LIMIT_MEMORY] || p->limits[LIMIT_PROCS];
+	bool want = f.cgroup_version == 2 ||
+		    (f.cgroup_version == 1 && (explicit || o->cgroup_mode == CGROUP_REQUIRE));
+	if (!want) {
+		if (o->cgroup_mode == CGROUP_REQUIRE)
+			return err_set(&ret->error, EOPNOTSUPP, "--cgroup require: %s", f.cgroup_why);
+		return 0;
+	}
+	struct err ce;
+	int r = cgroup_create(&L->cg, &f, L->lim.v[LIMIT_MEMORY], L->lim.v[LIMIT_PROCS], &ce);
+	if (r < 0) {
+		if (o->cgroup_mode == CGROUP_REQUIRE || explicit)
+			return err_set(&ret->error, -r, "%s", ce.msg);
+		return 0; /* defaults fall back to rlimits */
+	}
+	L->have_cg = true;
+	const char *src = L->cg.version == 2 ? "cgroup-v2" : "cgroup-v1";
+	ret->layers |= L->cg.version == 2 ? LAYER_CGROUP_V2 : LAYER_CGROUP_V1;
+	if (L->lim.v[LIMIT_MEMORY]) {
+		L->lim.memory_by_cgroup = true;
+		ret->limit_source[LIMIT_MEMORY] = src;
+	}
+	if (L->lim.v[LIMIT_PROCS]) {
+		L->lim.procs_by_cgroup = true;
+		ret->limit_source[LIMIT_PROCS] = src;
+	}
+	return 0;
+}
+
+/* ---- inside the box ------------------------------------------------ */
+
+static _noreturn_ void child_fail(int fd, int code, const struct err *e)
+{
+	struct child_error ce = {.code = code};
+	snprintf(ce.msg, sizeof(ce.msg), "%s", e->msg);
+	(void)write_all(fd, &ce, sizeof(ce));
+	_exit(code);
+}
+
+/* PATH search inside the box (execvpe would use the controller's PATH). */
+static int find_program(const struct launch *L, const char *prog, char *out,
+			size_t len, struct err *e)
+{
+	if (strchr(prog, '/')) {
+		snprintf(out, len, "%s", prog);
+		if (access(out, F_OK) < 0)
+			return err_set(e, ENOENT, "program '%s' not found in the box", prog);
+		return 0;
+	}
+	const char *path = "/usr/bin:/bin";
+	for (size_t i = 0; i < L->env.n; i++)
+		if (!strncmp(L->env.v[i], "PATH=", 5))
+			path = L->env.v[i] + 5;
+	bool saw_noexec = false;
+	for (const char *d = path; *d;) {
+		const char *end = strchrnul(d, ':');
+		int n = snprintf(out, len, "%.*s/%s", (int)(end - d), d, prog);
+		if (n > 0 && (size_t)n < len && end > d) {
+			if (access(out, X_OK) == 0) {
+				struct stat st;
+				if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+					return 0;
+			} else if (errno == EACCES) {
+				saw_noexec = true;
+			}
+		}
+		d = *end ? end + 1 : end;
+	}
+	if (saw_noexec)
+		return err_set(e, EACCES, "program '%s' is not executable in the box", prog);
+	return err_set(e, ENOENT, "program '%s' not found in the box (PATH=%s)", prog, path);
+}
+
+/* The program's process: confine, then execve. Never returns. */
+static _noreturn_ void box_exec(struct launch *L)
+{
+	struct err e = {{0}};
+	int efd = L->errp[1];
+	char prog[4096];
+	char *exec_paths[260];
+	size_t nexec = 0;
+
+	/* A new session: no controlling terminal to inject keystrokes into
+	 * with TIOCSTI (CVE-2017-5226). */
+	if (setsid() < 0) {
+		err_errno(&e, errno, "setsid");
+		child_fail(efd, EXIT_SETUP, &e);
+	}
+	int in = L->stdin_direct >= 0 ? L->stdin_direct : L->in[0];
+	if (dup2(in, 0) < 0 || dup2(L->out[1], 1) < 0 || dup2(L->err[1], 2) < 0) {
+		err_errno(&e, errno, "cannot set up stdio");
+		child_fail(efd, EXIT_SETUP, &e);
+	}
+	/* Keep only 0, 1, 2 and the error pipe (close-on-exec) at 3. */
+	if (efd != 3) {
+		if (dup3(efd, 3, O_CLOEXEC) < 0) {
+			err_errno(&e, errno, "cannot move the error pipe");
+			child_fail(efd, EXIT_SETUP, &e);
+		}
+		efd = 3;
+	}
+	if (syscall(SYS_close_range, 4U, ~0U, 0) < 0) {
+		err_errno(&e, errno, "cannot close inherited file descriptors");
+		child_fail(efd, EXIT_SETUP, &e);
+	}
+
+	int r = find_program(L, L->argv[0], prog, sizeof(prog), &e);
+	if (r < 0)
+		child_fail(efd, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
+
+	if (L->exec.n) {
+		/* The program, its ELF interpreter and a script's #! line are
+		 * part of "the program" and may always be executed. */
+		for (size_t i = 0; i < L->exec.n && nexec < 250; i++)
+			exec_paths[nexec++] = L->exec.v[i];
+		exec_paths[nexec++] = prog;
+		exec_paths[nexec++] = (char *)"/lib64/ld-linux-x86-64.so.2";
+		static char interp[512];
+		int fd = open(prog, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, interp, sizeof(interp) - 1);
+			close(fd);
+			if (n > 2 && interp[0] == '#' && interp[1] == '!') {
+				interp[n] = 0;
+				char *s = interp + 2;
+				while (*s == ' ' || *s == '\t')
+					s++;
+				s[strcspn(s, " \t\n")] = 0;
+				if (*s == '/')
+					exec_paths[nexec++] = s;
+			}
+		}
+		exec_paths[nexec] = NULL;
+	}
+
+	if (limits_apply_rlimits(&L->lim, &e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		err_errno(&e, errno, "cannot set no_new_privs");
+		child_fail(efd, EXIT_SETUP, &e);
+	}
+	if (caps_drop_all(&e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	if (landlock_apply(&L->mp, L->exec.n ? exec_paths : NULL, L->net,
+			   L->landlock_abi, &e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+
+	/* Default signal dispositions and an empty mask: ignored signals
+	 * would otherwise survive execve. */
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* Last: from here on only the allowlist's syscalls work. */
+	if (seccomp_apply(&e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	execve(prog, L->argv, L->env.v);
+	int er = errno;
+	if (er == ENOENT)
+		child_fail(efd, EXIT_NOT_FOUND,
+			   (err_errno(&e, er, "cannot execute '%s'", prog), &e));
+	child_fail(efd, EXIT_NOT_EXECUTABLE,
+		   (err_errno(&e, er, "cannot execute '%s'", prog), &e));
+}
+
+/* The box's pid 1: builds the box, starts the program, reaps, and passes
+ * the program's wait status to the controller. When it exits, the kernel
+ * kills everything left in the pid namespace: nothing outlives the run. */
+static _noreturn_ void box_init(struct launch *L)
+{
+	struct err e = {{0}};
+	int efd = L->errp[1];
+	char c;
+
+	/* Die with the controller. If it is already gone, the sync read
+	 * below sees EOF. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close(L->sync[1]);
+	if (read(L->sync[0], &c, 1) != 1)
+		_exit(EXIT_SETUP);
+	close(L->sync[0]);
+	close(L->status[0]);
+	close(L->errp[0]);
+	close(L->out[0]);
+	close(L->err[0]);
+	if (L->in[1] >= 0)
+		close(L->in[1]);
+
+	if (ns_become_box_user(L->root, &e) < 0 ||
+	    ns_set_hostname(L->hostname, &e) < 0 ||
+	    (L->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
+	    mnt_build_root(&L->mp, &e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	if (chdir(L->cwd) < 0) {
+		err_errno(&e, errno, "cannot enter working directory '%s' in the box", L->cwd);
+		child_fail(efd, EXIT_SETUP, &e);
+	}
+	/* Keep the box's processes away from pid 1's memory and /proc/1. */
+	prctl(PR_SET_DUMPABLE, 0);
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		err_errno(&e, errno, "cannot start the program");
+		child_fail(efd, EXIT_SETUP, &e);
+	}
+	if (pid == 0)
+		box_exec(L);
+
+	close(efd);
+	close(L->out[1]);
+	close(L->err[1]);
+	if (L->in[0] >= 0)
+		close(L->in[0]);
+	if (L->stdin_direct >= 0)
+		close(L->stdin_direct);
+	for (;;) {
+		int st;
+		pid_t w = waitpid(-1, &st, __WALL);
+		if (w == pid) {
+			(void)write_all(L->status[1], &st, sizeof(st));
+			_exit(0);
+		}
+		if (w < 0 && errno != EINTR)
+			_exit(EXIT_SETUP);
+	}
+}
+
+/* ---- the controller ------------------------------------------------ */
+
+struct stream {
+	int src;	 /* box side (read end), -1 when done */
+	int dst;	 /* caller's fd */
+	char buf[4096];	 /* POLLOUT on a pipe guarantees room for PIPE_BUF */
+	size_t len, off;
+	bool dst_dead;	 /* caller's end closed: drop further data */
+};
+
+struct supervisor {
+	struct launch *L;
+	struct run_result *ret;
+	const struct run_options *o;
+	struct stream out, err;
+	/* stdin pump: caller's fd -> box pipe */
+	int in_src, in_dst;
+	char inbuf[65536];
+	size_t in_len, in_off;
+	int pidfd, status_fd, err_fd;
+	uint64_t start_ns, deadline_ns;
+	uint64_t output_total;
+	bool output_hit, timed_out, cancelled, killed, init_done;
+	int prog_status;
+	bool have_prog_status;
+	struct child_error cerr;
+	size_t cerr_len;
+};
+
+static void kill_box(struct supervisor *s)
+{
+	if (!s->killed)
+		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+	s->killed = true;
+}
+
+static void stream_read(struct supervisor *s, struct stream *st)
+{
+	ssize_t n = read(st->src, st->buf, sizeof(st->buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(st->src);
+		st->src = -1;
+		return;
+	}
+	uint64_t lim = s->L->lim.v[LIMIT_OUTPUT];
+	if (lim && s->output_total + (uint64_t)n > lim) {
+		/* Pass exactly up to the limit, then stop the box. */
+		n = (ssize_t)(lim - s->output_total);
+		s->output_hit = true;
+		kill_box(s);
+	}
+	s->output_total += (uint64_t)n;
+	st->len = (size_t)n;
+	st->off = 0;
+	if (st->dst_dead)
+		st->len = 0;
+}
+
+static void stream_write(struct stream *st)
+{
+	ssize_t n = write(st->dst, st->buf + st->off, st->len - st->off);
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		/* The caller's reader went away (EPIPE): like a pipeline, the
+		 * box now sees its output pipe closed. */
+		st->dst_dead = true;
+		st->len = st->off = 0;
+		if (st->src >= 0) {
+			close(st->src);
+			st->src = -1;
+		}
+		return;
+	}
+	st->off += (size_t)n;
+	if (st->off == st->len)
+		st->len = st->off = 0;
+}
+
+static void read_pipe_record(int *fd, void *buf, size_t cap, size_t *len)
+{
+	ssize_t n = read(*fd, (char *)buf + *len, cap - *len);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	*len += (size_t)n;
+}
+
+static void supervise(struct supervisor *s)
+{
+	for (;;) {
+		struct pollfd pf[8];
+		int idx_out = -1, idx_err = -1, idx_outw = -1, idx_errw = -1;
+		int idx_in = -1, idx_inw = -1, idx_pid = -1, idx_status = -1, idx_cerr = -1;
+		nfds_t n = 0;
+
+		if (s->out.len)
+			pf[idx_outw = n++] = (struct pollfd){s->out.dst, POLLOUT, 0};
+		else if (s->out.src >= 0)
+			pf[idx_out = n++] = (struct pollfd){s->out.src, POLLIN, 0};
+		if (s->err.len)
+			pf[idx_errw = n++] = (struct pollfd){s->err.dst, POLLOUT, 0};
+		else if (s->err.src >= 0)
+			pf[idx_err = n++] = (struct pollfd){s->err.src, POLLIN, 0};
+		if (s->in_dst >= 0) {
+			if (s->in_len)
+				pf[idx_inw = n++] = (struct pollfd){s->in_dst, POLLOUT, 0};
+			else if (s->in_src >= 0)
+				pf[idx_in = n++] = (struct pollfd){s->in_src, POLLIN, 0};
+		}
+		if (!s->init_done)
+			pf[idx_pid = n++] = (struct pollfd){s->pidfd, POLLIN, 0};
+		if (s->status_fd >= 0)
+			pf[idx_status = n++] = (struct pollfd){s->status_fd, POLLIN, 0};
+		if (s->err_fd >= 0)
+			pf[idx_cerr = n++] = (struct pollfd){s->err_fd, POLLIN, 0};
+
+		/* Done when the box is gone and its output fully drained. */
+		if (s->init_done && s->out.src < 0 && s->err.src < 0 && !s->out.len &&
+		    !s->err.len && s->status_fd < 0 && s->err_fd < 0)
+			break;
+
+		int timeout = -1;
+		if (s->deadline_ns && !s->killed) {
+			uint64_t now = now_ns();
+			if (now >= s->deadline_ns) {
+				s->timed_out = true;
+				kill_box(s);
+				continue;
+			}
+			timeout = (int)((s->deadline_ns - now + 999999) / 1000000);
+		}
+		if (s->o->cancel && *s->o->cancel && !s->killed) {
+			s->cancelled = true;
+			kill_box(s);
+		}
+		int r = poll(pf, n, timeout);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			kill_box(s);
+			break;
+		}
+		if (idx_out >= 0 && pf[idx_out].revents)
+			stream_read(s, &s->out);
+		if (idx_err >= 0 && pf[idx_err].revents)
+			stream_read(s, &s->err);
+		if (idx_outw >= 0 && pf[idx_outw].revents)
+			stream_write(&s->out);
+		if (idx_errw >= 0 && pf[idx_errw].revents)
+			stream_write(&s->err);
+		if (idx_in >= 0 && pf[idx_in].revents) {
+			ssize_t k = read(s->in_src, s->inbuf, sizeof(s->inbuf));
+			if (k > 0) {
+				s->in_len = (size_t)k;
+				s->in_off = 0;
+			} else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+				s->in_src = -1; /* the caller's fd is not ours to close */
+				close(s->in_dst);
+				s->in_dst = -1;
+			}
+		}
+		if (idx_inw >= 0 && pf[idx_inw].revents) {
+			ssize_t k = write(s->in_dst, s->inbuf + s->in_off, s->in_len - s->in_off);
+			if (k > 0) {
+				s->in_off += (size_t)k;
+				if (s->in_off == s->in_len)
+					s->in_len = s->in_off = 0;
+			} else if (k < 0 && errno != EINTR && errno != EAGAIN) {
+				/* The box closed its stdin. */
+				close(s->in_dst);
+				s->in_dst = -1;
+				s->in_len = 0;
+			}
+		}
+		if (idx_status >= 0 && pf[idx_status].revents) {
+			size_t got = 0;
+			int st;
+			ssize_t k = read(s->status_fd, &st, sizeof(st));
+			if (k == (ssize_t)sizeof(st)) {
+				s->prog_status = st;
+				s->have_prog_status = true;
+				got = 1;
+			}
+			(void)got;
+			close(s->status_fd);
+			s->status_fd = -1;
+		}
+		if (idx_cerr >= 0 && pf[idx_cerr].revents)
+			read_pipe_record(&s->err_fd, &s->cerr, sizeof(s->cerr), &s->cerr_len);
+		if (idx_pid >= 0 && pf[idx_pid].revents) {
+			s->init_done = true;
+			/* The pid namespace is gone with init: nothing can write
+			 * to the pipes any more, so the drain ends. */
+			if (s->in_dst >= 0) {
+				close(s->in_dst);
+				s->in_dst = -1;
+			}
+		}
+	}
+}
+
+static int signal_by_status(int st)
+{
+	return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+/* Decides how the run ended. Controller-enforced limits first (they are
+ * certain), then the kernel's own evidence (cgroup events, the signal the
+ * rlimit sends), then the plain outcome. */
+static void attribute(struct supervisor *s, int init_status,
+		      const struct cgroup_usage *cu)
+{
+	struct run_result *r = s->ret;
+	const struct box_limits *l = &s->L->lim;
+	int st = s->have_prog_status ? s->prog_status : init_status;
+	int sig = signal_by_status(st);
+
+	r->signal = sig;
+	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (s->output_hit)
+		r->status = STATUS_OUTPUT_LIMIT;
+	else if (s->timed_out)
+		r->status = STATUS_TIME_LIMIT;
+	else if (cu->oom_kills > 0)
+		r->status = STATUS_MEMORY_LIMIT;
+	else if (sig == SIGXCPU ||
+		 (sig == SIGKILL && l->v[LIMIT_CPU_TIME] &&
+		  r->cpu_time_s * 1000 >= (double)l->v[LIMIT_CPU_TIME]))
+		r->status = STATUS_CPU_LIMIT;
+	else if (sig == SIGXFSZ)
+		r->status = STATUS_FILE_SIZE_LIMIT;
+	else if (cu->pids_max_events > 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		r->status = STATUS_PROCS_LIMIT;
+	else if (sig)
+		r->status = STATUS_SIGNALED;
+	else
+		r->status = STATUS_EXITED;
+	if (s->cancelled && r->status == STATUS_SIGNALED)
+		snprintf(r->notice, sizeof(r->notice), "the run was cancelled");
+	if (r->status != STATUS_EXITED)
+		r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int make_pipe(int p[2], bool nonblock_read)
+{
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	if (nonblock_read)
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static bool is_pipe_or_socket(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+int box_run(const struct policy *p, char *const argv[],
+	    const struct run_options *o, struct run_result *ret)
+{
+	if (!p || !argv || !argv[0] || !argv[0][0] || !o || !ret)
+		return -EINVAL;
+	*ret = (struct run_result){.status = STATUS_SETUP_ERROR, .exit_code = -1};
+	struct launch L = {
+		.argv = argv,
+		.hostname = p->hostname ? p->hostname : "ward",
+		.net = p->net,
+		.root = geteuid() == 0,
+		.sync = {-1, -1}, .status = {-1, -1}, .errp = {-1, -1},
+		.out = {-1, -1}, .err = {-1, -1}, .in = {-1, -1},
+		.stdin_direct = -1,
+	};
+	struct supervisor s = {.L = &L, .ret = ret, .o = o, .pidfd = -1,
+			       .status_fd = -1, .err_fd = -1, .in_src = -1, .in_dst = -1};
+	struct err *e = &ret->error;
+	sigset_t pipe_set, old_mask;
+	int r;
+
+	/* The box runs as an unprivileged host uid: as root, nobody (never
+	 * host root); otherwise the caller itself. */
+	L.host_uid = L.root ? NOBODY_UID : geteuid();
+	L.host_gid = L.root ? NOBODY_GID : getegid();
+
+	/* The launch sequence, one step per line. */
+	if ((r = plan_limits(&L, p, o, ret)) < 0 ||
+	    (r = plan_filesystem(&L, p, o, ret)) < 0 ||
+	    (r = plan_environment(&L, p)) < 0 ||
+	    (r = strv_copy(&L.exec, &p->exec)) < 0)
+		goto fail;
+	L.landlock_abi = landlock_abi();
+	if (L.landlock_abi < 1) {
+		r = err_set(e, EOPNOTSUPP, "landlock is not available on this kernel (%s): ward requires it",
+			    L.landlock_abi == -EOPNOTSUPP ? "disabled at boot: add landlock to the lsm= kernel parameter"
+							  : "not built in");
+		goto fail;
+	}
+	bool pump_stdin = !(o->stdin_fd >= 0 && is_pipe_or_socket(o->stdin_fd));
+	if ((r = make_pipe(L.sync, false)) < 0 || (r = make_pipe(L.status, true)) < 0 ||
+	    (r = make_pipe(L.errp, true)) < 0 || (r = make_pipe(L.out, true)) < 0 ||
+	    (r = make_pipe(L.err, true)) < 0 || (pump_stdin && (r = make_pipe(L.in, false)) < 0)) {
+		err_errno(e, -r, "cannot create pipes");
+		goto fail;
+	}
+	if (!pump_stdin)
+		L.stdin_direct = o->stdin_fd;
+	else
+		fcntl(L.in[1], F_SETFL, O_NONBLOCK);
+
+	/* Writes to a closed reader must fail with EPIPE here, not kill the
+	 * caller's process: block SIGPIPE for this thread during the run. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+
+	pid_t pid = ns_clone_box(L.have_cg && L.cg.version == 2 ? L.cg.v2_fd : -1, &s.pidfd);
+	if (pid < 0) {
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+		r = err_errno(e, -pid, "cannot create the box's namespaces%s",
+			      -pid == EPERM || -pid == ENOSPC
+				      ? " (are unprivileged user namespaces disabled? see 'ward doctor')" : "");
+		goto fail;
+	}
+	if (pid == 0)
+		box_init(&L);
+	s.start_ns = now_ns();
+
+	close(L.sync[0]);
+	L.sync[0] = -1;
+	if ((r = ns_write_id_maps(pid, L.host_uid, L.host_gid, L.root, e)) < 0 ||
+	    (L.have_cg && (r = cgroup_attach(&L.cg, pid, e)) < 0)) {
+		syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, NULL, 0);
+		waitpid(pid, NULL, 0);
+		close(s.pidfd);
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+		goto fail;
+	}
+	/* Go: the box builds itself and starts the program. */
+	(void)write_all(L.sync[1], "x", 1);
+	close_pair(L.sync);
+	close(L.status[1]);
+	close(L.errp[1]);
+	close(L.out[1]);
+	close(L.err[1]);
+	L.status[1] = L.errp[1] = L.out[1] = L.err[1] = -1;
+	if (L.in[0] >= 0) {
+		close(L.in[0]);
+		L.in[0] = -1;
+	}
+	s.out = (struct stream){.src = TAKE_FD(L.out[0]), .dst = o->stdout_fd};
+	s.err = (struct stream){.src = TAKE_FD(L.err[0]), .dst = o->stderr_fd};
+	s.status_fd = TAKE_FD(L.status[0]);
+	s.err_fd = TAKE_FD(L.errp[0]);
+	if (pump_stdin) {
+		s.in_dst = TAKE_FD(L.in[1]);
+		s.in_src = o->stdin_fd;
+		if (s.in_src < 0) { /* no stdin: the box reads EOF */
+			close(s.in_dst);
+			s.in_dst = -1;
+		}
+	}
+	if (L.lim.v[LIMIT_WALL_TIME])
+		s.deadline_ns = s.start_ns + L.lim.v[LIMIT_WALL_TIME] * 1000000ull;
+
+	supervise(&s);
+
+	int init_status = 0;
+	struct rusage ru = {0};
+	while (wait4(pid, &init_status, __WALL, &ru) < 0 && errno == EINTR)
+		;
+	ret->wall_time_s = (double)(now_ns() - s.start_ns) / 1e9;
+	ret->cpu_time_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	ret->peak_memory_bytes = (uint64_t)ru.ru_maxrss * 1024;
+	ret->output_bytes = s.output_total;
+	close(s.pidfd);
+	if (s.in_dst >= 0)
+		close(s.in_dst);
+
+	/* Consume a SIGPIPE our writes raised, then restore the mask. */
+	struct timespec zero = {0, 0};
+	while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+
+	struct cgroup_usage cu = {0};
+	if (L.have_cg) {
+		cgroup_read_usage(&L.cg, &cu);
+		if (cu.have_peak)
+			ret->peak_memory_bytes = cu.peak_memory;
+	}
+
+	ret->layers |= LAYER_USERNS | LAYER_MNTNS | LAYER_PIDNS | LAYER_NETNS |
+		       LAYER_IPCNS | LAYER_UTSNS | LAYER_CGROUPNS;
+	ret->landlock_abi = L.landlock_abi;
+	if (s.cerr_len >= sizeof(int) && !s.have_prog_status) {
+		/* The box could not be built, or the program not started. */
+		ret->status = STATUS_SETUP_ERROR;
+		ret->not_found = s.cerr.code == EXIT_NOT_FOUND;
+		ret->not_executable = s.cerr.code == EXIT_NOT_EXECUTABLE;
+		s.cerr.msg[sizeof(s.cerr.msg) - 1] = 0;
+		snprintf(ret->error.msg, sizeof(ret->error.msg), "%s", s.cerr.msg);
+	} else if (!s.have_prog_status && !s.killed) {
+		ret->status = STATUS_SETUP_ERROR;
+		snprintf(ret->error.msg, sizeof(ret->error.msg),
+			 "the box exited before starting the program (status %d)", init_status);
+	} else {
+		ret->layers |= LAYER_PIVOT_ROOT | LAYER_NO_NEW_PRIVS | LAYER_CAPS_DROPPED |
+			       LAYER_SECCOMP | LAYER_LANDLOCK | LAYER_RLIMITS | LAYER_SETSID;
+		attribute(&s, init_status, &cu);
+	}
+	launch_free(&L);
+	return 0;
+
+fail:
+	ret->status = STATUS_SETUP_ERROR;
+	if (r == -ENOMEM && !ret->error.msg[0])
+		err_set(e, ENOMEM, "out of memory");
+	launch_free(&L);
+	return 0;
+}

@@ -1,6 +1,8 @@
 /* run.h — starting a program in a box and reporting how the run ended. */
 #pragma once
 
+#include <signal.h>
+
 #include "policy.h"
 
 enum run_status {
@@ -48,6 +50,10 @@ struct run_options {
 	/* Which cgroup use: "auto" (v2 always, v1 only for explicit
 	 * memory/procs limits), "off", "require" */
 	int cgroup_mode;
+	/* When non-NULL and set non-zero (e.g. by a signal handler, which also
+	 * interrupts the controller's poll), the box is killed and the run
+	 * ends with status signaled. */
+	const volatile sig_atomic_t *cancel;
 };
 enum { CGROUP_AUTO = 0, CGROUP_OFF, CGROUP_REQUIRE };
 

@@ -1,0 +1,125 @@
+/* box.h — internals shared by the launcher's modules (not part of any API).
+ *
+ * The controller prepares a complete `struct box_plan` before it clones the
+ * box, so that the code running in the box's first process never
+ * allocates: after clone the child may run in a copy of a multi-threaded
+ * process whose allocator locks are held by threads that no longer exist. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "run.h"
+
+/* --- the box's file system (mount.c) --- */
+
+enum mnt_kind {
+	MNT_BIND,    /* host path (dir or file) bound at dst */
+	MNT_TMPFS,   /* fresh tmpfs at dst */
+	MNT_PROC,    /* the box pid namespace's procfs */
+	MNT_SYMLINK, /* symlink at dst pointing to src */
+	MNT_FILE,    /* regular file at dst with content src */
+	MNT_DIR,     /* empty directory at dst */
+};
+
+struct mnt_entry {
+	enum mnt_kind kind;
+	const char *src;     /* host path, symlink target, or file content */
+	const char *dst;     /* absolute box path */
+	uint64_t size;	     /* tmpfs size in bytes */
+	unsigned mode;	     /* tmpfs root / file / dir mode */
+	bool rdonly;	     /* bind read-only */
+	bool optional;	     /* bind: skip when the host path is missing */
+	bool src_is_dir;     /* bind: decided by the controller (stat) */
+	bool exec_rule;	     /* landlock: may execute beneath (no --exec list) */
+	bool device;	     /* bind of a host device node (no nodev) */
+	bool skipped;	     /* set in the child: optional and missing */
+	int tree_fd;	     /* set in the child: the detached clone */
+};
+
+struct mnt_plan {
+	struct mnt_entry *e;
+	size_t n, cap;
+	const char *staging; /* host dir the new root is attached at */
+	uint64_t root_size;
+};
+
+int mnt_plan_add(struct mnt_plan *mp, enum mnt_kind kind, const char *src,
+		 const char *dst);
+/* Returns the last entry added (for setting flags). */
+struct mnt_entry *mnt_plan_last(struct mnt_plan *mp);
+void mnt_plan_sort(struct mnt_plan *mp);
+void mnt_plan_free(struct mnt_plan *mp);
+
+/* In the box (after unshare): clones every host path, builds the tmpfs
+ * root, mounts everything, makes the root read-only and pivots into it.
+ * On return the host's file system is gone from this mount namespace. */
+int mnt_build_root(struct mnt_plan *mp, struct err *e);
+
+/* --- namespaces (ns.c) --- */
+
+/* clone3() into fresh user, mount, pid, net, ipc, uts and cgroup
+ * namespaces. cgroup_fd >= 0 places the child in that cgroup (v2). Returns
+ * the pid in the parent (with *ret_pidfd), 0 in the child, -errno. */
+pid_t ns_clone_box(int cgroup_fd, int *ret_pidfd);
+/* From the controller: maps box uid/gid 1000 to host_uid/host_gid. */
+int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
+		     bool allow_setgroups, struct err *e);
+/* In the box: become uid/gid 1000 with no supplementary groups. */
+int ns_become_box_user(bool can_setgroups, struct err *e);
+int ns_set_hostname(const char *name, struct err *e);
+int ns_loopback_up(struct err *e);
+
+#define BOX_UID 1000
+#define BOX_GID 1000
+#define NOBODY_UID 65534
+#define NOBODY_GID 65534
+
+/* --- per-process confinement --- */
+
+/* landlock.c: a ruleset allowing exactly what the plan grants. exec_paths
+ * (NULL-terminated, box paths) restricts execution when non-empty. */
+int landlock_abi(void);
+int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
+		   enum net_mode net, int abi, struct err *e);
+
+/* seccomp.c: loads the precompiled allowlist. Needs no_new_privs. */
+int seccomp_apply(struct err *e);
+size_t seccomp_filter_len(void);
+
+/* limits.c */
+struct box_limits {
+	uint64_t v[_LIMIT_MAX];	/* effective values, 0 = unlimited */
+	bool memory_by_cgroup;	/* memory enforced by a cgroup, not rlimit */
+	bool procs_by_cgroup;
+};
+int limits_apply_rlimits(const struct box_limits *l, struct err *e);
+/* Drops every capability from every set, including the bounding and
+ * ambient sets, and locks the securebits. */
+int caps_drop_all(struct err *e);
+
+/* --- cgroups (cgroup.c) --- */
+struct cgroup {
+	int version;		/* 0 none, 1, 2 */
+	int v2_fd;		/* O_PATH|O_DIRECTORY of the run's v2 cgroup */
+	char v2_path[512];
+	char v1_mem[512];	/* "" if unused */
+	char v1_pids[512];
+	char parent_created[3][512]; /* parents ward created (to remove) */
+};
+struct cgroup_usage {
+	uint64_t peak_memory;
+	uint64_t oom_kills;
+	uint64_t pids_max_events;
+	uint64_t cpu_usec;
+	bool have_peak, have_cpu;
+};
+/* Creates a cgroup for one run with the given limits (0 = no limit for
+ * that controller). Returns 0, or -errno with a message when none can be
+ * made (the caller decides whether that is fatal). */
+int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
+		  uint64_t procs, struct err *e);
+int cgroup_attach(struct cgroup *cg, pid_t pid, struct err *e);
+void cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *u);
+void cgroup_destroy(struct cgroup *cg);
+/* Detects which cgroup version ward can use and where (for features). */
+void cgroup_detect(struct features *f);
