@@ -205,6 +205,24 @@ static bool grant_replaces(const struct policy *p, const char *box)
 	return false;
 }
 
+/* A read-write grant the box's host uid cannot write is almost always a
+ * mistake (as root, the box runs as nobody): say so before the run. */
+static void check_writable(const struct launch *L, const char *host,
+			   struct run_result *ret)
+{
+	struct stat st;
+	if (stat(host, &st) < 0)
+		return;
+	bool w = (!L->root && access(host, W_OK) == 0) || (st.st_mode & S_IWOTH) ||
+		 (st.st_uid == L->host_uid && (st.st_mode & S_IWUSR)) ||
+		 (st.st_gid == L->host_gid && (st.st_mode & S_IWGRP));
+	if (w || ret->notice[0])
+		return;
+	snprintf(ret->notice, sizeof(ret->notice),
+		 "'%s' is granted read-write but the box cannot write to it: the box runs as host uid %u%s; chown or chmod it",
+		 host, (unsigned)L->host_uid, L->root ? " ('nobody') when ward runs as root" : "");
+}
+
 static int plan_filesystem(struct launch *L, const struct policy *p,
 			   const struct run_options *o, struct run_result *ret)
 {
@@ -326,6 +344,8 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 		r = add_bind(L, g->host, g->box, g->kind == GRANT_RO, g->optional, false, e);
 		if (r < 0)
 			return r;
+		if (g->kind == GRANT_RW)
+			check_writable(L, g->host, ret);
 	}
 	mnt_plan_sort(&L->mp);
 
