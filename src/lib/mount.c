@@ -122,66 +122,48 @@ static int open_in_root(int rootfd, const char *path, int flags)
 }
 
 /* mkdir -p inside the new root; the last component becomes a directory
- * (is_dir) or an empty file (a bind-mount target for a file). */
+ * (is_dir) or an empty file (a bind-mount target for a file). The common
+ * case, an existing parent, costs one openat2 and one mkdirat; missing
+ * parents are made recursively, each resolved inside the root (a component
+ * may be a symlink planted in a read-write tree). */
 static int make_node_in_root(int rootfd, const char *path, bool is_dir,
 			     unsigned mode, struct err *e)
 {
-	char buf[4096];
-	size_t len = strlen(path);
-	if (len >= sizeof(buf))
+	char parent[4096];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	if (!slash || !slash[1])
+		return 0; /* "/" or a trailing slash: nothing to make */
+	if (n >= sizeof(parent))
 		return err_set(e, ENAMETOOLONG, "box path '%s' is too long", path);
-	memcpy(buf, path, len + 1);
-	int dfd = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+	memcpy(parent, path, n);
+	parent[n] = 0;
+	int dfd = open_in_root(rootfd, n ? parent : "/", O_PATH | O_DIRECTORY);
+	if (dfd < 0 && errno == ENOENT) {
+		int r = make_node_in_root(rootfd, parent, true, 0755, e);
+		if (r < 0)
+			return r;
+		dfd = open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+	}
 	if (dfd < 0)
-		return err_errno(e, errno, "cannot open the new root");
-	char *p = buf;
-	while (*p == '/')
-		p++;
-	while (*p) {
-		char *slash = strchr(p, '/');
-		bool last = !slash;
-		if (slash)
-			*slash = 0;
-		int r;
-		if (last && !is_dir) {
-			int fd = openat(dfd, p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (fd < 0 && errno != EEXIST && errno != ELOOP && errno != EISDIR) {
-				r = errno;
-				close(dfd);
-				return err_errno(e, r, "cannot create mount point '%s'", path);
-			}
-			if (fd >= 0)
-				close(fd);
-			break;
-		}
-		r = mkdirat(dfd, p, last ? mode : 0755);
-		if (r < 0 && errno != EEXIST) {
+		return err_errno(e, errno, "cannot open '%s' in the box", n ? parent : "/");
+	const char *last = slash + 1;
+	int r = 0;
+	if (is_dir) {
+		if (mkdirat(dfd, last, mode) < 0 && errno != EEXIST)
 			r = errno;
-			close(dfd);
-			if (r == EROFS)
-				return err_set(e, r, "cannot create mount point '%s': its parent is read-only in the box (grant the parent, or a path that exists)", path);
-			return err_errno(e, r, "cannot create mount point '%s'", path);
-		}
-		if (last)
-			break;
-		/* Descend with the same confinement (the component may be a
-		 * symlink inside a read-write tree). */
-		char save = slash ? '/' : 0;
-		int nfd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-		if (slash)
-			*slash = save;
-		if (nfd < 0) {
+	} else {
+		int fd = openat(dfd, last, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EEXIST && errno != ELOOP && errno != EISDIR)
 			r = errno;
-			close(dfd);
-			return err_errno(e, r, "cannot open '%s' in the box", buf);
-		}
-		close(dfd);
-		dfd = nfd;
-		p = slash + 1;
-		while (*p == '/')
-			p++;
 	}
 	close(dfd);
+	if (r == EROFS)
+		return err_set(e, r, "cannot create mount point '%s': its parent is read-only in the box (grant the parent, or a path that exists there)", path);
+	if (r)
+		return err_errno(e, r, "cannot create mount point '%s'", path);
 	return 0;
 }
 

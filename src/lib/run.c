@@ -317,10 +317,20 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 		/* $HOME, not getpwuid(): an NSS lookup costs about a
 		 * millisecond here, more than the rest of the plan. */
 		const char *home = getenv("HOME");
+		static const char *const owned[] = {"/tmp", "/dev", "/proc", "/etc", "/usr",
+						    "/bin", "/sbin", "/lib", "/lib64"};
+		const char *hides = NULL;
+		for (size_t i = 0; i < ELEMENTSOF(owned) && !hides; i++)
+			if (path_is_under(owned[i], cwdbuf))
+				hides = owned[i];
 		if (!strcmp(cwdbuf, "/") || (home && home[0] && !strcmp(cwdbuf, home))) {
 			snprintf(ret->notice, sizeof(ret->notice),
 				 "the current directory '%s' is not exposed in the box (it is / or your home directory); grant what the program needs with --ro or --rw",
 				 cwdbuf);
+		} else if (hides) {
+			snprintf(ret->notice, sizeof(ret->notice),
+				 "the current directory '%s' is not exposed in the box (it would hide the box's own '%s'); grant what the program needs with --ro or --rw",
+				 cwdbuf, hides);
 		} else if (explicit_grant_covers(p, cwdbuf)) {
 			cwd = own(L, strdup(cwdbuf));
 		} else {
