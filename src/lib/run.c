@@ -889,6 +889,10 @@ static void attribute(struct supervisor *s, int init_status,
 	int st = s->have_prog_status ? s->prog_status : init_status;
 	int sig = signal_by_status(st);
 
+	/* A shell reports a child killed by signal N as exit status 128+N:
+	 * the limit's signal reaching the program that way counts too. */
+	int via_shell = WIFEXITED(st) && WEXITSTATUS(st) > 128 ? WEXITSTATUS(st) - 128 : 0;
+
 	r->signal = sig;
 	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	if (s->output_hit)
@@ -897,11 +901,11 @@ static void attribute(struct supervisor *s, int init_status,
 		r->status = STATUS_TIME_LIMIT;
 	else if (cu->oom_kills > 0)
 		r->status = STATUS_MEMORY_LIMIT;
-	else if (sig == SIGXCPU ||
+	else if (sig == SIGXCPU || (via_shell == SIGXCPU && l->v[LIMIT_CPU_TIME]) ||
 		 (sig == SIGKILL && l->v[LIMIT_CPU_TIME] &&
 		  r->cpu_time_s * 1000 >= (double)l->v[LIMIT_CPU_TIME]))
 		r->status = STATUS_CPU_LIMIT;
-	else if (sig == SIGXFSZ)
+	else if (sig == SIGXFSZ || (via_shell == SIGXFSZ && l->v[LIMIT_FILE_SIZE]))
 		r->status = STATUS_FILE_SIZE_LIMIT;
 	else if (cu->pids_max_events > 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
 		r->status = STATUS_PROCS_LIMIT;
