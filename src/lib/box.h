@@ -50,9 +50,14 @@ struct mnt_entry *mnt_plan_last(struct mnt_plan *mp);
 void mnt_plan_sort(struct mnt_plan *mp);
 void mnt_plan_free(struct mnt_plan *mp);
 
-/* In the box (after unshare): clones every host path, builds the tmpfs
- * root, mounts everything, makes the root read-only and pivots into it.
- * On return the host's file system is gone from this mount namespace. */
+/* In the box, right after clone: makes the mount tree private and clones
+ * every granted host path into a detached mount, with the caller's own
+ * credentials (before the box takes its uid), while the controller writes
+ * the id maps. */
+int mnt_capture(struct mnt_plan *mp, struct err *e);
+/* Then: builds the tmpfs root, mounts everything, makes the root read-only
+ * and pivots into it. On return the host's file system is gone from this
+ * mount namespace. */
 int mnt_build_root(struct mnt_plan *mp, struct err *e);
 
 /* --- namespaces (ns.c) --- */

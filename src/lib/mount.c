@@ -282,16 +282,17 @@ static int capture(struct mnt_plan *mp, struct err *e)
 	return 0;
 }
 
-int mnt_build_root(struct mnt_plan *mp, struct err *e)
+int mnt_capture(struct mnt_plan *mp, struct err *e)
 {
-	int r;
 	/* Nothing done here may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return err_errno(e, errno, "cannot make the mount tree private");
+	return capture(mp, e);
+}
 
-	r = capture(mp, e);
-	if (r < 0)
-		return r;
+int mnt_build_root(struct mnt_plan *mp, struct err *e)
+{
+	int r;
 
 	/* procfs must be created while the host's /proc is still fully
 	 * visible in this namespace (the kernel's mount_too_revealing check). */

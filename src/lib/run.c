@@ -605,6 +605,14 @@ static _noreturn_ void box_init(struct launch *L)
 	 * below sees EOF. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close(L->sync[1]);
+	/* Capture the granted host paths while the controller writes our id
+	 * maps; the rest needs them (files created in tmpfs need a mapped
+	 * owner). */
+	if (mnt_capture(&L->mp, &e) < 0) {
+		if (read(L->sync[0], &c, 1) != 1)
+			_exit(EXIT_SETUP);
+		child_fail(efd, EXIT_SETUP, &e);
+	}
 	if (read(L->sync[0], &c, 1) != 1)
 		_exit(EXIT_SETUP);
 	close(L->sync[0]);
