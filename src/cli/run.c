@@ -1,1 +1,624 @@
-/* placeholder */
+/* run.c — `ward run [OPTIONS] [--] PROGRAM [ARGS...]`: options into a
+ * policy, the run, then what the library reported: messages, the JSON
+ * report and the exit status.
+ *
+ * The policy is composed in a fixed order whatever the order on the
+ * command line: the profile, then every --policy file, then the other
+ * options in the order given (later ones override, grants accumulate). */
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "banned.h"
+
+enum {
+	OPT_PROFILE = 0x100,
+	OPT_POLICY,
+	OPT_RO,
+	OPT_RW,
+	OPT_TMPFS,
+	OPT_CWD,
+	OPT_ENV,
+	OPT_HOSTNAME,
+	OPT_EXEC,
+	OPT_NET,
+	OPT_REPORT,
+	OPT_CGROUP,
+	OPT_QUIET,
+	OPT_LIMIT, /* OPT_LIMIT + enum limit_id */
+};
+
+static const struct option options[] = {
+	{"profile", required_argument, NULL, OPT_PROFILE},
+	{"policy", required_argument, NULL, OPT_POLICY},
+	{"ro", required_argument, NULL, OPT_RO},
+	{"rw", required_argument, NULL, OPT_RW},
+	{"tmpfs", required_argument, NULL, OPT_TMPFS},
+	{"cwd", required_argument, NULL, OPT_CWD},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"hostname", required_argument, NULL, OPT_HOSTNAME},
+	{"exec", required_argument, NULL, OPT_EXEC},
+	{"net", required_argument, NULL, OPT_NET},
+	{"memory", required_argument, NULL, OPT_LIMIT + LIMIT_MEMORY},
+	{"cpu-time", required_argument, NULL, OPT_LIMIT + LIMIT_CPU_TIME},
+	{"wall-time", required_argument, NULL, OPT_LIMIT + LIMIT_WALL_TIME},
+	{"procs", required_argument, NULL, OPT_LIMIT + LIMIT_PROCS},
+	{"output", required_argument, NULL, OPT_LIMIT + LIMIT_OUTPUT},
+	{"file-size", required_argument, NULL, OPT_LIMIT + LIMIT_FILE_SIZE},
+	{"open-files", required_argument, NULL, OPT_LIMIT + LIMIT_OPEN_FILES},
+	{"tmp-size", required_argument, NULL, OPT_LIMIT + LIMIT_TMP_SIZE},
+	{"report", required_argument, NULL, OPT_REPORT},
+	{"cgroup", required_argument, NULL, OPT_CGROUP},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* An option that adds to the policy, kept until the profile and the
+ * policy files are in. */
+struct op {
+	int opt;
+	const char *arg;
+};
+
+struct run_args {
+	const char *profile; /* NULL = auto */
+	struct op *ops;	     /* --policy first, then the rest in order */
+	size_t n_ops;
+	const char *report;
+	int cgroup_mode;
+	bool quiet;
+	char **program; /* NULL-terminated: PROGRAM ARGS... */
+};
+
+static const char *option_name(int opt)
+{
+	for (size_t i = 0; options[i].name; i++)
+		if (options[i].val == opt)
+			return options[i].name;
+	return "?";
+}
+
+/* getopt_long's '?' covers unknown, ambiguous and "takes no value"
+ * options alike: tell them apart for the message. */
+_noreturn_ static void die_bad_option(const char *arg, int short_opt)
+{
+	if (!arg || strncmp(arg, "--", 2) != 0)
+		die_usage("run: unknown option '-%c'", short_opt > 0 && short_opt < 0x100 ? short_opt : '?');
+	const char *name = arg + 2;
+	size_t len = strcspn(name, "=");
+	size_t matches = 0, off = 0;
+	char list[512] = "";
+	for (size_t i = 0; options[i].name; i++) {
+		if (strncmp(options[i].name, name, len) != 0)
+			continue;
+		if (strlen(options[i].name) == len) /* exact: given a value it does not take */
+			die_usage("run: option '--%s' takes no value", options[i].name);
+		matches++;
+		int n = snprintf(list + off, sizeof(list) - off, "%s--%s", off ? ", " : "", options[i].name);
+		if (n > 0 && (size_t)n < sizeof(list) - off)
+			off += (size_t)n;
+	}
+	if (matches == 1) /* an abbreviation of an option that takes no value */
+		die_usage("run: option '%s' takes no value", list);
+	if (matches > 1)
+		die_usage("run: ambiguous option '--%.*s' (could be %s)", (int)len, name, list);
+	die_usage("run: unknown option '--%.*s'", (int)len, name);
+}
+
+static void check_profile_name(const char *name)
+{
+	if (!strcmp(name, "auto") || !strcmp(name, "none") || profile_find(name))
+		return;
+	char known[512] = "auto, none";
+	size_t off = strlen(known);
+	for (size_t i = 0; i < n_builtin_profiles && off < sizeof(known); i++) {
+		int n = snprintf(known + off, sizeof(known) - off, ", %s", builtin_profiles[i].name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	die(EXIT_USAGE, "--profile: unknown profile '%s' (expected %s)", name, known);
+}
+
+static int parse_cgroup_mode(const char *s)
+{
+	if (!strcmp(s, "auto"))
+		return CGROUP_AUTO;
+	if (!strcmp(s, "off"))
+		return CGROUP_OFF;
+	if (!strcmp(s, "require"))
+		return CGROUP_REQUIRE;
+	die(EXIT_USAGE, "--cgroup: invalid mode '%s' (expected auto, off or require)", s);
+}
+
+/* Parses argv (argv[0] = "run"). Options that shape the run itself are
+ * taken at once; the ones that add to the policy are queued in a. */
+static void parse_args(int argc, char **argv, struct run_args *a)
+{
+	/* At most one queued option per argument. */
+	a->ops = calloc((size_t)argc + 1, sizeof(*a->ops));
+	if (!a->ops)
+		die_oom();
+	size_t n_policy = 0;
+
+	opterr = 0;
+	optind = 1;
+	for (;;) {
+		int prev = optind;
+		/* "+": the first non-option is PROGRAM, and everything after
+		 * it belongs to PROGRAM. ":": a missing value returns ':'. */
+		int c = getopt_long(argc, argv, "+:h", options, NULL);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'h':
+			print_help(stdout);
+			free(a->ops);
+			exit(finish_stdout(0));
+		case ':':
+			die_usage("run: option '%s%s' needs a value", optopt >= 0x100 ? "--" : "-",
+				  optopt >= 0x100 ? option_name(optopt) : (char[]){(char)optopt, 0});
+		case '?':
+			/* A long option always moves optind past itself; an
+			 * unknown short one may sit inside a cluster ("-xh"). */
+			die_bad_option(optind > prev ? argv[optind - 1] : NULL, optopt);
+		case OPT_PROFILE:
+			check_profile_name(optarg);
+			a->profile = strcmp(optarg, "auto") ? optarg : NULL;
+			break;
+		case OPT_REPORT:
+			if (!optarg[0])
+				die(EXIT_USAGE, "--report: empty file name (expected FILE or '-' for stderr)");
+			a->report = optarg;
+			break;
+		case OPT_CGROUP:
+			a->cgroup_mode = parse_cgroup_mode(optarg);
+			break;
+		case OPT_QUIET:
+			a->quiet = true;
+			break;
+		case OPT_POLICY:
+			/* Policy files go first, in their own order. */
+			memmove(a->ops + n_policy + 1, a->ops + n_policy,
+				(a->n_ops - n_policy) * sizeof(*a->ops));
+			a->ops[n_policy++] = (struct op){c, optarg};
+			a->n_ops++;
+			break;
+		default:
+			a->ops[a->n_ops++] = (struct op){c, optarg};
+			break;
+		}
+	}
+	if (optind >= argc)
+		die_usage("run: missing PROGRAM (usage: ward run [OPTIONS] [--] PROGRAM [ARGS...])");
+	if (!argv[optind][0])
+		die_usage("run: PROGRAM is an empty string");
+	a->program = argv + optind;
+}
+
+/* "12Q" for --memory: one line naming the option, the value and what
+ * was expected. */
+static uint64_t parse_limit(enum limit_id id, const char *value)
+{
+	const struct limit_info *li = &limit_info[id];
+	char max[32];
+	uint64_t v = 0;
+	int r;
+	switch (li->type) {
+	case LIMIT_TYPE_SIZE:
+		r = parse_size(value, &v);
+		format_size(li->max, max, sizeof(max));
+		if (r == -ERANGE || (r == 0 && li->max && v > li->max))
+			die(EXIT_USAGE, "--%s: size '%s' out of range (expected at least 1 byte and at most %s)",
+			    li->name, value, max);
+		if (r < 0)
+			die(EXIT_USAGE, "--%s: invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 256M)",
+			    li->name, value);
+		break;
+	case LIMIT_TYPE_DURATION:
+		r = parse_duration(value, &v);
+		format_duration(li->max, max, sizeof(max));
+		if (r == -ERANGE || (r == 0 && li->max && v > li->max))
+			die(EXIT_USAGE, "--%s: duration '%s' out of range (expected at least 1ms and at most %s)",
+			    li->name, value, max);
+		if (r < 0)
+			die(EXIT_USAGE, "--%s: invalid duration '%s' (expected a number with an ms, s, m or h suffix, e.g. 5s or 500ms)",
+			    li->name, value);
+		break;
+	case LIMIT_TYPE_COUNT:
+	default:
+		r = parse_count(value, li->max ? li->max : UINT64_MAX, &v);
+		if (r == -ERANGE)
+			die(EXIT_USAGE, "--%s: number '%s' out of range (expected 1 to %llu)", li->name,
+			    value, (unsigned long long)(li->max ? li->max : UINT64_MAX));
+		if (r < 0)
+			die(EXIT_USAGE, "--%s: invalid number '%s' (expected a whole number, e.g. 64)",
+			    li->name, value);
+		break;
+	}
+	return v;
+}
+
+/* A policy setter's failure: one line naming the option and the reason. */
+static void check_policy(int r, const char *opt, const struct err *e)
+{
+	if (r == -ENOMEM)
+		die_oom();
+	if (r < 0)
+		die(EXIT_USAGE, "--%s: %s", opt, e->msg[0] ? e->msg : strerror_lc(-r));
+}
+
+/* path_normalize() that dies with the option's name. */
+static char *normalize(const char *opt, const char *path)
+{
+	char *n = path_normalize(path);
+	if (!n && errno == ENOMEM)
+		die_oom();
+	if (!n)
+		die_errno(EXIT_USAGE, "--%s: invalid path '%s'", opt, path);
+	return n;
+}
+
+static void check_box_path(const char *opt, const char *path, const char *whole)
+{
+	if (path[0] == '/')
+		return;
+	if (whole)
+		die(EXIT_USAGE, "--%s: invalid box path '%s' in '%s' (expected an absolute path)", opt,
+		    path, whole);
+	die(EXIT_USAGE, "--%s: invalid box path '%s' (expected an absolute path)", opt, path);
+}
+
+/* --ro/--rw HOST[:BOX]. HOST is made absolute against the current
+ * directory and must exist; BOX defaults to that same absolute path (not
+ * realpath()'d: the box sees the path the user named). A HOST containing
+ * ':' cannot be given here; a policy file can (ward-policy(5)). */
+static void add_bind(struct policy *p, int opt, const char *arg)
+{
+	const char *name = option_name(opt);
+	const char *colon = strchr(arg, ':');
+	_cleanup_free_ char *host = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
+	if (!host)
+		die_oom();
+	if (!host[0])
+		die(EXIT_USAGE, "--%s: invalid grant '%s' (expected HOST[:BOX])", name, arg);
+	const char *box = colon ? colon + 1 : NULL;
+	if (box)
+		check_box_path(name, box, arg);
+
+	_cleanup_free_ char *abs = NULL;
+	if (host[0] == '/') {
+		abs = normalize(name, host);
+	} else {
+		_cleanup_free_ char *cwd = getcwd(NULL, 0);
+		if (!cwd)
+			die_errno(EXIT_USAGE, "--%s: '%s': cannot resolve against the current directory",
+				  name, host);
+		_cleanup_free_ char *joined = NULL;
+		if (asprintf(&joined, "%s/%s", cwd, host) < 0)
+			die_oom();
+		abs = normalize(name, joined);
+	}
+	struct stat st;
+	if (stat(abs, &st) < 0)
+		die_errno(EXIT_USAGE, "--%s: '%s'", name, host);
+
+	_cleanup_free_ char *box_norm = normalize(name, box ? box : abs);
+	struct err e = {{0}};
+	check_policy(policy_add_grant(p, opt == OPT_RO ? GRANT_RO : GRANT_RW, abs, box_norm, 0,
+				      false, &e),
+		     name, &e);
+}
+
+/* --tmpfs BOX[:SIZE]; SIZE defaults to the tmp-size limit. */
+static void add_tmpfs(struct policy *p, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	_cleanup_free_ char *box = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
+	if (!box)
+		die_oom();
+	check_box_path("tmpfs", box, colon ? arg : NULL);
+	uint64_t size = 0;
+	if (colon) {
+		int r = parse_size(colon + 1, &size);
+		if (r == -ERANGE)
+			die(EXIT_USAGE, "--tmpfs: size '%s' in '%s' out of range (expected at least 1 byte)",
+			    colon + 1, arg);
+		if (r < 0)
+			die(EXIT_USAGE, "--tmpfs: invalid size '%s' in '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
+			    colon + 1, arg);
+	}
+	_cleanup_free_ char *norm = normalize("tmpfs", box);
+	struct err e = {{0}};
+	check_policy(policy_add_grant(p, GRANT_TMPFS, NULL, norm, size, false, &e), "tmpfs", &e);
+}
+
+/* Applies one queued option to the policy; every failure is a usage
+ * error naming the option and the value. */
+static void apply_op(struct policy *p, const struct op *o)
+{
+	struct err e = {{0}};
+	int r = 0;
+	if (o->opt >= OPT_LIMIT) {
+		enum limit_id id = (enum limit_id)(o->opt - OPT_LIMIT);
+		r = policy_set_limit(p, id, parse_limit(id, o->arg), &e);
+	} else {
+		switch (o->opt) {
+		case OPT_POLICY:
+			r = policy_load_file(p, o->arg, &e);
+			if (r == -ENOMEM)
+				die_oom();
+			/* The message names the file and line already. */
+			if (r < 0)
+				die(EXIT_USAGE, "%s", e.msg[0] ? e.msg : strerror_lc(-r));
+			return;
+		case OPT_RO:
+		case OPT_RW:
+			add_bind(p, o->opt, o->arg);
+			return;
+		case OPT_TMPFS:
+			add_tmpfs(p, o->arg);
+			return;
+		case OPT_CWD:
+			check_box_path("cwd", o->arg, NULL);
+			r = policy_set_cwd(p, o->arg, &e);
+			break;
+		case OPT_EXEC:
+			check_box_path("exec", o->arg, NULL);
+			r = policy_add_exec(p, o->arg, &e);
+			break;
+		case OPT_ENV:
+			if (!o->arg[0] || o->arg[0] == '=')
+				die(EXIT_USAGE, "--env: invalid variable '%s' (expected NAME or NAME=VALUE)", o->arg);
+			r = policy_add_env(p, o->arg, &e);
+			break;
+		case OPT_HOSTNAME:
+			r = policy_set_hostname(p, o->arg, &e);
+			break;
+		case OPT_NET:
+			if (strcmp(o->arg, "none") != 0 && strcmp(o->arg, "loopback") != 0)
+				die(EXIT_USAGE, "--net: invalid mode '%s' (expected none or loopback)", o->arg);
+			r = policy_set_net(p, o->arg, &e);
+			break;
+		default:
+			die(EXIT_SETUP, "internal error: unhandled option %d", o->opt);
+		}
+	}
+	check_policy(r, option_name(o->opt), &e);
+}
+
+static void policy_freep(struct policy **p)
+{
+	policy_free(*p);
+}
+
+/* --profile auto: from PROGRAM's name ("python3.11" -> python3), and for
+ * a script named by path ("./job.py"), from its #! line, so that
+ * `#!/usr/bin/env python3` scripts get the python3 profile. */
+static const char *auto_profile(const char *program)
+{
+	const char *name = profile_for_program(program);
+	if (!name || strcmp(name, "native") != 0 || !strchr(program, '/'))
+		return name;
+	_cleanup_close_ int fd = open(program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return name;
+	char buf[256];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 3 || buf[0] != '#' || buf[1] != '!')
+		return name;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	/* "#! /usr/bin/env -S python3 -u": the interpreter, or env's
+	 * first argument that is not an option or an assignment. */
+	char *save = NULL, *word = strtok_r(buf + 2, " \t", &save);
+	const char *base = word ? strrchr(word, '/') : NULL;
+	if (word && !strcmp(base ? base + 1 : word, "env"))
+		while ((word = strtok_r(NULL, " \t", &save)) && (word[0] == '-' || strchr(word, '=')))
+			;
+	if (!word)
+		return name;
+	const char *interp = profile_for_program(word);
+	return interp ? interp : name;
+}
+
+/* The profile, the policy files, the other options: in that order. */
+static struct policy *compose_policy(const struct run_args *a)
+{
+	struct policy *p = NULL;
+	int r = policy_new(&p);
+	if (r < 0 || !p)
+		die_oom();
+	const char *profile = a->profile ? a->profile : auto_profile(a->program[0]);
+	if (profile && strcmp(profile, "none") != 0) {
+		struct err e = {{0}};
+		r = policy_load_profile(p, profile, &e);
+		if (r == -ENOMEM)
+			die_oom();
+		if (r < 0)
+			die(EXIT_SETUP, "profile '%s': %s", profile, e.msg[0] ? e.msg : strerror_lc(-r));
+	}
+	for (size_t i = 0; i < a->n_ops; i++)
+		apply_op(p, &a->ops[i]);
+	return p;
+}
+
+/* --report FILE is written to a temporary file in the same directory and
+ * renamed into place, so a reader never sees half a report, and a symlink
+ * planted at FILE is replaced, never followed. The file is created only
+ * after the run: FILE's directory may be granted read-write, and a box
+ * that could reach our temporary file could swap in a forged report. The
+ * directory is checked before the run, so that a report which cannot be
+ * written is found out before a long run, not after. */
+static void report_check(const char *path)
+{
+	if (!path || !strcmp(path, "-"))
+		return;
+	struct stat st;
+	size_t len = strlen(path);
+	if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+		die(EXIT_USAGE, "--report: '%s' is a directory (expected a file name)", path);
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = slash == path ? strdup("/")
+				 : slash      ? strndup(path, (size_t)(slash - path))
+					      : strdup(".");
+	if (!dir)
+		die_oom();
+	if (stat(dir, &st) < 0)
+		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
+	if (!S_ISDIR(st.st_mode))
+		die(EXIT_USAGE, "--report: cannot write '%s': '%s' is not a directory", path, dir);
+	if (access(dir, W_OK | X_OK) < 0)
+		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
+}
+
+/* Writes the report; false (after a message) when it could not be. */
+static bool report_finish(const char *path, const struct run_result *r)
+{
+	if (!path)
+		return true;
+	if (!strcmp(path, "-")) {
+		int ret = report_write(r, STDERR_FILENO);
+		if (ret < 0 && ret != -EPIPE)
+			warn("--report: cannot write the report to stderr: %s", strerror_lc(-ret));
+		return ret == 0;
+	}
+	_cleanup_free_ char *tmp = NULL;
+	const char *slash = strrchr(path, '/');
+	int n = slash ? asprintf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1)
+		      : asprintf(&tmp, ".%s.XXXXXX", path);
+	if (n < 0) {
+		tmp = NULL;
+		warn("--report: cannot write '%s': out of memory", path);
+		return false;
+	}
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		warn("--report: cannot write '%s': %s", path, strerror_lc(errno));
+		return false;
+	}
+	/* mkostemp makes it 0600: give it the mode a plain create would. */
+	mode_t mask = umask(0);
+	umask(mask);
+	int ret = fchmod(fd, 0666 & ~mask) < 0 ? -errno : 0;
+	if (ret == 0)
+		ret = report_write(r, fd);
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		warn("--report: cannot write '%s': %s", path, strerror_lc(-ret));
+		unlink(tmp);
+	}
+	return ret == 0;
+}
+
+/* The one line printed for a limit hit: "memory limit (256M) exceeded". */
+static void print_limit(const struct run_result *r)
+{
+	static const struct {
+		enum run_status status;
+		enum limit_id id;
+	} map[] = {
+		{STATUS_TIME_LIMIT, LIMIT_WALL_TIME}, {STATUS_CPU_LIMIT, LIMIT_CPU_TIME},
+		{STATUS_MEMORY_LIMIT, LIMIT_MEMORY},  {STATUS_OUTPUT_LIMIT, LIMIT_OUTPUT},
+		{STATUS_PROCS_LIMIT, LIMIT_PROCS},    {STATUS_FILE_SIZE_LIMIT, LIMIT_FILE_SIZE},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+		if (map[i].status != r->status)
+			continue;
+		enum limit_id id = map[i].id;
+		uint64_t v = r->limits[id];
+		char val[32];
+		if (!v) {
+			warn("%s limit exceeded", limit_info[id].name);
+			return;
+		}
+		if (limit_info[id].type == LIMIT_TYPE_SIZE)
+			format_size(v, val, sizeof(val));
+		else if (limit_info[id].type == LIMIT_TYPE_DURATION)
+			format_duration(v, val, sizeof(val));
+		else
+			snprintf(val, sizeof(val), "%llu", (unsigned long long)v);
+		warn("%s limit (%s) exceeded", limit_info[id].name, val);
+		return;
+	}
+}
+
+/* Set by SIGINT/SIGTERM/SIGHUP: the library kills the box and returns;
+ * ward then writes the report and dies of the same signal, so that a
+ * calling shell sees the interruption. */
+static volatile sig_atomic_t cancelled;
+
+static void on_signal(int sig)
+{
+	cancelled = sig;
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: wake poll() */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = {.cgroup_mode = CGROUP_AUTO};
+	parse_args(argc, argv, &a);
+	__attribute__((cleanup(policy_freep))) struct policy *p = compose_policy(&a);
+	free(a.ops);
+	a.ops = NULL;
+
+	report_check(a.report);
+
+	struct run_options o = {
+		.stdin_fd = STDIN_FILENO,
+		.stdout_fd = STDOUT_FILENO,
+		.stderr_fd = STDERR_FILENO,
+		.bind_cwd = true,
+		.cgroup_mode = a.cgroup_mode,
+		.cancel = &cancelled,
+		.reap_lazily = true,
+	};
+	struct run_result r;
+	memset(&r, 0, sizeof(r));
+	catch_signals();
+	int ret = box_run(p, a.program, &o, &r);
+	if (ret < 0)
+		die(EXIT_SETUP, "cannot run '%s': %s", a.program[0],
+		    r.error.msg[0] ? r.error.msg : strerror_lc(-ret));
+	/* ward's own writes from here on may meet a closed pipe: fail them
+	 * with EPIPE instead of dying before the report is written. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (r.notice[0] && !a.quiet)
+		warn("%s", r.notice);
+	if (r.status == STATUS_SETUP_ERROR)
+		warn("%s", r.error.msg[0] ? r.error.msg : "the box could not be built");
+	else if (!a.quiet)
+		print_limit(&r);
+
+	/* A report that was asked for and not written is ward's failure, even
+	 * when the program succeeded: whoever reads it must not trust a stale
+	 * or missing one. */
+	int status = run_exit_code(&r);
+	if (!report_finish(a.report, &r))
+		status = EXIT_SETUP;
+	if (cancelled) {
+		int sig = cancelled;
+		policy_free(TAKE_PTR(p));
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	return status;
+}

@@ -1,1 +1,972 @@
+/* policy.c — the in-memory policy, its validating setters, and the policy
+ * file format of ward-policy(5): a reader and a writer.
+ *
+ * Every source of grants (built-in profile, policy file, CLI option) goes
+ * through the same setters, so a value is checked the same way wherever it
+ * comes from. A malformed policy is an error, never a weaker box: the
+ * parser stops at the first bad line and the caller refuses to run. */
 #include "policy.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Caps on everything that grows with the input (STYLE.md: every buffer
+ * that grows on input has a cap). */
+#define MAX_FILE_SIZE (1024 * 1024)	/* bytes of one policy file */
+/* Bytes of one line, without '\n'. Long enough for the longest directive
+ * the setters accept with every byte escaped (one environment variable of
+ * MAX_ENV_LEN), so that whatever policy_format() writes reads back. */
+#define MAX_LINE (512 * 1024)
+#define MAX_DIRECTIVES 4096		/* directives in one file */
+#define MAX_TOKENS 8			/* tokens kept per line; more is an error */
+#define MAX_INCLUDE_DEPTH 8		/* nested `include`s */
+#define MAX_GRANTS 1024
+/* The launcher hands the exec list to Landlock in a fixed array of 250
+ * paths, some taken by the program and its loader: stay well below. */
+#define MAX_EXEC 128
+#define MAX_ENV 1024
+/* execve(2) refuses a single "NAME=VALUE" string longer than
+ * MAX_ARG_STRLEN (32 pages = 128 KiB) with E2BIG: refuse it here, where
+ * the message can name the variable. */
+#define MAX_ENV_LEN (128 * 1024 - 1)
+#define MAX_HOSTNAME 64			/* HOST_NAME_MAX */
+
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define GIB (1024ull * MIB)
+#define TIB (1024ull * GIB)
+#define DAY_MS (24ull * 3600 * 1000)
+
+/* Defaults from the contract: a fork bomb, a memory bomb, an output flood
+ * and a disk fill of /tmp are stopped without any option. The maxima only
+ * catch typos ("1000T"); they are far above any real box. */
+const struct limit_info limit_info[_LIMIT_MAX] = {
+	[LIMIT_MEMORY] = {"memory", LIMIT_TYPE_SIZE, 1 * GIB, 16 * TIB},
+	[LIMIT_CPU_TIME] = {"cpu-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS},
+	[LIMIT_WALL_TIME] = {"wall-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS},
+	/* pid_max cannot exceed 2^22 (PID_MAX_LIMIT on 64-bit). */
+	[LIMIT_PROCS] = {"procs", LIMIT_TYPE_COUNT, 128, 4194304},
+	[LIMIT_OUTPUT] = {"output", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
+	[LIMIT_FILE_SIZE] = {"file-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
+	/* RLIMIT_NOFILE cannot exceed fs.nr_open, 2^20 by default. */
+	[LIMIT_OPEN_FILES] = {"open-files", LIMIT_TYPE_COUNT, 1024, 1048576},
+	[LIMIT_TMP_SIZE] = {"tmp-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
+};
+
+int limit_by_name(const char *name)
+{
+	if (!name)
+		return -1;
+	for (int i = 0; i < _LIMIT_MAX; i++)
+		if (!strcmp(limit_info[i].name, name))
+			return i;
+	return -1;
+}
+
+/* strerror() with a lowercase first letter, as every message of ward is. */
+static const char *strerror_lower(int errnum, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(errnum));
+	if (isupper((unsigned char)buf[0]) && !isupper((unsigned char)buf[1]))
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+/* ---- the policy and its setters ----------------------------------- */
+
+int policy_new(struct policy **ret)
+{
+	if (!ret)
+		return -EINVAL;
+	struct policy *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->net = NET_NONE;
+	*ret = p;
+	return 0;
+}
+
+static void grant_clear(struct grant *g)
+{
+	free(g->host);
+	free(g->box);
+	g->host = g->box = NULL;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_grants; i++)
+		grant_clear(&p->grants[i]);
+	free(p->grants);
+	strv_clear(&p->exec);
+	strv_clear(&p->env);
+	free(p->cwd);
+	free(p->hostname);
+	free(p);
+}
+
+/* No path the kernel accepts is longer than PATH_MAX - 1 bytes. */
+static int check_path_len(const char *path, struct err *e)
+{
+	size_t n = strlen(path);
+	if (n < PATH_MAX)
+		return 0;
+	return err_set(e, ENAMETOOLONG, "path '%.64s...' is too long (%zu bytes, at most %d)", path, n,
+		       PATH_MAX - 1);
+}
+
+/* Checks and normalises a path inside the box. "/../etc" is refused
+ * rather than silently read as "/etc": a path that climbs above the root
+ * is a mistake worth hearing about. Returns a heap string in *ret. */
+static int box_path(const char *path, char **ret, struct err *e)
+{
+	if (!path || path[0] != '/')
+		return err_set(e, EINVAL, "path '%s' must be absolute", path ? path : "");
+	int r = check_path_len(path, e);
+	if (r < 0)
+		return r;
+	size_t depth = 0;
+	for (const char *c = path; *c;) {
+		while (*c == '/')
+			c++;
+		size_t n = strcspn(c, "/");
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			if (depth == 0)
+				return err_set(e, EINVAL, "path '%s' climbs above '/' with '..'", path);
+			depth--;
+		} else if (n > 0 && !(n == 1 && c[0] == '.')) {
+			depth++;
+		}
+		c += n;
+	}
+	char *n = path_normalize(path);
+	if (!n)
+		return -ENOMEM;
+	*ret = n;
+	return 0;
+}
+
+/* A mount point ward builds itself cannot be replaced by a grant: the
+ * box's /proc must stay its own pid namespace's procfs (a host /proc
+ * would show host processes), its /dev holds only the harmless devices
+ * ward creates, and its root is ward's read-only tmpfs. */
+static int check_not_owned(const char *box, const char *what, struct err *e)
+{
+	if (!strcmp(box, "/"))
+		return err_set(e, EINVAL,
+			       "cannot %s over '/' (the box root is ward's own read-only tmpfs)", what);
+	if (path_is_under(box, "/proc"))
+		return err_set(e, EINVAL,
+			       "cannot %s at '%s' (ward owns '/proc': it is the box's own process list)",
+			       what, box);
+	if (path_is_under(box, "/dev"))
+		return err_set(e, EINVAL,
+			       "cannot %s at '%s' (ward owns '/dev': it holds only the devices ward creates)",
+			       what, box);
+	return 0;
+}
+
+int policy_add_grant(struct policy *p, enum grant_kind kind, const char *host,
+		     const char *box, uint64_t size, bool optional, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	_cleanup_free_ char *h = NULL, *b = NULL;
+	int r;
+	switch (kind) {
+	case GRANT_RO:
+	case GRANT_RW:
+		if (!host || host[0] != '/')
+			return err_set(e, EINVAL, "path '%s' must be absolute", host ? host : "");
+		r = check_path_len(host, e);
+		if (r < 0)
+			return r;
+		h = path_normalize(host);
+		if (!h)
+			return -ENOMEM;
+		if (kind == GRANT_RW && !strcmp(h, "/"))
+			return err_set(e, EPERM, "refusing to grant '/' read-write");
+		r = box_path(box ? box : h, &b, e);
+		if (r < 0)
+			return r;
+		r = check_not_owned(b, "bind", e);
+		if (r < 0)
+			return r;
+		if (size)
+			return err_set(e, EINVAL, "a size applies only to tmpfs grants");
+		/* A missing host path is found here, where the message can
+		 * still name the policy line, not when the box is built. */
+		struct stat st;
+		if (!optional && stat(h, &st) < 0) {
+			char buf[128];
+			int er = errno;
+			if (er == ENOENT)
+				return err_set(e, ENOENT,
+					       "host path '%s' does not exist (mark the grant 'optional' to skip it when missing)",
+					       h);
+			return err_set(e, er, "cannot grant host path '%s': %s", h,
+				       strerror_lower(er, buf, sizeof(buf)));
+		}
+		break;
+	case GRANT_TMPFS:
+		if (host)
+			return err_set(e, EINVAL, "a tmpfs grant has no host path");
+		r = box_path(box, &b, e);
+		if (r < 0)
+			return r;
+		r = check_not_owned(b, "mount a tmpfs", e);
+		if (r < 0)
+			return r;
+		if (size > limit_info[LIMIT_TMP_SIZE].max) {
+			char got[32], max[32];
+			format_size(size, got, sizeof(got));
+			format_size(limit_info[LIMIT_TMP_SIZE].max, max, sizeof(max));
+			return err_set(e, ERANGE, "size '%s' out of range (expected at least 1 byte and at most %s)",
+				       got, max);
+		}
+		optional = false;
+		break;
+	default:
+		return err_set(e, EINVAL, "unknown grant kind %d", (int)kind);
+	}
+
+	/* The same box path granted twice: the later grant wins, in place,
+	 * so that the order of the remaining grants does not change. */
+	struct grant *g = NULL;
+	for (size_t i = 0; i < p->n_grants && !g; i++)
+		if (!strcmp(p->grants[i].box, b))
+			g = &p->grants[i];
+	if (g) {
+		grant_clear(g);
+	} else {
+		if (p->n_grants >= MAX_GRANTS)
+			return err_set(e, E2BIG, "too many grants (at most %d)", MAX_GRANTS);
+		if (p->n_grants == p->cap_grants) {
+			size_t cap = p->cap_grants ? p->cap_grants * 2 : 16;
+			struct grant *v = realloc(p->grants, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			p->grants = v;
+			p->cap_grants = cap;
+		}
+		g = &p->grants[p->n_grants++];
+	}
+	*g = (struct grant){
+		.kind = kind,
+		.host = TAKE_PTR(h),
+		.box = TAKE_PTR(b),
+		.size = size,
+		.optional = optional,
+		.implicit = false,
+	};
+	return 0;
+}
+
+int policy_add_exec(struct policy *p, const char *box_path_arg, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	_cleanup_free_ char *b = NULL;
+	int r = box_path(box_path_arg, &b, e);
+	if (r < 0)
+		return r;
+	if (!strcmp(b, "/"))
+		return err_set(e, EINVAL, "refusing '/' (it would allow executing every file)");
+	for (size_t i = 0; i < p->exec.n; i++)
+		if (!strcmp(p->exec.v[i], b))
+			return 0;
+	if (p->exec.n >= MAX_EXEC)
+		return err_set(e, E2BIG, "too many exec grants (at most %d)", MAX_EXEC);
+	return strv_push_take(&p->exec, TAKE_PTR(b));
+}
+
+static bool env_name_valid(const char *s, size_t n)
+{
+	if (n == 0 || isdigit((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+int policy_add_env(struct policy *p, const char *spec, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	if (!spec || !spec[0])
+		return err_set(e, EINVAL, "invalid variable '' (expected NAME or NAME=VALUE)");
+	const char *eq = strchr(spec, '=');
+	size_t nlen = eq ? (size_t)(eq - spec) : strlen(spec);
+	if (!env_name_valid(spec, nlen)) {
+		if (nlen == 0)
+			return err_set(e, EINVAL, "invalid variable '%s' (expected NAME or NAME=VALUE)", spec);
+		return err_set(e, EINVAL,
+			       "invalid variable name '%.*s' (expected letters, digits and '_', not starting with a digit)",
+			       (int)(nlen > 256 ? 256 : nlen), spec);
+	}
+	_cleanup_free_ char *entry = NULL;
+	if (eq) {
+		entry = strdup(spec);
+	} else {
+		/* Pass the caller's value through; none: nothing to pass. */
+		const char *v = getenv(spec);
+		if (!v)
+			return 0;
+		if (asprintf(&entry, "%s=%s", spec, v) < 0)
+			entry = NULL;
+	}
+	if (!entry)
+		return -ENOMEM;
+	if (strlen(entry) > MAX_ENV_LEN)
+		return err_set(e, E2BIG, "variable '%.*s' is too long (%zu bytes, at most %d)",
+			       (int)(nlen > 256 ? 256 : nlen), spec, strlen(entry), MAX_ENV_LEN);
+
+	/* A later setting of the same name replaces the earlier one. */
+	for (size_t i = 0; i < p->env.n; i++) {
+		if (!strncmp(p->env.v[i], entry, nlen + 1)) {
+			free(p->env.v[i]);
+			p->env.v[i] = TAKE_PTR(entry);
+			return 0;
+		}
+	}
+	if (p->env.n >= MAX_ENV)
+		return err_set(e, E2BIG, "too many environment variables (at most %d)", MAX_ENV);
+	return strv_push_take(&p->env, TAKE_PTR(entry));
+}
+
+int policy_set_cwd(struct policy *p, const char *path, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	char *b = NULL;
+	int r = box_path(path, &b, e);
+	if (r < 0)
+		return r;
+	free(p->cwd);
+	p->cwd = b;
+	return 0;
+}
+
+int policy_set_hostname(struct policy *p, const char *name, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	if (!name || !name[0])
+		return err_set(e, EINVAL, "invalid hostname '' (expected 1 to %d letters, digits, '-' or '.')",
+			       MAX_HOSTNAME);
+	size_t n = strlen(name);
+	if (n > MAX_HOSTNAME)
+		return err_set(e, EINVAL, "hostname '%.64s...' is too long (%zu characters, at most %d)",
+			       name, n, MAX_HOSTNAME);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '.')
+			return err_set(e, EINVAL,
+				       "invalid hostname '%s' (expected 1 to %d letters, digits, '-' or '.')",
+				       name, MAX_HOSTNAME);
+	if (!isalnum((unsigned char)name[0]))
+		return err_set(e, EINVAL, "invalid hostname '%s' (expected it to start with a letter or digit)",
+			       name);
+	char *h = strdup(name);
+	if (!h)
+		return -ENOMEM;
+	free(p->hostname);
+	p->hostname = h;
+	return 0;
+}
+
+int policy_set_net(struct policy *p, const char *mode, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	if (mode && !strcmp(mode, "none"))
+		p->net = NET_NONE;
+	else if (mode && !strcmp(mode, "loopback"))
+		p->net = NET_LOOPBACK;
+	else
+		return err_set(e, EINVAL, "invalid mode '%s' (expected none or loopback)", mode ? mode : "");
+	return 0;
+}
+
+/* "size '0' out of range (expected at least 1 byte and at most 16T)" for
+ * the limit's unit; `shown` is the value as the user wrote it. */
+static int limit_range_error(enum limit_id id, const char *shown, struct err *e)
+{
+	const struct limit_info *li = &limit_info[id];
+	char max[32];
+	switch (li->type) {
+	case LIMIT_TYPE_SIZE:
+		format_size(li->max, max, sizeof(max));
+		return err_set(e, ERANGE, "size '%s' out of range (expected at least 1 byte and at most %s)",
+			       shown, max);
+	case LIMIT_TYPE_DURATION:
+		format_duration(li->max, max, sizeof(max));
+		return err_set(e, ERANGE, "duration '%s' out of range (expected at least 1ms and at most %s)",
+			       shown, max);
+	case LIMIT_TYPE_COUNT:
+	default:
+		return err_set(e, ERANGE, "number '%s' out of range (expected 1 to %" PRIu64 ")", shown,
+			       li->max);
+	}
+}
+
+int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	if ((unsigned)id >= _LIMIT_MAX)
+		return err_set(e, EINVAL, "unknown limit %d", (int)id);
+	if (value == 0 || value > limit_info[id].max) {
+		char shown[32];
+		if (limit_info[id].type == LIMIT_TYPE_SIZE)
+			format_size(value, shown, sizeof(shown));
+		else if (limit_info[id].type == LIMIT_TYPE_DURATION && value)
+			format_duration(value, shown, sizeof(shown));
+		else
+			snprintf(shown, sizeof(shown), "%" PRIu64, value);
+		return limit_range_error(id, shown, e);
+	}
+	p->limits[id] = value;
+	return 0;
+}
+
+int policy_set_limit_str(struct policy *p, enum limit_id id, const char *value, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	if ((unsigned)id >= _LIMIT_MAX)
+		return err_set(e, EINVAL, "unknown limit %d", (int)id);
+	const struct limit_info *li = &limit_info[id];
+	const char *v = value ? value : "";
+	uint64_t n = 0;
+	int r;
+	switch (li->type) {
+	case LIMIT_TYPE_SIZE:
+		r = parse_size(v, &n);
+		if (r == -EINVAL)
+			return err_set(e, EINVAL,
+				       "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 256M)",
+				       v);
+		break;
+	case LIMIT_TYPE_DURATION:
+		r = parse_duration(v, &n);
+		if (r == -EINVAL)
+			return err_set(e, EINVAL,
+				       "invalid duration '%s' (expected a number with an ms, s, m or h suffix, e.g. 5s or 500ms)",
+				       v);
+		break;
+	case LIMIT_TYPE_COUNT:
+	default:
+		r = parse_count(v, li->max, &n);
+		if (r == -EINVAL)
+			return err_set(e, EINVAL, "invalid number '%s' (expected a whole number, e.g. 64)", v);
+		break;
+	}
+	if (r < 0 || n == 0 || n > li->max)
+		return limit_range_error(id, v, e);
+	p->limits[id] = n;
+	return 0;
+}
+
+uint64_t policy_limit(const struct policy *p, enum limit_id id)
+{
+	if ((unsigned)id >= _LIMIT_MAX)
+		return 0;
+	if (p && p->limits[id])
+		return p->limits[id];
+	return limit_info[id].def;
+}
+
+/* ---- the reader ----------------------------------------------------- */
+
+/* Where we are while parsing: for messages and to refuse include loops. */
+struct parse_ctx {
+	const char *stack[MAX_INCLUDE_DEPTH + 1]; /* profiles being included */
+	size_t depth;
+};
+
+/* One line split into tokens. The tokens live in buf, NUL-separated:
+ * quotes and escapes only shrink a token and blanks separate them, so
+ * the tokens of an n-byte line fit in n + 1 bytes. */
+struct line {
+	char *buf;	/* sized for the longest line of the text */
+	const char *tok[MAX_TOKENS];
+	size_t n;	/* tokens kept */
+	bool more;	/* the line had more than MAX_TOKENS tokens */
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Splits one line (no '\n') into tokens: blanks separate; '#' outside
+ * quotes starts a comment; "..." quotes, with \" \\ and \n escapes, may
+ * sit anywhere in a token (env A="b c" is the token 'A=b c'). Returns 0
+ * or -EINVAL with the reason in why. */
+static int tokenize(const char *s, size_t len, struct line *l, const char **why)
+{
+	size_t i = 0, o = 0;
+	l->n = 0;
+	l->more = false;
+	for (;;) {
+		while (i < len && is_blank(s[i]))
+			i++;
+		if (i >= len || s[i] == '#')
+			return 0;
+		size_t start = o;
+		while (i < len && !is_blank(s[i]) && s[i] != '#') {
+			if (s[i] != '"') {
+				l->buf[o++] = s[i++];
+				continue;
+			}
+			for (i++;; i++) {
+				if (i >= len) {
+					*why = "unterminated quote";
+					return -EINVAL;
+				}
+				if (s[i] == '"')
+					break;
+				if (s[i] == '\\') {
+					i++;
+					if (i < len && (s[i] == '"' || s[i] == '\\')) {
+						l->buf[o++] = s[i];
+					} else if (i < len && s[i] == 'n') {
+						l->buf[o++] = '\n';
+					} else {
+						*why = "unknown escape in a quoted token (expected \\\", \\\\ or \\n)";
+						return -EINVAL;
+					}
+					continue;
+				}
+				l->buf[o++] = s[i];
+			}
+			i++; /* the closing quote */
+		}
+		l->buf[o++] = 0;
+		if (l->n < MAX_TOKENS)
+			l->tok[l->n++] = l->buf + start;
+		else
+			l->more = true;
+	}
+}
+
+static int parse_text(struct policy *p, const char *name, const char *basedir, const char *text,
+		      size_t len, struct parse_ctx *ctx, struct err *e);
+
+/* "python3, lua, ..." for the unknown-profile message. */
+static void known_profiles(char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < n_builtin_profiles && off < len; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", builtin_profiles[i].name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* Finds the profile an include names and refuses a loop or too deep a
+ * nesting, before anything of it is parsed. */
+static int include_check(const char *profile, const struct parse_ctx *ctx,
+			 const struct profile **ret, struct err *e)
+{
+	const struct profile *pr = profile_find(profile);
+	if (!pr) {
+		char known[512];
+		known_profiles(known, sizeof(known));
+		return err_set(e, ENOENT, "unknown profile '%s' (known: %s)", profile ? profile : "",
+			       known);
+	}
+	for (size_t i = 0; i < ctx->depth; i++) {
+		if (strcmp(ctx->stack[i], pr->name) != 0)
+			continue;
+		char chain[512];
+		size_t off = 0;
+		chain[0] = 0;
+		for (size_t j = i; j < ctx->depth && off < sizeof(chain); j++) {
+			int n = snprintf(chain + off, sizeof(chain) - off, "'%s' -> ", ctx->stack[j]);
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+		return err_set(e, ELOOP, "include loop %s'%s'", chain, pr->name);
+	}
+	if (ctx->depth >= MAX_INCLUDE_DEPTH)
+		return err_set(e, ELOOP, "profile '%s' nested too deeply (at most %d levels of include)",
+			       pr->name, MAX_INCLUDE_DEPTH);
+	*ret = pr;
+	return 0;
+}
+
+/* Parses a built-in profile into p, below the includes already in ctx.
+ * Its messages name "<profile>.policy:<line>", the file it comes from. */
+static int include_profile(struct policy *p, const struct profile *pr, struct parse_ctx *ctx,
+			   struct err *e)
+{
+	char fname[128];
+	snprintf(fname, sizeof(fname), "%s.policy", pr->name);
+	ctx->stack[ctx->depth++] = pr->name;
+	p->include_depth++;
+	int r = parse_text(p, fname, NULL, pr->text, strlen(pr->text), ctx, e);
+	p->include_depth--;
+	ctx->depth--;
+	return r;
+}
+
+/* A host path from a policy file: absolute, or relative to the file's
+ * directory (basedir; NULL for text that is not a file, such as a
+ * profile, where it must be absolute). */
+static int host_path(const char *basedir, const char *path, char **ret, struct err *e)
+{
+	if (path[0] == '/' || !basedir || !path[0]) {
+		if (path[0] != '/')
+			return err_set(e, EINVAL, "path '%s' must be absolute", path);
+		*ret = strdup(path);
+	} else if (asprintf(ret, "%s/%s", basedir, path) < 0) {
+		*ret = NULL;
+	}
+	return *ret ? 0 : -ENOMEM;
+}
+
+enum directive {
+	D_INCLUDE,
+	D_RO,
+	D_RW,
+	D_TMPFS,
+	D_EXEC,
+	D_ENV,
+	D_CWD,
+	D_HOSTNAME,
+	D_NET,
+	D_LIMIT,
+};
+
+static const struct {
+	const char *name;
+	enum directive d;
+	unsigned min, max; /* arguments after the directive */
+	const char *usage;
+} directives[] = {
+	{"include", D_INCLUDE, 1, 1, "include PROFILE"},
+	{"ro", D_RO, 1, 3, "ro HOST [BOX] [optional]"},
+	{"rw", D_RW, 1, 3, "rw HOST [BOX] [optional]"},
+	{"tmpfs", D_TMPFS, 1, 2, "tmpfs BOX [SIZE]"},
+	{"exec", D_EXEC, 1, 1, "exec PATH"},
+	{"env", D_ENV, 1, 1, "env NAME=VALUE or env NAME"},
+	{"cwd", D_CWD, 1, 1, "cwd BOX"},
+	{"hostname", D_HOSTNAME, 1, 1, "hostname NAME"},
+	{"net", D_NET, 1, 1, "net none|loopback"},
+};
+
+/* How the caller completes a message from apply_directive(). */
+enum msg_kind {
+	MSG_DIRECTIVE, /* prefix "file:line: directive: " (most) */
+	MSG_LINE,      /* prefix "file:line: " (an unknown directive) */
+	MSG_NESTED,    /* from an included profile: names its own file and line */
+};
+
+/* Applies one tokenised directive to p; *ret_kind says how to complete an
+ * error message. */
+static int apply_directive(struct policy *p, const char *basedir, const struct line *l,
+			   struct parse_ctx *ctx, enum msg_kind *ret_kind, struct err *e)
+{
+	const char *dname = l->tok[0];
+	const char *const *arg = l->tok + 1;
+	size_t nargs = l->n - 1;
+	int lim = limit_by_name(dname);
+	enum directive d = D_LIMIT;
+	unsigned min = 1, max = 1;
+	char usage[64];
+	if (lim >= 0) {
+		static const char *const unit[] = {
+			[LIMIT_TYPE_SIZE] = "SIZE",
+			[LIMIT_TYPE_DURATION] = "DURATION",
+			[LIMIT_TYPE_COUNT] = "N",
+		};
+		snprintf(usage, sizeof(usage), "%s %s", dname, unit[limit_info[lim].type]);
+	} else {
+		size_t i = 0;
+		while (i < ELEMENTSOF(directives) && strcmp(directives[i].name, dname) != 0)
+			i++;
+		if (i == ELEMENTSOF(directives)) {
+			*ret_kind = MSG_LINE;
+			return err_set(e, EINVAL, "unknown directive '%s'", dname);
+		}
+		d = directives[i].d;
+		min = directives[i].min;
+		max = directives[i].max;
+		snprintf(usage, sizeof(usage), "%s", directives[i].usage);
+	}
+	if (nargs < min)
+		return err_set(e, EINVAL, "missing argument (expected '%s')", usage);
+	if (nargs > max || l->more) {
+		const char *extra = nargs > max ? arg[max] : "...";
+		return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", extra, usage);
+	}
+
+	switch (d) {
+	case D_INCLUDE: {
+		const struct profile *pr = NULL;
+		int r = include_check(arg[0], ctx, &pr, e);
+		if (r < 0)
+			return r;
+		*ret_kind = MSG_NESTED;
+		return include_profile(p, pr, ctx, e);
+	}
+	case D_RO:
+	case D_RW: {
+		/* HOST [BOX] [optional]: BOX is absolute, so a lone second
+		 * argument "optional" is the keyword, not a box path. */
+		const char *box = NULL;
+		bool optional = false;
+		if (nargs >= 2 && !(nargs == 2 && !strcmp(arg[1], "optional")))
+			box = arg[1];
+		if (nargs == 2 && !box)
+			optional = true;
+		if (nargs == 3) {
+			if (strcmp(arg[2], "optional") != 0)
+				return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')",
+					       arg[2], usage);
+			optional = true;
+		}
+		_cleanup_free_ char *host = NULL;
+		int r = host_path(basedir, arg[0], &host, e);
+		if (r < 0)
+			return r;
+		return policy_add_grant(p, d == D_RO ? GRANT_RO : GRANT_RW, host, box, 0, optional, e);
+	}
+	case D_TMPFS: {
+		uint64_t size = 0;
+		if (nargs == 2) {
+			int r = parse_size(arg[1], &size);
+			if (r == -EINVAL)
+				return err_set(e, EINVAL,
+					       "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
+					       arg[1]);
+			if (r < 0 || size > limit_info[LIMIT_TMP_SIZE].max)
+				return limit_range_error(LIMIT_TMP_SIZE, arg[1], e);
+		}
+		return policy_add_grant(p, GRANT_TMPFS, NULL, arg[0], size, false, e);
+	}
+	case D_EXEC:
+		return policy_add_exec(p, arg[0], e);
+	case D_ENV:
+		return policy_add_env(p, arg[0], e);
+	case D_CWD:
+		return policy_set_cwd(p, arg[0], e);
+	case D_HOSTNAME:
+		return policy_set_hostname(p, arg[0], e);
+	case D_NET:
+		return policy_set_net(p, arg[0], e);
+	case D_LIMIT:
+	default:
+		return policy_set_limit_str(p, (enum limit_id)lim, arg[0], e);
+	}
+}
+
+/* Counts the lines before offset off (1-based line number of off). */
+static unsigned line_of(const char *text, size_t off)
+{
+	unsigned n = 1;
+	for (size_t i = 0; i < off; i++)
+		n += text[i] == '\n';
+	return n;
+}
+
+static int parse_text(struct policy *p, const char *name, const char *basedir, const char *text,
+		      size_t len, struct parse_ctx *ctx, struct err *e)
+{
+	if (!p || (!text && len))
+		return -EINVAL;
+	if (!name)
+		name = "<policy>";
+	if (len > MAX_FILE_SIZE)
+		return err_set(e, EFBIG, "%s: file too large (%zu bytes, at most %d)", name, len,
+			       MAX_FILE_SIZE);
+	const char *nul = len ? memchr(text, 0, len) : NULL;
+	if (nul)
+		return err_set(e, EINVAL, "%s:%u: NUL byte in the file (a policy file is text)", name,
+			       line_of(text, (size_t)(nul - text)));
+
+	/* One line at a time, into one buffer for the tokens: no line is
+	 * longer than the text or the line cap. */
+	struct line line = {.n = 0};
+	struct line *l = &line;
+	_cleanup_free_ char *buf = malloc((len < MAX_LINE ? len : MAX_LINE) + 1);
+	if (!buf)
+		return -ENOMEM;
+	l->buf = buf;
+	unsigned lineno = 0, ndirectives = 0;
+	for (size_t off = 0; off < len;) {
+		const char *s = text + off;
+		const char *nl = memchr(s, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - s) : len - off;
+		off += n + (nl ? 1 : 0);
+		lineno++;
+		if (n > MAX_LINE)
+			return err_set(e, EINVAL, "%s:%u: line too long (%zu bytes, at most %d)", name,
+				       lineno, n, MAX_LINE);
+		const char *why = NULL;
+		if (tokenize(s, n, l, &why) < 0)
+			return err_set(e, EINVAL, "%s:%u: %s", name, lineno, why);
+		if (l->n == 0)
+			continue;
+		if (++ndirectives > MAX_DIRECTIVES)
+			return err_set(e, E2BIG, "%s:%u: too many directives (at most %d in one file)",
+				       name, lineno, MAX_DIRECTIVES);
+		struct err sub = {{0}};
+		enum msg_kind kind = MSG_DIRECTIVE;
+		int r = apply_directive(p, basedir, l, ctx, &kind, &sub);
+		if (r == -ENOMEM)
+			return err_set(e, ENOMEM, "%s:%u: out of memory", name, lineno);
+		if (r < 0 && kind == MSG_NESTED)
+			return err_set(e, -r, "%s (included from %s:%u)", sub.msg, name, lineno);
+		if (r < 0 && kind == MSG_LINE)
+			return err_set(e, -r, "%s:%u: %s", name, lineno, sub.msg);
+		if (r < 0)
+			return err_set(e, -r, "%s:%u: %s: %s", name, lineno, l->tok[0],
+				       sub.msg[0] ? sub.msg : "invalid value");
+	}
+	return 0;
+}
+
+int policy_parse(struct policy *p, const char *name, const char *text, size_t len, struct err *e)
+{
+	struct parse_ctx ctx = {.depth = 0};
+	return parse_text(p, name, NULL, text, len, &ctx, e);
+}
+
+int policy_load_file(struct policy *p, const char *path, struct err *e)
+{
+	if (!p || !path)
+		return -EINVAL;
+	char buf[128];
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file(path, MAX_FILE_SIZE, &text, &len);
+	if (r == -EFBIG)
+		return err_set(e, EFBIG, "%s: file too large (at most %d bytes)", path, MAX_FILE_SIZE);
+	if (r < 0)
+		return err_set(e, -r, "cannot read policy file '%s': %s", path,
+			       strerror_lower(-r, buf, sizeof(buf)));
+
+	/* Relative host paths in the file are relative to its directory,
+	 * wherever ward runs from: resolve that directory once. */
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
+					 : strdup(".");
+	if (!dir)
+		return -ENOMEM;
+	_cleanup_free_ char *basedir = realpath(dir, NULL);
+	if (!basedir)
+		return err_set(e, errno, "cannot resolve the directory of policy file '%s': %s", path,
+			       strerror_lower(errno, buf, sizeof(buf)));
+	struct parse_ctx ctx = {.depth = 0};
+	return parse_text(p, path, basedir, text, len, &ctx, e);
+}
+
+int policy_load_profile(struct policy *p, const char *profile, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	struct parse_ctx ctx = {.depth = 0};
+	const struct profile *pr = NULL;
+	int r = include_check(profile, &ctx, &pr, e);
+	if (r < 0)
+		return r;
+	return include_profile(p, pr, &ctx, e);
+}
+
+/* ---- the writer ----------------------------------------------------- */
+
+/* Writes one token, quoted when the reader would otherwise split it,
+ * take it for a comment, or lose it (empty). */
+static void put_token(FILE *f, const char *s)
+{
+	bool quote = !s[0] || strpbrk(s, " \t\r\n\"#") != NULL;
+	if (!quote) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void put_directive(FILE *f, const char *d, const char *a, const char *b, const char *c)
+{
+	fputs(d, f);
+	const char *args[] = {a, b, c};
+	for (size_t i = 0; i < ELEMENTSOF(args); i++) {
+		if (!args[i])
+			continue;
+		fputc(' ', f);
+		put_token(f, args[i]);
+	}
+	fputc('\n', f);
+}
+
+int policy_format(const struct policy *p, char **ret_text)
+{
+	if (!p || !ret_text)
+		return -EINVAL;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_grants; i++) {
+		const struct grant *g = &p->grants[i];
+		if (g->kind == GRANT_TMPFS) {
+			char sz[32];
+			format_size(g->size, sz, sizeof(sz));
+			put_directive(f, "tmpfs", g->box, g->size ? sz : NULL, NULL);
+			continue;
+		}
+		put_directive(f, g->kind == GRANT_RW ? "rw" : "ro", g->host,
+			      strcmp(g->host, g->box) ? g->box : NULL, g->optional ? "optional" : NULL);
+	}
+	for (size_t i = 0; i < p->exec.n; i++)
+		put_directive(f, "exec", p->exec.v[i], NULL, NULL);
+	for (size_t i = 0; i < p->env.n; i++)
+		put_directive(f, "env", p->env.v[i], NULL, NULL);
+	if (p->cwd)
+		put_directive(f, "cwd", p->cwd, NULL, NULL);
+	if (p->hostname)
+		put_directive(f, "hostname", p->hostname, NULL, NULL);
+	if (p->net == NET_LOOPBACK)
+		put_directive(f, "net", "loopback", NULL, NULL);
+	for (int i = 0; i < _LIMIT_MAX; i++) {
+		char v[32];
+		if (!p->limits[i])
+			continue;
+		if (limit_info[i].type == LIMIT_TYPE_SIZE)
+			format_size(p->limits[i], v, sizeof(v));
+		else if (limit_info[i].type == LIMIT_TYPE_DURATION)
+			format_duration(p->limits[i], v, sizeof(v));
+		else
+			snprintf(v, sizeof(v), "%" PRIu64, p->limits[i]);
+		put_directive(f, limit_info[i].name, v, NULL, NULL);
+	}
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret_text = buf;
+	return 0;
+}

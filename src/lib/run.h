@@ -54,6 +54,9 @@ struct run_options {
 	 * interrupts the controller's poll), the box is killed and the run
 	 * ends with status signaled. */
 	const volatile sig_atomic_t *cancel;
+	/* The caller exits right after the run (the CLI): do not wait for the
+	 * box's namespaces to be torn down. Never with a cgroup. */
+	bool reap_lazily;
 };
 enum { CGROUP_AUTO = 0, CGROUP_OFF, CGROUP_REQUIRE };
 

@@ -1,0 +1,41 @@
+/* common.h — what every `ward` subcommand shares: dying with a message and
+ * an exit status, the help text, and the subcommand entry points. */
+#pragma once
+
+#include <stdio.h>
+
+#include "run.h"
+
+/* One entry point per subcommand (main.c dispatches from a table). Each
+ * gets argv with argv[0] = the subcommand's name and returns the exit
+ * status. */
+int cmd_run(int argc, char **argv);
+int cmd_profiles(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* Prints `ward: <message>` to stderr and exits with status. */
+_noreturn_ void die(int status, const char *fmt, ...) _printf_(2, 3);
+/* The same, with ": <reason from errno>" appended. */
+_noreturn_ void die_errno(int status, const char *fmt, ...) _printf_(2, 3);
+/* A usage error: `ward: <message>`, then `try 'ward --help'`, exit 122. */
+_noreturn_ void die_usage(const char *fmt, ...) _printf_(1, 2);
+/* Out of memory in ward itself: nothing was started, exit 125. */
+_noreturn_ void die_oom(void);
+/* Prints `ward: <message>` to stderr and carries on. */
+void warn(const char *fmt, ...) _printf_(1, 2);
+
+/* strerror(errnum) with its first letter lowercased, as every message of
+ * ward is ("no such file or directory"). Returns a static buffer. */
+const char *strerror_lc(int errnum);
+
+/* true if arg is -h or --help (every subcommand accepts them). */
+bool is_help_arg(const char *arg);
+
+/* The full `ward --help` text. */
+void print_help(FILE *f);
+
+/* Flushes stdout and reports a failed write (e.g. to a full disk or a
+ * closed pipe): returns status, or 125 when stdout could not be written. */
+int finish_stdout(int status);

@@ -1,0 +1,1441 @@
+#!/usr/bin/python3
+"""escape.py — run one escape attack in ward's box and judge it from outside.
+
+usage: escape.py --ward WARD --attack BIN [--attack BIN]... [--as MODE] CASE
+
+Each CASE prepares the host side (a canary file holding a random secret
+outside every grant, a secret in ward's own environment, listeners, a
+victim process, marker paths, ...), runs `ward run ... -- ATTACK` and then
+checks the outcome on the host: the secrets never appear in anything the
+box printed, no marker exists, the victim lives, the listeners saw nothing,
+ward's exit status and report are as expected, and the run ended in bounded
+time. The attack programs print what they tried; they are never the judge.
+
+Every case runs twice: as root (the box then maps to host uid 65534) and as
+the unprivileged uid 65534 (`setpriv`). Host fixtures are owned by 65534 and
+world-readable or -writable where that gives the box the most power, so
+that only the box's own layers stand between it and the target. Where it is
+safe, a case first runs its attack *outside* the box ("calibration") to show
+that the host-side check does catch the attack when nothing stops it.
+
+Exit status: 0 when every check held in every mode, 1 otherwise.
+Only the Python standard library is used; run it with Debian's python3.
+"""
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+import tty
+
+NOBODY = 65534
+SIGSYS = int(signal.SIGSYS)
+KEEP_OUTPUT = 8 << 20  # bytes of each stream kept for messages and checks
+DEFAULT_OUTPUT_LIMIT = 64 << 20
+DEFAULT_TMP_SIZE = 64 << 20
+DEFAULT_MEMORY = 1 << 30
+DEFAULT_PROCS = 128
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+class Result:
+    """What one run of ward (or of an attack outside the box) produced."""
+
+    def __init__(self):
+        self.rc = None
+        self.stdout = b""
+        self.stderr = b""
+        self.out_bytes = 0
+        self.err_bytes = 0
+        self.wall = 0.0
+        self.timed_out = False
+        self.report = None
+        self.report_text = ""
+        self.seen = set()  # secrets found in the output
+        self.report_required = False
+
+    def text(self, limit=6000):
+        def cut(b):
+            s = b.decode("utf-8", "replace")
+            return s if len(s) <= limit else s[:limit] + "\n[... %d more characters]" % (len(s) - limit)
+
+        return "--- stdout ---\n%s\n--- stderr ---\n%s\n--- report ---\n%s" % (
+            cut(self.stdout), cut(self.stderr), self.report_text[:2000])
+
+    @property
+    def status(self):
+        return self.report.get("status") if isinstance(self.report, dict) else None
+
+
+class Scanner:
+    """Looks for the secrets in a stream delivered in chunks, across chunk
+    boundaries, while keeping only the first KEEP_OUTPUT bytes."""
+
+    def __init__(self, needles, seen):
+        self.needles = [n.encode() for n in needles]
+        self.tail = b""
+        self.seen = seen
+        self.kept = bytearray()
+        self.total = 0
+        self.overlap = max((len(n) for n in self.needles), default=1)
+
+    def feed(self, chunk):
+        self.total += len(chunk)
+        if len(self.kept) < KEEP_OUTPUT:
+            self.kept += chunk[: KEEP_OUTPUT - len(self.kept)]
+        window = self.tail + chunk
+        for n in self.needles:
+            if n in window:
+                self.seen.add(n.decode())
+        self.tail = window[-self.overlap:]
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def host_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def proc_read(pid, name):
+    try:
+        with open("/proc/%d/%s" % (pid, name), "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def meminfo_available():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def disk_free(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+class Sampler(threading.Thread):
+    """Samples a host measure every 0.1 s while a run is going on."""
+
+    def __init__(self, fn):
+        super().__init__(daemon=True)
+        self.fn = fn
+        self.values = []
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.values.append(self.fn())
+            except OSError:
+                pass
+            self.stop.wait(0.1)
+
+    def finish(self):
+        self.stop.set()
+        self.join()
+        return self.values
+
+
+class TcpListener(threading.Thread):
+    """Accepts on a host TCP port and records every connection."""
+
+    def __init__(self, family, addr):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        self.sock.bind(addr)
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.accepted = []
+        self.done = threading.Event()
+        self.start()
+
+    @property
+    def port(self):
+        return self.sock.getsockname()[1]
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                conn, peer = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.accepted.append(str(peer))
+            conn.close()
+
+    def close(self):
+        self.done.set()
+        self.join()
+        self.sock.close()
+
+
+class UdpListener(threading.Thread):
+    def __init__(self, addr):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(addr)
+        self.sock.settimeout(0.2)
+        self.received = []
+        self.done = threading.Event()
+        self.start()
+
+    @property
+    def port(self):
+        return self.sock.getsockname()[1]
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except (socket.timeout, OSError):
+                continue
+            self.received.append((str(peer), data))
+
+    def close(self):
+        self.done.set()
+        self.join()
+        self.sock.close()
+
+
+class UnixListener(threading.Thread):
+    """A stream unix socket (abstract when the name starts with NUL)."""
+
+    def __init__(self, name):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(name)
+        if not name.startswith("\0"):
+            os.chmod(name, 0o777)
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.accepted = 0
+        self.done = threading.Event()
+        self.start()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self.done.set()
+        self.join()
+        self.sock.close()
+
+
+class Host:
+    """The host side of one case in one mode: a fresh directory tree, the
+    secrets, a copy of ward and of the attacks, and the list of failures.
+
+    Layout (box paths equal host paths):
+      BASE/secret/canary   the canary, never granted
+      BASE/granted/        granted read-only by the cases that use it, with
+                           host-planted symlinks to the canary and a file
+      BASE/rw/             granted read-write by the cases that use it
+      BASE/cwd/            ward's working directory (implicit read-only grant)
+      BASE/bin/            the attack binaries (granted read-only)
+      BASE/ward/ward       the ward binary used for the run
+      BASE/report/         where reports go (not granted)
+      BASE/home/           $HOME for ward
+    """
+
+    def __init__(self, opts, mode):
+        self.opts = opts
+        self.mode = mode
+        self.root = os.geteuid() == 0
+        self.failures = []
+        self.notes = []
+        self.secret = "WARD-CANARY-" + secrets.token_hex(16)
+        self.env_secret = "WARD-ENVSECRET-" + secrets.token_hex(16)
+        self.token = secrets.token_hex(8)
+        self.host_markers = []  # paths that must not exist on the host
+        self.other_secret = "WARD-OTHERBOX-" + secrets.token_hex(16)
+        self.runs = 0
+        self.base = tempfile.mkdtemp(prefix="ward-escape-", dir="/var/tmp")
+        b = self.base
+        self.canary = b + "/secret/canary"
+        self.granted = b + "/granted"
+        self.rw = b + "/rw"
+        self.cwd = b + "/cwd"
+        self.bindir = b + "/bin"
+        self.reportdir = b + "/report"
+        self.home = b + "/home"
+        for d in ("secret", "granted", "rw", "cwd", "bin", "report", "home", "ward", "sock"):
+            os.mkdir(b + "/" + d)
+        with open(self.canary, "w") as f:
+            f.write(self.secret + "\n")
+        os.chmod(self.canary, 0o644)
+        self.canary_hash = sha256(self.canary)
+        os.symlink(self.canary, self.granted + "/abs-link")
+        os.symlink("../secret/canary", self.granted + "/rel-link")
+        os.symlink("../secret", self.granted + "/dir-link")
+        for name in ("granted/file", "cwd/file"):
+            with open(b + "/" + name, "w") as f:
+                f.write("ORIGINAL\n")
+            os.chmod(b + "/" + name, 0o666)
+        self.bins = {}
+        for path in opts.attack:
+            name = os.path.basename(path)
+            dst = self.bindir + "/" + name
+            shutil.copy2(path, dst)
+            self.bins[name] = dst
+        self.ward_bin = b + "/ward/ward"
+        shutil.copy2(opts.ward, self.ward_bin)
+        self.ward_hash = sha256(self.ward_bin)
+        self.orig_ward_hash = sha256(opts.ward)
+        if self.root:
+            for dirpath, dirnames, filenames in os.walk(b):
+                for n in dirnames + filenames:
+                    os.lchown(os.path.join(dirpath, n), NOBODY, NOBODY)
+            os.chown(b, NOBODY, NOBODY)
+        for d in ("secret", "granted", "rw", "cwd", "report", "home", "sock"):
+            os.chmod(b + "/" + d, 0o777)
+        os.chmod(b, 0o755)
+
+    # ---- bookkeeping --------------------------------------------------
+
+    def fail(self, msg, res=None):
+        self.failures.append(msg)
+        log("FAIL [%s]: %s" % (self.mode, msg))
+        if res is not None:
+            log(res.text())
+
+    def note(self, msg):
+        self.notes.append(msg)
+        log("NOTE [%s]: %s" % (self.mode, msg))
+
+    def check(self, cond, msg, res=None):
+        if not cond:
+            self.fail(msg, res)
+        return cond
+
+    def bin(self, name):
+        try:
+            return self.bins[name]
+        except KeyError:
+            raise SystemExit("escape.py: attack '%s' was not passed with --attack" % name)
+
+    def env(self):
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": self.home,
+            "LANG": "C.UTF-8",
+            "USER": "escape",
+            "WARD_ESCAPE_SECRET": self.env_secret,
+        }
+
+    def as_box_user(self):
+        """Prefix that runs a command as the mode's uid."""
+        if self.mode == "unpriv":
+            return ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups", "--"]
+        return []
+
+    def unboxed_prefix(self):
+        """Calibration runs outside the box with the uid the box has on the
+        host."""
+        if self.root:
+            return ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups", "--"]
+        return []
+
+    # ---- running ------------------------------------------------------
+
+    def ward_cmd(self, wargs, argv, report):
+        return self.as_box_user() + [self.ward_bin, "run", "--report", report] + list(wargs) + ["--"] + list(argv)
+
+    def run(self, wargs, argv, *, timeout=90, pass_fds=(), report=None, expect_out=None,
+            unboxed=False, quiet=False, judge=True, refusal_ok=False):
+        """Runs ward (or, with unboxed, the attack alone) and applies the
+        checks every run shares (unless judge is false): bounded time, no
+        secret in any output, a report that parses, and proof that the
+        attack ran. With refusal_ok, ward may refuse to build the box
+        (setup-error)."""
+        self.runs += 1
+        res = Result()
+        if unboxed:
+            cmd = self.unboxed_prefix() + list(argv)
+            report = None
+        else:
+            if report is None:
+                report = "%s/report-%d.json" % (self.reportdir, self.runs)
+            cmd = self.ward_cmd(wargs, argv, report)
+        if not quiet:
+            log("$ " + " ".join(cmd))
+        start = time.monotonic()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=self.cwd, env=self.env(),
+                             pass_fds=pass_fds, start_new_session=True)
+        needles = [self.secret, self.env_secret, self.other_secret]
+        out, err = Scanner(needles, res.seen), Scanner(needles, res.seen)
+        scans = {p.stdout.fileno(): out, p.stderr.fileno(): err}
+        sel = selectors.DefaultSelector()
+        for f in (p.stdout, p.stderr):
+            os.set_blocking(f.fileno(), False)
+            sel.register(f.fileno(), selectors.EVENT_READ)
+        open_fds = 2
+        deadline = start + timeout
+        while open_fds:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                res.timed_out = True
+                break
+            for key, _ in sel.select(min(left, 1.0)):
+                try:
+                    chunk = os.read(key.fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    sel.unregister(key.fd)
+                    open_fds -= 1
+                else:
+                    scans[key.fd].feed(chunk)
+        if not res.timed_out:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                res.timed_out = True
+        if res.timed_out:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+        res.wall = time.monotonic() - start
+        sel.close()
+        p.stdout.close()
+        p.stderr.close()
+        res.rc = p.returncode
+        res.stdout, res.stderr = bytes(out.kept), bytes(err.kept)
+        res.out_bytes, res.err_bytes = out.total, err.total
+        if report and os.path.exists(report) and not os.path.islink(report):
+            with open(report, "rb") as f:
+                raw = f.read()
+            res.report_text = raw.decode("utf-8", "replace")
+            for n in needles:
+                if n in res.report_text:
+                    res.seen.add(n)
+            try:
+                res.report = json.loads(raw)
+            except ValueError:
+                res.report = None
+        if not quiet:
+            log("  -> exit %s in %.2fs, %d+%d output bytes, report status %s" % (
+                res.rc, res.wall, res.out_bytes, res.err_bytes, res.status))
+            if self.opts.verbose:
+                log(res.text())
+        res.report_required = report is not None and report.startswith(self.reportdir)
+        if unboxed or not judge:
+            return res
+        self.check(not res.timed_out, "ward did not finish within %ds" % timeout, res)
+        names = {self.secret: "canary", self.env_secret: "environment", self.other_secret: "another box"}
+        self.check(not res.seen, "secret(s) leaked into the box's output or report: %s" % sorted(
+            names[s] for s in res.seen), res)
+        if res.report_required:
+            self.check(res.report is not None, "no parsable report at '%s'" % report, res)
+        if res.status == "setup-error" and refusal_ok:
+            log("  (ward refused: %s)" % res.report.get("error"))
+        elif res.status == "setup-error":
+            self.fail("the box could not be built: %s" % res.report.get("error"), res)
+        elif expect_out is not None and not res.timed_out:
+            self.check(expect_out.encode() in res.stdout + res.stderr,
+                       "the attack did not run to the end (no %r in its output)" % expect_out, res)
+        return res
+
+    def expect_exit(self, res, code=0, status="exited"):
+        """ward's exit status and the report's status must be as given."""
+        if res.timed_out:
+            return False
+        ok = res.rc == code and (res.status == status or (res.report is None and not res.report_required))
+        if not ok:
+            extra = ""
+            if status == "exited" and 0 < (res.rc or 0) <= 100:
+                extra = " (the attack counted %d forbidden operations that worked)" % res.rc
+            self.fail("ward exited %s with status %s, expected %d / %s%s" % (
+                res.rc, res.status, code, status, extra), res)
+        return ok
+
+    def final_checks(self):
+        """Checks after all of a case's runs: canary and binaries intact,
+        no marker on the host."""
+        try:
+            self.check(sha256(self.canary) == self.canary_hash, "the canary file was changed")
+        except OSError as e:
+            self.fail("the canary file is gone: %s" % e)
+        self.check(sha256(self.ward_bin) == self.ward_hash, "the ward binary used for the run was modified")
+        self.check(sha256(self.opts.ward) == self.orig_ward_hash, "the built ward binary was modified")
+        for m in self.host_markers:
+            for suffix in ("", ".d", ".l", ".n", ".r"):
+                p = m + suffix
+                if os.path.lexists(p):
+                    self.fail("marker '%s' exists on the host" % p)
+                    try:
+                        if os.path.isdir(p) and not os.path.islink(p):
+                            os.rmdir(p)
+                        else:
+                            os.unlink(p)
+                    except OSError:
+                        pass
+
+    def cleanup(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+# ---- victims ---------------------------------------------------------
+
+
+class Victim:
+    """A host process the box must neither see nor touch: `sleep 300` with
+    a unique argv[0], as the same host uid as the box."""
+
+    def __init__(self, h):
+        self.name = "ward-escape-victim-" + h.token
+        kw = {}
+        if h.root:
+            kw = dict(user=NOBODY, group=NOBODY, extra_groups=[])
+        self.p = subprocess.Popen([self.name, "300"], executable="/bin/sleep",
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  start_new_session=True, **kw)
+        self.pid = self.p.pid
+
+    def check(self, h):
+        time.sleep(0.2)
+        if h.check(self.p.poll() is None, "the host victim (pid %d) died: %s" % (self.pid, self.p.returncode)):
+            status = proc_read(self.pid, "status").decode()
+            fields = dict(l.split(":", 1) for l in status.splitlines() if ":" in l)
+            state = fields.get("State", "").strip()
+            h.check(not state.startswith(("T", "t")), "the host victim is stopped or traced: %s" % state)
+            h.check(fields.get("TracerPid", "0").strip() == "0",
+                    "the host victim has a tracer: %s" % fields.get("TracerPid"))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+
+
+def processes_with(needle):
+    """Host pids whose cmdline or environment holds needle."""
+    me = os.getpid()
+    found = []
+    for pid in host_pids():
+        if pid == me:
+            continue
+        if needle.encode() in proc_read(pid, "cmdline") or needle.encode() in proc_read(pid, "environ"):
+            found.append(pid)
+    return found
+
+
+# ---- the cases -------------------------------------------------------
+
+CASES = {}
+
+
+def case(name):
+    def register(fn):
+        CASES[name] = fn
+        return fn
+    return register
+
+
+@case("read-canary")
+def read_canary(h):
+    """Read the canary: direct path, '..' from grants, symlinks planted in
+    the --rw dir and on the host in the --ro dir, /proc/*/root and cwd,
+    descriptors inherited from the caller, open_by_handle_at."""
+    argv = [h.bin("attack-read"), h.base]
+    # The caller leaves the canary (and its directory) open, inheritable,
+    # on fds 5, 7 and 9: ward must not pass them into the box.
+    fds = []
+    fd = os.open(h.canary, os.O_RDONLY)
+    dfd = os.open(h.base + "/secret", os.O_RDONLY | os.O_DIRECTORY)
+    for n, src in ((5, fd), (7, fd), (9, dfd)):
+        os.dup2(src, n, inheritable=True)
+        fds.append(n)
+    os.close(fd)
+    os.close(dfd)
+    try:
+        cal = h.run([], argv, pass_fds=fds, unboxed=True, quiet=True)
+        h.check(h.secret in cal.seen, "calibration: outside the box the attack does not find the canary", cal)
+        res = h.run(["--ro", h.granted, "--ro", h.bindir, "--rw", h.rw], argv, pass_fds=fds,
+                    expect_out="forbidden operations")
+        h.expect_exit(res)
+    finally:
+        for n in fds:
+            os.close(n)
+
+
+@case("write-marker")
+def write_marker(h):
+    """Create files outside the writable grants (the read-only cwd, a --ro
+    grant, /, /usr, /etc, /var/tmp, the ungranted canary dir, through
+    /proc/self/root and /proc/1/root) and change read-only files."""
+    tok = h.token
+    must_fail = [
+        h.cwd + "/MARK", h.granted + "/MARK", h.base + "/MARK", h.base + "/secret/MARK",
+        "/MARK-" + tok, "/usr/MARK-" + tok, "/etc/MARK-" + tok, "/var/tmp/MARK-" + tok,
+    ]
+    via_proc = [
+        ("/proc/self/root" + h.base + "/secret/MARK2", h.base + "/secret/MARK2"),
+        ("/proc/1/root" + h.base + "/MARK3", h.base + "/MARK3"),
+        ("/proc/self/cwd/MARK4", h.cwd + "/MARK4"),
+        ("/proc/1/cwd/MARK5", h.cwd + "/MARK5"),
+        ("/proc/self/root/MARK6-" + tok, "/MARK6-" + tok),
+    ]
+    may_work = ["/tmp/MARK-" + tok, "/dev/shm/MARK-" + tok]
+    h.host_markers += must_fail + [host for _, host in via_proc] + may_work
+    modify = [h.granted + "/file", h.cwd + "/file"]
+    before = {p: (os.lstat(p), open(p).read()) for p in modify}
+    argv = [h.bin("attack-write")]
+    for m in must_fail + [box for box, _ in via_proc]:
+        argv += ["--create", m]
+    for m in may_work:
+        argv += ["--try", m]
+    for m in modify:
+        argv += ["--modify", m]
+    res = h.run(["--ro", h.granted, "--ro", h.bindir], argv, expect_out="forbidden operations")
+    h.expect_exit(res)
+    for p, (st, content) in before.items():
+        try:
+            now = os.lstat(p)
+        except OSError:
+            h.fail("read-only file '%s' was removed or renamed" % p)
+            continue
+        h.check(open(p).read() == content, "read-only file '%s' was modified" % p)
+        h.check((now.st_mode, now.st_uid, now.st_gid, now.st_mtime_ns) ==
+                (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns),
+                "metadata of read-only file '%s' changed" % p)
+        h.check(not os.path.lexists(p + ".moved"), "'%s' was renamed" % p)
+
+
+@case("host-env")
+def host_env(h):
+    """Read the caller's environment: own environ, /proc/*/environ, pid 1's
+    stack through /proc/1/mem."""
+    cal = h.run([], [h.bin("attack-env")], unboxed=True, quiet=True)
+    h.check(h.env_secret in cal.seen, "calibration: outside the box the attack does not see the variable", cal)
+    res = h.run(["--ro", h.bindir], [h.bin("attack-env")], expect_out="forbidden operations")
+    h.expect_exit(res)
+    h.check(b"WARD_ESCAPE_SECRET" not in res.stdout + res.stderr,
+            "the name of the caller's variable WARD_ESCAPE_SECRET reached the box", res)
+
+
+@case("host-process")
+def host_process(h):
+    """See a host process in /proc, probe all pids, SIGSTOP/SIGKILL the
+    host pid (plain, pidfd, sigqueue, tgkill), kill(-1)."""
+    v = Victim(h)
+    try:
+        res = h.run(["--ro", h.bindir], [h.bin("attack-proc"), str(v.pid)], timeout=150,
+                    expect_out="forbidden operations")
+        h.expect_exit(res)
+        h.check(v.name.encode() not in res.stdout + res.stderr,
+                "the host victim's argv[0] is visible in the box", res)
+        h.check(b"is NOT in this box's /proc" not in res.stdout,
+                "a pid outside the box's /proc answered kill(pid, 0)", res)
+        v.check(h)
+    finally:
+        v.stop()
+
+
+@case("ptrace")
+def ptrace_case(h):
+    """PTRACE_TRACEME/ATTACH/SEIZE, process_vm_readv/writev, /proc/PID/mem
+    and pidfd_getfd on a box child, the box's pid 1 and a host process."""
+    v = Victim(h)
+    try:
+        res = h.run(["--ro", h.bindir], [h.bin("attack-ptrace"), str(v.pid)],
+                    expect_out="forbidden operations")
+        h.expect_exit(res)
+        v.check(h)
+    finally:
+        v.stop()
+
+
+@case("cross-box")
+def cross_box(h):
+    """Two boxes of the same host uid: while box B runs `sleep` with a
+    secret in its environment, box A reads every /proc/*/environ and pid
+    1's memory, probes all pids, signals and ptraces B's host pid. B must
+    be invisible and unharmed."""
+    report = "%s/report-other.json" % h.reportdir
+    cmd = h.ward_cmd(["--env", "WARD_OTHER_BOX=" + h.other_secret], ["/bin/sleep", "120"], report)
+    env = h.env()
+    b = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, cwd=h.cwd, env=env, start_new_session=True)
+    try:
+        pid = None
+        deadline = time.monotonic() + 10
+        while pid is None and time.monotonic() < deadline:
+            for p in host_pids():
+                if (proc_read(p, "cmdline") == b"/bin/sleep\x00120\x00" and
+                        h.other_secret.encode() in proc_read(p, "environ")):
+                    pid = p
+            time.sleep(0.05)
+        if not h.check(pid is not None, "box B's program did not start"):
+            return
+        log("  box B's program is host pid %d" % pid)
+        for attack in (["attack-env"], ["attack-proc", str(pid)], ["attack-ptrace", str(pid)]):
+            res = h.run(["--ro", h.bindir], [h.bin(attack[0])] + attack[1:], timeout=150,
+                        expect_out="forbidden operations")
+            h.expect_exit(res)
+        h.check(b.poll() is None, "box B's ward ended (status %s) during the attacks" % b.returncode)
+        status = proc_read(pid, "status").decode()
+        h.check(status != "", "box B's program (host pid %d) was killed" % pid)
+        fields = dict(l.split(":", 1) for l in status.splitlines() if ":" in l)
+        h.check(not fields.get("State", "").strip().startswith(("T", "t")),
+                "box B's program is stopped or traced: %s" % fields.get("State"))
+        h.check(fields.get("TracerPid", "0").strip() == "0", "box B's program has a tracer")
+    finally:
+        if b.poll() is None:
+            os.killpg(b.pid, signal.SIGKILL)
+        b.wait()
+
+
+def host_ipv4():
+    """Non-loopback IPv4 addresses of the host (best effort)."""
+    addrs = []
+    try:
+        out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if "inet" in parts:
+                a = parts[parts.index("inet") + 1].split("/")[0]
+                if not a.startswith("127."):
+                    addrs.append(a)
+    except OSError:
+        pass
+    return addrs
+
+
+def net_tcp(h, net):
+    tcp4 = TcpListener(socket.AF_INET, ("0.0.0.0", 0))
+    port = tcp4.port
+    try:
+        tcp6 = TcpListener(socket.AF_INET6, ("::", port))
+    except OSError:
+        tcp6 = None
+    udp = UdpListener(("0.0.0.0", 0))
+    listeners = [l for l in (tcp4, tcp6) if l]
+    try:
+        argv = [h.bin("attack-net"), "--tcp", "127.0.0.1:%d" % port, "--tcp", "[::1]:%d" % port,
+                "--tcp", "127.0.0.2:%d" % port, "--udp", "127.0.0.1:%d" % udp.port]
+        for a in host_ipv4():
+            argv += ["--tcp", "%s:%d" % (a, port), "--udp", "%s:%d" % (a, udp.port)]
+        cal = h.run([], argv, unboxed=True, quiet=True)
+        time.sleep(0.3)
+        h.check(sum(len(l.accepted) for l in listeners) > 0 and udp.received,
+                "calibration: outside the box the listeners see nothing", cal)
+        for l in listeners:
+            l.accepted.clear()
+        udp.received.clear()
+        wargs = ["--ro", h.bindir] + (["--net", net] if net else [])
+        res = h.run(wargs, argv, expect_out="forbidden operations")
+        time.sleep(0.5)
+        h.expect_exit(res)
+        for l in listeners:
+            h.check(not l.accepted, "the host TCP listener accepted %s" % l.accepted, res)
+        h.check(not udp.received, "the host UDP listener received %s" % udp.received, res)
+    finally:
+        for l in listeners + [udp]:
+            l.close()
+
+
+@case("net-tcp-none")
+def net_tcp_none(h):
+    """TCP connect / UDP send to host listeners on 127.0.0.1, ::1 and the
+    host's own addresses with the default --net none."""
+    net_tcp(h, None)
+
+
+@case("net-tcp-loopback")
+def net_tcp_loopback(h):
+    """The same with --net loopback: the box's loopback is its own."""
+    net_tcp(h, "loopback")
+
+
+@case("net-unix")
+def net_unix(h):
+    """Connect to a host abstract unix socket and to a host filesystem
+    socket in a directory that is not granted (also via /proc/1/root)."""
+    abstract = "ward-escape-" + h.token
+    path = h.base + "/sock/s.sock"
+    la = UnixListener("\0" + abstract)
+    lf = UnixListener(path)
+    try:
+        argv = [h.bin("attack-net"), "--abstract", abstract, "--unix", path,
+                "--unix", "/proc/1/root" + path, "--unix", "/proc/self/root" + path]
+        cal = h.run([], argv, unboxed=True, quiet=True)
+        time.sleep(0.3)
+        h.check(la.accepted and lf.accepted, "calibration: outside the box the sockets see nothing", cal)
+        la.accepted = lf.accepted = 0
+        for net in (None, "loopback"):
+            wargs = ["--ro", h.bindir] + (["--net", net] if net else [])
+            res = h.run(wargs, argv, expect_out="forbidden operations")
+            time.sleep(0.3)
+            h.expect_exit(res)
+            h.check(la.accepted == 0, "the host abstract socket @%s accepted a connection" % abstract, res)
+            h.check(lf.accepted == 0, "the host socket '%s' accepted a connection" % path, res)
+    finally:
+        la.close()
+        lf.close()
+
+
+@case("io-uring")
+def io_uring(h):
+    """io_uring_setup, and through a ring IORING_OP_OPENAT + READ of the
+    canary."""
+    argv = [h.bin("attack-iouring"), h.canary]
+    cal = h.run([], argv, unboxed=True, quiet=True)
+    if h.secret not in cal.seen:
+        h.note("calibration: io_uring does not read the canary outside the box either "
+               "(kernel.io_uring_disabled?): %s" % cal.stdout.decode(errors="replace").strip()[:300])
+    res = h.run(["--ro", h.bindir], argv, expect_out="forbidden operations")
+    h.expect_exit(res)
+
+
+def abi(h, modes):
+    for mode in modes:
+        argv = [h.bin("attack-abi"), mode] + ([h.canary] if mode.endswith("open") else [])
+        # What the host kernel does with the call when nothing filters it.
+        cal = h.run([], [h.bin("attack-abi"), mode.replace("open", "getpid")], unboxed=True, quiet=True)
+        native = -cal.rc if cal.rc is not None and cal.rc < 0 else None
+        res = h.run(["--ro", h.bindir], argv, expect_out="calling")
+        if res.timed_out:
+            continue
+        sig = res.rc - 128 if res.rc and res.rc > 128 else None
+        if sig == SIGSYS and res.status == "signaled" and (res.report or {}).get("signal") == "SIGSYS":
+            continue
+        if sig is not None and native == sig and sig != SIGSYS:
+            # The kernel itself refuses the ABI (e.g. int $0x80 raising
+            # SIGSEGV when i386 emulation is off): no syscall happened.
+            h.note("%s: killed by signal %d, as outside the box: this kernel does not offer "
+                   "the ABI, so the filter was not exercised" % (mode, sig))
+            h.check(res.status == "signaled", "%s: report status %s, expected signaled" % (mode, res.status), res)
+            continue
+        h.fail("%s: ward exited %s with status %s signal %s, expected death by SIGSYS (exit %d)" % (
+            mode, res.rc, res.status, res.report and res.report.get("signal"), 128 + SIGSYS), res)
+
+
+@case("abi-x32")
+def abi_x32(h):
+    """x32 syscalls (number | 0x40000000): getpid, open of the canary."""
+    abi(h, ["x32-getpid", "x32-open"])
+
+
+@case("abi-int80")
+def abi_int80(h):
+    """i386 syscalls through int $0x80: getpid, open+read of the canary."""
+    abi(h, ["int80-getpid", "int80-open"])
+
+
+def run_on_pty(h, cmd, stdin_tty, timeout=60):
+    """Runs cmd in a new session whose controlling terminal is a fresh pty
+    (as a shell would); returns (exit status, what reached the master,
+    what is left queued as *input* on the terminal afterwards)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)  # every injected byte readable at once, no echo
+    if h.root:
+        os.chown(os.ttyname(slave), NOBODY, NOBODY)
+
+    def preexec():
+        fcntl.ioctl(1, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen(cmd, stdin=slave if stdin_tty else subprocess.DEVNULL, stdout=slave,
+                         stderr=slave, cwd=h.cwd, env=h.env(), start_new_session=True,
+                         preexec_fn=preexec)
+    out = bytearray()
+    deadline = time.monotonic() + timeout
+    os.set_blocking(master, False)
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            out += os.read(master, 65536)
+        except (BlockingIOError, OSError):
+            time.sleep(0.05)
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    time.sleep(0.2)
+    try:
+        while True:
+            out += os.read(master, 65536)
+    except OSError:
+        pass
+    # Input pushed with TIOCSTI waits in the terminal's input queue, for
+    # whoever reads the terminal next (the user's shell).
+    buf = bytearray(4)
+    fcntl.ioctl(slave, termios.FIONREAD, buf)
+    pending = int.from_bytes(buf, sys.byteorder)
+    queued = b""
+    if pending:
+        os.set_blocking(slave, False)
+        try:
+            queued = os.read(slave, 4096)
+        except OSError:
+            pass
+    os.close(slave)
+    os.close(master)
+    return p.returncode, bytes(out), queued
+
+
+@case("tiocsti")
+def tiocsti(h):
+    """TIOCSTI (plain and with the high bits set, CVE-2019-10063) and
+    TIOCLINUX into the terminal ward runs on, on every descriptor and
+    terminal path the box can reach."""
+    attack = h.bin("attack-tty")
+    cal_rc, _, cal_q = run_on_pty(h, h.unboxed_prefix() + [attack, "fds-only"], True)
+    if not cal_q:
+        h.note("calibration: TIOCSTI injects nothing even outside the box (dev.tty.legacy_tiocsti=0?)")
+    for stdin_tty in (False, True):
+        report = "%s/report-tty-%d.json" % (h.reportdir, stdin_tty)
+        cmd = h.ward_cmd(["--ro", h.bindir], [attack], report)
+        log("$ %s   (stdin %s)" % (" ".join(cmd), "the pty" if stdin_tty else "/dev/null"))
+        rc, out, queued = run_on_pty(h, cmd, stdin_tty)
+        log("  -> exit %s, %d bytes on the terminal, %d bytes queued as input" % (rc, len(out), len(queued)))
+        text = out.decode(errors="replace")
+        if h.opts.verbose:
+            log(text)
+        if not h.check(b"forbidden operations" in out, "the attack did not run to the end", None):
+            log(text[:6000])
+        h.check(not queued, "characters were injected into the terminal's input: %r" % queued)
+        h.check(h.secret not in text and h.env_secret not in text, "a secret reached the terminal")
+        h.check(rc == 0, "ward exited %s, expected 0 (the attack counted %s terminal ioctls that worked)" % (
+            rc, rc))
+        if rc != 0:
+            log(text[:6000])
+
+
+def sys_group(h, group, extra, wargs, calibrate):
+    argv = [h.bin("attack-sys"), group] + extra
+    if calibrate:
+        cal = h.run([], argv, unboxed=True, quiet=True)
+        h.check(cal.rc and cal.rc > 0, "calibration: outside the box no '%s' call works, the test "
+                "cannot tell" % group, cal)
+    res = h.run(["--ro", h.bindir] + wargs, argv, expect_out="forbidden operations")
+    h.expect_exit(res)
+    return res
+
+
+@case("mount")
+def mount_case(h):
+    """mount (tmpfs, bind, proc, sysfs, cgroup2, devpts, remounts), umount,
+    fsopen/fsmount/move_mount, open_tree, mount_setattr on the read-only
+    grant (then a marker write into it), chroot, pivot_root."""
+    h.host_markers += [h.granted + "/MARK-remount", h.granted + "/MARK-setattr"]
+    sys_group(h, "mount", [h.granted], ["--ro", h.granted], False)
+
+
+@case("namespaces")
+def namespaces(h):
+    """unshare and clone with every namespace flag, clone3 (must be
+    ENOSYS), setns into /proc/1/ns/*, NS_GET_PARENT of the user ns."""
+    sys_group(h, "ns", [], [], True)
+
+
+@case("kernel-surface")
+def kernel_surface(h):
+    """keyctl/add_key/request_key, bpf, perf_event_open, userfaultfd,
+    kexec_load/kexec_file_load, init/finit/delete_module, reboot, swapon,
+    acct, iopl/ioperm, vhangup, fanotify, open_by_handle_at, personality,
+    mknod of a device."""
+    sys_group(h, "kernel", [], [], True)
+
+
+@case("socket-families")
+def socket_families(h):
+    """socket() of netlink, packet, raw inet, vsock, bluetooth, alg, key
+    and every other family but unix/inet/inet6."""
+    sys_group(h, "socket", [], [], True)
+
+
+@case("privileges")
+def privileges(h):
+    """setuid(0) and friends, capset, ambient caps, uid_map, raising hard
+    rlimits, nice -10, SCHED_FIFO, realtime I/O priority; all capability
+    sets empty, no_new_privs on, seccomp filtering."""
+    sys_group(h, "priv", [], [], True)
+
+
+@case("proc-sys-dev")
+def proc_sys_dev(h):
+    """/proc/sysrq-trigger, /proc/sys writes, sethostname, /proc/kcore,
+    /sys, device nodes (open and mknod in the --rw dir), a set-uid bit in
+    the --rw dir, hard links from a read-only grant into the --rw dir."""
+    hostname = socket.gethostname()
+    with open("/proc/sys/kernel/domainname") as f:
+        domain = f.read()
+    gfile = h.granted + "/file"
+    gst = os.stat(gfile)
+    sys_group(h, "misc", [h.rw, gfile], ["--ro", h.granted, "--rw", h.rw], False)
+    h.check(socket.gethostname() == hostname, "the host's hostname changed to %r" % socket.gethostname())
+    with open("/proc/sys/kernel/domainname") as f:
+        h.check(f.read() == domain, "the host's domain name changed")
+    for n in ("dev-null", "dev-vda"):
+        p = h.rw + "/" + n
+        if os.path.lexists(p):
+            st = os.lstat(p)
+            h.check(not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)),
+                    "the box created a device node '%s' on the host" % p)
+    for n in ("hardlink", "hardlink-proc", "hardlink-empty"):
+        p = h.rw + "/" + n
+        if os.path.lexists(p):
+            st = os.lstat(p)
+            h.check((st.st_dev, st.st_ino) != (gst.st_dev, gst.st_ino),
+                    "'%s' is a hard link to the read-only '%s'" % (p, gfile))
+    with open(gfile) as f:
+        h.check(f.read() == "ORIGINAL\n", "the read-only file '%s' was modified" % gfile)
+    p = h.rw + "/suid"
+    if os.path.exists(p):
+        st = os.stat(p)
+        if st.st_mode & (stat.S_ISUID | stat.S_ISGID):
+            h.note("'%s' keeps mode %o on the host (owner uid %d): a set-id file of the box's "
+                   "unprivileged host uid, not a privilege gain, but worth knowing" % (
+                       p, stat.S_IMODE(st.st_mode), st.st_uid))
+        h.check(st.st_uid != 0, "the box created a root-owned file '%s' on the host" % p)
+
+
+def bomb(h, mode, sampler_fn, timeout):
+    sampler = Sampler(sampler_fn)
+    sampler.start()
+    try:
+        res = h.run(["--ro", h.bindir], [h.bin("attack-bomb"), mode], timeout=timeout)
+    finally:
+        values = sampler.finish()
+    return res, values
+
+
+def leftovers(needle, wait=10.0):
+    """Host processes whose cmdline holds needle, after giving the kernel
+    time to tear a pid namespace down."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = [pid for pid in host_pids() if needle.encode() in proc_read(pid, "cmdline")
+                 and pid != os.getpid()]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def kill_pids(pids):
+    """Kills processes this test started (found by its unique marker)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@case("fork-bomb")
+def fork_bomb(h):
+    """Every process forks forever, no limit flags: the run must end in
+    bounded time with status procs-limit, the host's process count stays
+    near the default limit (128) and nothing is left behind."""
+    before = len(host_pids())
+    res, counts = bomb(h, "fork", lambda: len(host_pids()), 120)
+    peak = max(counts, default=before)
+    log("  host processes: %d before, peak %d" % (before, peak))
+    h.check(peak - before <= DEFAULT_PROCS + 64,
+            "the host's process count grew by %d (default procs limit %d)" % (peak - before, DEFAULT_PROCS))
+    h.expect_exit(res, 118, "procs-limit")
+    left = leftovers(h.bins["attack-bomb"])
+    if left:
+        h.fail("%d fork-bomb processes outlived the run" % len(left))
+        kill_pids(left)
+
+
+@case("memory-bomb")
+def memory_bomb(h):
+    """Allocate and touch memory forever, no limit flags: the run ends in
+    bounded time (memory-limit, or the program sees ENOMEM and exits), and
+    the host's available memory never drops by much more than the default
+    1G."""
+    before = meminfo_available()
+    res, avail = bomb(h, "memory", meminfo_available, 120)
+    low = min(avail, default=before)
+    log("  host MemAvailable: %d MiB before, lowest %d MiB" % (before >> 20, low >> 20))
+    h.check(before - low <= DEFAULT_MEMORY + (1 << 30),
+            "the host's available memory dropped by %d MiB" % ((before - low) >> 20))
+    if res.status == "exited" and b"malloc failed" in res.stdout:
+        h.note("the memory bomb was stopped by ENOMEM (an address-space rlimit), not killed")
+        h.expect_exit(res, 0, "exited")
+    else:
+        h.expect_exit(res, 119, "memory-limit")
+    left = leftovers(h.bins["attack-bomb"])
+    if left:
+        h.fail("%d memory-bomb processes outlived the run" % len(left))
+        kill_pids(left)
+
+
+def memory_total(h, mode):
+    before = meminfo_available()
+    res, avail = bomb(h, mode, meminfo_available, 120)
+    low = min(avail, default=before)
+    used = max(0, before - low)
+    log("  host MemAvailable: %d MiB before, lowest %d MiB" % (before >> 20, low >> 20))
+    h.check(used <= DEFAULT_MEMORY + (512 << 20),
+            "the box took %d MiB of host memory in total (default memory limit %d MiB): the limit "
+            "does not hold for the box as a whole" % (used >> 20, DEFAULT_MEMORY >> 20))
+    if res.status == "memory-limit":
+        h.expect_exit(res, 119, "memory-limit")
+    else:
+        h.expect_exit(res, 0, "exited")
+    left = leftovers(h.bins["attack-bomb"])
+    if left:
+        h.fail("%d memory-bomb processes outlived the run" % len(left))
+        kill_pids(left)
+
+
+@case("memory-bomb-fork")
+def memory_bomb_fork(h):
+    """8 processes touching 512 MiB each (each under any per-process
+    limit), no limit flags: the box as a whole stays near the default 1G
+    of host memory."""
+    memory_total(h, "memfork")
+
+
+@case("memory-bomb-memfd")
+def memory_bomb_memfd(h):
+    """4 GiB of memfd pages that are no longer mapped (invisible to an
+    address-space rlimit), no limit flags: the box stays near the default
+    1G of host memory."""
+    memory_total(h, "memfd")
+
+
+@case("exec-allowlist")
+def exec_allowlist(h):
+    """With `--exec /usr/bin/true`, start /bin/sh anyway: execve, ld.so as a
+    program, a copy in /tmp, a memfd, an O_PATH fd, /proc/self/fd/N, a #!
+    script."""
+    cal = h.run([], [h.bin("attack-exec"), h.rw], unboxed=True, quiet=True)
+    h.check(b"EXEC-ESCAPED-42" in cal.stdout, "calibration: outside the box no shell runs", cal)
+    res = h.run(["--ro", h.bindir, "--exec", "/usr/bin/true"], [h.bin("attack-exec"), "/tmp"],
+                expect_out="forbidden operations")
+    h.expect_exit(res)
+    ran = sorted(set(l.split("EXEC-ESCAPED-42-")[1] for l in res.stdout.decode(errors="replace").splitlines()
+                     if "EXEC-ESCAPED-42-" in l))
+    h.check(not ran, "programs outside the --exec allowlist ran, via: %s" % ", ".join(ran), res)
+    h.check(b"which is allowed -> ran" in res.stdout, "the allowed /usr/bin/true did not run", res)
+
+
+@case("output-flood")
+def output_flood(h):
+    """Write to stdout and stderr forever, no limit flags: output-limit,
+    and no more than the default 64M (both streams together) reaches the
+    host."""
+    res, _ = bomb(h, "flood", lambda: 0, 120)
+    total = res.out_bytes + res.err_bytes
+    log("  %d bytes reached the host" % total)
+    h.check(total <= DEFAULT_OUTPUT_LIMIT + 65536,
+            "%d bytes of output reached the host (default limit %d)" % (total, DEFAULT_OUTPUT_LIMIT))
+    h.check(total > 0, "no output at all reached the host")
+    h.expect_exit(res, 116, "output-limit")
+
+
+@case("tmp-fill")
+def tmp_fill(h):
+    """Fill /tmp with 1 MiB files, no limit flags: the box's /tmp is a
+    private tmpfs that fills at the default 64M (ENOSPC), host disk space
+    is untouched and nothing appears in the host's /tmp."""
+    before = disk_free("/var/tmp")
+    res, free = bomb(h, "tmpfill", lambda: disk_free("/var/tmp"), 120)
+    low = min(free, default=before)
+    log("  host free disk: %d MiB before, lowest %d MiB" % (before >> 20, low >> 20))
+    h.check(before - low < 256 << 20, "host disk space dropped by %d MiB" % ((before - low) >> 20))
+    h.check(not os.path.exists("/tmp/fill-0") or os.stat("/tmp/fill-0").st_uid != NOBODY,
+            "the box's /tmp files appeared in the host's /tmp")
+    if res.status == "file-size-limit":
+        h.expect_exit(res, 117, "file-size-limit")
+    else:
+        h.expect_exit(res, 0, "exited")
+        h.check(b"ENOSPC" in res.stdout, "filling /tmp did not end in ENOSPC", res)
+        for line in res.stdout.decode(errors="replace").splitlines():
+            if line.startswith("filled "):
+                n = int(line.split()[1])
+                h.check(n <= DEFAULT_TMP_SIZE, "the box wrote %d bytes into /tmp (default tmp-size %d)" % (
+                    n, DEFAULT_TMP_SIZE))
+
+
+@case("daemon")
+def daemon(h):
+    """A double-forked, setsid()ed, signal-ignoring `sleep 300`: after ward
+    exits no process of it remains on the host, whether it closed its stdio
+    or kept the box's stdout open."""
+    needle = "ward-escape-daemon-" + h.token
+    cal = h.run([], [h.bin("attack-daemon"), h.token, "closed"], unboxed=True, quiet=True)
+    left = leftovers(needle, wait=0)
+    h.check(left, "calibration: outside the box the daemon is not found", cal)
+    kill_pids(left)
+    for how in ("closed", "keep"):
+        res = h.run(["--ro", h.bindir], [h.bin("attack-daemon"), h.token, how], timeout=30,
+                    expect_out="parent exits")
+        h.expect_exit(res)
+        h.check(res.wall < 15, "%s: ward took %.1fs to return after the program exited" % (how, res.wall))
+        time.sleep(0.5)
+        left = processes_with(h.token)
+        if left:
+            h.fail("%s: the daemon outlived the run: host pids %s" % (how, left), res)
+            kill_pids(left)
+
+
+@case("exe-overwrite")
+def exe_overwrite(h):
+    """CVE-2019-5736: open /proc/self/exe, /proc/1/exe (the box's init is a
+    fork of ward) and every other /proc/PID/exe for writing, directly and
+    by reopening O_PATH descriptors; write the ward binary's host path."""
+    scratch = h.base + "/ward/scratch-copy"
+    shutil.copy2(h.ward_bin, scratch)
+    if h.root:
+        os.chown(scratch, NOBODY, NOBODY)
+    before = sha256(scratch)
+    cal = h.run([], [h.bin("attack-exe"), scratch, "path-only"], unboxed=True, quiet=True)
+    h.check(sha256(scratch) != before, "calibration: outside the box the attack does not modify "
+            "a writable copy of ward", cal)
+    attack_hash = sha256(h.bin("attack-exe"))
+    res = h.run(["--ro", h.bindir], [h.bin("attack-exe"), h.ward_bin], expect_out="forbidden operations")
+    h.expect_exit(res)
+    h.check(sha256(h.bin("attack-exe")) == attack_hash, "the attack's own binary (/proc/self/exe) was modified")
+
+
+@case("report-symlink")
+def report_symlink(h):
+    """CVE-2024-28185: the box plants symlinks in its --rw dir; ward's
+    --report written there later (or the same run, swapped mid-run) must
+    not write through them to a file outside."""
+    victim = h.base + "/victim"
+    with open(victim, "w") as f:
+        f.write("VICTIM-ORIGINAL\n")
+    os.chmod(victim, 0o666)
+    if h.root:
+        os.chown(victim, NOBODY, NOBODY)
+    created = h.base + "/created-by-ward"
+    h.host_markers.append(created)
+    plant = h.bin("attack-plant")
+    res = h.run(["--ro", h.bindir, "--rw", h.rw],
+                [plant, h.rw + "/report.json", victim, h.rw + "/dangling.json", created,
+                 h.rw + "/canary-link", h.canary, h.rw + "/grant-link", h.canary], expect_out="symlink(")
+    h.expect_exit(res)
+    h.check(os.path.islink(h.rw + "/report.json"), "the box could not plant its symlink", res)
+    # Later runs write their report into the box's directory.
+    for name in ("report.json", "dangling.json", "canary-link"):
+        res = h.run(["--ro", h.bindir], ["/bin/true"], report=h.rw + "/" + name)
+        if res.rc != 0:
+            log("  (ward exited %s: refusing to write the report is fine)" % res.rc)
+    # The same run: the box swaps the report path for a symlink while
+    # ward is running.
+    res = h.run(["--ro", h.bindir, "--rw", h.rw], [plant, h.rw + "/swap.json", victim],
+                report=h.rw + "/swap.json", expect_out="symlink(")
+    h.expect_exit(res)
+    with open(victim) as f:
+        h.check(f.read() == "VICTIM-ORIGINAL\n", "ward wrote its report through a box-planted symlink "
+                "into '%s'" % victim)
+    # Informational: a grant of a box-planted symlink follows it (as a
+    # user-supplied path, like bwrap --ro-bind does).
+    res = h.run(["--ro", h.bindir, "--ro", h.rw + "/grant-link:/x"], ["/bin/cat", "/x"], judge=False)
+    if h.secret in res.seen:
+        h.note("'--ro DIR/link:/x' follows a symlink the box planted in DIR on the host (the caller "
+               "must not grant paths inside a box-writable dir)")
+
+
+@case("mountpoint-symlink")
+def mountpoint_symlink(h):
+    """The box plants symlinks in its --rw dir pointing outside; a later run
+    that nests a grant or tmpfs under that dir must not create mountpoints
+    (or anything) through them on the host."""
+    outside = h.base + "/outside"
+    os.mkdir(outside)
+    os.chmod(outside, 0o777)
+    if h.root:
+        os.chown(outside, NOBODY, NOBODY)
+    ofile = h.base + "/outside-file"
+    h.host_markers.append(ofile)
+    plant = h.bin("attack-plant")
+    res = h.run(["--ro", h.bindir, "--rw", h.rw],
+                [plant, h.rw + "/sub", outside, h.rw + "/file-link", ofile], expect_out="symlink(")
+    h.expect_exit(res)
+    runs = [
+        ["--rw", h.rw + ":/data", "--tmpfs", "/data/sub/deeper"],
+        ["--rw", h.rw + ":/data", "--ro", h.granted + ":/data/sub/g"],
+        ["--rw", h.rw, "--ro", h.granted + ":" + h.rw + "/sub/h"],
+        ["--rw", h.rw, "--ro", h.granted + "/file:" + h.rw + "/file-link"],
+        ["--rw", h.rw, "--tmpfs", h.rw + "/sub"],
+    ]
+    for wargs in runs:
+        res = h.run(["--ro", h.bindir] + wargs, ["/bin/true"], refusal_ok=True)
+        left = os.listdir(outside)
+        if left:
+            h.fail("ward created %s in '%s' through a box-planted symlink" % (left, outside), res)
+            for n in left:
+                p = outside + "/" + n
+                if os.path.isdir(p):
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    os.unlink(p)
+
+
+PROFILE_SCRIPTS = {
+    "python3": ("/usr/bin/python3", "attack.py", """
+import os, sys
+for p in sys.argv[1:]:
+    try:
+        print(p, open(p).read())
+    except Exception as e:
+        print(p, repr(e))
+print(dict(os.environ))
+print("forbidden operations: done")
+"""),
+    "node": ("/usr/bin/node", "attack.js", """
+const fs = require('fs');
+for (const p of process.argv.slice(2)) {
+  try { console.log(p, fs.readFileSync(p, 'utf8')); } catch (e) { console.log(p, e.code); }
+}
+console.log(JSON.stringify(process.env));
+console.log('forbidden operations: done');
+"""),
+    "ruby": ("/usr/bin/ruby", "attack.rb", """
+ARGV.each do |p|
+  begin
+    puts p, File.read(p)
+  rescue => e
+    puts p, e.to_s
+  end
+end
+p ENV.to_h
+puts 'forbidden operations: done'
+"""),
+    "perl": ("/usr/bin/perl", "attack.pl", """
+for my $p (@ARGV) {
+  if (open(my $f, '<', $p)) { local $/; print "$p ", <$f>, "\\n"; } else { print "$p $!\\n"; }
+}
+print "$_=$ENV{$_}\\n" for sort keys %ENV;
+print "forbidden operations: done\\n";
+"""),
+    "lua": ("/usr/bin/lua5.4", "attack.lua", """
+for i = 1, #arg do
+  local f, e = io.open(arg[i])
+  if f then print(arg[i], f:read("a")) else print(e) end
+end
+print(os.getenv("WARD_ESCAPE_SECRET"))
+print("forbidden operations: done")
+"""),
+    "sh": ("/bin/sh", "attack.sh", """
+for p in "$@"; do echo "$p"; cat "$p"; done
+env
+ls /proc /
+echo "forbidden operations: done"
+"""),
+}
+
+
+@case("profiles")
+def profiles(h):
+    """Each interpreter profile (python3, node, ruby, perl, lua, sh) with a
+    script that reads the canary (direct, '..', /proc/1/root) and prints
+    its environment and pid 1's: the profiles' extra grants expose
+    neither secret."""
+    targets = [h.canary, "../secret/canary", "/proc/1/root" + h.canary, "/proc/1/environ",
+               "/proc/self/environ", h.granted + "/abs-link"]
+    for name, (interp, script, text) in PROFILE_SCRIPTS.items():
+        if not os.path.exists(interp):
+            h.note("%s is not installed: profile %s not tried" % (interp, name))
+            continue
+        path = h.bindir + "/" + script
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o755)
+        res = h.run(["--ro", h.bindir, "--ro", h.granted], [interp, path] + targets,
+                    expect_out="forbidden operations: done")
+        h.expect_exit(res)
+
+
+# ---- main ------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser(description="run one ward escape test")
+    ap.add_argument("--ward", help="the ward binary")
+    ap.add_argument("--attack", action="append", default=[], help="an attack binary (repeatable)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every run's output")
+    ap.add_argument("--as", dest="modes", choices=["root", "unpriv", "both"], default="both")
+    ap.add_argument("case", choices=sorted(CASES) + ["list"])
+    opts = ap.parse_args()
+    if opts.case == "list":
+        for name, fn in sorted(CASES.items()):
+            log("%-20s %s" % (name, " ".join(fn.__doc__.split())))
+        return 0
+    if not opts.ward:
+        ap.error("--ward is required")
+    opts.ward = os.path.abspath(opts.ward)
+    opts.attack = [os.path.abspath(a) for a in opts.attack]
+    if os.geteuid() == 0:
+        modes = ["root", "unpriv"] if opts.modes == "both" else [opts.modes]
+    else:
+        modes = ["user"]
+        log("not root: running as uid %d only (the root and uid 65534 runs need root)" % os.geteuid())
+    fn = CASES[opts.case]
+    log("escape test '%s': %s" % (opts.case, " ".join(fn.__doc__.split())))
+    failed = []
+    for mode in modes:
+        log("\n=== as %s" % (mode if mode != "unpriv" else "uid %d (unprivileged)" % NOBODY))
+        try:
+            h = Host(opts, mode)
+        except Exception as e:
+            log("FAIL [%s]: cannot prepare the host side: %r" % (mode, e))
+            failed.append((mode, ["cannot prepare the host side: %r" % e]))
+            continue
+        try:
+            fn(h)
+            h.final_checks()
+        except Exception as e:  # a broken fixture is a failure, not a pass
+            h.fail("the test itself failed: %r" % e)
+            import traceback
+            traceback.print_exc()
+        finally:
+            h.cleanup()
+        log("=== %s: %s" % (mode, "ok" if not h.failures else "%d failure(s)" % len(h.failures)))
+        for n in h.notes:
+            log("    note: " + n)
+        if h.failures:
+            failed.append((mode, h.failures))
+    log("")
+    if failed:
+        for mode, fails in failed:
+            for f in fails:
+                log("FAILED [%s] %s" % (mode, f))
+        return 1
+    log("ok: the attack '%s' failed in every mode" % opts.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

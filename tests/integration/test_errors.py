@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Bad input gets one clear line naming the thing and the reason, the
+documented exit status, and never a run: a missing program (127), a file
+that is not executable (126), a bad option or value (122), a malformed
+policy file (122, with FILE:LINE:), a missing host path, `--rw /`, a box
+that cannot be built (125, with a setup-error report)."""
+
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wardtest import EXIT, expect, expect_eq, expect_exit, expect_in, expect_report, main  # noqa: E402
+
+
+def marker_run(t, opts, expect_rc, *, cwd=None, hint=False):
+    """Runs a program that would leave a marker on the host if it ran, with
+    the options under test; checks ward's status, that nothing ran, and
+    that the error is one well-formed line. Returns the Run."""
+    out = t.mkdir("out", 0o777)
+    marker = os.path.join(out, "ran")
+    if os.path.exists(marker):
+        os.unlink(marker)
+    r = t.run(["/usr/bin/touch", marker], "--rw", out, *opts, cwd=cwd)
+    expect_exit(r, expect_rc)
+    expect(not os.path.exists(marker), "the program ran despite %s" % " ".join(opts), r)
+    expect_eq(r.out, b"", "stdout", r)
+    expect_one_line_error(r, hint)
+    return r
+
+
+def expect_one_line_error(r, hint=False):
+    """One line: 'ward: ' and a lowercase message without a full stop. With
+    hint, a second line pointing to --help is allowed (a bad option)."""
+    lines = r.stderr.rstrip("\n").split("\n")
+    if hint and len(lines) == 2 and "--help" in lines[1]:
+        lines = lines[:1]
+    expect(len(lines) == 1 and lines[0], "expected one line on stderr", r)
+    line = lines[0]
+    expect(line.startswith("ward: "), "the message does not start with 'ward: '", r)
+    expect(not line.endswith("."), "the message ends with a full stop", r)
+    first = line[len("ward: "):][:1]
+    expect(not first.isupper(), "the message starts with a capital letter", r)
+
+
+def test_missing_program(t):
+    for prog in ("no-such-program-xyz", "./nope.sh", "/usr/bin/no-such-program-xyz"):
+        r = t.run([prog, "arg"])
+        expect_exit(r, EXIT["not-found"], "setup-error")
+        expect_in(prog, r.stderr, "the message names the program", r)
+        expect_in(prog, r.report["error"], "the report's error names the program", r)
+        expect_one_line_error(r)
+
+
+def test_not_executable(t):
+    t.write("work/data.txt", "#!/bin/sh\necho should not run\n", 0o644)
+    r = t.run(["./data.txt"])
+    expect_exit(r, EXIT["not-executable"], "setup-error")
+    expect_in("data.txt", r.stderr, "the message names the file", r)
+    expect_eq(r.out, b"", "stdout", r)
+    expect_one_line_error(r)
+
+
+def test_bad_option(t):
+    r = marker_run(t, ["--memroy", "1G"], EXIT["usage"], hint=True)
+    expect_in("memroy", r.stderr, "the message names the option", r)
+
+
+BAD_VALUES = [
+    (["--memory", "12Q"], "12Q"),
+    (["--memory", "0"], "0"),
+    (["--memory", "-5M"], "-5M"),
+    (["--output", "lots"], "lots"),
+    (["--wall-time", "abc"], "abc"),
+    (["--wall-time", "5 parsecs"], "5 parsecs"),
+    (["--cpu-time", "0s"], "0s"),
+    (["--procs", "-1"], "-1"),
+    (["--procs", "many"], "many"),
+    (["--open-files", "1.5"], "1.5"),
+    (["--net", "wifi"], "wifi"),
+    (["--cgroup", "maybe"], "maybe"),
+    (["--profile", "cobol"], "cobol"),
+    (["--env", "=oops"], "=oops"),
+    (["--tmpfs", "relative/dir"], "relative/dir"),
+    (["--cwd", "relative"], "relative"),
+    (["--ro", "/usr:relative"], "relative"),
+    (["--tmpfs", "/scratch:huge"], "huge"),
+]
+
+
+def test_bad_values(t):
+    for opts, value in BAD_VALUES:
+        r = marker_run(t, opts, EXIT["usage"])
+        expect_in(value, r.stderr, "the message names the value of %s" % opts[0], r)
+        expect_in(opts[0].lstrip("-"), r.stderr, "the message names the option", r)
+
+
+def test_option_missing_value(t):
+    r = t.ward(["run", "--memory"])
+    expect_exit(r, EXIT["usage"])
+    expect_in("memory", r.stderr, "the message names the option", r)
+
+
+def test_no_program(t):
+    r = t.ward(["run"])
+    expect_exit(r, EXIT["usage"])
+    r = t.ward(["run", "--wall-time", "1s", "--"])
+    expect_exit(r, EXIT["usage"])
+
+
+BAD_POLICIES = [
+    ("# a policy\nro /usr\nmemroy 256M\n", 3, "memroy"),
+    ("memory lots\n", 1, "lots"),
+    ("\n\n\n\nwall-time\n", 5, "wall-time"),
+    ("include cobol\n", 1, "cobol"),
+    ("net wifi\n", 1, "wifi"),
+    ("ro /nonexistent/ward-test-path\n", 1, "/nonexistent/ward-test-path"),
+    ("env =x\n", 1, "=x"),
+    ("procs 12 extra\n", 1, "extra"),
+]
+
+
+def test_malformed_policy(t):
+    for i, (text, line, token) in enumerate(BAD_POLICIES):
+        name = "bad%d.policy" % i
+        t.write("work/" + name, text)
+        r = marker_run(t, ["--policy", name], EXIT["usage"])
+        expect_in("%s:%d:" % (name, line), r.stderr, "the message gives FILE:LINE:", r)
+        expect_in(token, r.stderr, "the message names the token", r)
+
+
+def test_missing_policy_file(t):
+    r = marker_run(t, ["--policy", "/nonexistent/judge.policy"], EXIT["usage"])
+    expect_in("/nonexistent/judge.policy", r.stderr, "the message names the file", r)
+
+
+def test_missing_host_path(t):
+    for opt in ("--ro", "--rw"):
+        for arg, named in (("/nonexistent/ward-xyz", "/nonexistent/ward-xyz"),
+                           ("/nonexistent/ward-xyz:/data", "/nonexistent/ward-xyz"),
+                           ("missing-relative", "missing-relative")):
+            r = marker_run(t, [opt, arg], EXIT["usage"])
+            expect_in(named, r.stderr, "the message names the missing path", r)
+
+
+def test_rw_root_refused(t):
+    for arg in ("/", "/:/host", "/.", "//"):
+        r = marker_run(t, ["--rw", arg], EXIT["usage"])
+        expect(re.search(r"'/[^']*'", r.stderr), "the message quotes the path", r)
+
+
+def test_unknown_command(t):
+    r = t.ward(["frobnicate"])
+    expect_exit(r, EXIT["usage"])
+    expect_in("frobnicate", r.stderr, "the message names the command", r)
+    r = t.ward([])
+    expect_exit(r, EXIT["usage"])
+
+
+def test_setup_error(t):
+    """A grant that cannot be mounted (its mount point would have to be made
+    in the read-only /usr) is a setup error: 125, the program does not run,
+    the report says setup-error with the message ward printed."""
+    f = t.write("file.txt", "x\n")
+    r = marker_run(t, ["--ro", f + ":/usr/ward-test-file"], EXIT["setup-error"])
+    expect_report(r)
+    expect_eq(r.status, "setup-error", "report status", r)
+    msg = r.stderr.strip()
+    expect_in(r.report["error"], msg, "the report's error is the message ward printed", r)
+    expect_in("/usr/ward-test-file", msg, "the message names the mount point", r)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
