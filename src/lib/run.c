@@ -1102,7 +1102,7 @@ int box_run(const struct policy *p, char *const argv[],
 	ret->layers |= LAYER_USERNS | LAYER_MNTNS | LAYER_PIDNS | LAYER_NETNS |
 		       LAYER_IPCNS | LAYER_UTSNS | LAYER_CGROUPNS;
 	ret->landlock_abi = L.landlock_abi;
-	if (s.cerr_len >= sizeof(int) && !s.have_prog_status) {
+	if (s.cerr_len >= sizeof(int)) {
 		/* The box could not be built, or the program not started. */
 		ret->status = STATUS_SETUP_ERROR;
 		ret->not_found = s.cerr.code == EXIT_NOT_FOUND;

@@ -14,8 +14,14 @@ static int err_vset(struct err *e, int errnum, bool with_errno,
 	if (e) {
 		int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 		if (with_errno && n >= 0 && (size_t)n < sizeof(e->msg))
+		{
 			snprintf(e->msg + n, sizeof(e->msg) - n, ": %s",
 				 strerror(errnum));
+			/* messages are lowercase: "no such file or directory" */
+			char *c = e->msg + n + 2;
+			if (*c >= 'A' && *c <= 'Z' && !(c[1] >= 'A' && c[1] <= 'Z'))
+				*c = (char)(*c - 'A' + 'a');
+		}
 	}
 	return -(errnum > 0 ? errnum : EINVAL);
 }
