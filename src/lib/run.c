@@ -629,7 +629,9 @@ static _noreturn_ void box_init(struct launch *L)
 	if (L->in[1] >= 0)
 		close(L->in[1]);
 
+	/* Changing credentials clears the parent-death signal: set it again. */
 	if (ns_become_box_user(L->root, &e) < 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
 	    ns_set_hostname(L->hostname, &e) < 0 ||
 	    (L->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
 	    mnt_build_root(&L->mp, &e) < 0)
@@ -932,8 +934,10 @@ static void attribute(struct supervisor *s, int init_status,
 		r->status = STATUS_EXITED;
 	if (s->cancelled && r->status == STATUS_SIGNALED)
 		snprintf(r->notice, sizeof(r->notice), "the run was cancelled");
+	/* exit_code describes a normal exit only; a limit or signal is the
+	 * outcome otherwise. */
 	if (r->status != STATUS_EXITED)
-		r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		r->exit_code = -1;
 }
 
 static int make_pipe(int p[2], bool nonblock_read)
