@@ -12,6 +12,7 @@
  *
  * Everything the box's processes need is prepared in `struct launch`
  * before clone, so no code after clone allocates memory. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -72,6 +73,7 @@ int run_exit_code(const struct run_result *r)
 /* What init sends when the program has exited. */
 struct exit_record {
 	int status;
+	int procs_stalled; /* init ended a run pinned at the procs limit */
 	struct rusage ru; /* the program and the descendants it waited for */
 };
 
@@ -669,9 +671,19 @@ static _noreturn_ void box_init(struct launch *L)
 		close(L->in[0]);
 	if (L->stdin_direct >= 0)
 		close(L->stdin_direct);
+	/* Reap promptly on SIGCHLD; once a second, count the box's processes.
+	 * A box pinned at its process limit for several seconds is a fork
+	 * bomb that would otherwise never end (its processes retry fork
+	 * forever): end the run as procs-limit. */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	uint64_t limit = L->lim.v[LIMIT_PROCS];
+	int pinned = 0;
 	for (;;) {
 		struct exit_record rec = {0};
-		pid_t w = wait4(-1, &rec.status, __WALL, &rec.ru);
+		pid_t w = wait4(-1, &rec.status, __WALL | WNOHANG, &rec.ru);
 		if (w == pid) {
 			/* Kill what is left before telling the controller, so
 			 * that no box code runs once it knows the outcome. */
@@ -679,8 +691,29 @@ static _noreturn_ void box_init(struct launch *L)
 			(void)write_all(L->status[1], &rec, sizeof(rec));
 			_exit(0);
 		}
-		if (w < 0 && errno != EINTR)
+		if (w > 0)
+			continue;
+		if (w < 0 && errno != EINTR && errno != ECHILD)
 			_exit(EXIT_SETUP);
+		struct timespec one = {1, 0};
+		if (sigtimedwait(&chld, NULL, &one) >= 0 || errno != EAGAIN || !limit)
+			continue;
+		uint64_t n = 0;
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
+				n++;
+		if (d)
+			closedir(d);
+		pinned = n + 2 >= limit ? pinned + 1 : 0;
+		if (pinned >= 3) {
+			kill(-1, SIGKILL);
+			rec.status = SIGKILL; /* as killed */
+			rec.procs_stalled = 1;
+			(void)write_all(L->status[1], &rec, sizeof(rec));
+			_exit(0);
+		}
 	}
 }
 
@@ -709,7 +742,7 @@ struct supervisor {
 	bool output_hit, timed_out, cancelled, killed, init_done;
 	int prog_status;
 	struct rusage prog_ru;
-	bool have_prog_status;
+	bool have_prog_status, procs_stalled;
 	struct child_error cerr;
 	size_t cerr_len;
 };
@@ -873,6 +906,7 @@ static void supervise(struct supervisor *s)
 			if (k == (ssize_t)sizeof(rec)) {
 				s->prog_status = rec.status;
 				s->prog_ru = rec.ru;
+				s->procs_stalled = rec.procs_stalled;
 				s->have_prog_status = true;
 			}
 			close(s->status_fd);
@@ -926,7 +960,8 @@ static void attribute(struct supervisor *s, int init_status,
 		r->status = STATUS_CPU_LIMIT;
 	else if (sig == SIGXFSZ || (via_shell == SIGXFSZ && l->v[LIMIT_FILE_SIZE]))
 		r->status = STATUS_FILE_SIZE_LIMIT;
-	else if (cu->pids_max_events > 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+	else if (s->procs_stalled ||
+		 (cu->pids_max_events > 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)))
 		r->status = STATUS_PROCS_LIMIT;
 	else if (sig)
 		r->status = STATUS_SIGNALED;
