@@ -67,15 +67,6 @@ int limit_by_name(const char *name)
 	return -1;
 }
 
-/* strerror() with a lowercase first letter, as every message of ward is. */
-static const char *strerror_lower(int errnum, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", strerror(errnum));
-	if (isupper((unsigned char)buf[0]) && !isupper((unsigned char)buf[1]))
-		buf[0] = (char)tolower((unsigned char)buf[0]);
-	return buf;
-}
-
 /* ---- the policy and its setters ----------------------------------- */
 
 int policy_new(struct policy **ret)
@@ -204,14 +195,11 @@ int policy_add_grant(struct policy *p, enum grant_kind kind, const char *host,
 		 * still name the policy line, not when the box is built. */
 		struct stat st;
 		if (!optional && stat(h, &st) < 0) {
-			char buf[128];
-			int er = errno;
-			if (er == ENOENT)
+			if (errno == ENOENT)
 				return err_set(e, ENOENT,
 					       "host path '%s' does not exist (mark the grant 'optional' to skip it when missing)",
 					       h);
-			return err_set(e, er, "cannot grant host path '%s': %s", h,
-				       strerror_lower(er, buf, sizeof(buf)));
+			return err_errno(e, errno, "cannot grant host path '%s'", h);
 		}
 		break;
 	case GRANT_TMPFS:
@@ -848,15 +836,13 @@ int policy_load_file(struct policy *p, const char *path, struct err *e)
 {
 	if (!p || !path)
 		return -EINVAL;
-	char buf[128];
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	int r = read_file(path, MAX_FILE_SIZE, &text, &len);
 	if (r == -EFBIG)
 		return err_set(e, EFBIG, "%s: file too large (at most %d bytes)", path, MAX_FILE_SIZE);
 	if (r < 0)
-		return err_set(e, -r, "cannot read policy file '%s': %s", path,
-			       strerror_lower(-r, buf, sizeof(buf)));
+		return err_errno(e, -r, "cannot read policy file '%s'", path);
 
 	/* Relative host paths in the file are relative to its directory,
 	 * wherever ward runs from: resolve that directory once. */
@@ -867,8 +853,7 @@ int policy_load_file(struct policy *p, const char *path, struct err *e)
 		return -ENOMEM;
 	_cleanup_free_ char *basedir = realpath(dir, NULL);
 	if (!basedir)
-		return err_set(e, errno, "cannot resolve the directory of policy file '%s': %s", path,
-			       strerror_lower(errno, buf, sizeof(buf)));
+		return err_errno(e, errno, "cannot resolve the directory of policy file '%s'", path);
 	struct parse_ctx ctx = {.depth = 0};
 	return parse_text(p, path, basedir, text, len, &ctx, e);
 }
