@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+__attribute__((format(printf, 4, 0)))
 static int err_vset(struct err *e, int errnum, bool with_errno,
 		    const char *fmt, va_list ap)
 {
