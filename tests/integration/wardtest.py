@@ -331,12 +331,17 @@ def expect_gone(token, run, grace=2.0):
     expect(not left, "box processes outlived the run: %s" % left, run)
 
 
-def mem_available():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return 0
+def rss_total(pids):
+    """Resident memory of these host processes together, in bytes."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    for pid in pids:
+        try:
+            with open("/proc/%d/statm" % pid) as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
 
 
 class Sampler(threading.Thread):
