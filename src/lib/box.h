@@ -65,7 +65,7 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e);
 /* clone3() into fresh user, mount, pid, net, ipc, uts and cgroup
  * namespaces. cgroup_fd >= 0 places the child in that cgroup (v2). Returns
  * the pid in the parent (with *ret_pidfd), 0 in the child, -errno. */
-pid_t ns_clone_box(int cgroup_fd, int *ret_pidfd);
+pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, int *ret_pidfd);
 /* From the controller: maps box uid/gid 1000 to host_uid/host_gid. */
 int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 		     bool allow_setgroups, struct err *e);
@@ -89,6 +89,7 @@ int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
 
 /* seccomp.c: loads the precompiled allowlist. Needs no_new_privs. */
 int seccomp_apply(struct err *e);
+int seccomp_apply_memory_guard(struct err *e);
 size_t seccomp_filter_len(void);
 
 /* limits.c */
@@ -109,6 +110,7 @@ struct cgroup {
 	char v2_path[512];
 	char v1_mem[512];	/* "" if unused */
 	char v1_pids[512];
+	int v1_tasks[2];	/* write ends of the run's v1 `tasks` files, or -1 */
 	char parent_created[3][512]; /* parents ward created (to remove) */
 };
 struct cgroup_usage {
@@ -123,7 +125,7 @@ struct cgroup_usage {
  * made (the caller decides whether that is fatal). */
 int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 		  uint64_t procs, struct err *e);
-int cgroup_attach(struct cgroup *cg, pid_t pid, struct err *e);
+int cgroup_join_self(struct cgroup *cg, struct err *e);
 void cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *u);
 void cgroup_destroy(struct cgroup *cg);
 /* Detects which cgroup version ward can use and where (for features). */

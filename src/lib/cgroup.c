@@ -3,12 +3,15 @@
  * bare SIGKILL).
  *
  * cgroup v2 first: the box is cloned straight into its cgroup
- * (CLONE_INTO_CGROUP, ~0.08 ms). v1 is the fallback for hybrid hosts: the
- * box is attached after clone, which waits for an RCU grace period
- * (~10 ms after idle, FACTS.md), so run.c only uses v1 when a memory or
- * process limit was asked for explicitly. Ward only ever writes to cgroups
- * it created: a `ward` parent per hierarchy and one child per run, both
- * removed when empty. */
+ * (CLONE_INTO_CGROUP, ~0.08 ms). v1 is the fallback for hybrid hosts. A
+ * controller moving another process into a v1 cgroup takes the global
+ * threadgroup lock (which can wait for an RCU grace period, FACTS.md); a
+ * single-threaded process writing "0" to the `tasks` file moves only
+ * itself and skips that lock (~0.2 ms here). So the controller opens the
+ * run's `tasks` files and the box's first process joins by itself
+ * (cgroup_join_self), before it starts anything. Ward only ever writes to
+ * cgroups it created: a `ward` parent per hierarchy and one child per run,
+ * both removed when empty. */
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -206,13 +209,26 @@ static int create_v1(struct cgroup *cg, uint64_t memory, uint64_t procs,
 		if ((r = write_value(cg->v1_pids, "pids.max", procs, e)) < 0)
 			return r;
 	}
+	/* The write permission of a v1 `tasks` file is checked against the
+	 * opener's credentials: opened here, it works from inside the box's
+	 * user namespace too. */
+	const char *dirs[2] = {cg->v1_mem, cg->v1_pids};
+	for (int i = 0; i < 2; i++) {
+		if (!dirs[i][0])
+			continue;
+		char path[700];
+		snprintf(path, sizeof(path), "%s/tasks", dirs[i]);
+		cg->v1_tasks[i] = open(path, O_WRONLY | O_CLOEXEC);
+		if (cg->v1_tasks[i] < 0)
+			return err_errno(e, errno, "cannot open '%s'", path);
+	}
 	return 0;
 }
 
 int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 		  uint64_t procs, struct err *e)
 {
-	*cg = (struct cgroup){.v2_fd = -1};
+	*cg = (struct cgroup){.v2_fd = -1, .v1_tasks = {-1, -1}};
 	int r;
 	if (f->cgroup_version == 2)
 		r = create_v2(cg, f, memory, procs, e);
@@ -225,23 +241,21 @@ int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 	return r;
 }
 
-int cgroup_attach(struct cgroup *cg, pid_t pid, struct err *e)
+/* Called by the box's first process, still single-threaded: moves itself
+ * into the run's v1 cgroups and closes the files. */
+int cgroup_join_self(struct cgroup *cg, struct err *e)
 {
-	if (cg->version != 1)
-		return 0;
-	char val[32];
-	snprintf(val, sizeof(val), "%d", (int)pid);
 	const char *dirs[2] = {cg->v1_mem, cg->v1_pids};
+	int r = 0;
 	for (int i = 0; i < 2; i++) {
-		if (!dirs[i][0])
+		if (cg->v1_tasks[i] < 0)
 			continue;
-		char path[700];
-		snprintf(path, sizeof(path), "%s/cgroup.procs", dirs[i]);
-		int r = write_file_at(AT_FDCWD, path, val);
-		if (r < 0)
-			return err_errno(e, -r, "cannot move the box into '%s'", dirs[i]);
+		if (r == 0 && write(cg->v1_tasks[i], "0", 1) != 1)
+			r = err_errno(e, errno, "cannot move the box into '%s'", dirs[i]);
+		close(cg->v1_tasks[i]);
+		cg->v1_tasks[i] = -1;
 	}
-	return 0;
+	return r;
 }
 
 /* Reads "key value" from a flat-keyed cgroup file. */
@@ -314,6 +328,11 @@ void cgroup_destroy(struct cgroup *cg)
 	if (cg->v2_fd >= 0)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;
+	for (int i = 0; i < 2; i++) {
+		if (cg->v1_tasks[i] >= 0)
+			close(cg->v1_tasks[i]);
+		cg->v1_tasks[i] = -1;
+	}
 	if (cg->v2_path[0]) {
 		/* Anything still inside (it should not be: the pid namespace
 		 * is gone) is killed before removal. */

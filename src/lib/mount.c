@@ -153,7 +153,7 @@ static int make_node_in_root(int rootfd, const char *path, bool is_dir,
 		if (mkdirat(dfd, last, mode) < 0 && errno != EEXIST)
 			r = errno;
 	} else {
-		int fd = openat(dfd, last, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		int fd = openat(dfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			close(fd);
 		else if (errno != EEXIST && errno != ELOOP && errno != EISDIR)

@@ -14,13 +14,15 @@
 
 #include "box.h"
 
-pid_t ns_clone_box(int cgroup_fd, int *ret_pidfd)
+/* new_cgroup_ns is false when the child must first move itself into its
+ * cgroup v1 (cgroup_join_self) and unshare its cgroup namespace after. */
+pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, int *ret_pidfd)
 {
 	int pidfd = -1;
 	struct clone_args args = {
 		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
 			 CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-			 CLONE_NEWCGROUP | CLONE_PIDFD,
+			 (new_cgroup_ns ? CLONE_NEWCGROUP : 0) | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 	};

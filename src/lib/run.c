@@ -74,6 +74,8 @@ int run_exit_code(const struct run_result *r)
 struct exit_record {
 	int status;
 	int procs_stalled; /* init ended a run pinned at the procs limit */
+	int memory_exceeded; /* init ended a run over its memory limit */
+	uint64_t peak_memory; /* highest sampled box memory (no cgroup) */
 	struct rusage ru; /* the program and the descendants it waited for */
 };
 
@@ -420,18 +422,17 @@ static int plan_limits(struct launch *L, const struct policy *p,
 	ret->limit_source[LIMIT_WALL_TIME] = L->lim.v[LIMIT_WALL_TIME] ? "controller" : NULL;
 	ret->limit_source[LIMIT_OUTPUT] = L->lim.v[LIMIT_OUTPUT] ? "controller" : NULL;
 	ret->limit_source[LIMIT_TMP_SIZE] = "tmpfs";
+	/* Without a cgroup: RLIMIT_DATA per process plus init's count. */
+	ret->limit_source[LIMIT_MEMORY] = L->lim.v[LIMIT_MEMORY] ? "rlimit+count" : NULL;
 
 	if (o->cgroup_mode == CGROUP_OFF)
 		return 0;
 	struct features f = {0};
 	cgroup_detect(&f);
-	/* cgroup v1 attach costs an RCU grace period (~10 ms): only pay it
-	 * when the caller asked for a memory or process limit explicitly. v2
-	 * is nearly free, so the defaults use it too. */
+	/* The defaults use a cgroup too: rlimits bound each process, not the
+	 * box as a whole. */
 	bool explicit = p->limits[LIMIT_MEMORY] || p->limits[LIMIT_PROCS];
-	bool want = f.cgroup_version == 2 ||
-		    (f.cgroup_version == 1 && (explicit || o->cgroup_mode == CGROUP_REQUIRE));
-	if (!want) {
+	if (!f.cgroup_version) {
 		if (o->cgroup_mode == CGROUP_REQUIRE)
 			return err_set(&ret->error, EOPNOTSUPP, "--cgroup require: %s", f.cgroup_why);
 		return 0;
@@ -584,7 +585,9 @@ static _noreturn_ void box_exec(struct launch *L)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	/* Last: from here on only the allowlist's syscalls work. */
-	if (seccomp_apply(&e) < 0)
+	if (seccomp_apply(&e) < 0 ||
+	    (L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup &&
+	     seccomp_apply_memory_guard(&e) < 0))
 		child_fail(efd, EXIT_SETUP, &e);
 	execve(prog, L->argv, L->env.v);
 	int er = errno;
@@ -600,6 +603,43 @@ static int box_exec_entry(void *arg)
 	box_exec(arg);
 }
 
+/* The memory the box's processes hold, as init sees it in the box's own
+ * /proc: resident anonymous and shared-memory pages of every process.
+ * Shared pages mapped by several processes count once per process, so
+ * this errs on the high side. (File-backed pages are page cache the
+ * kernel can reclaim; memfd and SysV segments, which need not be mapped,
+ * are refused by seccomp_apply_memory_guard when this count is the
+ * limit.) */
+static uint64_t box_memory_usage(void)
+{
+	uint64_t total = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[64], buf[2048];
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || !strcmp(de->d_name, "1"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		const char *keys[2] = {"\nRssAnon:", "\nRssShmem:"};
+		for (int i = 0; i < 2; i++) {
+			const char *p = strstr(buf, keys[i]);
+			if (p)
+				total += strtoull(p + strlen(keys[i]), NULL, 10) * 1024;
+		}
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
 /* The box's pid 1: builds the box, starts the program, reaps, and passes
  * the program's wait status to the controller. When it exits, the kernel
  * kills everything left in the pid namespace: nothing outlives the run. */
@@ -612,6 +652,16 @@ static _noreturn_ void box_init(struct launch *L)
 	/* Die with the controller. If it is already gone, the sync read
 	 * below sees EOF. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Into the run's v1 cgroups while still single-threaded and before
+	 * anything else is started, then a cgroup namespace rooted there. */
+	if (L->have_cg && L->cg.version == 1 &&
+	    (cgroup_join_self(&L->cg, &e) < 0 ||
+	     (unshare(CLONE_NEWCGROUP) < 0 &&
+	      err_errno(&e, errno, "cannot create the box's cgroup namespace") < 0))) {
+		if (read(L->sync[0], &c, 1) != 1)
+			_exit(EXIT_SETUP);
+		child_fail(efd, EXIT_SETUP, &e);
+	}
 	close(L->sync[1]);
 	/* Capture the granted host paths while the controller writes our id
 	 * maps; the rest needs them (files created in tmpfs need a mapped
@@ -671,16 +721,23 @@ static _noreturn_ void box_init(struct launch *L)
 		close(L->in[0]);
 	if (L->stdin_direct >= 0)
 		close(L->stdin_direct);
-	/* Reap promptly on SIGCHLD; once a second, count the box's processes.
-	 * A box pinned at its process limit for several seconds is a fork
-	 * bomb that would otherwise never end (its processes retry fork
-	 * forever): end the run as procs-limit. */
+	/* Reap promptly on SIGCHLD. Once a second, count the box's
+	 * processes: a box pinned at its process limit for several seconds is
+	 * a fork bomb that would otherwise never end (its processes retry fork
+	 * forever), so the run ends as procs-limit. Without a memory cgroup,
+	 * also sample the box's memory every 20 ms and end the run when it
+	 * exceeds the limit. */
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	uint64_t limit = L->lim.v[LIMIT_PROCS];
+	uint64_t mem_limit = L->lim.memory_by_cgroup ? 0 : L->lim.v[LIMIT_MEMORY];
+	struct timespec tick = mem_limit ? (struct timespec){0, 20000000}
+					 : (struct timespec){1, 0};
+	int ticks_per_count = mem_limit ? 50 : 1, ticks = 0;
 	int pinned = 0;
+	uint64_t peak = 0;
 	for (;;) {
 		struct exit_record rec = {0};
 		pid_t w = wait4(-1, &rec.status, __WALL | WNOHANG, &rec.ru);
@@ -688,6 +745,7 @@ static _noreturn_ void box_init(struct launch *L)
 			/* Kill what is left before telling the controller, so
 			 * that no box code runs once it knows the outcome. */
 			kill(-1, SIGKILL);
+			rec.peak_memory = peak;
 			(void)write_all(L->status[1], &rec, sizeof(rec));
 			_exit(0);
 		}
@@ -695,9 +753,24 @@ static _noreturn_ void box_init(struct launch *L)
 			continue;
 		if (w < 0 && errno != EINTR && errno != ECHILD)
 			_exit(EXIT_SETUP);
-		struct timespec one = {1, 0};
-		if (sigtimedwait(&chld, NULL, &one) >= 0 || errno != EAGAIN || !limit)
+		if (sigtimedwait(&chld, NULL, &tick) >= 0 || errno != EAGAIN)
 			continue;
+		if (mem_limit) {
+			uint64_t used = box_memory_usage();
+			if (used > peak)
+				peak = used;
+			if (used > mem_limit) {
+				kill(-1, SIGKILL);
+				rec.status = SIGKILL; /* as killed */
+				rec.memory_exceeded = 1;
+				rec.peak_memory = peak;
+				(void)write_all(L->status[1], &rec, sizeof(rec));
+				_exit(0);
+			}
+		}
+		if (!limit || ++ticks < ticks_per_count)
+			continue;
+		ticks = 0;
 		uint64_t n = 0;
 		DIR *d = opendir("/proc");
 		struct dirent *de;
@@ -711,6 +784,7 @@ static _noreturn_ void box_init(struct launch *L)
 			kill(-1, SIGKILL);
 			rec.status = SIGKILL; /* as killed */
 			rec.procs_stalled = 1;
+			rec.peak_memory = peak;
 			(void)write_all(L->status[1], &rec, sizeof(rec));
 			_exit(0);
 		}
@@ -742,7 +816,8 @@ struct supervisor {
 	bool output_hit, timed_out, cancelled, killed, init_done;
 	int prog_status;
 	struct rusage prog_ru;
-	bool have_prog_status, procs_stalled;
+	bool have_prog_status, procs_stalled, memory_exceeded;
+	uint64_t sampled_peak;
 	struct child_error cerr;
 	size_t cerr_len;
 };
@@ -907,6 +982,8 @@ static void supervise(struct supervisor *s)
 				s->prog_status = rec.status;
 				s->prog_ru = rec.ru;
 				s->procs_stalled = rec.procs_stalled;
+				s->memory_exceeded = rec.memory_exceeded;
+				s->sampled_peak = rec.peak_memory;
 				s->have_prog_status = true;
 			}
 			close(s->status_fd);
@@ -952,7 +1029,7 @@ static void attribute(struct supervisor *s, int init_status,
 		r->status = STATUS_OUTPUT_LIMIT;
 	else if (s->timed_out)
 		r->status = STATUS_TIME_LIMIT;
-	else if (cu->oom_kills > 0)
+	else if (cu->oom_kills > 0 || s->memory_exceeded)
 		r->status = STATUS_MEMORY_LIMIT;
 	else if (sig == SIGXCPU || (via_shell == SIGXCPU && l->v[LIMIT_CPU_TIME]) ||
 		 (sig == SIGKILL && l->v[LIMIT_CPU_TIME] &&
@@ -1047,7 +1124,8 @@ int box_run(const struct policy *p, char *const argv[],
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
 
-	pid_t pid = ns_clone_box(L.have_cg && L.cg.version == 2 ? L.cg.v2_fd : -1, &s.pidfd);
+	pid_t pid = ns_clone_box(L.have_cg && L.cg.version == 2 ? L.cg.v2_fd : -1,
+				 !(L.have_cg && L.cg.version == 1), &s.pidfd);
 	if (pid < 0) {
 		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 		r = err_errno(e, -pid, "cannot create the box's namespaces%s",
@@ -1061,8 +1139,14 @@ int box_run(const struct policy *p, char *const argv[],
 
 	close(L.sync[0]);
 	L.sync[0] = -1;
-	if ((r = ns_write_id_maps(pid, L.host_uid, L.host_gid, L.root, e)) < 0 ||
-	    (L.have_cg && (r = cgroup_attach(&L.cg, pid, e)) < 0)) {
+	/* The box joined its v1 cgroups itself: the controller's copies of
+	 * the `tasks` files go. */
+	for (int i = 0; L.have_cg && L.cg.version == 1 && i < 2; i++)
+		if (L.cg.v1_tasks[i] >= 0) {
+			close(L.cg.v1_tasks[i]);
+			L.cg.v1_tasks[i] = -1;
+		}
+	if ((r = ns_write_id_maps(pid, L.host_uid, L.host_gid, L.root, e)) < 0) {
 		syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, NULL, 0);
 		waitpid(pid, NULL, 0);
 		close(s.pidfd);
@@ -1120,6 +1204,8 @@ int box_run(const struct policy *p, char *const argv[],
 	ret->cpu_time_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 			  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	ret->peak_memory_bytes = (uint64_t)ru.ru_maxrss * 1024;
+	if (s.sampled_peak > ret->peak_memory_bytes)
+		ret->peak_memory_bytes = s.sampled_peak;
 	ret->output_bytes = s.output_total;
 	close(s.pidfd);
 	if (s.in_dst >= 0)

@@ -91,7 +91,7 @@ def test_memory_limit(t):
                "peak_memory_bytes %d above the cgroup limit" % r.report["peak_memory_bytes"], r)
     else:
         # rlimit fallback (see the module's comment): the allocation fails.
-        expect_eq(source, "rlimit", "limit_source.memory without a cgroup", r)
+        expect_eq(source, "rlimit+count", "limit_source.memory without a cgroup", r)
         expect(r.status == "memory-limit" or (r.status == "exited" and r.rc != 0)
                or r.status == "signaled", "unexpected status %r" % r.status, r)
         expect(r.report["peak_memory_bytes"] <= 128 * M,
@@ -255,7 +255,7 @@ def test_limits_in_report(t):
                        ("file-size", "rlimit"), ("open-files", "rlimit"), ("tmp-size", "tmpfs")):
         expect_eq(src.get(name), want, "limit_source.%s" % name, r)
     for name in ("memory", "procs"):
-        expect(src.get(name) in ("cgroup-v1", "cgroup-v2", "rlimit"),
+        expect(src.get(name) in ("cgroup-v1", "cgroup-v2", "rlimit", "rlimit+count"),
                "limit_source.%s is %r" % (name, src.get(name)), r)
 
 
@@ -281,7 +281,7 @@ def test_cgroup_modes(t):
     r = t.run(["/usr/bin/true"], "--cgroup", "off", "--memory", "64M", "--procs", "20")
     expect_ok(r)
     expect_eq((r.report["limit_source"].get("memory"), r.report["limit_source"].get("procs")),
-              ("rlimit", "rlimit"), "limit_source of memory and procs with --cgroup off", r)
+              ("rlimit+count", "rlimit"), "limit_source of memory and procs with --cgroup off", r)
     expect(not {"cgroup-v1", "cgroup-v2"} & set(r.report["layers"]), "a cgroup layer with --cgroup off", r)
     r = t.run(["/usr/bin/echo", "ran"], "--cgroup", "require")
     if uses_cgroup(t, "memory"):
