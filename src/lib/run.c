@@ -585,8 +585,10 @@ static _noreturn_ void box_exec(struct launch *L)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	/* Last: from here on only the allowlist's syscalls work. */
+	/* memfds need the guard with an exec allowlist too: Landlock does
+	 * not govern them, so an execveat() of a memfd would slip past it. */
 	if (seccomp_apply(&e) < 0 ||
-	    (L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup &&
+	    (((L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup) || L->exec.n) &&
 	     seccomp_apply_memory_guard(&e) < 0))
 		child_fail(efd, EXIT_SETUP, &e);
 	execve(prog, L->argv, L->env.v);

@@ -33,8 +33,9 @@ int seccomp_apply(struct err *e)
  * without being mapped by any process, so no such count sees them: memfd
  * files and System V shared memory segments. This second, stacked filter
  * refuses to create them (the kernel applies the stricter answer of the
- * two filters). Foreign ABIs are left to the main filter, which kills
- * them. */
+ * two filters). It also serves an exec allowlist: Landlock does not govern
+ * memfds, so an execveat() of one would bypass it. Foreign ABIs are left
+ * to the main filter, which kills them. */
 int seccomp_apply_memory_guard(struct err *e)
 {
 	struct sock_filter insns[] = {
