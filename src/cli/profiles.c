@@ -6,19 +6,6 @@
 #include "common.h"
 #include "banned.h"
 
-/* "python3, lua, node, ..." for messages. */
-static void known_profiles(char *buf, size_t len)
-{
-	size_t off = 0;
-	buf[0] = 0;
-	for (size_t i = 0; i < n_builtin_profiles && off < len; i++) {
-		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", builtin_profiles[i].name);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-}
-
 static int list_profiles(void)
 {
 	int width = 4;
@@ -40,7 +27,7 @@ static int show_profile(const char *name)
 	const struct profile *pr = profile_find(name);
 	if (!pr) {
 		char known[512];
-		known_profiles(known, sizeof(known));
+		profile_names(known, sizeof(known));
 		die(EXIT_USAGE, "unknown profile '%s' (known: %s)", name, known);
 	}
 	const char *text = pr->text ? pr->text : "";

@@ -201,49 +201,6 @@ static void parse_args(int argc, char **argv, struct run_args *a)
 	a->program = argv + optind;
 }
 
-/* "12Q" for --memory: one line naming the option, the value and what
- * was expected. */
-static uint64_t parse_limit(enum limit_id id, const char *value)
-{
-	const struct limit_info *li = &limit_info[id];
-	char max[32];
-	uint64_t v = 0;
-	int r;
-	switch (li->type) {
-	case LIMIT_TYPE_SIZE:
-		r = parse_size(value, &v);
-		format_size(li->max, max, sizeof(max));
-		if (r == -ERANGE || (r == 0 && li->max && v > li->max))
-			die(EXIT_USAGE, "--%s: size '%s' out of range (expected at least 1 byte and at most %s)",
-			    li->name, value, max);
-		if (r < 0)
-			die(EXIT_USAGE, "--%s: invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 256M)",
-			    li->name, value);
-		break;
-	case LIMIT_TYPE_DURATION:
-		r = parse_duration(value, &v);
-		format_duration(li->max, max, sizeof(max));
-		if (r == -ERANGE || (r == 0 && li->max && v > li->max))
-			die(EXIT_USAGE, "--%s: duration '%s' out of range (expected at least 1ms and at most %s)",
-			    li->name, value, max);
-		if (r < 0)
-			die(EXIT_USAGE, "--%s: invalid duration '%s' (expected a number with an ms, s, m or h suffix, e.g. 5s or 500ms)",
-			    li->name, value);
-		break;
-	case LIMIT_TYPE_COUNT:
-	default:
-		r = parse_count(value, li->max ? li->max : UINT64_MAX, &v);
-		if (r == -ERANGE)
-			die(EXIT_USAGE, "--%s: number '%s' out of range (expected 1 to %llu)", li->name,
-			    value, (unsigned long long)(li->max ? li->max : UINT64_MAX));
-		if (r < 0)
-			die(EXIT_USAGE, "--%s: invalid number '%s' (expected a whole number, e.g. 64)",
-			    li->name, value);
-		break;
-	}
-	return v;
-}
-
 /* A policy setter's failure: one line naming the option and the reason. */
 static void check_policy(int r, const char *opt, const struct err *e)
 {
@@ -346,7 +303,7 @@ static void apply_op(struct policy *p, const struct op *o)
 	int r = 0;
 	if (o->opt >= OPT_LIMIT) {
 		enum limit_id id = (enum limit_id)(o->opt - OPT_LIMIT);
-		r = policy_set_limit(p, id, parse_limit(id, o->arg), &e);
+		r = policy_set_limit_str(p, id, o->arg, &e);
 	} else {
 		switch (o->opt) {
 		case OPT_POLICY:
@@ -381,8 +338,6 @@ static void apply_op(struct policy *p, const struct op *o)
 			r = policy_set_hostname(p, o->arg, &e);
 			break;
 		case OPT_NET:
-			if (strcmp(o->arg, "none") != 0 && strcmp(o->arg, "loopback") != 0)
-				die(EXIT_USAGE, "--net: invalid mode '%s' (expected none or loopback)", o->arg);
 			r = policy_set_net(p, o->arg, &e);
 			break;
 		default:

@@ -548,8 +548,8 @@ static int tokenize(const char *s, size_t len, struct line *l, const char **why)
 static int parse_text(struct policy *p, const char *name, const char *basedir, const char *text,
 		      size_t len, struct parse_ctx *ctx, struct err *e);
 
-/* "python3, lua, ..." for the unknown-profile message. */
-static void known_profiles(char *buf, size_t len)
+/* "python3, lua, ..." for unknown-profile messages. */
+void profile_names(char *buf, size_t len)
 {
 	size_t off = 0;
 	buf[0] = 0;
@@ -569,7 +569,7 @@ static int include_check(const char *profile, const struct parse_ctx *ctx,
 	const struct profile *pr = profile_find(profile);
 	if (!pr) {
 		char known[512];
-		known_profiles(known, sizeof(known));
+		profile_names(known, sizeof(known));
 		return err_set(e, ENOENT, "unknown profile '%s' (known: %s)", profile ? profile : "",
 			       known);
 	}

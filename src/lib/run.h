@@ -47,8 +47,8 @@ struct run_options {
 	/* Whether to expose the caller's working directory read-only at the
 	 * same path (the CLI's default). */
 	bool bind_cwd;
-	/* Which cgroup use: "auto" (v2 always, v1 only for explicit
-	 * memory/procs limits), "off", "require" */
+	/* Whether limits use a cgroup: CGROUP_AUTO (one per run when ward
+	 * can create it, v2 or else v1), CGROUP_OFF, CGROUP_REQUIRE */
 	int cgroup_mode;
 	/* When non-NULL and set non-zero (e.g. by a signal handler, which also
 	 * interrupts the controller's poll), the box is killed and the run
