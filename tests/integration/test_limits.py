@@ -10,7 +10,8 @@ ordinary uid, and ward makes v2 cgroups only as root). Without one, ward
 falls back to rlimits (RLIMIT_DATA, RLIMIT_NPROC): the program's allocation
 or fork fails and it ends the way it chooses, so those tests then check
 what the fallback guarantees — the program is stopped short of its goal,
-the host sees no more than the limit, the report says `rlimit`."""
+the host sees no more than the limit, the report says `rlimit` (or
+`rlimit+count` for memory: the box's init also counts its memory)."""
 
 import os
 import random
@@ -298,6 +299,45 @@ def test_signal_is_not_a_limit(t):
     r = t.py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", opts=["--memory", "256M"])
     expect_exit(r, 128 + signal.SIGKILL, "signaled")
     expect_eq(r.report["signal"], "SIGKILL", "report signal", r)
+
+
+
+
+MEMFD = "import os\ntry:\n    os.memfd_create('x')\n    print('memfd ok')\nexcept OSError as e:\n    print('memfd', e.errno)\n"
+
+
+def test_memfd_guard(t):
+    """memfd pages need not be mapped, so init's memory count cannot see
+    them: without a memory cgroup memfd_create is refused (EPERM); with one
+    (it is charged there) it works. An exec allowlist refuses it too
+    (Landlock does not govern memfds)."""
+    r = t.py(MEMFD, opts=["--memory", "256M"])
+    expect_ok(r)
+    if uses_cgroup(t, "memory"):
+        expect_eq(r.stdout, "memfd ok\n", "memfd_create with a memory cgroup", r)
+    else:
+        expect_eq(r.stdout, "memfd 1\n", "memfd_create without a memory cgroup (EPERM expected)", r)
+    r = t.py(MEMFD, opts=["--exec", "/usr/bin/true"])
+    expect_ok(r)
+    expect_eq(r.stdout, "memfd 1\n", "memfd_create with an exec allowlist (EPERM expected)", r)
+
+
+def test_memory_count_without_cgroup(t):
+    """Eight processes of 200M each under --memory 512M and --cgroup off:
+    each is under RLIMIT_DATA, together they are over; init's count ends
+    the run as memory-limit and the report's peak stays near the limit."""
+    code = ("import os, time\n"
+            "for i in range(7):\n"
+            "    if os.fork() == 0:\n"
+            "        break\n"
+            "b = bytearray(200 << 20)\n"
+            "for i in range(0, len(b), 4096): b[i] = 1\n"
+            "time.sleep(20)\n")
+    r = t.py(code, opts=["--cgroup", "off", "--memory", "512M", "--wall-time", "30s"])
+    expect_exit(r, EXIT["memory-limit"], "memory-limit")
+    expect_eq(r.report["limit_source"].get("memory"), "rlimit+count", "limit_source.memory", r)
+    expect(512 * M <= r.report["peak_memory_bytes"] <= 800 * M,
+           "peak_memory_bytes %d is not just above the 512M limit" % r.report["peak_memory_bytes"], r)
 
 
 if __name__ == "__main__":
