@@ -16,6 +16,7 @@ the host sees no more than the limit, the report says `rlimit` (or
 import os
 import random
 import signal
+import time
 import sys
 
 sys.dont_write_bytecode = True
@@ -338,6 +339,51 @@ def test_memory_count_without_cgroup(t):
     expect_eq(r.report["limit_source"].get("memory"), "rlimit+count", "limit_source.memory", r)
     expect(512 * M <= r.report["peak_memory_bytes"] <= 800 * M,
            "peak_memory_bytes %d is not just above the 512M limit" % r.report["peak_memory_bytes"], r)
+
+
+def ward_cgroups(pid):
+    """The run cgroups ward process pid made (their names start with
+    run-PID-), in every hierarchy ward uses."""
+    found = []
+    for parent in ("/sys/fs/cgroup/ward", "/sys/fs/cgroup/unified/ward",
+                   "/sys/fs/cgroup/memory/ward", "/sys/fs/cgroup/pids/ward"):
+        try:
+            found += [os.path.join(parent, n) for n in os.listdir(parent)
+                      if n.startswith("run-%d-" % pid)]
+        except OSError:
+            pass
+    return found
+
+
+def test_cgroups_removed(t):
+    """Every cgroup ward made is gone when ward returns: after a normal
+    exit, a memory-limit kill, a wall-time kill and a fork bomb. While the
+    run lasts, the cgroup exists (as root here), so the check can fail."""
+    seen = {}
+
+    def during(p):
+        # Look for the run's cgroup while it runs (it exists for the whole run).
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and p.poll() is None and not seen.get(p.pid):
+            seen[p.pid] = ward_cgroups(p.pid)
+            time.sleep(0.02)
+        seen.setdefault(p.pid, [])
+        seen["last"] = p.pid
+
+    cases = [
+        ("exit", ["import time; time.sleep(0.5)"], []),
+        ("memory", ["b = bytearray(300 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1"],
+         ["--memory", "64M"]),
+        ("wall", ["import time; time.sleep(30)"], ["--wall-time", "500ms"]),
+    ]
+    for name, code, opts in cases:
+        r = t.py(code[0], opts=opts, during=during)
+        expect_finished(r, within=30)
+        pid = seen["last"]
+        if uses_cgroup(t, "memory"):
+            expect(seen[pid], "%s: no cgroup of ward (pid %d) seen during the run" % (name, pid), r)
+        left = ward_cgroups(pid)
+        expect(not left, "%s: cgroups left behind after ward returned: %s" % (name, left), r)
 
 
 if __name__ == "__main__":
