@@ -71,8 +71,7 @@ static const char *const allowed[] = {
 	"sched_setparam", "sched_getscheduler", "sched_setscheduler",
 	"sched_get_priority_max", "sched_get_priority_min",
 	"sched_rr_get_interval", "sched_getattr", "sched_setattr", "getcpu",
-	"getpriority", "setpriority", "ioprio_get", "getrlimit", "setrlimit",
-	"prlimit64", "getrusage", "times", "sysinfo", "uname",
+	"getpriority", "ioprio_get", "getrlimit", "setrlimit", "getrusage", "times", "sysinfo", "uname",
 	"restart_syscall", "pidfd_open", "pidfd_send_signal", "seccomp",
 	/* identity (read-only) */
 	"getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid",
@@ -192,6 +191,20 @@ int main(int argc, char **argv)
 	}
 	struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
 	add(ctx, SCMP_ACT_ALLOW, "socketpair", 1, &unix_only);
+
+	/* prlimit64 and setpriority on the calling process only (pid/who 0,
+	 * what glibc's setrlimit and nice pass): the box's init has the same
+	 * uid as the program, and lowering init's RLIMIT_NOFILE to 0 would
+	 * blind its /proc counts (fork-bomb stop, memory count). Only an exact
+	 * 0 passes, so high bits cannot smuggle another pid past the check. */
+	struct scmp_arg_cmp self0 = SCMP_A0(SCMP_CMP_EQ, 0);
+	add(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, &self0);
+	add(ctx, SCMP_ACT_ERRNO(EPERM), "prlimit64", 1,
+	    (struct scmp_arg_cmp[]){SCMP_A0(SCMP_CMP_NE, 0)});
+	struct scmp_arg_cmp who0 = SCMP_A1(SCMP_CMP_EQ, 0);
+	add(ctx, SCMP_ACT_ALLOW, "setpriority", 1, &who0);
+	add(ctx, SCMP_ACT_ERRNO(EPERM), "setpriority", 1,
+	    (struct scmp_arg_cmp[]){SCMP_A1(SCMP_CMP_NE, 0)});
 
 	/* personality: query (0xffffffff) and plain PER_LINUX only. */
 	struct scmp_arg_cmp pq = SCMP_A0(SCMP_CMP_EQ, 0xffffffffu);

@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "banned.h"
@@ -409,12 +411,21 @@ static struct policy *compose_policy(const struct run_args *a)
  * planted at FILE is replaced, never followed. The file is created only
  * after the run: FILE's directory may be granted read-write, and a box
  * that could reach our temporary file could swap in a forged report. The
- * directory is checked before the run, so that a report which cannot be
- * written is found out before a long run, not after. */
-static void report_check(const char *path)
+ * directory is opened before the run (so that a report which cannot be
+ * written is found out before a long run, not after), and the report is
+ * created and renamed relative to that descriptor: a box that replaces a
+ * directory on the way to FILE with a symlink while it runs cannot steer
+ * the write elsewhere (CVE-2024-28185). */
+struct report_target {
+	int dirfd;
+	const char *base; /* FILE's last component */
+};
+
+static struct report_target report_check(const char *path)
 {
+	struct report_target t = {-1, NULL};
 	if (!path || !strcmp(path, "-"))
-		return;
+		return t;
 	struct stat st;
 	size_t len = strlen(path);
 	if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
@@ -425,16 +436,20 @@ static void report_check(const char *path)
 					      : strdup(".");
 	if (!dir)
 		die_oom();
-	if (stat(dir, &st) < 0)
-		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
-	if (!S_ISDIR(st.st_mode))
+	t.base = slash ? slash + 1 : path;
+	t.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t.dirfd < 0 && errno == ENOTDIR)
 		die(EXIT_USAGE, "--report: cannot write '%s': '%s' is not a directory", path, dir);
+	if (t.dirfd < 0)
+		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
 	if (access(dir, W_OK | X_OK) < 0)
 		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
+	return t;
 }
 
 /* Writes the report; false (after a message) when it could not be. */
-static bool report_finish(const char *path, const struct run_result *r)
+static bool report_finish(const char *path, const struct report_target *t,
+			  const struct run_result *r)
 {
 	if (!path)
 		return true;
@@ -444,33 +459,29 @@ static bool report_finish(const char *path, const struct run_result *r)
 			warn("--report: cannot write the report to stderr: %s", strerror_lc(-ret));
 		return ret == 0;
 	}
-	_cleanup_free_ char *tmp = NULL;
-	const char *slash = strrchr(path, '/');
-	int n = slash ? asprintf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1)
-		      : asprintf(&tmp, ".%s.XXXXXX", path);
-	if (n < 0) {
-		tmp = NULL;
-		warn("--report: cannot write '%s': out of memory", path);
-		return false;
+	char tmp[300];
+	int fd = -1;
+	for (int i = 0; i < 100 && fd < 0; i++) {
+		uint64_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
+		snprintf(tmp, sizeof(tmp), ".%.200s.%016llx", t->base, (unsigned long long)rnd);
+		fd = openat(t->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd < 0 && errno != EEXIST)
+			break;
 	}
-	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		warn("--report: cannot write '%s': %s", path, strerror_lc(errno));
 		return false;
 	}
-	/* mkostemp makes it 0600: give it the mode a plain create would. */
-	mode_t mask = umask(0);
-	umask(mask);
-	int ret = fchmod(fd, 0666 & ~mask) < 0 ? -errno : 0;
-	if (ret == 0)
-		ret = report_write(r, fd);
+	int ret = report_write(r, fd);
 	if (close(fd) < 0 && ret == 0)
 		ret = -errno;
-	if (ret == 0 && rename(tmp, path) < 0)
+	if (ret == 0 && renameat(t->dirfd, tmp, t->dirfd, t->base) < 0)
 		ret = -errno;
 	if (ret < 0) {
 		warn("--report: cannot write '%s': %s", path, strerror_lc(-ret));
-		unlink(tmp);
+		unlinkat(t->dirfd, tmp, 0);
 	}
 	return ret == 0;
 }
@@ -534,7 +545,7 @@ int cmd_run(int argc, char **argv)
 	free(a.ops);
 	a.ops = NULL;
 
-	report_check(a.report);
+	struct report_target rt = report_check(a.report);
 
 	struct run_options o = {
 		.stdin_fd = STDIN_FILENO,
@@ -567,7 +578,7 @@ int cmd_run(int argc, char **argv)
 	 * when the program succeeded: whoever reads it must not trust a stale
 	 * or missing one. */
 	int status = run_exit_code(&r);
-	if (!report_finish(a.report, &r))
+	if (!report_finish(a.report, &rt, &r))
 		status = EXIT_SETUP;
 	if (cancelled) {
 		int sig = cancelled;

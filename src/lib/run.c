@@ -128,6 +128,8 @@ static void launch_free(struct launch *L)
 	close_pair(L->out);
 	close_pair(L->err);
 	close_pair(L->in);
+	if (L->stdin_direct >= 0)
+		close(L->stdin_direct);
 	if (L->have_cg)
 		cgroup_destroy(&L->cg);
 }
@@ -333,9 +335,23 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 		for (size_t i = 0; i < ELEMENTSOF(owned) && !hides; i++)
 			if (path_is_under(owned[i], cwdbuf))
 				hides = owned[i];
-		if (!strcmp(cwdbuf, "/") || (home && home[0] && !strcmp(cwdbuf, home))) {
+		/* Runtime directories hold the host's sockets, which a
+		 * read-only bind does not stop connect() to (nor Landlock). */
+		const char *runtime = getenv("XDG_RUNTIME_DIR");
+		static const char *const sockets[] = {"/run", "/var/run", "/sys"};
+		bool has_sockets = runtime && runtime[0] == '/' &&
+				   (path_is_under(runtime, cwdbuf) || path_is_under(cwdbuf, runtime));
+		for (size_t i = 0; i < ELEMENTSOF(sockets) && !has_sockets; i++)
+			has_sockets = path_is_under(sockets[i], cwdbuf) ||
+				      path_is_under(cwdbuf, sockets[i]);
+		/* (path_is_under(child, parent)) */
+		if (!strcmp(cwdbuf, "/") || (home && home[0] == '/' && path_is_under(home, cwdbuf))) {
 			snprintf(ret->notice, sizeof(ret->notice),
-				 "the current directory '%s' is not exposed in the box (it is / or your home directory); grant what the program needs with --ro or --rw",
+				 "the current directory '%s' is not exposed in the box (it is / or your home directory, or holds it); grant what the program needs with --ro or --rw",
+				 cwdbuf);
+		} else if (has_sockets) {
+			snprintf(ret->notice, sizeof(ret->notice),
+				 "the current directory '%s' is not exposed in the box (it is a runtime directory that holds host sockets); grant what the program needs with --ro or --rw",
 				 cwdbuf);
 		} else if (hides) {
 			snprintf(ret->notice, sizeof(ret->notice),
@@ -605,19 +621,50 @@ static int box_exec_entry(void *arg)
 	box_exec(arg);
 }
 
+/* Adds the kB values of RssAnon, RssShmem and VmPTE in a /proc/PID/status
+ * file to *total. The file is read in chunks, so a long Groups: line
+ * (an unprivileged caller keeps its supplementary groups) cannot push the
+ * fields out of reach; a field split across chunks is found through the
+ * carried-over tail. */
+static void add_status_memory(int fd, uint64_t *total)
+{
+	static const char *const keys[] = {"\nRssAnon:", "\nRssShmem:", "\nVmPTE:"};
+	char buf[4096 + 64];
+	size_t keep = 0;
+	bool seen[3] = {false, false, false};
+	for (;;) {
+		ssize_t n = read(fd, buf + keep, sizeof(buf) - 1 - keep);
+		if (n <= 0)
+			break;
+		size_t len = keep + (size_t)n;
+		buf[len] = 0;
+		for (int i = 0; i < 3; i++) {
+			const char *p = seen[i] ? NULL : strstr(buf, keys[i]);
+			/* A match must end in a complete number ("...kB"). */
+			if (p && strstr(p, " kB")) {
+				*total += strtoull(p + strlen(keys[i]), NULL, 10) * 1024;
+				seen[i] = true;
+			}
+		}
+		keep = len < 48 ? len : 48;
+		memmove(buf, buf + len - keep, keep);
+	}
+}
+
 /* The memory the box's processes hold, as init sees it in the box's own
- * /proc: resident anonymous and shared-memory pages of every process.
- * Shared pages mapped by several processes count once per process, so
- * this errs on the high side. (File-backed pages are page cache the
- * kernel can reclaim; memfd and SysV segments, which need not be mapped,
- * are refused by seccomp_apply_memory_guard when this count is the
- * limit.) */
+ * /proc: resident anonymous and shared-memory pages and page tables of
+ * every process. Shared pages mapped by several processes count once per
+ * process, so this errs on the high side. File-backed pages are page
+ * cache the kernel can reclaim; memfd and SysV segments, which need not be
+ * mapped, are refused by seccomp_apply_memory_guard when this count is the
+ * limit. Kernel memory (socket and pipe buffers) is not seen: only a
+ * cgroup charges it (SECURITY.md). */
 static uint64_t box_memory_usage(void)
 {
 	uint64_t total = 0;
 	DIR *d = opendir("/proc");
 	struct dirent *de;
-	char path[64], buf[2048];
+	char path[64];
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || !strcmp(de->d_name, "1"))
 			continue;
@@ -625,17 +672,8 @@ static uint64_t box_memory_usage(void)
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		add_status_memory(fd, &total);
 		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
-		const char *keys[2] = {"\nRssAnon:", "\nRssShmem:"};
-		for (int i = 0; i < 2; i++) {
-			const char *p = strstr(buf, keys[i]);
-			if (p)
-				total += strtoull(p + strlen(keys[i]), NULL, 10) * 1024;
-		}
 	}
 	if (d)
 		closedir(d);
@@ -728,69 +766,81 @@ static _noreturn_ void box_init(struct launch *L)
 	 * a fork bomb that would otherwise never end (its processes retry fork
 	 * forever), so the run ends as procs-limit. Without a memory cgroup,
 	 * also sample the box's memory every 20 ms and end the run when it
-	 * exceeds the limit. */
+	 * exceeds the limit. Both run on a CLOCK_MONOTONIC schedule, whatever
+	 * woke init: a stream of SIGCHLD (a child stopped and continued in a
+	 * loop) must not postpone them. */
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	uint64_t limit = L->lim.v[LIMIT_PROCS];
 	uint64_t mem_limit = L->lim.memory_by_cgroup ? 0 : L->lim.v[LIMIT_MEMORY];
-	struct timespec tick = mem_limit ? (struct timespec){0, 20000000}
-					 : (struct timespec){1, 0};
-	int ticks_per_count = mem_limit ? 50 : 1, ticks = 0;
+	const uint64_t mem_every = 20 * 1000000ULL, count_every = 1000000000ULL;
+	uint64_t next_mem = now_ns() + mem_every, next_count = now_ns() + count_every;
 	int pinned = 0;
 	uint64_t peak = 0;
+	struct exit_record rec = {0};
 	for (;;) {
-		struct exit_record rec = {0};
-		pid_t w = wait4(-1, &rec.status, __WALL | WNOHANG, &rec.ru);
+		int st;
+		struct rusage ru;
+		pid_t w = wait4(-1, &st, __WALL | WNOHANG, &ru);
 		if (w == pid) {
-			/* Kill what is left before telling the controller, so
-			 * that no box code runs once it knows the outcome. */
-			kill(-1, SIGKILL);
-			rec.peak_memory = peak;
-			(void)write_all(L->status[1], &rec, sizeof(rec));
-			_exit(0);
+			rec.status = st;
+			break;
 		}
 		if (w > 0)
 			continue;
 		if (w < 0 && errno != EINTR && errno != ECHILD)
 			_exit(EXIT_SETUP);
-		if (sigtimedwait(&chld, NULL, &tick) >= 0 || errno != EAGAIN)
-			continue;
-		if (mem_limit) {
+		uint64_t now = now_ns();
+		if (mem_limit && now >= next_mem) {
+			next_mem = now + mem_every;
 			uint64_t used = box_memory_usage();
 			if (used > peak)
 				peak = used;
 			if (used > mem_limit) {
-				kill(-1, SIGKILL);
 				rec.status = SIGKILL; /* as killed */
 				rec.memory_exceeded = 1;
-				rec.peak_memory = peak;
-				(void)write_all(L->status[1], &rec, sizeof(rec));
-				_exit(0);
+				break;
 			}
 		}
-		if (!limit || ++ticks < ticks_per_count)
-			continue;
-		ticks = 0;
-		uint64_t n = 0;
-		DIR *d = opendir("/proc");
-		struct dirent *de;
-		while (d && (de = readdir(d)))
-			if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
-				n++;
-		if (d)
-			closedir(d);
-		pinned = n + 2 >= limit ? pinned + 1 : 0;
-		if (pinned >= 3) {
-			kill(-1, SIGKILL);
-			rec.status = SIGKILL; /* as killed */
-			rec.procs_stalled = 1;
-			rec.peak_memory = peak;
-			(void)write_all(L->status[1], &rec, sizeof(rec));
-			_exit(0);
+		if (limit && now >= next_count) {
+			next_count = now + count_every;
+			uint64_t n = 0;
+			DIR *d = opendir("/proc");
+			struct dirent *de;
+			while (d && (de = readdir(d)))
+				if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
+					n++;
+			if (d)
+				closedir(d);
+			pinned = n + 2 >= limit ? pinned + 1 : 0;
+			if (pinned >= 3) {
+				rec.status = SIGKILL; /* as killed */
+				rec.procs_stalled = 1;
+				break;
+			}
 		}
+		uint64_t next = now + count_every;
+		if (limit && next_count < next)
+			next = next_count;
+		if (mem_limit && next_mem < next)
+			next = next_mem;
+		uint64_t wait = next > now ? next - now : 0;
+		struct timespec tick = {(time_t)(wait / 1000000000ULL), (long)(wait % 1000000000ULL)};
+		(void)sigtimedwait(&chld, NULL, &tick);
 	}
+	/* Kill what is left and reap it before telling the controller, so
+	 * that no box code runs once it knows the outcome, and so that the
+	 * CPU time reported covers every process of the box (orphans
+	 * included), not only the program and the children it waited for. */
+	kill(-1, SIGKILL);
+	while (wait4(-1, NULL, __WALL, NULL) > 0 || errno == EINTR)
+		;
+	getrusage(RUSAGE_CHILDREN, &rec.ru);
+	rec.peak_memory = peak;
+	(void)write_all(L->status[1], &rec, sizeof(rec));
+	_exit(0);
 }
 
 /* ---- the controller ------------------------------------------------ */
@@ -1033,7 +1083,12 @@ static void attribute(struct supervisor *s, int init_status,
 		r->status = STATUS_TIME_LIMIT;
 	else if (cu->oom_kills > 0 || s->memory_exceeded)
 		r->status = STATUS_MEMORY_LIMIT;
-	else if (sig == SIGXCPU || (via_shell == SIGXCPU && l->v[LIMIT_CPU_TIME]) ||
+	else if (sig == SIGXCPU ||
+		 /* relayed by a shell: only when the box did use about the
+		  * limit (rusage and RLIMIT_CPU account slightly differently),
+		  * so a plain `exit 152` is not taken for a cpu-limit */
+		 (via_shell == SIGXCPU && l->v[LIMIT_CPU_TIME] &&
+		  r->cpu_time_s * 1000 >= 0.9 * (double)l->v[LIMIT_CPU_TIME]) ||
 		 (sig == SIGKILL && l->v[LIMIT_CPU_TIME] &&
 		  r->cpu_time_s * 1000 >= (double)l->v[LIMIT_CPU_TIME]))
 		r->status = STATUS_CPU_LIMIT;
@@ -1063,10 +1118,10 @@ static int make_pipe(int p[2], bool nonblock_read)
 	return 0;
 }
 
-static bool is_pipe_or_socket(int fd)
+static bool is_pipe(int fd)
 {
 	struct stat st;
-	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
 int box_run(const struct policy *p, char *const argv[],
@@ -1108,16 +1163,24 @@ int box_run(const struct policy *p, char *const argv[],
 							  : "not built in");
 		goto fail;
 	}
-	bool pump_stdin = !(o->stdin_fd >= 0 && is_pipe_or_socket(o->stdin_fd));
+	/* A pipe on stdin is handed to the box directly (no copy), but as a
+	 * new open file description of it: the box setting O_NONBLOCK on its
+	 * fd 0 must not change the caller's. Anything else (a tty, a file, a
+	 * socket the box could write to) goes through the controller's pump. */
+	bool pump_stdin = true;
+	if (o->stdin_fd >= 0 && is_pipe(o->stdin_fd)) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", o->stdin_fd);
+		L.stdin_direct = open(path, O_RDONLY | O_CLOEXEC);
+		pump_stdin = L.stdin_direct < 0;
+	}
 	if ((r = make_pipe(L.sync, false)) < 0 || (r = make_pipe(L.status, true)) < 0 ||
 	    (r = make_pipe(L.errp, true)) < 0 || (r = make_pipe(L.out, true)) < 0 ||
 	    (r = make_pipe(L.err, true)) < 0 || (pump_stdin && (r = make_pipe(L.in, false)) < 0)) {
 		err_errno(e, -r, "cannot create pipes");
 		goto fail;
 	}
-	if (!pump_stdin)
-		L.stdin_direct = o->stdin_fd;
-	else
+	if (pump_stdin)
 		fcntl(L.in[1], F_SETFL, O_NONBLOCK);
 
 	/* Writes to a closed reader must fail with EPIPE here, not kill the
@@ -1141,6 +1204,10 @@ int box_run(const struct policy *p, char *const argv[],
 
 	close(L.sync[0]);
 	L.sync[0] = -1;
+	if (L.stdin_direct >= 0) {
+		close(L.stdin_direct); /* the box has its own */
+		L.stdin_direct = -1;
+	}
 	/* The box joined its v1 cgroups itself: the controller's copies of
 	 * the `tasks` files go. */
 	for (int i = 0; L.have_cg && L.cg.version == 1 && i < 2; i++)
@@ -1206,7 +1273,9 @@ int box_run(const struct policy *p, char *const argv[],
 	ret->cpu_time_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 			  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	ret->peak_memory_bytes = (uint64_t)ru.ru_maxrss * 1024;
-	if (s.sampled_peak > ret->peak_memory_bytes)
+	/* Without a memory cgroup, init's count (anonymous, shared, page
+	 * tables) is the better peak: ru_maxrss includes file pages. */
+	if (s.sampled_peak)
 		ret->peak_memory_bytes = s.sampled_peak;
 	ret->output_bytes = s.output_total;
 	close(s.pidfd);
@@ -1236,7 +1305,10 @@ int box_run(const struct policy *p, char *const argv[],
 		ret->not_executable = s.cerr.code == EXIT_NOT_EXECUTABLE;
 		s.cerr.msg[sizeof(s.cerr.msg) - 1] = 0;
 		snprintf(ret->error.msg, sizeof(ret->error.msg), "%s", s.cerr.msg);
-	} else if (!s.have_prog_status && !s.killed) {
+	} else if (!s.have_prog_status && !s.killed && cu.oom_kills == 0) {
+		/* (A memory cgroup's OOM killer may pick init itself when the
+		 * program's memory is not in its resident set, e.g. in socket
+		 * buffers: that is a memory-limit, attributed below.) */
 		ret->status = STATUS_SETUP_ERROR;
 		snprintf(ret->error.msg, sizeof(ret->error.msg),
 			 "the box exited before starting the program (status %d)", init_status);

@@ -98,6 +98,28 @@ def test_run_from_home(t):
     expect_in(t.work, notice_line(r), "the notice names the directory", r)
 
 
+def test_run_from_above_home(t):
+    """From the directory that holds $HOME, the box would see the home
+    directory through the implicit bind: not exposed either."""
+    home = t.mkdir("work/home-of-user")
+    with open(os.path.join(home, "id_secret"), "w") as f:
+        f.write("secret\n")
+    r = t.py("import os; print(int(os.path.exists('%s/id_secret')))" % home,
+             extra_env={"HOME": home})
+    expect_ok(r, "0\n")
+    expect_in(t.work, notice_line(r), "the notice names the directory", r)
+
+
+def test_run_from_runtime_dir(t):
+    """A runtime directory ($XDG_RUNTIME_DIR here) holds host sockets that a
+    read-only bind does not stop connect() to: not exposed."""
+    t.write("work/marker", "x")
+    r = t.py("import os; print(int(os.path.exists('%s/marker')))" % t.work,
+             extra_env={"XDG_RUNTIME_DIR": t.work})
+    expect_ok(r, "0\n")
+    expect_in("host sockets", notice_line(r), "the notice says why", r)
+
+
 def test_run_from_under_tmp(t):
     """A directory under /tmp is exposed at its path inside the box's own
     /tmp, which stays private and writable: the host's other files in /tmp

@@ -178,6 +178,47 @@ def test_ward_killed(t):
     expect_gone(token, None, grace=3)
 
 
+def test_init_limits_untouchable(t):
+    """The box's init has the program's uid: lowering init's open-file
+    limit (which would blind its process and memory counts) or its
+    priority must be refused; the program's own limits still work."""
+    code = ("import os, resource\n"
+            "for what, f in (('prlimit', lambda: resource.prlimit(1, resource.RLIMIT_NOFILE, (0, 0))),\n"
+            "                ('setpriority', lambda: os.setpriority(os.PRIO_PROCESS, 1, 19))):\n"
+            "    try:\n"
+            "        f(); print(what, 'worked')\n"
+            "    except OSError as e:\n"
+            "        print(what, e.errno)\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+            "print(resource.getrlimit(resource.RLIMIT_NOFILE))\n")
+    r = t.py(code)
+    expect_ok(r, "prlimit 1\nsetpriority 1\n(64, 64)\n")
+
+
+def test_sigchld_flood_does_not_stop_memory_count(t):
+    """Without a memory cgroup, init samples the box's memory every 20 ms:
+    a child stopped and continued in a tight loop (a SIGCHLD each time)
+    must not postpone the samples. 6 x 50M (each under RLIMIT_DATA) held
+    under --memory 64M."""
+    code = ("import os, signal, time\n"
+            "c = os.fork()\n"
+            "if c == 0:\n"
+            "    while True: time.sleep(1)\n"
+            "g = os.fork()\n"
+            "if g == 0:\n"
+            "    while True:\n"
+            "        os.kill(c, signal.SIGSTOP); os.kill(c, signal.SIGCONT)\n"
+            "for i in range(5):\n"
+            "    if os.fork() == 0:\n"
+            "        break\n"
+            "b = bytearray(50 << 20)\n"
+            "for i in range(0, len(b), 4096): b[i] = 1\n"
+            "time.sleep(5)\n"
+            "print('held')\n")
+    r = t.py(code, opts=["--cgroup", "off", "--memory", "64M", "--wall-time", "20s"])
+    expect_exit(r, EXIT["memory-limit"], "memory-limit")
+
+
 def test_many_short_runs(t):
     """50 runs in a row: no leak makes a later one fail."""
     for i in range(50):
