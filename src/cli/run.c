@@ -29,6 +29,9 @@ enum {
 	OPT_REPORT,
 	OPT_CGROUP,
 	OPT_QUIET,
+	OPT_AUDIT,
+	OPT_FILE,
+	OPT_FILE_TEXT,
 	OPT_LIMIT, /* OPT_LIMIT + enum limit_id */
 };
 
@@ -54,6 +57,9 @@ static const struct option options[] = {
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"audit", no_argument, NULL, OPT_AUDIT},
+	{"file", required_argument, NULL, OPT_FILE},
+	{"file-text", required_argument, NULL, OPT_FILE_TEXT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -338,6 +344,38 @@ static void add_tmpfs(struct policy *p, const char *arg)
 	check_policy(policy_add_grant(p, GRANT_TMPFS, NULL, norm, size, false, &e), "tmpfs", &e);
 }
 
+/* --file BOX=HOST (HOST relative to the current directory) and
+ * --file-text BOX=TEXT. */
+static void add_file(struct policy *p, int opt, const char *arg)
+{
+	const char *name = option_name(opt);
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		die(EXIT_USAGE, "--%s: invalid value '%s' (expected BOX=%s)", name, arg,
+		    opt == OPT_FILE ? "HOST" : "TEXT");
+	_cleanup_free_ char *box = strndup(arg, (size_t)(eq - arg));
+	if (!box)
+		die_oom();
+	check_box_path(name, box, arg);
+	_cleanup_free_ char *host = NULL;
+	if (opt == OPT_FILE) {
+		if (!eq[1])
+			die(EXIT_USAGE, "--%s: missing host file in '%s' (expected BOX=HOST)", name, arg);
+		if (eq[1] == '/') {
+			host = normalize(name, eq + 1);
+		} else {
+			_cleanup_free_ char *cwd = getcwd(NULL, 0);
+			_cleanup_free_ char *joined = NULL;
+			if (!cwd || asprintf(&joined, "%s/%s", cwd, eq + 1) < 0)
+				die_errno(EXIT_USAGE, "--%s: '%s': cannot resolve against the current directory",
+					  name, eq + 1);
+			host = normalize(name, joined);
+		}
+	}
+	struct err e = {{0}};
+	check_policy(policy_add_file(p, box, host, host ? NULL : eq + 1, &e), name, &e);
+}
+
 /* Applies one queued option to the policy; every failure is a usage
  * error naming the option and the value. */
 static void apply_op(struct policy *p, const struct op *o)
@@ -380,6 +418,13 @@ static void apply_op(struct policy *p, const struct op *o)
 		case OPT_HOSTNAME:
 			r = policy_set_hostname(p, o->arg, &e);
 			break;
+		case OPT_AUDIT:
+			r = policy_set_audit(p, "on", &e);
+			break;
+		case OPT_FILE:
+		case OPT_FILE_TEXT:
+			add_file(p, o->opt, o->arg);
+			return;
 		case OPT_NET:
 			if (strcmp(o->arg, "none") != 0 && strcmp(o->arg, "loopback") != 0)
 				die(EXIT_USAGE, "--net: invalid mode '%s' (expected none or loopback)", o->arg);
@@ -552,6 +597,18 @@ static void print_limit(const struct run_result *r)
 	}
 }
 
+/* --audit: one line per call the broker refused. */
+static void print_denials(const struct run_result *r)
+{
+	char line[2048];
+	for (unsigned i = 0; i < r->n_denials; i++) {
+		denial_format(&r->denials[i], line, sizeof(line));
+		warn("denied %s", line);
+	}
+	if (r->denials_dropped)
+		warn("%llu more denials not recorded", (unsigned long long)r->denials_dropped);
+}
+
 /* Set by SIGINT/SIGTERM/SIGHUP: the library kills the box and returns;
  * ward then writes the report and dies of the same signal, so that a
  * calling shell sees the interruption. */
@@ -607,6 +664,8 @@ int cmd_run(int argc, char **argv)
 		warn("%s", r.error.msg[0] ? r.error.msg : "the box could not be built");
 	else if (!a.quiet)
 		print_limit(&r);
+	if (p->audit)
+		print_denials(&r);
 
 	/* A report that was asked for and not written is ward's failure, even
 	 * when the program succeeded: whoever reads it must not trust a stale

@@ -1,0 +1,933 @@
+/* broker.c — the controller as broker (seccomp user notification).
+ *
+ * When the policy asks for it (audit, virtual files), the program's
+ * process stacks a second seccomp filter over the precompiled allowlist
+ * (which stays as it is): the path-taking calls below go to the
+ * controller (SECCOMP_RET_USER_NOTIF) instead of the kernel. The filter
+ * is made with SECCOMP_FILTER_FLAG_NEW_LISTENER in box_exec; its listener
+ * travels to the controller over a socketpair (SCM_RIGHTS) before execve,
+ * so the box never holds it while untrusted code runs.
+ *
+ * A thread of the controller answers each notification:
+ *   1. reads the path from the box's memory once (process_vm_readv), then
+ *      checks SECCOMP_IOCTL_NOTIF_ID_VALID: the pid still is the caller;
+ *   2. makes it absolute in the box (a relative path is joined to the
+ *      caller's cwd or dirfd as /proc/PID/{cwd,fd/N} names them in the
+ *      box), and resolves it itself in the box's root with openat2
+ *      (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): the same mount tree the
+ *      box sees, so every grant, bind and read-only flag applies, and a
+ *      symlink the box planted cannot lead the controller out of it
+ *      (CVE-2024-28185: a privileged supervisor following a box symlink).
+ *      It opens with the box's host uid/gid as fsuid/fsgid, never with the
+ *      controller's own (root would pass every permission check);
+ *   3. answers with the fd it opened (SECCOMP_IOCTL_NOTIF_ADDFD with
+ *      SECCOMP_ADDFD_FLAG_SEND), with a result it wrote into the box's
+ *      memory (stat, readlink), or with an errno.
+ * It never answers an open or a stat with SECCOMP_USER_NOTIF_FLAG_CONTINUE:
+ * the kernel would read the path again from memory the box can change
+ * between our check and its use (TOCTOU). The one exception is execve:
+ * there is no way to exec on the box's behalf, so the broker audits it
+ * (and refuses what it can tell will fail) and then lets the kernel
+ * decide with the static layers (mount namespace, Landlock, permissions)
+ * — the broker never widens what they allow.
+ *
+ * Stat-like calls are answered by fstat()ing the O_PATH fd the broker
+ * resolved and writing the struct into the caller's buffer with
+ * process_vm_writev; readlink the same way; access by faccessat2 on that
+ * fd with the box's fsuid. openat2 is answered ENOSYS (its RESOLVE_*
+ * flags are relative to the box's dirfd): libcs and runtimes fall back to
+ * openat.
+ *
+ * Not mediated yet: mkdir/unlink/rename and connect/bind on unix sockets,
+ * and the other path-taking calls (chdir, truncate, chmod, ...). The
+ * static layers alone govern them. */
+#include "broker.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "box.h"
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/* Caps: the biggest virtual file, how many the policy may hold. */
+#define MAX_VFILE_SIZE (64u << 20)
+
+enum op { OP_OPEN, OP_OPEN2, OP_STAT, OP_STATX, OP_ACCESS, OP_READLINK, OP_EXEC };
+
+/* The calls the filter sends to the broker, and where their arguments
+ * are. dir < 0: relative to the cwd. */
+static const struct call {
+	int nr;
+	const char *name; /* the family name used in denial records */
+	enum op op;
+	signed char dir, path, flags; /* argument indices, -1 = none */
+} calls[] = {
+	{__NR_open, "open", OP_OPEN, -1, 0, 1},
+	{__NR_creat, "open", OP_OPEN, -1, 0, -1},
+	{__NR_openat, "open", OP_OPEN, 0, 1, 2},
+	{__NR_openat2, "open", OP_OPEN2, 0, 1, -1},
+	{__NR_stat, "stat", OP_STAT, -1, 0, -1},
+	{__NR_lstat, "stat", OP_STAT, -1, 0, -1},
+	{__NR_newfstatat, "stat", OP_STAT, 0, 1, 3},
+	{__NR_statx, "stat", OP_STATX, 0, 1, 2},
+	{__NR_access, "access", OP_ACCESS, -1, 0, -1},
+	{__NR_faccessat, "access", OP_ACCESS, 0, 1, -1},
+	{__NR_faccessat2, "access", OP_ACCESS, 0, 1, 3},
+	{__NR_readlink, "readlink", OP_READLINK, -1, 0, -1},
+	{__NR_readlinkat, "readlink", OP_READLINK, 0, 1, -1},
+	{__NR_execve, "exec", OP_EXEC, -1, 0, -1},
+	{__NR_execveat, "exec", OP_EXEC, 0, 1, 4},
+};
+
+struct vfile_fd {
+	char *box;
+	int memfd;
+};
+
+struct broker {
+	int sock[2];	   /* [0] controller's end, [1] the box's */
+	int stop[2];	   /* a byte here ends the thread */
+	int listener;
+	int rootfd;	   /* O_PATH of the box's root, from the first caller */
+	pthread_t thread;
+	bool started;
+	uid_t fsuid;
+	gid_t fsgid;
+	struct strv granted; /* box paths of the mount plan */
+	struct vfile_fd *files;
+	size_t n_files;
+	/* what goes to the run result */
+	struct denial denials[RUN_MAX_DENIALS];
+	unsigned n_denials;
+	uint64_t dropped;
+	/* scratch for one request */
+	char path[PATH_MAX];
+	char abs[2 * PATH_MAX];
+};
+
+bool broker_needed(const struct policy *p)
+{
+	return p->audit || p->n_files;
+}
+
+int broker_box_fd(const struct broker *b)
+{
+	return b->sock[1];
+}
+
+/* ---- the box's side ------------------------------------------------ */
+
+int broker_install(int sock, struct err *e)
+{
+	struct sock_filter insns[4 + ELEMENTSOF(calls) + 2];
+	size_t n = 0, nc = ELEMENTSOF(calls);
+	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						  offsetof(struct seccomp_data, arch));
+	/* Foreign ABIs are the allowlist's business (it kills them). */
+	insns[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						  offsetof(struct seccomp_data, nr));
+	for (size_t i = 0; i < nc; i++)
+		insns[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
+							  (uint8_t)(nc - i), 0);
+	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+	struct sock_fprog prog = {.len = (unsigned short)n, .filter = insns};
+	int lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			       SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (lfd < 0)
+		return err_errno(e, errno, "cannot load the broker's notification filter");
+
+	char byte = 'L';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &lfd, sizeof(int));
+	ssize_t k = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	int er = errno;
+	close(lfd);
+	close(sock);
+	if (k != 1)
+		return err_errno(e, er, "cannot pass the broker's listener to the controller");
+	return 0;
+}
+
+/* ---- the controller's side: set-up ---------------------------------- */
+
+/* A sealed, read-only memfd holding the virtual file's content. */
+static int vfile_memfd(const struct vfile *v, struct err *e)
+{
+	_cleanup_free_ char *content = NULL;
+	const char *data = v->text;
+	size_t len = v->len;
+	if (v->host) {
+		int r = read_file(v->host, MAX_VFILE_SIZE, &content, &len);
+		if (r == -EFBIG)
+			return err_set(e, EFBIG, "virtual file '%s': '%s' is larger than %u MiB",
+				       v->box, v->host, MAX_VFILE_SIZE >> 20);
+		if (r < 0)
+			return err_errno(e, -r, "virtual file '%s': cannot read '%s'", v->box, v->host);
+		data = content;
+	}
+	int fd = (int)syscall(SYS_memfd_create, "ward-file", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return err_errno(e, errno, "virtual file '%s': cannot create a memfd", v->box);
+	int r = write_all(fd, data, len);
+	if (r == 0 && (fchmod(fd, 0444) < 0 ||
+		       fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0))
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return err_errno(e, -r, "virtual file '%s': cannot fill its memfd", v->box);
+	}
+	return fd;
+}
+
+int broker_new(struct broker **ret, const struct policy *p, const struct mnt_plan *mp,
+	       uid_t fsuid, gid_t fsgid, struct err *e)
+{
+	struct broker *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	*b = (struct broker){.sock = {-1, -1}, .stop = {-1, -1}, .listener = -1, .rootfd = -1,
+			     .fsuid = fsuid, .fsgid = fsgid};
+	int r = 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b->sock) < 0 ||
+	    pipe2(b->stop, O_CLOEXEC) < 0) {
+		r = err_errno(e, errno, "cannot create the broker's socket");
+		goto fail;
+	}
+	for (size_t i = 0; i < mp->n; i++)
+		if ((r = strv_push(&b->granted, mp->e[i].dst)) < 0)
+			goto fail;
+	b->files = calloc(p->n_files ? p->n_files : 1, sizeof(*b->files));
+	if (!b->files) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < p->n_files; i++) {
+		b->files[i].memfd = -1;
+		if (!(b->files[i].box = strdup(p->files[i].box))) {
+			b->n_files = i + 1;
+			r = -ENOMEM;
+			goto fail;
+		}
+		b->n_files = i + 1;
+		if ((r = vfile_memfd(&p->files[i], e)) < 0)
+			goto fail;
+		b->files[i].memfd = r;
+	}
+	*ret = b;
+	return 0;
+fail:
+	broker_free(b);
+	return r;
+}
+
+void broker_free(struct broker *b)
+{
+	if (!b)
+		return;
+	if (b->started) {
+		(void)write_all(b->stop[1], "x", 1);
+		pthread_join(b->thread, NULL);
+	}
+	int *fds[] = {&b->sock[0], &b->sock[1], &b->stop[0], &b->stop[1], &b->listener, &b->rootfd};
+	for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	for (size_t i = 0; i < b->n_files; i++) {
+		free(b->files[i].box);
+		if (b->files[i].memfd >= 0)
+			close(b->files[i].memfd);
+	}
+	free(b->files);
+	strv_clear(&b->granted);
+	free(b);
+}
+
+/* ---- one request ------------------------------------------------------ */
+
+struct req {
+	struct broker *b;
+	const struct seccomp_notif *n;
+	const struct call *c;
+	pid_t pid;	    /* the calling thread, in our pid namespace */
+	int flags;	    /* open flags / AT_* flags / access mode */
+	char flagstr[64];
+	bool is_vfile;
+	int vfile;
+};
+
+static bool id_valid(const struct broker *b, uint64_t id)
+{
+	return ioctl(b->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+/* Reads a NUL-terminated string from the caller's memory, once, a page
+ * at a time (the string may end just before an unmapped page). */
+static int read_box_string(pid_t pid, uint64_t addr, char *buf, size_t cap)
+{
+	size_t got = 0;
+	if (!addr)
+		return -EFAULT;
+	while (got < cap) {
+		size_t page_left = 4096 - ((addr + got) & 4095);
+		size_t want = page_left < cap - got ? page_left : cap - got;
+		struct iovec local = {buf + got, want};
+		struct iovec remote = {(void *)(uintptr_t)(addr + got), want};
+		ssize_t k = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (k <= 0)
+			return k < 0 && errno != EFAULT ? -errno : -EFAULT;
+		char *nul = memchr(buf + got, 0, (size_t)k);
+		if (nul)
+			return 0;
+		got += (size_t)k;
+	}
+	return -ENAMETOOLONG;
+}
+
+static int write_box(pid_t pid, uint64_t addr, const void *data, size_t len)
+{
+	struct iovec local = {(void *)data, len};
+	struct iovec remote = {(void *)(uintptr_t)addr, len};
+	ssize_t k = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+	return k == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* One field ("NStgid:", "Umask:") of /proc/PID/status: the last number
+ * on its line (the innermost pid namespace's view). */
+static long status_field(pid_t pid, const char *key, int base)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t k = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (k <= 0)
+		return -1;
+	buf[k] = 0;
+	char *p = strstr(buf, key);
+	if (!p)
+		return -1;
+	p += strlen(key);
+	char *eol = strchrnul(p, '\n');
+	*eol = 0;
+	char *last = strrchr(p, '\t');
+	return strtol(last ? last + 1 : p, NULL, base);
+}
+
+/* The directory a relative path starts from, as the box names it. */
+static int box_base(struct req *q, int dirfd, char *out, size_t cap)
+{
+	char link[64];
+	if (dirfd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/%d/cwd", q->pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", q->pid, dirfd);
+	ssize_t k = readlink(link, out, cap - 1);
+	if (k < 0)
+		return dirfd == AT_FDCWD ? -ENOENT : -EBADF;
+	out[k] = 0;
+	/* Not a directory of the box's tree ("pipe:[..]", "anon_inode:"). */
+	if (out[0] != '/')
+		return -ENOTDIR;
+	return 0;
+}
+
+/* Rewrites the names that point at the caller itself, which the
+ * controller (outside the box's pid namespace) cannot follow: /proc/self,
+ * /proc/thread-self, /dev/fd, /dev/std{in,out,err}. Works on the lexically
+ * normalised path `norm`; returns 1 and sets *fd when the path names one
+ * of the caller's own fds (a "magic link"), 0 when norm was rewritten or
+ * left alone. */
+static int rewrite_self(struct req *q, char *norm, size_t cap, int *fd)
+{
+	static const struct {
+		const char *from, *to;
+	} alias[] = {
+		{"/dev/stdin", "/proc/self/fd/0"}, {"/dev/stdout", "/proc/self/fd/1"},
+		{"/dev/stderr", "/proc/self/fd/2"}, {"/dev/fd", "/proc/self/fd"},
+	};
+	char tmp[2 * PATH_MAX];
+	for (size_t i = 0; i < ELEMENTSOF(alias); i++)
+		if (path_is_under(norm, alias[i].from)) {
+			snprintf(tmp, sizeof(tmp), "%s%s", alias[i].to, norm + strlen(alias[i].from));
+			snprintf(norm, cap, "%s", tmp);
+			break;
+		}
+	const char *rest = NULL;
+	bool thread = false;
+	if (path_is_under(norm, "/proc/self"))
+		rest = norm + strlen("/proc/self");
+	else if (path_is_under(norm, "/proc/thread-self"))
+		rest = norm + strlen("/proc/thread-self"), thread = true;
+	if (!rest)
+		return 0;
+	long tgid = status_field(q->pid, "\nNStgid:", 10);
+	long tid = status_field(q->pid, "\nNSpid:", 10);
+	if (tgid <= 0 || tid <= 0)
+		return 0;
+	/* The caller's own fd: "/proc/self/fd/N" exactly. */
+	if (!thread && !strncmp(rest, "/fd/", 4) && rest[4]) {
+		char *end;
+		long n = strtol(rest + 4, &end, 10);
+		if (*end == 0 && n >= 0 && n < 1 << 20) {
+			*fd = (int)n;
+			return 1;
+		}
+	}
+	int k;
+	if (thread)
+		k = snprintf(tmp, sizeof(tmp), "/proc/%ld/task/%ld%s", tgid, tid, rest);
+	else
+		k = snprintf(tmp, sizeof(tmp), "/proc/%ld%s", tgid, rest);
+	if (k < 0 || (size_t)k >= cap)
+		return 0;
+	snprintf(norm, cap, "%s", tmp);
+	return 0;
+}
+
+static int open_in_box(struct broker *b, const char *path, uint64_t flags, uint64_t mode,
+		       uint64_t resolve)
+{
+	struct open_how how = {.flags = flags | O_CLOEXEC, .mode = mode,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve};
+	int fd = (int)syscall(SYS_openat2, b->rootfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+/* "O_RDONLY|O_CREAT" for the records. */
+static void open_flags_str(int fl, char *buf, size_t len)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} names[] = {{O_CREAT, "O_CREAT"}, {O_EXCL, "O_EXCL"}, {O_TRUNC, "O_TRUNC"},
+		     {O_APPEND, "O_APPEND"}, {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
+		     {O_PATH, "O_PATH"}};
+	const char *acc = (fl & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
+			  : (fl & O_ACCMODE) == O_RDWR ? "O_RDWR" : "O_RDONLY";
+	size_t off = (size_t)snprintf(buf, len, "%s", acc);
+	for (size_t i = 0; i < ELEMENTSOF(names) && off < len; i++)
+		if ((fl & names[i].bit) == names[i].bit)
+			off += (size_t)snprintf(buf + off, len - off, "|%s", names[i].name);
+}
+
+static void access_mode_str(int mode, char *buf, size_t len)
+{
+	if (!(mode & 7)) {
+		snprintf(buf, len, "F_OK");
+		return;
+	}
+	snprintf(buf, len, "%s%s%s%s%s", mode & R_OK ? "R_OK" : "",
+		 (mode & R_OK) && (mode & (W_OK | X_OK)) ? "|" : "", mode & W_OK ? "W_OK" : "",
+		 (mode & W_OK) && (mode & X_OK) ? "|" : "", mode & X_OK ? "X_OK" : "");
+}
+
+/* Is the box path under something the mount plan put there? */
+static bool granted(const struct broker *b, const char *norm)
+{
+	for (size_t i = 0; i < b->granted.n; i++)
+		if (path_is_under(norm, b->granted.v[i]))
+			return true;
+	return false;
+}
+
+/* Records a refusal worth reporting: a permission refused, or a path
+ * outside everything the box was given. A missing file inside a grant
+ * (a module search probing for foo.so) is ordinary and not recorded. */
+static void record(struct req *q, const char *norm, int error)
+{
+	struct broker *b = q->b;
+	const char *reason;
+	switch (error) {
+	case EACCES: reason = "permission denied"; break;
+	case EPERM: reason = "not permitted"; break;
+	case EROFS: reason = "read-only"; break;
+	case ELOOP: reason = "symbolic link loop or magic link"; break;
+	case ENOENT:
+	case ENOTDIR:
+		/* Every glibc program probes /etc/ld.so.preload. */
+		if (!norm || !norm[0] || granted(b, norm) || q->is_vfile ||
+		    !strcmp(norm, "/etc/ld.so.preload"))
+			return;
+		reason = "not granted";
+		break;
+	default: return;
+	}
+	if (b->n_denials >= RUN_MAX_DENIALS) {
+		b->dropped++;
+		return;
+	}
+	struct denial *d = &b->denials[b->n_denials++];
+	snprintf(d->call, sizeof(d->call), "%s", q->c->name);
+	snprintf(d->path, sizeof(d->path), "%s", b->path);
+	snprintf(d->flags, sizeof(d->flags), "%s", q->flagstr);
+	d->error = error;
+	d->reason = reason;
+}
+
+static int send_resp(struct broker *b, uint64_t id, int64_t val, int error, uint32_t flags)
+{
+	struct seccomp_notif_resp resp = {.id = id, .val = val, .error = error ? -error : 0,
+					  .flags = flags};
+	return ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
+}
+
+static void send_fd(struct broker *b, uint64_t id, int fd, bool cloexec)
+{
+	struct seccomp_notif_addfd a = {.id = id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
+					.newfd_flags = cloexec ? O_CLOEXEC : 0};
+	if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 && errno != ENOENT)
+		(void)send_resp(b, id, 0, errno == EMFILE ? EMFILE : EIO, 0);
+}
+
+/* Opens what the request names, the way the call asks: a full open for
+ * OP_OPEN, an O_PATH fd for the others. Returns an fd or -errno; *norm
+ * is the normalised absolute box path (for records), or "". */
+static int resolve(struct req *q, int dirfd, bool empty_ok, uint64_t oflags, uint64_t mode,
+		   char *norm, size_t cap)
+{
+	struct broker *b = q->b;
+	char *path = b->path;
+	norm[0] = 0;
+	if (!path[0]) {
+		if (!empty_ok)
+			return -ENOENT;
+		/* An fd-based call (fstat is newfstatat(fd, "", AT_EMPTY_PATH)):
+		 * the caller's own fd, opened through our /proc. */
+		char link[64];
+		if (dirfd == AT_FDCWD)
+			snprintf(link, sizeof(link), "/proc/%d/cwd", q->pid);
+		else
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d", q->pid, dirfd);
+		int fd = open(link, O_PATH | O_CLOEXEC);
+		return fd < 0 ? (dirfd == AT_FDCWD ? -ENOENT : -EBADF) : fd;
+	}
+	if (path[0] == '/') {
+		snprintf(b->abs, sizeof(b->abs), "%s", path);
+	} else {
+		char base[PATH_MAX];
+		int r = box_base(q, dirfd, base, sizeof(base));
+		if (r < 0)
+			return r;
+		int k = snprintf(b->abs, sizeof(b->abs), "%s/%s", base, path);
+		if (k < 0 || (size_t)k >= PATH_MAX)
+			return -ENAMETOOLONG;
+	}
+	_cleanup_free_ char *n = path_normalize(b->abs);
+	if (!n)
+		return -ENOMEM;
+	snprintf(norm, cap, "%s", n);
+	for (size_t i = 0; i < b->n_files; i++)
+		if (!strcmp(norm, b->files[i].box)) {
+			q->is_vfile = true;
+			q->vfile = (int)i;
+			return -EEXIST; /* the caller serves it */
+		}
+	int selffd = -1;
+	char rewritten[2 * PATH_MAX];
+	snprintf(rewritten, sizeof(rewritten), "%s", norm);
+	if (rewrite_self(q, rewritten, sizeof(rewritten), &selffd) == 1) {
+		/* Reopening one's own fd is what the box could do itself. */
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", q->pid, selffd);
+		int fd = open(link, (int)(oflags | O_CLOEXEC));
+		return fd < 0 ? -errno : fd;
+	}
+	/* The rewritten path when it changed (the controller cannot follow
+	 * the box's /proc/self), the path as given otherwise: a lexical
+	 * "a/../b" is not the kernel's when a is a symlink. */
+	const char *p = strcmp(rewritten, norm) ? rewritten : b->abs;
+	return open_in_box(b, p, oflags, mode, 0);
+}
+
+/* Box memory is read once; after that, the pid must still be the caller
+ * (and the answer goes by notification id, never by pid). */
+static int fetch(struct req *q)
+{
+	const struct seccomp_notif *n = q->n;
+	int r = read_box_string(q->pid, n->data.args[q->c->path], q->b->path, sizeof(q->b->path));
+	if (!id_valid(q->b, n->id))
+		return -ESRCH;
+	return r;
+}
+
+static void handle_open(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	int fl = n->data.nr == __NR_creat ? O_CREAT | O_WRONLY | O_TRUNC : (int)n->data.args[q->c->flags];
+	uint64_t mode = n->data.args[n->data.nr == __NR_creat ? 1 : q->c->flags + 1] & 07777;
+	/* openat2 refuses what open ignores: unknown flags, a mode without
+	 * O_CREAT, O_PATH with other flags. */
+	fl &= O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |
+	      FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |
+	      O_SYNC | O_PATH | __O_TMPFILE;
+	if (fl & O_PATH)
+		fl &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	if (!(fl & (O_CREAT | __O_TMPFILE)))
+		mode = 0;
+	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
+	char norm[PATH_MAX];
+	open_flags_str(fl, q->flagstr, sizeof(q->flagstr));
+
+	if (fl & (O_CREAT | __O_TMPFILE)) {
+		long um = status_field(q->pid, "\nUmask:", 8);
+		mode &= ~(uint64_t)(um < 0 ? 022 : um);
+	}
+	/* O_NONBLOCK: a FIFO with no writer must not stall the broker; the
+	 * flag is cleared again below unless the box asked for it. */
+	uint64_t of = (uint64_t)(fl & ~O_CLOEXEC) | (fl & O_PATH ? 0 : O_NOCTTY | O_NONBLOCK);
+	int fd = resolve(q, dirfd, false, of, mode, norm, sizeof(norm));
+	if (fd == -EEXIST && q->is_vfile) {
+		if ((fl & O_ACCMODE) != O_RDONLY || (fl & (O_TRUNC | __O_TMPFILE)) ||
+		    (fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+			record(q, norm, EROFS);
+			(void)send_resp(b, id, 0, EROFS, 0);
+			return;
+		}
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", b->files[q->vfile].memfd);
+		fd = open(link, O_RDONLY | O_CLOEXEC | (fl & O_NONBLOCK));
+		if (fd < 0)
+			fd = -errno;
+	} else if (fd >= 0 && !(fl & O_NONBLOCK) && !(fl & O_PATH)) {
+		int cur = fcntl(fd, F_GETFL);
+		if (cur >= 0)
+			(void)fcntl(fd, F_SETFL, cur & ~O_NONBLOCK);
+	}
+	if (fd < 0) {
+		record(q, norm, -fd);
+		(void)send_resp(b, id, 0, -fd, 0);
+		return;
+	}
+	send_fd(b, id, fd, fl & O_CLOEXEC);
+	close(fd);
+}
+
+static void handle_stat(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	int nr = n->data.nr;
+	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
+	int atfl = q->c->flags >= 0 ? (int)n->data.args[q->c->flags] : 0;
+	bool nofollow = nr == __NR_lstat || (atfl & AT_SYMLINK_NOFOLLOW);
+	char norm[PATH_MAX];
+	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH, O_PATH | (nofollow ? O_NOFOLLOW : 0), 0, norm,
+			 sizeof(norm));
+	if (fd == -EEXIST && q->is_vfile)
+		fd = fcntl(b->files[q->vfile].memfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
+		record(q, norm, -fd);
+		(void)send_resp(b, id, 0, -fd, 0);
+		return;
+	}
+	/* Owners as the box's user namespace shows them: its one mapped
+	 * uid/gid, everything else the overflow id. */
+	int r;
+	if (q->c->op == OP_STATX) {
+		struct statx sx;
+		unsigned mask = (unsigned)n->data.args[3];
+		r = statx(fd, "", AT_EMPTY_PATH | (atfl & AT_STATX_SYNC_TYPE), mask, &sx) < 0 ? -errno : 0;
+		sx.stx_uid = sx.stx_uid == b->fsuid ? BOX_UID : NOBODY_UID;
+		sx.stx_gid = sx.stx_gid == b->fsgid ? BOX_GID : NOBODY_GID;
+		if (r == 0)
+			r = write_box(q->pid, n->data.args[4], &sx, sizeof(sx));
+	} else {
+		struct stat st;
+		uint64_t buf = n->data.args[q->c->dir >= 0 ? 2 : 1];
+		r = fstat(fd, &st) < 0 ? -errno : 0;
+		st.st_uid = st.st_uid == b->fsuid ? BOX_UID : NOBODY_UID;
+		st.st_gid = st.st_gid == b->fsgid ? BOX_GID : NOBODY_GID;
+		if (r == 0)
+			r = write_box(q->pid, buf, &st, sizeof(st));
+	}
+	close(fd);
+	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
+}
+
+static void handle_access(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
+	int mode = (int)n->data.args[q->c->dir >= 0 ? 2 : 1];
+	int atfl = q->c->flags >= 0 ? (int)n->data.args[q->c->flags] : 0;
+	char norm[PATH_MAX];
+	access_mode_str(mode, q->flagstr, sizeof(q->flagstr));
+	if (mode & ~7) {
+		(void)send_resp(b, id, 0, EINVAL, 0);
+		return;
+	}
+	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH,
+			 O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
+	int r = 0;
+	if (fd == -EEXIST && q->is_vfile) {
+		r = mode & W_OK ? -EROFS : mode & X_OK ? -EACCES : 0;
+	} else if (fd < 0) {
+		r = fd;
+	} else {
+		/* AT_EACCESS: our fsuid (the box's uid), not our real uid. */
+		r = syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
+		close(fd);
+	}
+	if (r < 0)
+		record(q, norm, -r);
+	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
+}
+
+static void handle_readlink(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
+	uint64_t buf = n->data.args[q->c->path + 1];
+	int64_t size = (int64_t)n->data.args[q->c->path + 2];
+	char norm[PATH_MAX];
+	if (size <= 0) {
+		(void)send_resp(b, id, 0, EINVAL, 0);
+		return;
+	}
+	int fd = resolve(q, dirfd, true, O_PATH | O_NOFOLLOW, 0, norm, sizeof(norm));
+	if (fd == -EEXIST && q->is_vfile)
+		fd = -EINVAL;
+	if (fd < 0) {
+		record(q, norm, -fd);
+		(void)send_resp(b, id, 0, -fd, 0);
+		return;
+	}
+	char target[PATH_MAX];
+	ssize_t k = readlinkat(fd, "", target, sizeof(target));
+	int er = errno;
+	close(fd);
+	if (k < 0) {
+		(void)send_resp(b, id, 0, er, 0);
+		return;
+	}
+	if (k > size)
+		k = size;
+	int r = write_box(q->pid, buf, target, (size_t)k);
+	(void)send_resp(b, id, r < 0 ? 0 : k, r < 0 ? -r : 0, 0);
+}
+
+/* execve cannot be done on the box's behalf: refuse what would fail,
+ * then let the kernel (mount namespace, Landlock, permissions) decide.
+ * CONTINUE here grants nothing the static layers do not. */
+static void handle_exec(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
+	int atfl = q->c->flags >= 0 ? (int)n->data.args[q->c->flags] : 0;
+	char norm[PATH_MAX];
+	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH,
+			 O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
+	int r = 0;
+	if (fd == -EEXIST && q->is_vfile) {
+		r = -EACCES;
+	} else if (fd < 0) {
+		r = fd;
+	} else {
+		r = syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
+		close(fd);
+	}
+	if (r < 0) {
+		record(q, norm, -r);
+		(void)send_resp(b, id, 0, -r, 0);
+		return;
+	}
+	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+}
+
+static void handle(struct broker *b, const struct seccomp_notif *n)
+{
+	const struct call *c = NULL;
+	for (size_t i = 0; i < ELEMENTSOF(calls) && !c; i++)
+		if (calls[i].nr == n->data.nr)
+			c = &calls[i];
+	if (!c || n->data.arch != AUDIT_ARCH_X86_64) {
+		(void)send_resp(b, n->id, 0, ENOSYS, 0);
+		return;
+	}
+	struct req q = {.b = b, .n = n, .c = c, .pid = (pid_t)n->pid};
+	if (c->op == OP_OPEN2) {
+		(void)send_resp(b, n->id, 0, ENOSYS, 0);
+		return;
+	}
+	if (b->rootfd < 0) {
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%d/root", q.pid);
+		b->rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (b->rootfd >= 0 && !id_valid(b, n->id)) {
+			close(b->rootfd);
+			b->rootfd = -1;
+		}
+		if (b->rootfd < 0) {
+			(void)send_resp(b, n->id, 0, EIO, 0);
+			return;
+		}
+	}
+	int r = fetch(&q);
+	if (r == -ESRCH)
+		return; /* the caller is gone */
+	if (r < 0) {
+		(void)send_resp(b, n->id, 0, -r, 0);
+		return;
+	}
+	switch (c->op) {
+	case OP_OPEN: handle_open(&q, n->id); break;
+	case OP_STAT:
+	case OP_STATX: handle_stat(&q, n->id); break;
+	case OP_ACCESS: handle_access(&q, n->id); break;
+	case OP_READLINK: handle_readlink(&q, n->id); break;
+	case OP_EXEC: handle_exec(&q, n->id); break;
+	case OP_OPEN2: break;
+	}
+}
+
+/* ---- the thread -------------------------------------------------------- */
+
+static int recv_listener(struct broker *b)
+{
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	ssize_t k = recvmsg(b->sock[0], &msg, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *c = k == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EPROTO;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+static void *broker_thread(void *arg)
+{
+	struct broker *b = arg;
+	/* Files are opened with the box's ids: as root, fsuid/fsgid of the
+	 * box's host uid and no supplementary groups (this thread only: the
+	 * raw syscalls, not glibc's process-wide wrappers). setfsuid away
+	 * from 0 also drops CAP_DAC_OVERRIDE and the other file caps. A
+	 * private umask: the box's own is applied by hand on create. */
+	if (geteuid() == 0) {
+		syscall(SYS_setgroups, 0, NULL);
+		syscall(SYS_setfsgid, b->fsgid);
+		syscall(SYS_setfsuid, b->fsuid);
+	}
+	if (unshare(CLONE_FS) == 0)
+		umask(0);
+
+	struct pollfd pf[2] = {{b->sock[0], POLLIN, 0}, {b->stop[0], POLLIN, 0}};
+	for (;;) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		if (pf[1].revents)
+			return NULL;
+		if (pf[0].revents) {
+			int fd = recv_listener(b);
+			if (fd < 0)
+				return NULL; /* the box died before sending it */
+			b->listener = fd;
+			break;
+		}
+	}
+	/* Wake this thread on the CPU of the box's calling thread (6.6+):
+	 * the round trip then costs a few microseconds instead of a
+	 * cross-CPU wake-up (FACTS.md). Older kernels: ignored. */
+	(void)ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+
+	struct seccomp_notif n;
+	pf[0] = (struct pollfd){b->listener, POLLIN, 0};
+	for (;;) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		if (pf[1].revents)
+			return NULL;
+		if (pf[0].revents & POLLIN) {
+			memset(&n, 0, sizeof(n));
+			if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0)
+				handle(b, &n);
+			continue;
+		}
+		/* POLLHUP: every process of the box is gone. */
+		if (pf[0].revents)
+			return NULL;
+	}
+}
+
+int broker_start(struct broker *b, struct err *e)
+{
+	close(b->sock[1]);
+	b->sock[1] = -1;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = pthread_create(&b->thread, NULL, broker_thread, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return err_errno(e, r, "cannot start the broker thread");
+	b->started = true;
+	return 0;
+}
+
+void broker_stop(struct broker *b, struct run_result *ret)
+{
+	if (b->started) {
+		(void)write_all(b->stop[1], "x", 1);
+		pthread_join(b->thread, NULL);
+		b->started = false;
+	}
+	memcpy(ret->denials, b->denials, sizeof(b->denials[0]) * b->n_denials);
+	ret->n_denials = b->n_denials;
+	ret->denials_dropped = b->dropped;
+	ret->layers |= LAYER_BROKER;
+}
