@@ -720,7 +720,7 @@ static void handle_readlink(struct req *q, uint64_t id)
 	struct broker *b = q->b;
 	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
 	uint64_t buf = n->data.args[q->c->path + 1];
-	int64_t size = (int64_t)n->data.args[q->c->path + 2];
+	int size = (int)n->data.args[q->c->path + 2]; /* an int, as the kernel reads it */
 	char norm[PATH_MAX];
 	if (size <= 0) {
 		(void)send_resp(b, id, 0, EINVAL, 0);

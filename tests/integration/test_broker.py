@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""The broker (--audit, virtual files): denied reads, writes and execs are
+listed on stderr and in the report; virtual files have the exact content
+and cannot be written; programs (python, threads, pipelines, relative
+paths) work unchanged under the broker; a run without these options has
+no broker at all."""
+
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wardtest import PYTHON, expect, expect_eq, expect_exit, expect_in, expect_not_in, expect_ok, main  # noqa: E402
+
+
+def denials(r):
+    expect(r.report is not None, "no report", r)
+    expect_in("broker", r.report["layers"], "report layers", r)
+    return r.report["denials"]
+
+
+def find(ds, syscall, path):
+    return [d for d in ds if d["syscall"] == syscall and d["path"] == path]
+
+
+def test_no_broker_without_options(t):
+    r = t.run(["/bin/cat", "/etc/hostname"])
+    expect_ok(r, "ward\n")
+    expect_not_in("broker", r.report["layers"], "report layers", r)
+    expect_not_in("denials", r.report, "report keys", r)
+
+
+def test_audit_denied_read(t):
+    r = t.run(["/bin/cat", "/etc/shadow"], "--audit")
+    expect_exit(r, 1, "exited")
+    expect_in(b'ward: denied open("/etc/shadow", O_RDONLY): not granted\n', r.err, "stderr", r)
+    d = find(denials(r), "open", "/etc/shadow")
+    expect(d, "no denial record for /etc/shadow", r)
+    expect_eq(d[0]["decision"], "denied", "decision", r)
+    expect_eq(d[0]["errno"], "ENOENT", "errno", r)
+    expect_eq(d[0]["flags"], "O_RDONLY", "flags", r)
+    expect_eq(r.report["denials_dropped"], 0, "denials_dropped", r)
+
+
+def test_audit_denied_write_and_permission(t):
+    d = t.mkdir("data")
+    t.write("data/file", "x\n")
+    secret = t.write("data/secret", "s\n", mode=0o600)
+    os.chown(secret, 0, 0)
+    r = t.sh("echo y > %s/file; cat %s/secret; echo done" % (d, d), opts=["--audit", "--ro", d])
+    expect_exit(r, 0, "exited")
+    ds = denials(r)
+    w = find(ds, "open", d + "/file")
+    expect(w and w[0]["reason"] == "read-only" and w[0]["errno"] == "EROFS",
+           "no read-only denial for the write", r)
+    expect_in("O_WRONLY|O_CREAT|O_TRUNC", w[0]["flags"], "flags of the write", r)
+    p = find(ds, "open", d + "/secret")
+    expect(p and p[0]["errno"] == "EACCES", "no EACCES denial for the 0600 root file", r)
+    with open(d + "/file") as f:
+        expect_eq(f.read(), "x\n", "the read-only file", r)
+
+
+def test_audit_denied_exec(t):
+    t.write("work/notexec.sh", "#!/bin/sh\necho ran\n", mode=0o644)
+    r = t.sh("./notexec.sh; /nonexistent/prog; echo done", opts=["--audit"])
+    expect_exit(r, 0, "exited")
+    expect_not_in(b"ran", r.out, "stdout", r)
+    ds = denials(r)
+    expect(find(ds, "exec", "./notexec.sh"), "no exec denial for ./notexec.sh", r)
+    expect(find(ds, "exec", "/nonexistent/prog"), "no exec denial for /nonexistent/prog", r)
+    expect_in(b'ward: denied exec("./notexec.sh"): permission denied', r.err, "stderr", r)
+
+
+def test_audit_line_escapes_control_characters(t):
+    r = t.py("import os\ntry: open('/x\\nward: forged\\x1b[2J')\nexcept OSError: pass", opts=["--audit"])
+    expect_exit(r, 0, "exited")
+    lines = r.err.decode().splitlines()
+    expect(not any(l.startswith("ward: forged") for l in lines), "a box path forged a line", r)
+    expect_in('denied open("/x\\x0award: forged\\x1b[2J", O_RDONLY): not granted', r.err.decode(), "stderr", r)
+
+
+def test_denials_capped(t):
+    r = t.py("import os\nfor i in range(200):\n  try: os.open('/nope/%d' % i, os.O_RDONLY)\n  except OSError: pass",
+             opts=["--audit"])
+    expect_exit(r, 0, "exited")
+    ds = [d for d in denials(r) if d["path"].startswith("/nope/")]
+    expect_eq(len(ds), 64 - (len(r.report["denials"]) - len(ds)), "records kept", r)
+    expect(r.report["denials_dropped"] >= 200 - 64, "dropped count %d" % r.report["denials_dropped"], r)
+    expect_in(b"more denials not recorded", r.err, "stderr", r)
+
+
+def test_virtual_files_exact_content(t):
+    blob = bytes(range(256)) * 40 + b"\n"
+    host = t.write("motd.bin", blob)
+    r = t.run([PYTHON, "-c", "import sys; sys.stdout.buffer.write(open('/etc/motd','rb').read());"
+               "sys.stdout.buffer.write(open('/data/config.json','rb').read())"],
+              "--file", "/etc/motd=" + host, "--file-text", '/data/config.json={"a":1}')
+    expect_ok(r, blob + b'{"a":1}')
+    expect_eq(r.report["denials"], [], "denials", r)
+
+
+def test_virtual_files_not_writable(t):
+    host = t.write("motd.txt", "original\n", mode=0o666)
+    code = r"""
+import errno, os, stat
+bad = 0
+for flags in (os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND):
+    try:
+        os.open('/etc/motd', flags); bad += 1; print('opened', flags)
+    except OSError as e:
+        assert e.errno == errno.EROFS, e
+fd = os.open('/etc/motd', os.O_RDONLY)
+try:
+    os.write(fd, b'x'); bad += 1
+except OSError as e:
+    print('write', e.errno)
+try:
+    os.fchmod(fd, 0o666); print('fchmod ok')
+except OSError as e:
+    print('fchmod', e.errno)
+try:
+    os.open('/proc/self/fd/%d' % fd, os.O_RDWR); bad += 1; print('reopened rw')
+except OSError as e:
+    print('reopen', e.errno)
+st = os.stat('/etc/motd')
+print(stat.S_IMODE(st.st_mode) == 0o444, st.st_size, os.access('/etc/motd', os.W_OK))
+print(open('/etc/motd').read(), end='')
+raise SystemExit(bad)
+"""
+    r = t.py(code, opts=["--file", "/etc/motd=" + host, "--audit"])
+    expect_exit(r, 0, "exited")
+    expect_in(b"True 9 False\noriginal\n", r.out, "stdout", r)
+    with open(host) as f:
+        expect_eq(f.read(), "original\n", "the host file", r)
+    expect(find(denials(r), "open", "/etc/motd"), "no denial for the write", r)
+
+
+def test_virtual_files_from_policy(t):
+    host = t.write("content.txt", "from a file\n")
+    pol = t.write("v.policy", 'audit on\nfile /etc/motd content.txt\ntext /data/x "line1\\nline2"\n')
+    r = t.sh("cat /etc/motd /data/x; cat /etc/nothing-here", opts=["--policy", pol])
+    expect_exit(r, 1, "exited")
+    expect_eq(r.out, b"from a file\nline1\nline2", "stdout", r)
+    expect_in(b'ward: denied open("/etc/nothing-here", O_RDONLY): not granted', r.err, "stderr", r)
+    expect(os.path.exists(host), "host file", r)
+
+
+def test_python_imports_brokered(t):
+    r = t.py("import json, re, email, http.client, os, threading\nprint(json.dumps({'ok': 1}))", opts=["--audit"])
+    expect_ok(r, '{"ok": 1}\n')
+
+
+def test_threads_and_pipeline(t):
+    code = r"""
+import threading, os
+errs = []
+def work(n):
+    for i in range(200):
+        try:
+            with open('/etc/hostname') as f: assert f.read() == 'ward\n'
+            os.stat('/usr/bin')
+        except Exception as e: errs.append(e)
+ts = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(len(errs))
+"""
+    r = t.py(code, opts=["--audit"])
+    expect_ok(r, "0\n")
+    r = t.sh("cat /etc/passwd | grep ^box | cut -d: -f1 | tr a-z A-Z", opts=["--audit"])
+    expect_ok(r, "BOX\n")
+
+
+def test_relative_paths_and_dirfds(t):
+    t.write("work/here.txt", "here\n")
+    code = r"""
+import os
+print(open('here.txt').read(), end='')
+d = os.open('/etc', os.O_RDONLY | os.O_DIRECTORY)
+print(open('hostname', opener=lambda p, f: os.open(p, f, dir_fd=d)).read(), end='')
+os.chdir('/tmp'); open('made', 'w').write('m\n'); os.mkdir('sub'); os.chdir('sub')
+print(open('../made').read(), end='')
+st = os.stat('../made'); print(st.st_uid, st.st_gid, oct(st.st_mode & 0o777))
+print(os.readlink('/proc/self/cwd'), os.path.exists('/dev/stdin'))
+"""
+    r = t.py(code, opts=["--audit"])
+    expect_ok(r, "here\nward\nm\n1000 1000 0o644\n/tmp/sub True\n")
+
+
+def test_box_exits_with_pending_requests(t):
+    code = r"""
+import os, threading
+def spin():
+    while True:
+        try: os.stat('/nonexistent')
+        except OSError: pass
+for i in range(4): threading.Thread(target=spin, daemon=True).start()
+os._exit(7)
+"""
+    r = t.py(code, opts=["--audit", "--wall-time", "20s"])
+    expect_exit(r, 7, "exited")
+    expect(r.wall < 10, "the run took %.1f s" % r.wall, r)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
