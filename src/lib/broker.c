@@ -628,10 +628,10 @@ static void handle_open(struct req *q, uint64_t id)
 		fd = open(link, O_RDONLY | O_CLOEXEC | (fl & O_NONBLOCK));
 		if (fd < 0)
 			fd = -errno;
-	} else if (fd >= 0 && !(fl & O_NONBLOCK) && !(fl & O_PATH)) {
-		int cur = fcntl(fd, F_GETFL);
-		if (cur >= 0)
-			(void)fcntl(fd, F_SETFL, cur & ~O_NONBLOCK);
+	} else if (fd >= 0 && !(fl & (O_NONBLOCK | O_PATH))) {
+		/* One call, not F_GETFL first: every syscall here is on the
+		 * box's clock. F_SETFL changes only these flags. */
+		(void)fcntl(fd, F_SETFL, fl & (O_APPEND | FASYNC | O_DIRECT | O_NOATIME));
 	}
 	if (fd < 0) {
 		record(q, norm, -fd);
@@ -655,6 +655,10 @@ static void handle_stat(struct req *q, uint64_t id)
 			 sizeof(norm));
 	if (fd == -EEXIST && q->is_vfile)
 		fd = fcntl(b->files[q->vfile].memfd, F_DUPFD_CLOEXEC, 0);
+	/* A virtual file is always reported 0444: an unprivileged box owns
+	 * the memfd's inode (its uid is the caller's) and may fchmod it; its
+	 * seals, not its mode, keep it read-only. */
+	bool vfile = q->is_vfile;
 	if (fd < 0) {
 		record(q, norm, -fd);
 		(void)send_resp(b, id, 0, -fd, 0);
@@ -667,6 +671,8 @@ static void handle_stat(struct req *q, uint64_t id)
 		struct statx sx;
 		unsigned mask = (unsigned)n->data.args[3];
 		r = statx(fd, "", AT_EMPTY_PATH | (atfl & AT_STATX_SYNC_TYPE), mask, &sx) < 0 ? -errno : 0;
+		if (vfile)
+			sx.stx_mode = S_IFREG | 0444;
 		sx.stx_uid = sx.stx_uid == b->fsuid ? BOX_UID : NOBODY_UID;
 		sx.stx_gid = sx.stx_gid == b->fsgid ? BOX_GID : NOBODY_GID;
 		if (r == 0)
@@ -675,6 +681,8 @@ static void handle_stat(struct req *q, uint64_t id)
 		struct stat st;
 		uint64_t buf = n->data.args[q->c->dir >= 0 ? 2 : 1];
 		r = fstat(fd, &st) < 0 ? -errno : 0;
+		if (vfile)
+			st.st_mode = S_IFREG | 0444;
 		st.st_uid = st.st_uid == b->fsuid ? BOX_UID : NOBODY_UID;
 		st.st_gid = st.st_gid == b->fsgid ? BOX_GID : NOBODY_GID;
 		if (r == 0)

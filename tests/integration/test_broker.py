@@ -119,8 +119,18 @@ try:
     os.fchmod(fd, 0o666); print('fchmod ok')
 except OSError as e:
     print('fchmod', e.errno)
+# Unprivileged, the memfd belongs to the box's own uid, which may chmod
+# it and reopen it read-write: its seals still refuse every write.
 try:
-    os.open('/proc/self/fd/%d' % fd, os.O_RDWR); bad += 1; print('reopened rw')
+    rw = os.open('/proc/self/fd/%d' % fd, os.O_RDWR)
+    try:
+        os.write(rw, b'x'); bad += 1; print('wrote through a reopened fd')
+    except OSError as e:
+        print('write after reopen', e.errno)
+    try:
+        os.ftruncate(rw, 0); bad += 1; print('truncated')
+    except OSError as e:
+        print('truncate', e.errno)
 except OSError as e:
     print('reopen', e.errno)
 st = os.stat('/etc/motd')
