@@ -32,6 +32,7 @@ enum {
 	OPT_AUDIT,
 	OPT_FILE,
 	OPT_FILE_TEXT,
+	OPT_LEARN,
 	OPT_LIMIT, /* OPT_LIMIT + enum limit_id */
 };
 
@@ -60,6 +61,7 @@ static const struct option options[] = {
 	{"audit", no_argument, NULL, OPT_AUDIT},
 	{"file", required_argument, NULL, OPT_FILE},
 	{"file-text", required_argument, NULL, OPT_FILE_TEXT},
+	{"learn", required_argument, NULL, OPT_LEARN},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -76,6 +78,7 @@ struct run_args {
 	struct op *ops;	     /* --policy first, then the rest in order */
 	size_t n_ops;
 	const char *report;
+	const char *learn;
 	int cgroup_mode;
 	bool quiet;
 	char **program; /* NULL-terminated: PROGRAM ARGS... */
@@ -187,6 +190,11 @@ static void parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case OPT_QUIET:
 			a->quiet = true;
+			break;
+		case OPT_LEARN:
+			if (!optarg[0])
+				die(EXIT_USAGE, "--learn: empty file name (expected FILE)");
+			a->learn = optarg;
 			break;
 		case OPT_POLICY:
 			/* Policy files go first, in their own order. */
@@ -501,14 +509,14 @@ static struct policy *compose_policy(const struct run_args *a)
  * that could reach our temporary file could swap in a forged report. The
  * directory is checked before the run, so that a report which cannot be
  * written is found out before a long run, not after. */
-static void report_check(const char *path)
+static void report_check(const char *opt, const char *path)
 {
 	if (!path || !strcmp(path, "-"))
 		return;
 	struct stat st;
 	size_t len = strlen(path);
 	if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-		die(EXIT_USAGE, "--report: '%s' is a directory (expected a file name)", path);
+		die(EXIT_USAGE, "--%s: '%s' is a directory (expected a file name)", opt, path);
 	const char *slash = strrchr(path, '/');
 	_cleanup_free_ char *dir = slash == path ? strdup("/")
 				 : slash      ? strndup(path, (size_t)(slash - path))
@@ -516,11 +524,11 @@ static void report_check(const char *path)
 	if (!dir)
 		die_oom();
 	if (stat(dir, &st) < 0)
-		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
+		die_errno(EXIT_USAGE, "--%s: cannot write '%s': '%s'", opt, path, dir);
 	if (!S_ISDIR(st.st_mode))
-		die(EXIT_USAGE, "--report: cannot write '%s': '%s' is not a directory", path, dir);
+		die(EXIT_USAGE, "--%s: cannot write '%s': '%s' is not a directory", opt, path, dir);
 	if (access(dir, W_OK | X_OK) < 0)
-		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
+		die_errno(EXIT_USAGE, "--%s: cannot write '%s': '%s'", opt, path, dir);
 }
 
 /* Writes the report; false (after a message) when it could not be. */
@@ -597,6 +605,164 @@ static void print_limit(const struct run_result *r)
 	}
 }
 
+/* --learn: what the broker allowed, kept during the run (the broker's
+ * thread appends; read after box_run returned). */
+#define MAX_LEARNED 4096
+struct learned {
+	char *path;
+	unsigned how;
+};
+struct learner {
+	struct learned *v;
+	size_t n;
+	size_t dropped;
+};
+
+static void learn_access(void *ctx, const char *box_path, unsigned how)
+{
+	struct learner *l = ctx;
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].path, box_path)) {
+			l->v[i].how |= how;
+			return;
+		}
+	if (l->n >= MAX_LEARNED) {
+		l->dropped++;
+		return;
+	}
+	char *dup = strdup(box_path);
+	if (!dup) {
+		l->dropped++;
+		return;
+	}
+	l->v[l->n++] = (struct learned){dup, how};
+}
+
+static int learned_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct learned *)a)->path, ((const struct learned *)b)->path);
+}
+
+/* The user's grant (not the profile's: the learned policy is used with
+ * the same profile) that holds box path `path`, the deepest one. */
+static const struct grant *user_grant(const struct policy *p, const struct policy *profile,
+				      const char *path)
+{
+	const struct grant *best = NULL;
+	for (size_t i = 0; i < p->n_grants; i++) {
+		const struct grant *g = &p->grants[i];
+		if (g->kind == GRANT_TMPFS || g->implicit || !path_is_under(path, g->box))
+			continue;
+		bool from_profile = false;
+		for (size_t j = 0; profile && j < profile->n_grants; j++)
+			if (!strcmp(profile->grants[j].box, g->box) && profile->grants[j].host &&
+			    !strcmp(profile->grants[j].host, g->host))
+				from_profile = true;
+		if (!from_profile && (!best || strlen(g->box) > strlen(best->box)))
+			best = g;
+	}
+	return best;
+}
+
+/* Adds the narrowest grant for one learned access under user grant g:
+ * the file read (read-only), the file written, or for a file created the
+ * directory it was created in (read-write). Returns 0 or -errno. */
+static int learn_grant(struct policy *out, const struct grant *g, const char *path, unsigned how)
+{
+	_cleanup_free_ char *box = NULL;
+	bool create = how & ACCESS_CREATE, write = how & (ACCESS_WRITE | ACCESS_CREATE);
+	if (write && g->kind != GRANT_RW)
+		return 0; /* it cannot have worked: nothing to grant */
+	if (create && strcmp(path, g->box) != 0) {
+		const char *slash = strrchr(path, '/');
+		box = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	} else {
+		box = strdup(path);
+	}
+	if (!box)
+		return -ENOMEM;
+	_cleanup_free_ char *host = NULL;
+	const char *rest = box + strlen(g->box);
+	if (asprintf(&host, "%s%s", strcmp(g->host, "/") ? g->host : "", rest[0] ? rest : "") < 0)
+		return -ENOMEM;
+	if (!host[0] && !(host = strdup("/")))
+		return -ENOMEM;
+	struct stat st;
+	bool missing = stat(host, &st) < 0;
+	struct err e = {{0}};
+	return policy_add_grant(out, write ? GRANT_RW : GRANT_RO, host, box, 0, missing, &e);
+}
+
+/* Writes the learned policy: the user's grants narrowed to what the
+ * program used. Written to a temporary file and renamed into place, like
+ * the report (a box-planted symlink at FILE is replaced, never followed). */
+static bool learn_finish(const char *path, const struct policy *p, const struct policy *profile,
+			 struct learner *l, char **program)
+{
+	struct policy *out = NULL;
+	if (policy_new(&out) < 0)
+		die_oom();
+	qsort(l->v, l->n, sizeof(*l->v), learned_cmp);
+	/* Reads first, then writes: a read-write grant of the same path
+	 * replaces the read-only one. A directory only listed or looked at is
+	 * granted whole, unless something below it is granted by itself. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < l->n; i++) {
+			unsigned how = l->v[i].how;
+			bool write = how & (ACCESS_WRITE | ACCESS_CREATE);
+			if (write != (pass == 1))
+				continue;
+			if ((how & ACCESS_DIR) && !write && i + 1 < l->n &&
+			    path_is_under(l->v[i + 1].path, l->v[i].path))
+				continue;
+			const struct grant *g = user_grant(p, profile, l->v[i].path);
+			if (g && learn_grant(out, g, l->v[i].path, how) == -ENOMEM)
+				die_oom();
+		}
+	_cleanup_free_ char *text = NULL;
+	if (policy_format(out, &text) < 0)
+		die_oom();
+	policy_free(out);
+
+	_cleanup_free_ char *tmp = NULL;
+	const char *slash = strrchr(path, '/');
+	int n = slash ? asprintf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1)
+		      : asprintf(&tmp, ".%s.XXXXXX", path);
+	if (n < 0)
+		die_oom();
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		warn("--learn: cannot write '%s': %s", path, strerror_lc(errno));
+		return false;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		warn("--learn: cannot write '%s': %s", path, strerror_lc(errno));
+		return false;
+	}
+	fprintf(f, "# learned by 'ward run --learn' from:");
+	for (char **a = program; *a && a - program < 8; a++)
+		fprintf(f, " %.*s", (int)strcspn(*a, "\n"), *a);
+	fprintf(f, "\n# the grants given for that run, narrowed to what the program used%s\n%s",
+		l->dropped ? " (more paths were used than recorded: check it)" : "", text);
+	mode_t mask = umask(0);
+	umask(mask);
+	bool ok = fchmod(fd, 0666 & ~mask) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (ok && rename(tmp, path) < 0)
+		ok = false;
+	if (!ok) {
+		warn("--learn: cannot write '%s': %s", path, strerror_lc(errno));
+		unlink(tmp);
+	}
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].path);
+	free(l->v);
+	return ok;
+}
+
 /* --audit: one line per call the broker refused. */
 static void print_denials(const struct run_result *r)
 {
@@ -636,7 +802,24 @@ int cmd_run(int argc, char **argv)
 	free(a.ops);
 	a.ops = NULL;
 
-	report_check(a.report);
+	report_check("report", a.report);
+	if (a.learn)
+		report_check("learn", a.learn);
+	/* --learn: the profile's own grants stay the profile's; only the
+	 * other grants are narrowed. */
+	__attribute__((cleanup(policy_freep))) struct policy *profile_only = NULL;
+	struct learner learner = {0};
+	if (a.learn) {
+		const char *profile = a.profile ? a.profile : auto_profile(a.program[0]);
+		struct err e = {{0}};
+		if (policy_new(&profile_only) < 0)
+			die_oom();
+		if (profile && strcmp(profile, "none") != 0)
+			(void)policy_load_profile(profile_only, profile, &e);
+		learner.v = calloc(MAX_LEARNED, sizeof(*learner.v));
+		if (!learner.v)
+			die_oom();
+	}
 
 	struct run_options o = {
 		.stdin_fd = STDIN_FILENO,
@@ -646,6 +829,8 @@ int cmd_run(int argc, char **argv)
 		.cgroup_mode = a.cgroup_mode,
 		.cancel = &cancelled,
 		.reap_lazily = true,
+		.on_access = a.learn ? learn_access : NULL,
+		.access_ctx = &learner,
 	};
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
@@ -672,6 +857,9 @@ int cmd_run(int argc, char **argv)
 	 * or missing one. */
 	int status = run_exit_code(&r);
 	if (!report_finish(a.report, &r))
+		status = EXIT_SETUP;
+	if (a.learn && r.status != STATUS_SETUP_ERROR &&
+	    !learn_finish(a.learn, p, profile_only, &learner, a.program))
 		status = EXIT_SETUP;
 	if (cancelled) {
 		int sig = cancelled;

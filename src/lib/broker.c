@@ -119,6 +119,8 @@ struct broker {
 	struct strv granted; /* box paths of the mount plan */
 	struct vfile_fd *files;
 	size_t n_files;
+	void (*on_access)(void *ctx, const char *box_path, unsigned how);
+	void *access_ctx;
 	/* what goes to the run result */
 	struct denial denials[RUN_MAX_DENIALS];
 	unsigned n_denials;
@@ -128,9 +130,9 @@ struct broker {
 	char abs[2 * PATH_MAX];
 };
 
-bool broker_needed(const struct policy *p)
+bool broker_needed(const struct policy *p, const struct run_options *o)
 {
-	return p->audit || p->n_files;
+	return p->audit || p->n_files || o->on_access;
 }
 
 int broker_box_fd(const struct broker *b)
@@ -216,14 +218,15 @@ static int vfile_memfd(const struct vfile *v, struct err *e)
 	return fd;
 }
 
-int broker_new(struct broker **ret, const struct policy *p, const struct mnt_plan *mp,
-	       uid_t fsuid, gid_t fsgid, struct err *e)
+int broker_new(struct broker **ret, const struct policy *p, const struct run_options *o,
+	       const struct mnt_plan *mp, uid_t fsuid, gid_t fsgid, struct err *e)
 {
 	struct broker *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	*b = (struct broker){.sock = {-1, -1}, .stop = {-1, -1}, .listener = -1, .rootfd = -1,
-			     .fsuid = fsuid, .fsgid = fsgid};
+			     .fsuid = fsuid, .fsgid = fsgid, .on_access = o->on_access,
+			     .access_ctx = o->access_ctx};
 	int r = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b->sock) < 0 ||
 	    pipe2(b->stop, O_CLOEXEC) < 0) {
@@ -503,6 +506,17 @@ static void record(struct req *q, const char *norm, int error)
 	d->reason = reason;
 }
 
+/* Tells the caller (--learn) about an access the broker allowed. The box's
+ * own /proc and /dev are ward's, never a grant: not reported. */
+static void allowed(struct req *q, const char *norm, unsigned how)
+{
+	struct broker *b = q->b;
+	if (!b->on_access || q->is_vfile || !norm[0] || path_is_under(norm, "/proc") ||
+	    path_is_under(norm, "/dev"))
+		return;
+	b->on_access(b->access_ctx, norm, how);
+}
+
 static int send_resp(struct broker *b, uint64_t id, int64_t val, int error, uint32_t flags)
 {
 	struct seccomp_notif_resp resp = {.id = id, .val = val, .error = error ? -error : 0,
@@ -638,6 +652,16 @@ static void handle_open(struct req *q, uint64_t id)
 		(void)send_resp(b, id, 0, -fd, 0);
 		return;
 	}
+	if (b->on_access) {
+		struct stat st;
+		unsigned how = (fl & O_ACCMODE) == O_RDONLY ? ACCESS_READ
+			       : (fl & O_ACCMODE) == O_WRONLY ? ACCESS_WRITE : ACCESS_READ | ACCESS_WRITE;
+		if (fl & (O_CREAT | __O_TMPFILE))
+			how |= ACCESS_CREATE;
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+			how |= ACCESS_DIR;
+		allowed(q, norm, how);
+	}
 	send_fd(b, id, fd, fl & O_CLOEXEC);
 	close(fd);
 }
@@ -677,6 +701,8 @@ static void handle_stat(struct req *q, uint64_t id)
 		sx.stx_gid = sx.stx_gid == b->fsgid ? BOX_GID : NOBODY_GID;
 		if (r == 0)
 			r = write_box(q->pid, n->data.args[4], &sx, sizeof(sx));
+		if (r == 0)
+			allowed(q, norm, ACCESS_READ | (S_ISDIR(sx.stx_mode) ? ACCESS_DIR : 0));
 	} else {
 		struct stat st;
 		uint64_t buf = n->data.args[q->c->dir >= 0 ? 2 : 1];
@@ -687,6 +713,8 @@ static void handle_stat(struct req *q, uint64_t id)
 		st.st_gid = st.st_gid == b->fsgid ? BOX_GID : NOBODY_GID;
 		if (r == 0)
 			r = write_box(q->pid, buf, &st, sizeof(st));
+		if (r == 0)
+			allowed(q, norm, ACCESS_READ | (S_ISDIR(st.st_mode) ? ACCESS_DIR : 0));
 	}
 	close(fd);
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
@@ -719,6 +747,8 @@ static void handle_access(struct req *q, uint64_t id)
 	}
 	if (r < 0)
 		record(q, norm, -r);
+	else
+		allowed(q, norm, ACCESS_READ);
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
 }
 
@@ -753,6 +783,8 @@ static void handle_readlink(struct req *q, uint64_t id)
 	if (k > size)
 		k = size;
 	int r = write_box(q->pid, buf, target, (size_t)k);
+	if (r == 0)
+		allowed(q, norm, ACCESS_READ);
 	(void)send_resp(b, id, r < 0 ? 0 : k, r < 0 ? -r : 0, 0);
 }
 
@@ -782,6 +814,7 @@ static void handle_exec(struct req *q, uint64_t id)
 		(void)send_resp(b, id, 0, -r, 0);
 		return;
 	}
+	allowed(q, norm, ACCESS_EXEC);
 	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 

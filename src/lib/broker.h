@@ -12,16 +12,16 @@
 struct broker;
 struct mnt_plan;
 
-/* Does this policy need the broker? */
-bool broker_needed(const struct policy *p);
+/* Does this run need the broker? */
+bool broker_needed(const struct policy *p, const struct run_options *o);
 
 /* In the controller, before the box is cloned: the socket the box sends
  * its listener over, the virtual files as sealed memfds, the list of box
  * paths the mount plan grants. fsuid/fsgid are the box's host ids: the
  * broker opens files with them, never with the controller's own. Returns
  * 0 or -errno with a message in e. */
-int broker_new(struct broker **ret, const struct policy *p, const struct mnt_plan *mp,
-	       uid_t fsuid, gid_t fsgid, struct err *e);
+int broker_new(struct broker **ret, const struct policy *p, const struct run_options *o,
+	       const struct mnt_plan *mp, uid_t fsuid, gid_t fsgid, struct err *e);
 /* The box's end of the socket (inherited across clone). */
 int broker_box_fd(const struct broker *b);
 

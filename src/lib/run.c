@@ -1122,8 +1122,8 @@ int box_run(const struct policy *p, char *const argv[],
 	    (r = plan_filesystem(&L, p, o, ret)) < 0 ||
 	    (r = plan_environment(&L, p)) < 0 ||
 	    (r = strv_copy(&L.exec, &p->exec)) < 0 ||
-	    (broker_needed(p) &&
-	     (r = broker_new(&L.broker, p, &L.mp, L.host_uid, L.host_gid, e)) < 0))
+	    (broker_needed(p, o) &&
+	     (r = broker_new(&L.broker, p, o, &L.mp, L.host_uid, L.host_gid, e)) < 0))
 		goto fail;
 	if (L.broker)
 		L.broker_fd = broker_box_fd(L.broker);

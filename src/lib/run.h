@@ -68,6 +68,19 @@ struct run_options {
 	/* The caller exits right after the run (the CLI): do not wait for the
 	 * box's namespaces to be torn down. Never with a cgroup. */
 	bool reap_lazily;
+	/* When set, the run is brokered and the broker's thread calls this
+	 * for every access it allowed, with the normalised box path and
+	 * ACCESS_* bits (`ward run --learn`). Called only during box_run,
+	 * never concurrently with itself. */
+	void (*on_access)(void *ctx, const char *box_path, unsigned how);
+	void *access_ctx;
+};
+enum {
+	ACCESS_READ = 1u << 0,
+	ACCESS_WRITE = 1u << 1,
+	ACCESS_CREATE = 1u << 2, /* O_CREAT: the file may not have existed */
+	ACCESS_EXEC = 1u << 3,
+	ACCESS_DIR = 1u << 4,	 /* the path is a directory */
 };
 enum { CGROUP_AUTO = 0, CGROUP_OFF, CGROUP_REQUIRE };
 

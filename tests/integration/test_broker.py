@@ -212,5 +212,36 @@ os._exit(7)
     expect(r.wall < 10, "the run took %.1f s" % r.wall, r)
 
 
+def test_learn_round_trip(t):
+    """--learn writes the grants narrowed to what the program used; that
+    policy runs the program again and denies the rest of the old grant."""
+    data = t.mkdir("data")
+    out = t.mkdir("out", 0o777)
+    for n in ("a.txt", "b.txt", "secret.txt"):
+        t.write("data/" + n, n.upper())
+    learned = t.path("reports", "learned.policy")
+    script = "cat %s/a.txt %s/b.txt; echo x > %s/new.txt; ls %s > /dev/null" % (data, data, out, data)
+    r = t.sh(script, opts=["--learn", learned, "--ro", data, "--rw", out])
+    expect_ok(r, "A.TXTB.TXT")
+    with open(learned) as f:
+        text = f.read()
+    lines = [l for l in text.splitlines() if l and not l.startswith("#")]
+    expect_eq(sorted(lines), sorted(["ro %s/a.txt" % data, "ro %s/b.txt" % data, "rw %s" % out]),
+              "learned grants", r)
+    r = t.sh("cat %s/a.txt %s/b.txt; echo y > %s/again.txt" % (data, data, out), opts=["--policy", learned])
+    expect_ok(r, "A.TXTB.TXT")
+    with open(os.path.join(out, "again.txt")) as f:
+        expect_eq(f.read(), "y\n", "file written with the learned policy", r)
+    r = t.run(["/bin/cat", data + "/secret.txt"], "--policy", learned, "--audit")
+    expect_exit(r, 1, "exited")
+    expect_in(('ward: denied open("%s/secret.txt", O_RDONLY): not granted' % data).encode(), r.err, "stderr", r)
+
+
+def test_learn_refuses_bad_file(t):
+    r = t.run(["/bin/true"], "--learn", t.dir + "/", report=False)
+    expect_exit(r, 122)
+    expect_in(b"--learn: ", r.err, "stderr", r)
+
+
 if __name__ == "__main__":
     sys.exit(main())
