@@ -38,9 +38,14 @@
  * flags are relative to the box's dirfd): libcs and runtimes fall back to
  * openat.
  *
- * Not mediated yet: mkdir/unlink/rename and connect/bind on unix sockets,
- * and the other path-taking calls (chdir, truncate, chmod, ...). The
- * static layers alone govern them. */
+ * mkdir, rmdir/unlink and rename are done by the broker itself on the
+ * parent directories it resolved (mkdirat/unlinkat/renameat2 on those
+ * fds), refusing to touch a mount point (see check_not_mountpoint).
+ * An O_PATH open is checked, then left to the kernel (see handle_open).
+ *
+ * Not mediated yet: connect/bind on unix sockets and the other
+ * path-taking calls (chdir, truncate, chmod, link, symlink, xattrs, ...).
+ * The static layers alone govern them. */
 #include "broker.h"
 
 #include <fcntl.h>
@@ -75,7 +80,10 @@
 /* Caps: the biggest virtual file, how many the policy may hold. */
 #define MAX_VFILE_SIZE (64u << 20)
 
-enum op { OP_OPEN, OP_OPEN2, OP_STAT, OP_STATX, OP_ACCESS, OP_READLINK, OP_EXEC };
+enum op {
+	OP_OPEN, OP_OPEN2, OP_STAT, OP_STATX, OP_ACCESS, OP_READLINK, OP_EXEC,
+	OP_MKDIR, OP_UNLINK, OP_RENAME,
+};
 
 /* The calls the filter sends to the broker, and where their arguments
  * are. dir < 0: relative to the cwd. */
@@ -100,6 +108,15 @@ static const struct call {
 	{__NR_readlinkat, "readlink", OP_READLINK, 0, 1, -1},
 	{__NR_execve, "exec", OP_EXEC, -1, 0, -1},
 	{__NR_execveat, "exec", OP_EXEC, 0, 1, 4},
+	{__NR_mkdir, "mkdir", OP_MKDIR, -1, 0, -1},
+	{__NR_mkdirat, "mkdir", OP_MKDIR, 0, 1, -1},
+	{__NR_rmdir, "unlink", OP_UNLINK, -1, 0, -1},
+	{__NR_unlink, "unlink", OP_UNLINK, -1, 0, -1},
+	{__NR_unlinkat, "unlink", OP_UNLINK, 0, 1, 2},
+	/* rename: the second path is the next argument (after its dirfd) */
+	{__NR_rename, "rename", OP_RENAME, -1, 0, -1},
+	{__NR_renameat, "rename", OP_RENAME, 0, 1, -1},
+	{__NR_renameat2, "rename", OP_RENAME, 0, 1, 4},
 };
 
 struct vfile_fd {
@@ -127,6 +144,7 @@ struct broker {
 	uint64_t dropped;
 	/* scratch for one request */
 	char path[PATH_MAX];
+	char path2[PATH_MAX]; /* rename's new name */
 	char abs[2 * PATH_MAX];
 };
 
@@ -355,6 +373,13 @@ static long status_field(pid_t pid, const char *key, int base)
 	return strtol(last ? last + 1 : p, NULL, base);
 }
 
+/* The box's umask, applied by hand: the broker thread's own is 0. */
+static mode_t box_umask(pid_t pid)
+{
+	long um = status_field(pid, "\nUmask:", 8);
+	return (mode_t)(um < 0 ? 022 : um);
+}
+
 /* The directory a relative path starts from, as the box names it. */
 static int box_base(struct req *q, int dirfd, char *out, size_t cap)
 {
@@ -483,6 +508,7 @@ static void record(struct req *q, const char *norm, int error)
 	case EACCES: reason = "permission denied"; break;
 	case EPERM: reason = "not permitted"; break;
 	case EROFS: reason = "read-only"; break;
+	case EBUSY: reason = "a mount point"; break;
 	case ELOOP: reason = "symbolic link loop or magic link"; break;
 	case ENOENT:
 	case ENOTDIR:
@@ -532,6 +558,72 @@ static void send_fd(struct broker *b, uint64_t id, int fd, bool cloexec)
 		(void)send_resp(b, id, 0, errno == EMFILE ? EMFILE : EIO, 0);
 }
 
+/* Makes a box path absolute (into abs: a relative one is joined to the
+ * caller's cwd or dirfd) and normalises it lexically (into norm, for
+ * records and virtual files; the kernel resolves abs itself). Marks the
+ * request when norm is a virtual file. */
+static int absolute(struct req *q, int dirfd, const char *path, char *abs, size_t abscap,
+		    char *norm, size_t cap)
+{
+	struct broker *b = q->b;
+	if (path[0] == '/') {
+		snprintf(abs, abscap, "%s", path);
+	} else {
+		char base[PATH_MAX];
+		int r = box_base(q, dirfd, base, sizeof(base));
+		if (r < 0)
+			return r;
+		int k = snprintf(abs, abscap, "%s/%s", base, path);
+		if (k < 0 || (size_t)k >= PATH_MAX)
+			return -ENAMETOOLONG;
+	}
+	_cleanup_free_ char *n = path_normalize(abs);
+	if (!n)
+		return -ENOMEM;
+	snprintf(norm, cap, "%s", n);
+	for (size_t i = 0; i < b->n_files; i++)
+		if (!strcmp(norm, b->files[i].box)) {
+			q->is_vfile = true;
+			q->vfile = (int)i;
+		}
+	return 0;
+}
+
+/* For the calls that act on a name in a directory (mkdir, unlink,
+ * rename): opens the parent directory in the box's root and copies the
+ * last component (with any trailing slashes) into last. The operation
+ * then runs on that fd: nothing the box does to the path meanwhile can
+ * redirect it. Returns an O_PATH fd or -errno. */
+static int resolve_parent(struct req *q, int dirfd, const char *path, char *norm, size_t cap,
+			  char *last, size_t lastcap)
+{
+	char abs[2 * PATH_MAX];
+	if (!path[0])
+		return -ENOENT;
+	int r = absolute(q, dirfd, path, abs, sizeof(abs), norm, cap);
+	if (r < 0)
+		return r;
+	if (q->is_vfile)
+		return -EROFS;
+	size_t n = strlen(abs);
+	while (n > 1 && abs[n - 1] == '/')
+		n--;
+	char *s = abs + n;
+	while (s > abs && s[-1] != '/')
+		s--;
+	size_t clen = (size_t)(abs + n - s);
+	if (clen == 0)
+		return -EBUSY; /* "/" itself */
+	if ((clen == 1 && s[0] == '.') || (clen == 2 && s[0] == '.' && s[1] == '.'))
+		return -EINVAL;
+	snprintf(last, lastcap, "%s", s);
+	if (s == abs + 1)
+		s[0] = 0, abs[1] = 0; /* the parent is "/" */
+	else
+		s[-1] = 0;
+	return open_in_box(q->b, abs, O_PATH | O_DIRECTORY, 0, 0);
+}
+
 /* Opens what the request names, the way the call asks: a full open for
  * OP_OPEN, an O_PATH fd for the others. Returns an fd or -errno; *norm
  * is the normalised absolute box path (for records), or "". */
@@ -554,27 +646,11 @@ static int resolve(struct req *q, int dirfd, bool empty_ok, uint64_t oflags, uin
 		int fd = open(link, O_PATH | O_CLOEXEC);
 		return fd < 0 ? (dirfd == AT_FDCWD ? -ENOENT : -EBADF) : fd;
 	}
-	if (path[0] == '/') {
-		snprintf(b->abs, sizeof(b->abs), "%s", path);
-	} else {
-		char base[PATH_MAX];
-		int r = box_base(q, dirfd, base, sizeof(base));
-		if (r < 0)
-			return r;
-		int k = snprintf(b->abs, sizeof(b->abs), "%s/%s", base, path);
-		if (k < 0 || (size_t)k >= PATH_MAX)
-			return -ENAMETOOLONG;
-	}
-	_cleanup_free_ char *n = path_normalize(b->abs);
-	if (!n)
-		return -ENOMEM;
-	snprintf(norm, cap, "%s", n);
-	for (size_t i = 0; i < b->n_files; i++)
-		if (!strcmp(norm, b->files[i].box)) {
-			q->is_vfile = true;
-			q->vfile = (int)i;
-			return -EEXIST; /* the caller serves it */
-		}
+	int r = absolute(q, dirfd, path, b->abs, sizeof(b->abs), norm, cap);
+	if (r < 0)
+		return r;
+	if (q->is_vfile)
+		return -EEXIST; /* the caller serves it */
 	int selffd = -1;
 	char rewritten[2 * PATH_MAX];
 	snprintf(rewritten, sizeof(rewritten), "%s", norm);
@@ -598,6 +674,9 @@ static int fetch(struct req *q)
 {
 	const struct seccomp_notif *n = q->n;
 	int r = read_box_string(q->pid, n->data.args[q->c->path], q->b->path, sizeof(q->b->path));
+	if (r == 0 && q->c->op == OP_RENAME)
+		r = read_box_string(q->pid, n->data.args[n->data.nr == __NR_rename ? 1 : 3], q->b->path2,
+				    sizeof(q->b->path2));
 	if (!id_valid(q->b, n->id))
 		return -ESRCH;
 	return r;
@@ -622,15 +701,15 @@ static void handle_open(struct req *q, uint64_t id)
 	char norm[PATH_MAX];
 	open_flags_str(fl, q->flagstr, sizeof(q->flagstr));
 
-	if (fl & (O_CREAT | __O_TMPFILE)) {
-		long um = status_field(q->pid, "\nUmask:", 8);
-		mode &= ~(uint64_t)(um < 0 ? 022 : um);
-	}
+	if (fl & (O_CREAT | __O_TMPFILE))
+		mode &= ~(uint64_t)box_umask(q->pid);
 	/* O_NONBLOCK: a FIFO with no writer must not stall the broker; the
 	 * flag is cleared again below unless the box asked for it. */
 	uint64_t of = (uint64_t)(fl & ~O_CLOEXEC) | (fl & O_PATH ? 0 : O_NOCTTY | O_NONBLOCK);
 	int fd = resolve(q, dirfd, false, of, mode, norm, sizeof(norm));
-	if (fd == -EEXIST && q->is_vfile) {
+	if (fd == -EEXIST && q->is_vfile && (fl & O_DIRECTORY)) {
+		fd = -ENOTDIR;
+	} else if (fd == -EEXIST && q->is_vfile) {
 		if ((fl & O_ACCMODE) != O_RDONLY || (fl & (O_TRUNC | __O_TMPFILE)) ||
 		    (fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
 			record(q, norm, EROFS);
@@ -639,7 +718,7 @@ static void handle_open(struct req *q, uint64_t id)
 		}
 		char link[64];
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", b->files[q->vfile].memfd);
-		fd = open(link, O_RDONLY | O_CLOEXEC | (fl & O_NONBLOCK));
+		fd = open(link, O_RDONLY | O_CLOEXEC | (fl & O_NONBLOCK)); /* O_PATH too */
 		if (fd < 0)
 			fd = -errno;
 	} else if (fd >= 0 && !(fl & (O_NONBLOCK | O_PATH))) {
@@ -650,6 +729,17 @@ static void handle_open(struct req *q, uint64_t id)
 	if (fd < 0) {
 		record(q, norm, -fd);
 		(void)send_resp(b, id, 0, -fd, 0);
+		return;
+	}
+	if ((fl & O_PATH) && !q->is_vfile) {
+		/* The kernel cannot inject an O_PATH fd (ADDFD's fget skips
+		 * them: EBADF). An O_PATH fd carries no access of its own:
+		 * every use of it (a lookup below it, fstat, a reopen through
+		 * /proc/self/fd, execveat) is brokered or checked by the kernel
+		 * again, so the kernel may make this one itself. */
+		close(fd);
+		allowed(q, norm, ACCESS_READ);
+		(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 		return;
 	}
 	if (b->on_access) {
@@ -818,6 +908,89 @@ static void handle_exec(struct req *q, uint64_t id)
 	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
+/* The kernel refuses to unlink or rename a mount point (EBUSY) only in
+ * the caller's own mount namespace: from the controller's, it would
+ * detach the box's mount and act on the directory or file beneath. A
+ * read-only grant nested in a read-write one (`--rw /p --ro /p/.git`)
+ * would become writable. So the broker checks first; only the broker
+ * renames or unlinks in the box (every such call is brokered, one at a
+ * time), so nothing can swap the name between the check and the act. */
+static int check_not_mountpoint(int pfd, const char *last)
+{
+	struct statx sx;
+	if (statx(pfd, last, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, &sx) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return -EBUSY; /* cannot tell: refuse */
+	return sx.stx_attributes & STATX_ATTR_MOUNT_ROOT ? -EBUSY : 0;
+}
+
+/* mkdir, rmdir/unlink, rename: done by the broker on the parent
+ * directories it resolved, with the box's ids; the answer is the result. */
+static void handle_dirop(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	int nr = n->data.nr;
+	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
+	char norm[PATH_MAX], norm2[PATH_MAX], last[PATH_MAX], last2[PATH_MAX];
+	int pfd = resolve_parent(q, dirfd, b->path, norm, sizeof(norm), last, sizeof(last));
+	int r = pfd < 0 ? pfd : 0;
+	if (r == 0 && q->c->op == OP_MKDIR) {
+		mode_t mode = (mode_t)n->data.args[nr == __NR_mkdir ? 1 : 2] & 07777;
+		r = mkdirat(pfd, last, mode & ~box_umask(q->pid)) < 0 ? -errno : 0;
+		if (r == 0)
+			allowed(q, norm, ACCESS_CREATE | ACCESS_DIR);
+	} else if (r == 0 && q->c->op == OP_UNLINK) {
+		int fl = nr == __NR_rmdir ? AT_REMOVEDIR
+			 : nr == __NR_unlinkat ? (int)n->data.args[2] : 0;
+		r = check_not_mountpoint(pfd, last);
+		if (r == 0)
+			r = unlinkat(pfd, last, fl) < 0 ? -errno : 0;
+		if (r == 0)
+			allowed(q, norm, ACCESS_CREATE);
+	} else if (r == 0) {
+		/* rename(old, new), renameat(od, old, nd, new[, flags]) */
+		int newdir = nr == __NR_rename ? AT_FDCWD : (int)n->data.args[2];
+		unsigned fl = nr == __NR_renameat2 ? (unsigned)n->data.args[4] : 0;
+		bool was_vfile = q->is_vfile;
+		int pfd2 = resolve_parent(q, newdir, b->path2, norm2, sizeof(norm2), last2, sizeof(last2));
+		if (pfd2 < 0) {
+			r = pfd2;
+		} else {
+			/* In the kernel's order: EXDEV, then EEXIST for
+			 * RENAME_NOREPLACE (mv relies on it), then EBUSY. */
+			struct statx m1, m2, t;
+			if (statx(pfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &m1) < 0 ||
+			    statx(pfd2, "", AT_EMPTY_PATH, STATX_MNT_ID, &m2) < 0)
+				r = -errno;
+			else if (m1.stx_mnt_id != m2.stx_mnt_id)
+				r = -EXDEV;
+			else if ((fl & RENAME_NOREPLACE) &&
+				 statx(pfd2, last2, AT_SYMLINK_NOFOLLOW, 0, &t) == 0)
+				r = -EEXIST;
+			if (r == 0)
+				r = check_not_mountpoint(pfd, last);
+			if (r == 0)
+				r = check_not_mountpoint(pfd2, last2);
+			if (r == 0)
+				r = syscall(SYS_renameat2, pfd, last, pfd2, last2, fl) < 0 ? -errno : 0;
+			close(pfd2);
+		}
+		if (!was_vfile && q->is_vfile)
+			r = -EROFS;
+		if (r == 0) {
+			allowed(q, norm, ACCESS_CREATE);
+			allowed(q, norm2, ACCESS_CREATE);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	if (r < 0)
+		record(q, norm, -r);
+	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
+}
+
 static void handle(struct broker *b, const struct seccomp_notif *n)
 {
 	const struct call *c = NULL;
@@ -860,6 +1033,9 @@ static void handle(struct broker *b, const struct seccomp_notif *n)
 	case OP_ACCESS: handle_access(&q, n->id); break;
 	case OP_READLINK: handle_readlink(&q, n->id); break;
 	case OP_EXEC: handle_exec(&q, n->id); break;
+	case OP_MKDIR:
+	case OP_UNLINK:
+	case OP_RENAME: handle_dirop(&q, n->id); break;
 	case OP_OPEN2: break;
 	}
 }

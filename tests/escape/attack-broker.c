@@ -16,6 +16,12 @@
  *   attack-broker garbage
  *       bad pointers, unterminated paths, bad dirfds and buffers: each call
  *       must fail with an errno, and the broker must still answer after.
+ *   attack-broker mounts RWDIR NAME...
+ *       NAMEs are read-only grants nested in the read-write RWDIR (a
+ *       directory, a file): rename, unlink, rmdir them and rename onto
+ *       them, which the broker does from another mount namespace where
+ *       the kernel's "mount point busy" check does not apply; then write
+ *       into them. Every call must fail.
  *   attack-broker die THREADS
  *       threads opening files in a loop while the process exits under
  *       them: notifications whose caller died mid-request.
@@ -209,6 +215,48 @@ static int garbage(void)
 	return bad || fd < 0 ? 1 : 0;
 }
 
+static int mounts(const char *rw, char **names, int n)
+{
+	char p[4096], q[4096], what[8300], decoy[4096];
+	snprintf(decoy, sizeof(decoy), "%s/decoy", rw);
+	int fd = open(decoy, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (fd >= 0)
+		close(fd);
+	mkdir(decoy, 0777); /* decoy is a file; decoy.d a directory */
+	snprintf(q, sizeof(q), "%s/decoy.d", rw);
+	mkdir(q, 0777);
+	for (int i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%s", rw, names[i]);
+		snprintf(q, sizeof(q), "%s/%s.moved", rw, names[i]);
+		snprintf(what, sizeof(what), "rename(%s, %s)", p, q);
+		deny(what, rename(p, q));
+		snprintf(what, sizeof(what), "unlink(%s)", p);
+		deny(what, unlink(p));
+		snprintf(what, sizeof(what), "rmdir(%s)", p);
+		deny(what, rmdir(p));
+		snprintf(what, sizeof(what), "rename(decoy, %s)", p);
+		deny(what, rename(decoy, p));
+		snprintf(q, sizeof(q), "%s/decoy.d", rw);
+		snprintf(what, sizeof(what), "rename(decoy.d, %s)", p);
+		deny(what, rename(q, p));
+		snprintf(what, sizeof(what), "renameat2(%s, decoy, RENAME_EXCHANGE)", p);
+		deny(what, syscall(SYS_renameat2, AT_FDCWD, p, AT_FDCWD, decoy, 2 /* RENAME_EXCHANGE */));
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			snprintf(q, sizeof(q), "%s/MARK", p);
+		else
+			snprintf(q, sizeof(q), "%s", p);
+		snprintf(what, sizeof(what), "open(%s, O_WRONLY|O_CREAT)", q);
+		fd = open(q, O_WRONLY | O_CREAT, 0666);
+		deny(what, fd);
+		if (fd >= 0) {
+			(void)!write(fd, "ESCAPED\n", 8);
+			close(fd);
+		}
+	}
+	return attack_exit();
+}
+
 static void *opener(void *arg)
 {
 	(void)arg;
@@ -242,8 +290,10 @@ int main(int argc, char **argv)
 		return paths(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "garbage"))
 		return garbage();
+	if (argc >= 4 && !strcmp(argv[1], "mounts"))
+		return mounts(argv[2], argv + 3, argc - 3);
 	if (argc == 3 && !strcmp(argv[1], "die"))
 		return die(atoi(argv[2]));
-	fprintf(stderr, "usage: attack-broker race GOOD BAD SECONDS | paths RWDIR CANARY | garbage | die N\n");
+	fprintf(stderr, "usage: attack-broker race GOOD BAD SECONDS | paths RWDIR CANARY | garbage | mounts RWDIR NAME... | die N\n");
 	return 2;
 }

@@ -1232,6 +1232,49 @@ def broker_paths(h):
         h.check(b"denied open(" in res.stderr, "--audit listed no denied open", res)
 
 
+@case("broker-mounts")
+def broker_mounts(h):
+    """With the broker, rename, unlink and rmdir read-only grants nested in
+    a read-write one (a directory and a file), rename onto them and write
+    into them: the broker works from another mount namespace, where the
+    kernel would let it detach the nested mounts, so it must refuse."""
+    sub, cfg = h.rw + "/sub", h.rw + "/cfg"
+    os.mkdir(sub)
+    for path in (sub + "/file", cfg):
+        with open(path, "w") as f:
+            f.write("ORIGINAL\n")
+        os.chmod(path, 0o666)
+    os.chmod(sub, 0o777)
+    if h.root:
+        for p in (sub, sub + "/file", cfg):
+            os.lchown(p, NOBODY, NOBODY)
+    argv = [h.bin("attack-broker"), "mounts", h.rw, "sub", "cfg"]
+    cal = h.run([], argv, unboxed=True, quiet=True, judge=False)
+    h.check(os.path.exists(sub + ".moved"), "calibration: outside the box the attack does not move the directory", cal)
+    # Put the host tree back for the real run.
+    for name in os.listdir(h.rw):
+        full = h.rw + "/" + name
+        shutil.rmtree(full) if os.path.isdir(full) and not os.path.islink(full) else os.unlink(full)
+    os.mkdir(sub)
+    for path in (sub + "/file", cfg):
+        with open(path, "w") as f:
+            f.write("ORIGINAL\n")
+        os.chmod(path, 0o666)
+    os.chmod(sub, 0o777)
+    if h.root:
+        for p in (sub, sub + "/file", cfg):
+            os.lchown(p, NOBODY, NOBODY)
+    before = {p: (os.lstat(p).st_ino, open(p).read()) for p in (sub + "/file", cfg)}
+    res = h.run(["--audit", "--ro", h.bindir, "--rw", h.rw, "--ro", sub, "--ro", cfg], argv,
+                expect_out="forbidden operations")
+    h.expect_exit(res)
+    for p, (ino, content) in before.items():
+        h.check(os.path.exists(p) and os.lstat(p).st_ino == ino and open(p).read() == content,
+                "'%s' was moved, replaced or changed" % p, res)
+    h.check(not os.path.exists(sub + "/MARK"), "a file was created in the read-only directory", res)
+    h.check(not any(n.endswith(".moved") for n in os.listdir(h.rw)), "a read-only grant was renamed", res)
+
+
 @case("broker-garbage")
 def broker_garbage(h):
     """Garbage for the broker: NULL and kernel pointers, a path running

@@ -197,6 +197,33 @@ print(os.readlink('/proc/self/cwd'), os.path.exists('/dev/stdin'))
     expect_ok(r, "here\nward\nm\n1000 1000 0o644\n/tmp/sub True\n")
 
 
+def test_mkdir_unlink_rename(t):
+    out = t.mkdir("out", 0o777)
+    ro = t.mkdir("ro")
+    t.write("ro/keep", "k\n")
+    script = r"""
+set -e
+cd /tmp; umask 027; mkdir -p a/b; mv a/b a/c; ls -ld a/c | cut -c1-10; rmdir a/c; rm -r a
+mkdir %(out)s/d; echo x > %(out)s/d/f; mv %(out)s/d/f %(out)s/g; rmdir %(out)s/d; ls %(out)s
+mkdir %(ro)s/new 2>/dev/null || echo refused-mkdir
+rm %(ro)s/keep 2>/dev/null || echo refused-rm
+mv %(ro)s/keep %(ro)s/moved 2>/dev/null || echo refused-mv
+mkdir /etc/x 2>/dev/null || echo refused-etc
+""" % {"out": out, "ro": ro}
+    r = t.sh(script, opts=["--audit", "--rw", out, "--ro", ro])
+    expect_ok(r, "drwxr-x---\ng\nrefused-mkdir\nrefused-rm\nrefused-mv\nrefused-etc\n")
+    expect(os.path.exists(os.path.join(out, "g")) and not os.path.exists(os.path.join(out, "d")),
+           "the host side of the read-write grant", r)
+    st = os.stat(os.path.join(out, "g"))
+    expect_eq((st.st_uid, st.st_gid), (65534, 65534), "owner of the created file", r)
+    expect(os.path.exists(os.path.join(ro, "keep")), "the read-only file is still there", r)
+    ds = denials(r)
+    for call, path in (("mkdir", ro + "/new"), ("unlink", ro + "/keep"), ("rename", ro + "/keep"),
+                       ("mkdir", "/etc/x")):
+        d = find(ds, call, path)
+        expect(d and d[0]["reason"] == "read-only", "no read-only denial for %s %s" % (call, path), r)
+
+
 def test_box_exits_with_pending_requests(t):
     code = r"""
 import os, threading
