@@ -43,8 +43,10 @@
  * fds), refusing to touch a mount point (see check_not_mountpoint).
  * An O_PATH open is checked, then left to the kernel (see handle_open).
  *
- * Not mediated yet: connect/bind on unix sockets and the other
- * path-taking calls (chdir, truncate, chmod, link, symlink, xattrs, ...).
+ * connect/bind on unix sockets with a path: see handle_sock.
+ *
+ * Not mediated yet: the other path-taking calls (chdir, truncate, chmod,
+ * link, symlink, xattrs, ...).
  * The static layers alone govern them. */
 #include "broker.h"
 
@@ -65,6 +67,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -82,7 +85,7 @@
 
 enum op {
 	OP_OPEN, OP_OPEN2, OP_STAT, OP_STATX, OP_ACCESS, OP_READLINK, OP_EXEC,
-	OP_MKDIR, OP_UNLINK, OP_RENAME,
+	OP_MKDIR, OP_UNLINK, OP_RENAME, OP_CONNECT, OP_BIND,
 };
 
 /* The calls the filter sends to the broker, and where their arguments
@@ -117,6 +120,9 @@ static const struct call {
 	{__NR_rename, "rename", OP_RENAME, -1, 0, -1},
 	{__NR_renameat, "rename", OP_RENAME, 0, 1, -1},
 	{__NR_renameat2, "rename", OP_RENAME, 0, 1, 4},
+	/* the path is in the sockaddr (argument 1), not a string */
+	{__NR_connect, "connect", OP_CONNECT, -1, 1, -1},
+	{__NR_bind, "bind", OP_BIND, -1, 1, -1},
 };
 
 struct vfile_fd {
@@ -991,6 +997,93 @@ static void handle_dirop(struct req *q, uint64_t id)
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
 }
 
+/* connect/bind. Only a unix socket with a path names a file: the broker
+ * reads the address once and resolves the path in the box. connect is
+ * then made by the broker on the box's own socket (pidfd_getfd), to
+ * "/proc/self/fd/N" of the socket file it resolved, so the kernel cannot
+ * look the path up again. bind is checked (the directory exists in the
+ * box) and left to the kernel: done from here, the socket's name would
+ * be the /proc path, which getsockname() and peers would see. Every other
+ * address (inet, abstract unix) is the network namespace's and Landlock's
+ * business, not a file: left to the kernel as well. A box racing to
+ * rewrite its address after the check loses only the audit record: the
+ * kernel's own checks still decide. */
+static void handle_sock(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	int sfd = (int)n->data.args[0];
+	int len = (int)n->data.args[2];
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	size_t want = len > 0 && (size_t)len < sizeof(sun) ? (size_t)len : sizeof(sun);
+	struct iovec local = {&sun, want};
+	struct iovec remote = {(void *)(uintptr_t)n->data.args[1], want};
+	bool got = len > (int)offsetof(struct sockaddr_un, sun_path) &&
+		   process_vm_readv(q->pid, &local, 1, &remote, 1, 0) == (ssize_t)want;
+	if (!id_valid(b, n->id))
+		return;
+	if (!got || sun.sun_family != AF_UNIX || !sun.sun_path[0]) {
+		(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+		return;
+	}
+	size_t plen = strnlen(sun.sun_path, want - offsetof(struct sockaddr_un, sun_path));
+	memcpy(b->path, sun.sun_path, plen);
+	b->path[plen] = 0;
+
+	char norm[PATH_MAX], last[PATH_MAX];
+	if (q->c->op == OP_BIND) {
+		int pfd = resolve_parent(q, AT_FDCWD, b->path, norm, sizeof(norm), last, sizeof(last));
+		if (pfd < 0) {
+			record(q, norm, -pfd);
+			(void)send_resp(b, id, 0, -pfd, 0);
+			return;
+		}
+		close(pfd);
+		allowed(q, norm, ACCESS_CREATE);
+		(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+		return;
+	}
+
+	int r = 0, fd = resolve(q, AT_FDCWD, false, O_PATH, 0, norm, sizeof(norm));
+	if (fd == -EEXIST && q->is_vfile)
+		fd = -ECONNREFUSED;
+	if (fd < 0) {
+		record(q, norm, -fd);
+		(void)send_resp(b, id, 0, -fd, 0);
+		return;
+	}
+	long tgid = status_field(q->pid, "\nTgid:", 10);
+	int pidfd = tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+	int sock = pidfd >= 0 && id_valid(b, n->id) ? (int)syscall(SYS_pidfd_getfd, pidfd, sfd, 0) : -1;
+	if (sock < 0) {
+		r = -EBADF;
+	} else {
+		/* A blocking connect to a listener whose backlog stays full
+		 * would hold the broker (and every other call of the box):
+		 * bound it to 2 s, restoring the box's own timeout after. */
+		struct timeval old, bound = {2, 0};
+		socklen_t olen = sizeof(old);
+		bool timed = getsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old, &olen) == 0 &&
+			     ((old.tv_sec == 0 && old.tv_usec == 0) || old.tv_sec > 2) &&
+			     setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof(bound)) == 0;
+		struct sockaddr_un via = {.sun_family = AF_UNIX};
+		snprintf(via.sun_path, sizeof(via.sun_path), "/proc/self/fd/%d", fd);
+		r = connect(sock, (struct sockaddr *)&via, sizeof(via)) < 0 ? -errno : 0;
+		if (timed)
+			(void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old, sizeof(old));
+		close(sock);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	close(fd);
+	if (r < 0)
+		record(q, norm, -r);
+	else
+		allowed(q, norm, ACCESS_WRITE);
+	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
+}
+
 static void handle(struct broker *b, const struct seccomp_notif *n)
 {
 	const struct call *c = NULL;
@@ -1019,6 +1112,10 @@ static void handle(struct broker *b, const struct seccomp_notif *n)
 			return;
 		}
 	}
+	if (c->op == OP_CONNECT || c->op == OP_BIND) {
+		handle_sock(&q, n->id);
+		return;
+	}
 	int r = fetch(&q);
 	if (r == -ESRCH)
 		return; /* the caller is gone */
@@ -1036,6 +1133,8 @@ static void handle(struct broker *b, const struct seccomp_notif *n)
 	case OP_MKDIR:
 	case OP_UNLINK:
 	case OP_RENAME: handle_dirop(&q, n->id); break;
+	case OP_CONNECT:
+	case OP_BIND: break;
 	case OP_OPEN2: break;
 	}
 }

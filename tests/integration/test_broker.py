@@ -224,6 +224,47 @@ mkdir /etc/x 2>/dev/null || echo refused-etc
         expect(d and d[0]["reason"] == "read-only", "no read-only denial for %s %s" % (call, path), r)
 
 
+def test_unix_sockets(t):
+    """A server and a client in the box over a path socket (bind left to
+    the kernel, connect made by the broker); a host socket in a grant, one
+    outside every grant, a host socket the box may not write."""
+    import socket
+    sockdir = t.mkdir("sock", 0o777)
+    host_open = os.path.join(sockdir, "open.sock")
+    host_closed = os.path.join(sockdir, "closed.sock")
+    servers = []
+    for path, mode in ((host_open, 0o777), (host_closed, 0o700)):
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        os.chmod(path, mode)
+        os.chown(path, 0, 0)
+        srv.listen(4)
+        servers.append(srv)
+    code = r"""
+import os, socket, threading, errno
+srv = socket.socket(socket.AF_UNIX); srv.bind('/tmp/s'); srv.listen(1)
+print(srv.getsockname())
+def serve():
+    c, _ = srv.accept(); c.sendall(c.recv(10).upper()); c.close()
+threading.Thread(target=serve).start()
+cl = socket.socket(socket.AF_UNIX); os.chdir('/tmp'); cl.connect('s'); cl.sendall(b'ping'); print(cl.recv(10))
+for p in (%r, %r, '/run/nothing.sock'):
+    s = socket.socket(socket.AF_UNIX)
+    try: s.connect(p); print('connected')
+    except OSError as e: print(errno.errorcode[e.errno])
+""" % (host_open, host_closed)
+    try:
+        r = t.py(code, opts=["--audit", "--ro", sockdir])
+    finally:
+        for srv in servers:
+            srv.close()
+    expect_ok(r, "/tmp/s\nb'PING'\nconnected\nEACCES\nENOENT\n")
+    ds = denials(r)
+    expect(find(ds, "connect", host_closed) and find(ds, "connect", host_closed)[0]["errno"] == "EACCES",
+           "no EACCES denial for the closed host socket", r)
+    expect(find(ds, "connect", "/run/nothing.sock"), "no denial for the socket outside the grants", r)
+
+
 def test_box_exits_with_pending_requests(t):
     code = r"""
 import os, threading
