@@ -168,8 +168,20 @@ int broker_box_fd(const struct broker *b)
 
 int broker_install(int sock, struct err *e)
 {
-	struct sock_filter insns[4 + ELEMENTSOF(calls) + 2];
+	/* open* ... → USER_NOTIF, except newfstatat/statx with AT_EMPTY_PATH:
+	 * that is fstat() (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH),
+	 * a third of a python start's stat calls), which names no path. A box
+	 * passing a path with that flag stats it unaudited, within the static
+	 * layers: an audit gap, not a boundary. BPF jumps only forward, hence
+	 * the layout:
+	 *   0 ld arch; 1 jeq x86_64; 2 ret allow; 3 ld nr;
+	 *   4 jeq newfstatat → F; 5 jeq statx → S; 6.. jeq call → notify;
+	 *   A ret allow; F: ld args[3]; jset AT_EMPTY_PATH → allow2 : notify;
+	 *   S: ld args[2]; jset AT_EMPTY_PATH → allow2 : notify;
+	 *   notify: ret user_notif; allow2: ret allow */
+	struct sock_filter insns[4 + 2 + ELEMENTSOF(calls) + 7];
 	size_t n = 0, nc = ELEMENTSOF(calls);
+	size_t a = 4 + 2 + (nc - 2); /* index of the first ret allow */
 	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						  offsetof(struct seccomp_data, arch));
 	/* Foreign ABIs are the allowlist's business (it kills them). */
@@ -177,11 +189,28 @@ int broker_install(int sock, struct err *e)
 	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						  offsetof(struct seccomp_data, nr));
-	for (size_t i = 0; i < nc; i++)
-		insns[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
-							  (uint8_t)(nc - i), 0);
+	insns[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_newfstatat,
+						(uint8_t)(a + 1 - (n + 1)), 0);
+	n++;
+	insns[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_statx,
+						(uint8_t)(a + 3 - (n + 1)), 0);
+	n++;
+	for (size_t i = 0; i < nc; i++) {
+		if (calls[i].nr == __NR_newfstatat || calls[i].nr == __NR_statx)
+			continue;
+		insns[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
+							(uint8_t)(a + 5 - (n + 1)), 0);
+		n++;
+	}
 	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						  offsetof(struct seccomp_data, args[3]));
+	insns[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, 3, 2);
+	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						  offsetof(struct seccomp_data, args[2]));
+	insns[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, 1, 0);
 	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	struct sock_fprog prog = {.len = (unsigned short)n, .filter = insns};
 	int lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 			       SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
