@@ -68,6 +68,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -313,14 +314,30 @@ fail:
 	return r;
 }
 
+/* Ends the thread. The box is gone by now, so the thread is in poll()
+ * and sees the stop byte at once; should a call ever hold it (a host
+ * path that hangs), it is cancelled after 2 s rather than hang the
+ * caller: the run is over, only its fds leak. */
+static void broker_join(struct broker *b)
+{
+	if (!b->started)
+		return;
+	(void)write_all(b->stop[1], "x", 1);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_timedjoin_np(b->thread, NULL, &until) != 0) {
+		pthread_cancel(b->thread);
+		pthread_join(b->thread, NULL);
+	}
+	b->started = false;
+}
+
 void broker_free(struct broker *b)
 {
 	if (!b)
 		return;
-	if (b->started) {
-		(void)write_all(b->stop[1], "x", 1);
-		pthread_join(b->thread, NULL);
-	}
+	broker_join(b);
 	int *fds[] = {&b->sock[0], &b->sock[1], &b->stop[0], &b->stop[1], &b->listener, &b->rootfd};
 	for (size_t i = 0; i < ELEMENTSOF(fds); i++)
 		if (*fds[i] >= 0)
@@ -1266,11 +1283,7 @@ int broker_start(struct broker *b, struct err *e)
 
 void broker_stop(struct broker *b, struct run_result *ret)
 {
-	if (b->started) {
-		(void)write_all(b->stop[1], "x", 1);
-		pthread_join(b->thread, NULL);
-		b->started = false;
-	}
+	broker_join(b);
 	memcpy(ret->denials, b->denials, sizeof(b->denials[0]) * b->n_denials);
 	ret->n_denials = b->n_denials;
 	ret->denials_dropped = b->dropped;

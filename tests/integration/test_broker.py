@@ -265,6 +265,21 @@ for p in (%r, %r, '/run/nothing.sock'):
     expect(find(ds, "connect", "/run/nothing.sock"), "no denial for the socket outside the grants", r)
 
 
+def test_pipe_reopen_does_not_hold_the_broker(t):
+    """Reopening a pipe whose write end is closed would block in open()
+    until a writer comes: the broker must not wait there (every other
+    call of the box would wait behind it, and ward at the end)."""
+    code = r"""
+import os
+r, w = os.pipe(); os.close(w)
+fd = os.open('/proc/self/fd/%d' % r, os.O_RDONLY)
+print(os.read(fd, 10), open('/etc/hostname').read(), end='')
+"""
+    r = t.py(code, opts=["--audit", "--wall-time", "20s"], timeout=40)
+    expect_ok(r, "b''ward\n")
+    expect(r.wall < 10, "the run took %.1f s" % r.wall, r)
+
+
 def test_box_exits_with_pending_requests(t):
     code = r"""
 import os, threading
