@@ -276,7 +276,7 @@ fd = os.open('/proc/self/fd/%d' % r, os.O_RDONLY)
 print(os.read(fd, 10), open('/etc/hostname').read(), end='')
 """
     r = t.py(code, opts=["--audit", "--wall-time", "20s"], timeout=40)
-    expect_ok(r, "b''ward\n")
+    expect_ok(r, "b'' ward\n")
     expect(r.wall < 10, "the run took %.1f s" % r.wall, r)
 
 
