@@ -287,6 +287,16 @@ int broker_new(struct broker **ret, const struct policy *p, const struct run_opt
 		r = err_errno(e, errno, "cannot create the broker's socket");
 		goto fail;
 	}
+	/* The box's end must survive box_exec moving its stdio to 0-2 and
+	 * the error pipe to 3 (a caller with stdin closed would otherwise
+	 * get it at 3): keep it above them. */
+	int high = fcntl(b->sock[1], F_DUPFD_CLOEXEC, 10);
+	if (high < 0) {
+		r = err_errno(e, errno, "cannot create the broker's socket");
+		goto fail;
+	}
+	close(b->sock[1]);
+	b->sock[1] = high;
 	for (size_t i = 0; i < mp->n; i++)
 		if ((r = strv_push(&b->granted, mp->e[i].dst)) < 0)
 			goto fail;
