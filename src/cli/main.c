@@ -114,6 +114,8 @@ void print_help(FILE *f)
 	      "  --file-text BOX=TEXT   a read-only virtual file at BOX containing TEXT\n"
 	      "  --audit                broker the box's file calls: list what was denied\n"
 	      "                         on stderr and in the report\n"
+	      "  --learn FILE           broker the box's file calls and write FILE: a policy\n"
+	      "                         of the grants given, narrowed to what was used\n"
 	      "\n"
 	      "Limits (SIZE: bytes with an optional K, M, G or T suffix, powers of 1024;\n"
 	      "DUR: a number with ms, s, m or h, a bare number is seconds):\n",
