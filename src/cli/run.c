@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "audit.h"
 #include "banned.h"
 
 enum {
@@ -605,176 +606,6 @@ static void print_limit(const struct run_result *r)
 	}
 }
 
-/* --learn: what the broker allowed, kept during the run (the broker's
- * thread appends; read after box_run returned). */
-#define MAX_LEARNED 4096
-struct learned {
-	char *path;
-	unsigned how;
-};
-struct learner {
-	struct learned *v;
-	size_t n;
-	size_t dropped;
-};
-
-static void learn_access(void *ctx, const char *box_path, unsigned how)
-{
-	struct learner *l = ctx;
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i].path, box_path)) {
-			l->v[i].how |= how;
-			return;
-		}
-	if (l->n >= MAX_LEARNED) {
-		l->dropped++;
-		return;
-	}
-	char *dup = strdup(box_path);
-	if (!dup) {
-		l->dropped++;
-		return;
-	}
-	l->v[l->n++] = (struct learned){dup, how};
-}
-
-static int learned_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct learned *)a)->path, ((const struct learned *)b)->path);
-}
-
-/* The user's grant (not the profile's: the learned policy is used with
- * the same profile) that holds box path `path`, the deepest one. */
-static const struct grant *user_grant(const struct policy *p, const struct policy *profile,
-				      const char *path)
-{
-	const struct grant *best = NULL;
-	for (size_t i = 0; i < p->n_grants; i++) {
-		const struct grant *g = &p->grants[i];
-		if (g->kind == GRANT_TMPFS || g->implicit || !path_is_under(path, g->box))
-			continue;
-		bool from_profile = false;
-		for (size_t j = 0; profile && j < profile->n_grants; j++)
-			if (!strcmp(profile->grants[j].box, g->box) && profile->grants[j].host &&
-			    !strcmp(profile->grants[j].host, g->host))
-				from_profile = true;
-		if (!from_profile && (!best || strlen(g->box) > strlen(best->box)))
-			best = g;
-	}
-	return best;
-}
-
-/* Adds the narrowest grant for one learned access under user grant g:
- * the file read (read-only), the file written, or for a file created the
- * directory it was created in (read-write). Returns 0 or -errno. */
-static int learn_grant(struct policy *out, const struct grant *g, const char *path, unsigned how)
-{
-	_cleanup_free_ char *box = NULL;
-	bool create = how & ACCESS_CREATE, write = how & (ACCESS_WRITE | ACCESS_CREATE);
-	if (write && g->kind != GRANT_RW)
-		return 0; /* it cannot have worked: nothing to grant */
-	if (create && strcmp(path, g->box) != 0) {
-		const char *slash = strrchr(path, '/');
-		box = strndup(path, slash == path ? 1 : (size_t)(slash - path));
-	} else {
-		box = strdup(path);
-	}
-	if (!box)
-		return -ENOMEM;
-	_cleanup_free_ char *host = NULL;
-	const char *rest = box + strlen(g->box);
-	if (asprintf(&host, "%s%s", strcmp(g->host, "/") ? g->host : "", rest[0] ? rest : "") < 0)
-		return -ENOMEM;
-	if (!host[0] && !(host = strdup("/")))
-		return -ENOMEM;
-	struct stat st;
-	bool missing = stat(host, &st) < 0;
-	struct err e = {{0}};
-	return policy_add_grant(out, write ? GRANT_RW : GRANT_RO, host, box, 0, missing, &e);
-}
-
-/* Writes the learned policy: the user's grants narrowed to what the
- * program used. Written to a temporary file and renamed into place, like
- * the report (a box-planted symlink at FILE is replaced, never followed). */
-static bool learn_finish(const char *path, const struct policy *p, const struct policy *profile,
-			 struct learner *l, char **program)
-{
-	struct policy *out = NULL;
-	if (policy_new(&out) < 0)
-		die_oom();
-	qsort(l->v, l->n, sizeof(*l->v), learned_cmp);
-	/* Reads first, then writes: a read-write grant of the same path
-	 * replaces the read-only one. A directory only listed or looked at is
-	 * granted whole, unless something below it is granted by itself. */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < l->n; i++) {
-			unsigned how = l->v[i].how;
-			bool write = how & (ACCESS_WRITE | ACCESS_CREATE);
-			if (write != (pass == 1))
-				continue;
-			if ((how & ACCESS_DIR) && !write && i + 1 < l->n &&
-			    path_is_under(l->v[i + 1].path, l->v[i].path))
-				continue;
-			const struct grant *g = user_grant(p, profile, l->v[i].path);
-			if (g && learn_grant(out, g, l->v[i].path, how) == -ENOMEM)
-				die_oom();
-		}
-	_cleanup_free_ char *text = NULL;
-	if (policy_format(out, &text) < 0)
-		die_oom();
-	policy_free(out);
-
-	_cleanup_free_ char *tmp = NULL;
-	const char *slash = strrchr(path, '/');
-	int n = slash ? asprintf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1)
-		      : asprintf(&tmp, ".%s.XXXXXX", path);
-	if (n < 0)
-		die_oom();
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		warn("--learn: cannot write '%s': %s", path, strerror_lc(errno));
-		return false;
-	}
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		warn("--learn: cannot write '%s': %s", path, strerror_lc(errno));
-		return false;
-	}
-	fprintf(f, "# learned by 'ward run --learn' from:");
-	for (char **a = program; *a && a - program < 8; a++)
-		fprintf(f, " %.*s", (int)strcspn(*a, "\n"), *a);
-	fprintf(f, "\n# the grants given for that run, narrowed to what the program used%s\n%s",
-		l->dropped ? " (more paths were used than recorded: check it)" : "", text);
-	mode_t mask = umask(0);
-	umask(mask);
-	bool ok = fchmod(fd, 0666 & ~mask) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (ok && rename(tmp, path) < 0)
-		ok = false;
-	if (!ok) {
-		warn("--learn: cannot write '%s': %s", path, strerror_lc(errno));
-		unlink(tmp);
-	}
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].path);
-	free(l->v);
-	return ok;
-}
-
-/* --audit: one line per call the broker refused. */
-static void print_denials(const struct run_result *r)
-{
-	char line[2048];
-	for (unsigned i = 0; i < r->n_denials; i++) {
-		denial_format(&r->denials[i], line, sizeof(line));
-		warn("denied %s", line);
-	}
-	if (r->denials_dropped)
-		warn("%llu more denials not recorded", (unsigned long long)r->denials_dropped);
-}
-
 /* Set by SIGINT/SIGTERM/SIGHUP: the library kills the box and returns;
  * ward then writes the report and dies of the same signal, so that a
  * calling shell sees the interruption. */
@@ -808,7 +639,7 @@ int cmd_run(int argc, char **argv)
 	/* --learn: the profile's own grants stay the profile's; only the
 	 * other grants are narrowed. */
 	__attribute__((cleanup(policy_freep))) struct policy *profile_only = NULL;
-	struct learner learner = {0};
+	struct learner *learner = NULL;
 	if (a.learn) {
 		const char *profile = a.profile ? a.profile : auto_profile(a.program[0]);
 		struct err e = {{0}};
@@ -816,9 +647,7 @@ int cmd_run(int argc, char **argv)
 			die_oom();
 		if (profile && strcmp(profile, "none") != 0)
 			(void)policy_load_profile(profile_only, profile, &e);
-		learner.v = calloc(MAX_LEARNED, sizeof(*learner.v));
-		if (!learner.v)
-			die_oom();
+		learner = learner_new();
 	}
 
 	struct run_options o = {
@@ -830,7 +659,7 @@ int cmd_run(int argc, char **argv)
 		.cancel = &cancelled,
 		.reap_lazily = true,
 		.on_access = a.learn ? learn_access : NULL,
-		.access_ctx = &learner,
+		.access_ctx = learner,
 	};
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
@@ -859,7 +688,7 @@ int cmd_run(int argc, char **argv)
 	if (!report_finish(a.report, &r))
 		status = EXIT_SETUP;
 	if (a.learn && r.status != STATUS_SETUP_ERROR &&
-	    !learn_finish(a.learn, p, profile_only, &learner, a.program))
+	    !learn_finish(a.learn, p, profile_only, learner, a.program))
 		status = EXIT_SETUP;
 	if (cancelled) {
 		int sig = cancelled;
