@@ -31,6 +31,8 @@
  * decide with the static layers (mount namespace, Landlock, permissions)
  * — the broker never widens what they allow.
  *
+ * /proc is the exception: see LEAVE_TO_KERNEL.
+ *
  * Stat-like calls are answered by fstat()ing the O_PATH fd the broker
  * resolved and writing the struct into the caller's buffer with
  * process_vm_writev; readlink the same way; access by faccessat2 on that
@@ -53,7 +55,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -67,9 +71,10 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "box.h"
@@ -460,57 +465,30 @@ static int box_base(struct req *q, int dirfd, char *out, size_t cap)
 	return 0;
 }
 
-/* Rewrites the names that point at the caller itself, which the
- * controller (outside the box's pid namespace) cannot follow: /proc/self,
- * /proc/thread-self, /dev/fd, /dev/std{in,out,err}. Works on the lexically
- * normalised path `norm`; returns 1 and sets *fd when the path names one
- * of the caller's own fds (a "magic link"), 0 when norm was rewritten or
- * left alone. */
-static int rewrite_self(struct req *q, char *norm, size_t cap, int *fd)
+/* The box's own processes: /proc (and /dev/fd, /dev/std*, which point
+ * into it). The controller must not act there with its own privileges:
+ * as root it keeps CAP_SYS_PTRACE (it needs it to read the box's
+ * memory), which would readlink /proc/1/exe of the box's init (a host
+ * path) or open what the box itself may not (init is not dumpable); and
+ * /proc/self names the controller there, not the caller. So calls on
+ * these paths are left to the kernel, in the box's own context
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE): that grants nothing beyond the
+ * static layers, and a box racing to rewrite the path meanwhile only
+ * loses its audit record. */
+#define LEAVE_TO_KERNEL (-4096)
+
+static bool kernel_path(const char *norm)
 {
-	static const struct {
-		const char *from, *to;
-	} alias[] = {
-		{"/dev/stdin", "/proc/self/fd/0"}, {"/dev/stdout", "/proc/self/fd/1"},
-		{"/dev/stderr", "/proc/self/fd/2"}, {"/dev/fd", "/proc/self/fd"},
-	};
-	char tmp[2 * PATH_MAX];
-	for (size_t i = 0; i < ELEMENTSOF(alias); i++)
-		if (path_is_under(norm, alias[i].from)) {
-			snprintf(tmp, sizeof(tmp), "%s%s", alias[i].to, norm + strlen(alias[i].from));
-			snprintf(norm, cap, "%s", tmp);
-			break;
-		}
-	const char *rest = NULL;
-	bool thread = false;
-	if (path_is_under(norm, "/proc/self"))
-		rest = norm + strlen("/proc/self");
-	else if (path_is_under(norm, "/proc/thread-self"))
-		rest = norm + strlen("/proc/thread-self"), thread = true;
-	if (!rest)
-		return 0;
-	long tgid = status_field(q->pid, "\nNStgid:", 10);
-	long tid = status_field(q->pid, "\nNSpid:", 10);
-	if (tgid <= 0 || tid <= 0)
-		return 0;
-	/* The caller's own fd: "/proc/self/fd/N" exactly. */
-	if (!thread && !strncmp(rest, "/fd/", 4) && rest[4]) {
-		char *end;
-		long n = strtol(rest + 4, &end, 10);
-		if (*end == 0 && n >= 0 && n < 1 << 20) {
-			*fd = (int)n;
-			return 1;
-		}
-	}
-	int k;
-	if (thread)
-		k = snprintf(tmp, sizeof(tmp), "/proc/%ld/task/%ld%s", tgid, tid, rest);
-	else
-		k = snprintf(tmp, sizeof(tmp), "/proc/%ld%s", tgid, rest);
-	if (k < 0 || (size_t)k >= cap)
-		return 0;
-	snprintf(norm, cap, "%s", tmp);
-	return 0;
+	return path_is_under(norm, "/proc") || path_is_under(norm, "/dev/fd") ||
+	       !strcmp(norm, "/dev/stdin") || !strcmp(norm, "/dev/stdout") ||
+	       !strcmp(norm, "/dev/stderr");
+}
+
+/* The same for a path that reached /proc through a symlink the box made. */
+static bool on_procfs(int fd)
+{
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
 }
 
 static int open_in_box(struct broker *b, const char *path, uint64_t flags, uint64_t mode,
@@ -612,6 +590,12 @@ static int send_resp(struct broker *b, uint64_t id, int64_t val, int error, uint
 	return ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
 }
 
+/* Answers "let the kernel do it" (see LEAVE_TO_KERNEL). */
+static void leave_to_kernel(struct broker *b, uint64_t id)
+{
+	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+}
+
 static void send_fd(struct broker *b, uint64_t id, int fd, bool cloexec)
 {
 	struct seccomp_notif_addfd a = {.id = id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
@@ -678,12 +662,19 @@ static int resolve_parent(struct req *q, int dirfd, const char *path, char *norm
 		return -EBUSY; /* "/" itself */
 	if ((clen == 1 && s[0] == '.') || (clen == 2 && s[0] == '.' && s[1] == '.'))
 		return -EINVAL;
+	if (kernel_path(norm))
+		return LEAVE_TO_KERNEL;
 	snprintf(last, lastcap, "%s", s);
 	if (s == abs + 1)
 		s[0] = 0, abs[1] = 0; /* the parent is "/" */
 	else
 		s[-1] = 0;
-	return open_in_box(q->b, abs, O_PATH | O_DIRECTORY, 0, 0);
+	int fd = open_in_box(q->b, abs, O_PATH | O_DIRECTORY, 0, 0);
+	if (fd >= 0 && on_procfs(fd)) {
+		close(fd);
+		return LEAVE_TO_KERNEL;
+	}
+	return fd;
 }
 
 /* Opens what the request names, the way the call asks: a full open for
@@ -706,6 +697,10 @@ static int resolve(struct req *q, int dirfd, bool empty_ok, uint64_t oflags, uin
 		else
 			snprintf(link, sizeof(link), "/proc/%d/fd/%d", q->pid, dirfd);
 		int fd = open(link, O_PATH | O_CLOEXEC);
+		if (fd >= 0 && on_procfs(fd)) {
+			close(fd);
+			return LEAVE_TO_KERNEL;
+		}
 		return fd < 0 ? (dirfd == AT_FDCWD ? -ENOENT : -EBADF) : fd;
 	}
 	int r = absolute(q, dirfd, path, b->abs, sizeof(b->abs), norm, cap);
@@ -713,21 +708,16 @@ static int resolve(struct req *q, int dirfd, bool empty_ok, uint64_t oflags, uin
 		return r;
 	if (q->is_vfile)
 		return -EEXIST; /* the caller serves it */
-	int selffd = -1;
-	char rewritten[2 * PATH_MAX];
-	snprintf(rewritten, sizeof(rewritten), "%s", norm);
-	if (rewrite_self(q, rewritten, sizeof(rewritten), &selffd) == 1) {
-		/* Reopening one's own fd is what the box could do itself. */
-		char link[64];
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", q->pid, selffd);
-		int fd = open(link, (int)(oflags | O_CLOEXEC));
-		return fd < 0 ? -errno : fd;
+	if (kernel_path(norm))
+		return LEAVE_TO_KERNEL;
+	/* The path as given, not norm: a lexical "a/../b" is not the
+	 * kernel's when a is a symlink. */
+	int fd = open_in_box(b, b->abs, oflags, mode, 0);
+	if (fd >= 0 && on_procfs(fd)) {
+		close(fd);
+		return LEAVE_TO_KERNEL;
 	}
-	/* The rewritten path when it changed (the controller cannot follow
-	 * the box's /proc/self), the path as given otherwise: a lexical
-	 * "a/../b" is not the kernel's when a is a symlink. */
-	const char *p = strcmp(rewritten, norm) ? rewritten : b->abs;
-	return open_in_box(b, p, oflags, mode, 0);
+	return fd;
 }
 
 /* Box memory is read once; after that, the pid must still be the caller
@@ -769,6 +759,10 @@ static void handle_open(struct req *q, uint64_t id)
 	 * flag is cleared again below unless the box asked for it. */
 	uint64_t of = (uint64_t)(fl & ~O_CLOEXEC) | (fl & O_PATH ? 0 : O_NOCTTY | O_NONBLOCK);
 	int fd = resolve(q, dirfd, false, of, mode, norm, sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL) {
+		leave_to_kernel(b, id);
+		return;
+	}
 	if (fd == -EEXIST && q->is_vfile && (fl & O_DIRECTORY)) {
 		fd = -ENOTDIR;
 	} else if (fd == -EEXIST && q->is_vfile) {
@@ -829,6 +823,10 @@ static void handle_stat(struct req *q, uint64_t id)
 	char norm[PATH_MAX];
 	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH, O_PATH | (nofollow ? O_NOFOLLOW : 0), 0, norm,
 			 sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL) {
+		leave_to_kernel(b, id);
+		return;
+	}
 	if (fd == -EEXIST && q->is_vfile)
 		fd = fcntl(b->files[q->vfile].memfd, F_DUPFD_CLOEXEC, 0);
 	/* A virtual file is always reported 0444: an unprivileged box owns
@@ -888,6 +886,10 @@ static void handle_access(struct req *q, uint64_t id)
 	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH,
 			 O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
 	int r = 0;
+	if (fd == LEAVE_TO_KERNEL) {
+		leave_to_kernel(b, id);
+		return;
+	}
 	if (fd == -EEXIST && q->is_vfile) {
 		r = mode & W_OK ? -EROFS : mode & X_OK ? -EACCES : 0;
 	} else if (fd < 0) {
@@ -917,6 +919,10 @@ static void handle_readlink(struct req *q, uint64_t id)
 		return;
 	}
 	int fd = resolve(q, dirfd, true, O_PATH | O_NOFOLLOW, 0, norm, sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL) {
+		leave_to_kernel(b, id);
+		return;
+	}
 	if (fd == -EEXIST && q->is_vfile)
 		fd = -EINVAL;
 	if (fd < 0) {
@@ -953,6 +959,10 @@ static void handle_exec(struct req *q, uint64_t id)
 	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH,
 			 O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
 	int r = 0;
+	if (fd == LEAVE_TO_KERNEL) {
+		leave_to_kernel(b, id);
+		return;
+	}
 	if (fd == -EEXIST && q->is_vfile) {
 		r = -EACCES;
 	} else if (fd < 0) {
@@ -997,6 +1007,10 @@ static void handle_dirop(struct req *q, uint64_t id)
 	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
 	char norm[PATH_MAX], norm2[PATH_MAX], last[PATH_MAX], last2[PATH_MAX];
 	int pfd = resolve_parent(q, dirfd, b->path, norm, sizeof(norm), last, sizeof(last));
+	if (pfd == LEAVE_TO_KERNEL) {
+		leave_to_kernel(b, id);
+		return;
+	}
 	int r = pfd < 0 ? pfd : 0;
 	if (r == 0 && q->c->op == OP_MKDIR) {
 		mode_t mode = (mode_t)n->data.args[nr == __NR_mkdir ? 1 : 2] & 07777;
@@ -1017,6 +1031,11 @@ static void handle_dirop(struct req *q, uint64_t id)
 		unsigned fl = nr == __NR_renameat2 ? (unsigned)n->data.args[4] : 0;
 		bool was_vfile = q->is_vfile;
 		int pfd2 = resolve_parent(q, newdir, b->path2, norm2, sizeof(norm2), last2, sizeof(last2));
+		if (pfd2 == LEAVE_TO_KERNEL) {
+			close(pfd);
+			leave_to_kernel(b, id);
+			return;
+		}
 		if (pfd2 < 0) {
 			r = pfd2;
 		} else {
@@ -1090,6 +1109,10 @@ static void handle_sock(struct req *q, uint64_t id)
 	char norm[PATH_MAX], last[PATH_MAX];
 	if (q->c->op == OP_BIND) {
 		int pfd = resolve_parent(q, AT_FDCWD, b->path, norm, sizeof(norm), last, sizeof(last));
+		if (pfd == LEAVE_TO_KERNEL) {
+			leave_to_kernel(b, id);
+			return;
+		}
 		if (pfd < 0) {
 			record(q, norm, -pfd);
 			(void)send_resp(b, id, 0, -pfd, 0);
@@ -1102,6 +1125,10 @@ static void handle_sock(struct req *q, uint64_t id)
 	}
 
 	int r = 0, fd = resolve(q, AT_FDCWD, false, O_PATH, 0, norm, sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL) {
+		leave_to_kernel(b, id);
+		return;
+	}
 	if (fd == -EEXIST && q->is_vfile)
 		fd = -ECONNREFUSED;
 	if (fd < 0) {
@@ -1228,6 +1255,19 @@ static void *broker_thread(void *arg)
 		syscall(SYS_setgroups, 0, NULL);
 		syscall(SYS_setfsgid, b->fsgid);
 		syscall(SYS_setfsuid, b->fsuid);
+		/* And of root's capabilities only CAP_SYS_PTRACE stays
+		 * effective in this thread (capset is per thread): it reads and
+		 * writes the box's memory (process_vm_*), takes a socket from it
+		 * (pidfd_getfd), and reads its /proc/PID/{cwd,fd}. Nothing
+		 * else may help a file call succeed that the box's own would
+		 * not (and /proc is left to the kernel, see LEAVE_TO_KERNEL). */
+		struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct d[2];
+		if (syscall(SYS_capget, &h, d) == 0) {
+			d[0].effective = 1u << CAP_SYS_PTRACE;
+			d[1].effective = 0;
+			(void)syscall(SYS_capset, &h, d);
+		}
 	}
 	if (unshare(CLONE_FS) == 0)
 		umask(0);

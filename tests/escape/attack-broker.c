@@ -13,6 +13,11 @@
  *       /proc/self/root, /proc/1/root, /proc/self/fd/N, /proc/self/cwd,
  *       '..' chains) and opens, stats and readlinks them, absolutely and
  *       relative to dirfds: every open must fail.
+ *       Also the box's init through /proc, which the controller may reach
+ *       with its own privileges (as root it keeps CAP_SYS_PTRACE): read
+ *       /proc/1/environ (ward's environment) directly, through a symlink
+ *       and by reopening an O_PATH fd; readlink /proc/1/exe, cwd, root
+ *       (printed as "LINK: ..."; the driver looks for host paths).
  *   attack-broker garbage
  *       bad pointers, unterminated paths, bad dirfds and buffers: each call
  *       must fail with an errno, and the broker must still answer after.
@@ -172,6 +177,34 @@ static int paths(const char *rw, const char *canary)
 	struct stat st;
 	snprintf(p, sizeof(p), "%s/abs", rw);
 	say("stat(%s) -> %s", p, stat(p, &st) == 0 ? "ok" : errno_name(errno));
+
+	/* init's environment and links, as the controller would see them. */
+	plant(rw, "environ", "/proc/1/environ");
+	plant(rw, "exe", "/proc/1/exe");
+	snprintf(p, sizeof(p), "%s/environ", rw);
+	const char *envs[] = {"/proc/1/environ", p, "/proc/1/task/1/environ"};
+	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++)
+		try_read(envs[i]);
+	int op = open("/proc/1/environ", O_PATH | O_CLOEXEC);
+	if (op >= 0) {
+		char re[64];
+		snprintf(re, sizeof(re), "/proc/self/fd/%d", op);
+		try_read(re);
+		snprintf(re, sizeof(re), "/dev/fd/%d", op);
+		try_read(re);
+	}
+	snprintf(p, sizeof(p), "%s/exe", rw);
+	const char *links[] = {"/proc/1/exe", "/proc/1/cwd", "/proc/1/root", p};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		char buf[4096];
+		ssize_t k = readlink(links[i], buf, sizeof(buf) - 1);
+		if (k >= 0) {
+			buf[k] = 0;
+			say("LINK: %s -> %s", links[i], buf);
+		} else {
+			say("readlink(%s) -> %s", links[i], errno_name(errno));
+		}
+	}
 	return attack_exit();
 }
 

@@ -1221,7 +1221,8 @@ def broker_paths(h):
     the box planted (absolute, relative, '..' chains, /proc/self/root,
     /proc/1/root, /proc/self/fd/N, /dev/fd/N, /proc/self/cwd) and through
     dirfds: the controller resolves in the box's root, never the host's
-    (CVE-2024-28185)."""
+    (CVE-2024-28185). And init's /proc (environ, exe, cwd), which the
+    controller's own privileges could reach: left to the kernel."""
     argv = [h.bin("attack-broker"), "paths", h.rw, h.canary]
     cal = h.run([], argv, unboxed=True, quiet=True, judge=False)
     h.check(h.secret in cal.seen, "calibration: outside the box the planted links do not reach the canary", cal)
@@ -1230,6 +1231,11 @@ def broker_paths(h):
                     expect_out="forbidden operations")
         h.expect_exit(res)
         h.check(b"denied open(" in res.stderr, "--audit listed no denied open", res)
+        # init is ward's own code: its exe is ward's host path.
+        leaked = [l for l in res.stdout.decode(errors="replace").splitlines()
+                  if l.startswith("LINK: ") and ("/ward/ward" in l.split(" -> ", 1)[1] or
+                                                 "/ward-escape-" in l.split(" -> ", 1)[1])]
+        h.check(not leaked, "host paths came out of init's /proc links: %s" % leaked, res)
 
 
 @case("broker-mounts")
