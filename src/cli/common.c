@@ -1,8 +1,12 @@
 /* common.c — messages and exits shared by the subcommands. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "banned.h"
@@ -97,4 +101,59 @@ int finish_stdout(int status)
 	if (err != EPIPE)
 		warn("cannot write to standard output: %s", strerror_lc(err));
 	return status ? status : EXIT_SETUP;
+}
+
+struct out_file out_file_check(const char *opt, const char *path)
+{
+	struct out_file f = {opt, path, NULL, -1};
+	if (!path || !strcmp(path, "-"))
+		return f;
+	struct stat st;
+	size_t len = strlen(path);
+	if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+		die(EXIT_USAGE, "--%s: '%s' is a directory (expected a file name)", opt, path);
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = slash == path ? strdup("/")
+				 : slash      ? strndup(path, (size_t)(slash - path))
+					      : strdup(".");
+	if (!dir)
+		die_oom();
+	f.base = slash ? slash + 1 : path;
+	f.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (f.dirfd < 0 && errno == ENOTDIR)
+		die(EXIT_USAGE, "--%s: cannot write '%s': '%s' is not a directory", opt, path, dir);
+	if (f.dirfd < 0)
+		die_errno(EXIT_USAGE, "--%s: cannot write '%s': '%s'", opt, path, dir);
+	if (access(dir, W_OK | X_OK) < 0)
+		die_errno(EXIT_USAGE, "--%s: cannot write '%s': '%s'", opt, path, dir);
+	return f;
+}
+
+bool out_file_write(const struct out_file *f, const char *data, size_t len)
+{
+	char tmp[300];
+	int fd = -1;
+	for (int i = 0; i < 100 && fd < 0; i++) {
+		uint64_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
+		snprintf(tmp, sizeof(tmp), ".%.200s.%016llx", f->base, (unsigned long long)rnd);
+		fd = openat(f->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		warn("--%s: cannot write '%s': %s", f->opt, f->path, strerror_lc(errno));
+		return false;
+	}
+	int ret = write_all(fd, data, len);
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && renameat(f->dirfd, tmp, f->dirfd, f->base) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		warn("--%s: cannot write '%s': %s", f->opt, f->path, strerror_lc(-ret));
+		unlinkat(f->dirfd, tmp, 0);
+	}
+	return ret == 0;
 }

@@ -39,3 +39,21 @@ void print_help(FILE *f);
 /* Flushes stdout and reports a failed write (e.g. to a full disk or a
  * closed pipe): returns status, or 125 when stdout could not be written. */
 int finish_stdout(int status);
+
+/* A file ward writes after a run (--report, --learn). Its directory is
+ * opened before the run, and the file is written to a temporary name and
+ * renamed into place relative to that descriptor: a symlink the box
+ * plants at the file is replaced, never followed, and one planted in
+ * place of a directory on the way cannot steer the write elsewhere
+ * (CVE-2024-28185). */
+struct out_file {
+	const char *opt;  /* "report", "learn": for messages */
+	const char *path; /* as given */
+	const char *base; /* its last component */
+	int dirfd;	  /* -1: no file (NULL or "-") */
+};
+/* Checks and opens path's directory; dies with a usage error when the
+ * file could not be written. */
+struct out_file out_file_check(const char *opt, const char *path);
+/* Writes data as the file; false after a message when it failed. */
+bool out_file_write(const struct out_file *f, const char *data, size_t len);

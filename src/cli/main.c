@@ -109,6 +109,13 @@ void print_help(FILE *f)
 	      "                         (box paths; may be repeated)\n"
 	      "  --net none|loopback    none (default): no network at all; loopback: a\n"
 	      "                         private loopback interface\n"
+	      "  --file BOX=HOST        a read-only virtual file at BOX with the content of\n"
+	      "                         host file HOST (copied when the run starts)\n"
+	      "  --file-text BOX=TEXT   a read-only virtual file at BOX containing TEXT\n"
+	      "  --audit                broker the box's file calls: list what was denied\n"
+	      "                         on stderr and in the report\n"
+	      "  --learn FILE           broker the box's file calls and write FILE: a policy\n"
+	      "                         of the grants given, narrowed to what was used\n"
 	      "\n"
 	      "Limits (SIZE: bytes with an optional K, M, G or T suffix, powers of 1024;\n"
 	      "DUR: a number with ms, s, m or h, a bare number is seconds):\n",

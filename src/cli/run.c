@@ -10,11 +10,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "audit.h"
 #include "banned.h"
 
 enum {
@@ -31,6 +31,10 @@ enum {
 	OPT_REPORT,
 	OPT_CGROUP,
 	OPT_QUIET,
+	OPT_AUDIT,
+	OPT_FILE,
+	OPT_FILE_TEXT,
+	OPT_LEARN,
 	OPT_LIMIT, /* OPT_LIMIT + enum limit_id */
 };
 
@@ -56,6 +60,10 @@ static const struct option options[] = {
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"audit", no_argument, NULL, OPT_AUDIT},
+	{"file", required_argument, NULL, OPT_FILE},
+	{"file-text", required_argument, NULL, OPT_FILE_TEXT},
+	{"learn", required_argument, NULL, OPT_LEARN},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -72,6 +80,7 @@ struct run_args {
 	struct op *ops;	     /* --policy first, then the rest in order */
 	size_t n_ops;
 	const char *report;
+	const char *learn;
 	int cgroup_mode;
 	bool quiet;
 	char **program; /* NULL-terminated: PROGRAM ARGS... */
@@ -183,6 +192,11 @@ static void parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case OPT_QUIET:
 			a->quiet = true;
+			break;
+		case OPT_LEARN:
+			if (!optarg[0])
+				die(EXIT_USAGE, "--learn: empty file name (expected FILE)");
+			a->learn = optarg;
 			break;
 		case OPT_POLICY:
 			/* Policy files go first, in their own order. */
@@ -297,6 +311,38 @@ static void add_tmpfs(struct policy *p, const char *arg)
 	check_policy(policy_add_grant(p, GRANT_TMPFS, NULL, norm, size, false, &e), "tmpfs", &e);
 }
 
+/* --file BOX=HOST (HOST relative to the current directory) and
+ * --file-text BOX=TEXT. */
+static void add_file(struct policy *p, int opt, const char *arg)
+{
+	const char *name = option_name(opt);
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		die(EXIT_USAGE, "--%s: invalid value '%s' (expected BOX=%s)", name, arg,
+		    opt == OPT_FILE ? "HOST" : "TEXT");
+	_cleanup_free_ char *box = strndup(arg, (size_t)(eq - arg));
+	if (!box)
+		die_oom();
+	check_box_path(name, box, arg);
+	_cleanup_free_ char *host = NULL;
+	if (opt == OPT_FILE) {
+		if (!eq[1])
+			die(EXIT_USAGE, "--%s: missing host file in '%s' (expected BOX=HOST)", name, arg);
+		if (eq[1] == '/') {
+			host = normalize(name, eq + 1);
+		} else {
+			_cleanup_free_ char *cwd = getcwd(NULL, 0);
+			_cleanup_free_ char *joined = NULL;
+			if (!cwd || asprintf(&joined, "%s/%s", cwd, eq + 1) < 0)
+				die_errno(EXIT_USAGE, "--%s: '%s': cannot resolve against the current directory",
+					  name, eq + 1);
+			host = normalize(name, joined);
+		}
+	}
+	struct err e = {{0}};
+	check_policy(policy_add_file(p, box, host, host ? NULL : eq + 1, &e), name, &e);
+}
+
 /* Applies one queued option to the policy; every failure is a usage
  * error naming the option and the value. */
 static void apply_op(struct policy *p, const struct op *o)
@@ -339,6 +385,13 @@ static void apply_op(struct policy *p, const struct op *o)
 		case OPT_HOSTNAME:
 			r = policy_set_hostname(p, o->arg, &e);
 			break;
+		case OPT_AUDIT:
+			r = policy_set_audit(p, "on", &e);
+			break;
+		case OPT_FILE:
+		case OPT_FILE_TEXT:
+			add_file(p, o->opt, o->arg);
+			return;
 		case OPT_NET:
 			r = policy_set_net(p, o->arg, &e);
 			break;
@@ -406,84 +459,27 @@ static struct policy *compose_policy(const struct run_args *a)
 	return p;
 }
 
-/* --report FILE is written to a temporary file in the same directory and
- * renamed into place, so a reader never sees half a report, and a symlink
- * planted at FILE is replaced, never followed. The file is created only
- * after the run: FILE's directory may be granted read-write, and a box
- * that could reach our temporary file could swap in a forged report. The
- * directory is opened before the run (so that a report which cannot be
- * written is found out before a long run, not after), and the report is
- * created and renamed relative to that descriptor: a box that replaces a
- * directory on the way to FILE with a symlink while it runs cannot steer
- * the write elsewhere (CVE-2024-28185). */
-struct report_target {
-	int dirfd;
-	const char *base; /* FILE's last component */
-};
-
-static struct report_target report_check(const char *path)
+/* --report FILE: JSON of the run, written after it (FILE's directory may
+ * be granted read-write: a box that could reach a file we wrote earlier
+ * could swap in a forged report) through out_file_write (common.h), which
+ * neither follows a symlink the box planted at FILE nor one planted in
+ * place of a directory on the way. "-" is stderr. */
+static bool report_finish(const struct out_file *f, const struct run_result *r)
 {
-	struct report_target t = {-1, NULL};
-	if (!path || !strcmp(path, "-"))
-		return t;
-	struct stat st;
-	size_t len = strlen(path);
-	if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-		die(EXIT_USAGE, "--report: '%s' is a directory (expected a file name)", path);
-	const char *slash = strrchr(path, '/');
-	_cleanup_free_ char *dir = slash == path ? strdup("/")
-				 : slash      ? strndup(path, (size_t)(slash - path))
-					      : strdup(".");
-	if (!dir)
-		die_oom();
-	t.base = slash ? slash + 1 : path;
-	t.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (t.dirfd < 0 && errno == ENOTDIR)
-		die(EXIT_USAGE, "--report: cannot write '%s': '%s' is not a directory", path, dir);
-	if (t.dirfd < 0)
-		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
-	if (access(dir, W_OK | X_OK) < 0)
-		die_errno(EXIT_USAGE, "--report: cannot write '%s': '%s'", path, dir);
-	return t;
-}
-
-/* Writes the report; false (after a message) when it could not be. */
-static bool report_finish(const char *path, const struct report_target *t,
-			  const struct run_result *r)
-{
-	if (!path)
+	if (!f->path)
 		return true;
-	if (!strcmp(path, "-")) {
+	if (!strcmp(f->path, "-")) {
 		int ret = report_write(r, STDERR_FILENO);
 		if (ret < 0 && ret != -EPIPE)
 			warn("--report: cannot write the report to stderr: %s", strerror_lc(-ret));
 		return ret == 0;
 	}
-	char tmp[300];
-	int fd = -1;
-	for (int i = 0; i < 100 && fd < 0; i++) {
-		uint64_t rnd = 0;
-		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-			rnd = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
-		snprintf(tmp, sizeof(tmp), ".%.200s.%016llx", t->base, (unsigned long long)rnd);
-		fd = openat(t->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		warn("--report: cannot write '%s': %s", path, strerror_lc(errno));
+	_cleanup_free_ char *json = report_json(r);
+	if (!json) {
+		warn("--report: cannot write '%s': out of memory", f->path);
 		return false;
 	}
-	int ret = report_write(r, fd);
-	if (close(fd) < 0 && ret == 0)
-		ret = -errno;
-	if (ret == 0 && renameat(t->dirfd, tmp, t->dirfd, t->base) < 0)
-		ret = -errno;
-	if (ret < 0) {
-		warn("--report: cannot write '%s': %s", path, strerror_lc(-ret));
-		unlinkat(t->dirfd, tmp, 0);
-	}
-	return ret == 0;
+	return out_file_write(f, json, strlen(json));
 }
 
 /* The one line printed for a limit hit: "memory limit (256M) exceeded". */
@@ -545,7 +541,21 @@ int cmd_run(int argc, char **argv)
 	free(a.ops);
 	a.ops = NULL;
 
-	struct report_target rt = report_check(a.report);
+	struct out_file report = out_file_check("report", a.report);
+	struct out_file learn = out_file_check("learn", a.learn);
+	/* --learn: the profile's own grants stay the profile's; only the
+	 * other grants are narrowed. */
+	__attribute__((cleanup(policy_freep))) struct policy *profile_only = NULL;
+	struct learner *learner = NULL;
+	if (a.learn) {
+		const char *profile = a.profile ? a.profile : auto_profile(a.program[0]);
+		struct err e = {{0}};
+		if (policy_new(&profile_only) < 0)
+			die_oom();
+		if (profile && strcmp(profile, "none") != 0)
+			(void)policy_load_profile(profile_only, profile, &e);
+		learner = learner_new();
+	}
 
 	struct run_options o = {
 		.stdin_fd = STDIN_FILENO,
@@ -555,6 +565,8 @@ int cmd_run(int argc, char **argv)
 		.cgroup_mode = a.cgroup_mode,
 		.cancel = &cancelled,
 		.reap_lazily = true,
+		.on_access = a.learn ? learn_access : NULL,
+		.access_ctx = learner,
 	};
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
@@ -573,12 +585,17 @@ int cmd_run(int argc, char **argv)
 		warn("%s", r.error.msg[0] ? r.error.msg : "the box could not be built");
 	else if (!a.quiet)
 		print_limit(&r);
+	if (p->audit)
+		print_denials(&r);
 
 	/* A report that was asked for and not written is ward's failure, even
 	 * when the program succeeded: whoever reads it must not trust a stale
 	 * or missing one. */
 	int status = run_exit_code(&r);
-	if (!report_finish(a.report, &rt, &r))
+	if (!report_finish(&report, &r))
+		status = EXIT_SETUP;
+	if (a.learn && r.status != STATUS_SETUP_ERROR &&
+	    !learn_finish(&learn, p, profile_only, learner, a.program))
 		status = EXIT_SETUP;
 	if (cancelled) {
 		int sig = cancelled;

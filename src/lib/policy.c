@@ -33,6 +33,8 @@
  * MAX_ARG_STRLEN (32 pages = 128 KiB) with E2BIG: refuse it here, where
  * the message can name the variable. */
 #define MAX_ENV_LEN (128 * 1024 - 1)
+#define MAX_FILES 256			/* virtual files */
+#define MAX_TEXT (64 * 1024)		/* bytes of one `text` file */
 #define MAX_HOSTNAME 64			/* HOST_NAME_MAX */
 
 #define KIB 1024ull
@@ -97,6 +99,12 @@ void policy_free(struct policy *p)
 	free(p->grants);
 	strv_clear(&p->exec);
 	strv_clear(&p->env);
+	for (size_t i = 0; i < p->n_files; i++) {
+		free(p->files[i].box);
+		free(p->files[i].host);
+		free(p->files[i].text);
+	}
+	free(p->files);
 	free(p->cwd);
 	free(p->hostname);
 	free(p);
@@ -382,6 +390,73 @@ int policy_set_net(struct policy *p, const char *mode, struct err *e)
 	return 0;
 }
 
+int policy_set_audit(struct policy *p, const char *onoff, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	if (onoff && !strcmp(onoff, "on"))
+		p->audit = true;
+	else if (onoff && !strcmp(onoff, "off"))
+		p->audit = false;
+	else
+		return err_set(e, EINVAL, "invalid value '%s' (expected on or off)", onoff ? onoff : "");
+	return 0;
+}
+
+int policy_add_file(struct policy *p, const char *box, const char *host, const char *text,
+		    struct err *e)
+{
+	if (!p || (!host == !text))
+		return -EINVAL;
+	_cleanup_free_ char *b = NULL, *h = NULL, *t = NULL;
+	int r = box_path(box, &b, e);
+	if (r < 0)
+		return r;
+	if (!strcmp(b, "/"))
+		return err_set(e, EINVAL, "a virtual file cannot be '/'");
+	size_t len = 0;
+	if (host) {
+		if (host[0] != '/')
+			return err_set(e, EINVAL, "path '%s' must be absolute", host);
+		if ((r = check_path_len(host, e)) < 0)
+			return r;
+		struct stat st;
+		if (stat(host, &st) < 0)
+			return err_errno(e, errno, "host file '%s'", host);
+		if (!S_ISREG(st.st_mode))
+			return err_set(e, EINVAL, "host file '%s' is not a regular file", host);
+		if (!(h = strdup(host)))
+			return -ENOMEM;
+	} else {
+		len = strlen(text);
+		if (len > MAX_TEXT)
+			return err_set(e, EFBIG, "text for '%s' too long (%zu bytes, at most %d)", b, len,
+				       MAX_TEXT);
+		if (!(t = strdup(text)))
+			return -ENOMEM;
+	}
+	/* The same box path again replaces the earlier file. */
+	struct vfile *v = NULL;
+	for (size_t i = 0; i < p->n_files && !v; i++)
+		if (!strcmp(p->files[i].box, b))
+			v = &p->files[i];
+	if (v) {
+		free(v->box);
+		free(v->host);
+		free(v->text);
+	} else {
+		if (p->n_files >= MAX_FILES)
+			return err_set(e, E2BIG, "too many virtual files (at most %d)", MAX_FILES);
+		struct vfile *nf = realloc(p->files, (p->n_files + 1) * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		p->files = nf;
+		v = &p->files[p->n_files++];
+	}
+	*v = (struct vfile){.box = TAKE_PTR(b), .host = TAKE_PTR(h), .text = TAKE_PTR(t), .len = len};
+	return 0;
+}
+
 /* "size '0' out of range (expected at least 1 byte and at most 16T)" for
  * the limit's unit; `shown` is the value as the user wrote it. */
 static int limit_range_error(enum limit_id id, const char *shown, struct err *e)
@@ -634,6 +709,9 @@ enum directive {
 	D_CWD,
 	D_HOSTNAME,
 	D_NET,
+	D_AUDIT,
+	D_FILE,
+	D_TEXT,
 	D_LIMIT,
 };
 
@@ -652,6 +730,9 @@ static const struct {
 	{"cwd", D_CWD, 1, 1, "cwd BOX"},
 	{"hostname", D_HOSTNAME, 1, 1, "hostname NAME"},
 	{"net", D_NET, 1, 1, "net none|loopback"},
+	{"audit", D_AUDIT, 1, 1, "audit on|off"},
+	{"file", D_FILE, 2, 2, "file BOX HOST"},
+	{"text", D_TEXT, 2, 2, "text BOX \"CONTENT\""},
 };
 
 /* How the caller completes a message from apply_directive(). */
@@ -754,6 +835,17 @@ static int apply_directive(struct policy *p, const char *basedir, const struct l
 		return policy_set_hostname(p, arg[0], e);
 	case D_NET:
 		return policy_set_net(p, arg[0], e);
+	case D_AUDIT:
+		return policy_set_audit(p, arg[0], e);
+	case D_FILE: {
+		_cleanup_free_ char *host = NULL;
+		int r = host_path(basedir, arg[1], &host, e);
+		if (r < 0)
+			return r;
+		return policy_add_file(p, arg[0], host, NULL, e);
+	}
+	case D_TEXT:
+		return policy_add_file(p, arg[0], NULL, arg[1], e);
 	case D_LIMIT:
 	default:
 		return policy_set_limit_str(p, (enum limit_id)lim, arg[0], e);
@@ -936,6 +1028,11 @@ int policy_format(const struct policy *p, char **ret_text)
 		put_directive(f, "hostname", p->hostname, NULL, NULL);
 	if (p->net == NET_LOOPBACK)
 		put_directive(f, "net", "loopback", NULL, NULL);
+	if (p->audit)
+		put_directive(f, "audit", "on", NULL, NULL);
+	for (size_t i = 0; i < p->n_files; i++)
+		put_directive(f, p->files[i].host ? "file" : "text", p->files[i].box,
+			      p->files[i].host ? p->files[i].host : p->files[i].text, NULL);
 	for (int i = 0; i < _LIMIT_MAX; i++) {
 		char v[32];
 		if (!p->limits[i])

@@ -52,6 +52,14 @@ extern const struct limit_info limit_info[_LIMIT_MAX];
 /* Looks a limit up by directive name; -1 if unknown. */
 int limit_by_name(const char *name);
 
+/* A virtual file: served by the broker from a sealed memfd, read-only. */
+struct vfile {
+	char *box;	/* normalised absolute box path */
+	char *host;	/* host file copied in at start, or NULL */
+	char *text;	/* in-memory content when host is NULL */
+	size_t len;
+};
+
 struct policy {
 	struct grant *grants;
 	size_t n_grants, cap_grants;
@@ -61,6 +69,9 @@ struct policy {
 	char *hostname;		/* NULL = "ward" */
 	enum net_mode net;
 	uint64_t limits[_LIMIT_MAX]; /* 0 = not set (use default) */
+	bool audit;		/* broker: record and print denials */
+	struct vfile *files;	/* broker: virtual files, later ones win */
+	size_t n_files;
 	/* Depth of profile includes while parsing, to refuse loops. */
 	unsigned include_depth;
 };
@@ -80,6 +91,11 @@ int policy_add_env(struct policy *p, const char *spec, struct err *e);
 int policy_set_cwd(struct policy *p, const char *box_path, struct err *e);
 int policy_set_hostname(struct policy *p, const char *name, struct err *e);
 int policy_set_net(struct policy *p, const char *mode, struct err *e);
+int policy_set_audit(struct policy *p, const char *onoff, struct err *e);
+/* A virtual file at box path `box` with the content of host file `host`
+ * (read when the run starts) or the given text (host NULL). */
+int policy_add_file(struct policy *p, const char *box, const char *host,
+		    const char *text, struct err *e);
 int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value,
 		     struct err *e);
 /* Parses a limit value in its unit and sets it. */

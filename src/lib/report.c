@@ -17,7 +17,30 @@ static const struct {
 	{LAYER_CAPS_DROPPED, "caps-dropped"}, {LAYER_SECCOMP, "seccomp"},
 	{LAYER_LANDLOCK, "landlock"},	   {LAYER_CGROUP_V2, "cgroup-v2"},
 	{LAYER_CGROUP_V1, "cgroup-v1"},	   {LAYER_RLIMITS, "rlimits"},
+	{LAYER_BROKER, "broker"},
 };
+
+/* Escapes control characters, '"' and '\\' (and, with high, every byte
+ * above 0x7e: for text that is not UTF-8) as \\xNN. */
+static void escape_path(const char *in, bool high, char *out, size_t len)
+{
+	size_t o = 0;
+	for (const unsigned char *s = (const unsigned char *)in; *s && o + 5 < len; s++) {
+		if (*s < 0x20 || *s == 0x7f || *s == '"' || *s == '\\' || (high && *s > 0x7e))
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", *s);
+		else
+			out[o++] = (char)*s;
+	}
+	out[o] = 0;
+}
+
+void denial_format(const struct denial *d, char *buf, size_t len)
+{
+	char path[4 * sizeof(d->path)];
+	escape_path(d->path, false, path, sizeof(path));
+	snprintf(buf, len, "%s(\"%s\"%s%s): %s", d->call, path, d->flags[0] ? ", " : "", d->flags,
+		 d->reason);
+}
 
 static json_t *limit_value(const struct run_result *r, int i)
 {
@@ -65,6 +88,28 @@ char *report_json(const struct run_result *r)
 	json_object_set_new(o, "landlock_abi", json_integer(r->landlock_abi));
 	json_object_set_new(o, "error", r->status == STATUS_SETUP_ERROR && r->error.msg[0]
 						? json_string(r->error.msg) : json_null());
+	if (r->layers & LAYER_BROKER) {
+		json_t *d = json_array();
+		for (unsigned i = 0; d && i < r->n_denials; i++) {
+			const struct denial *x = &r->denials[i];
+			json_t *rec = json_object();
+			json_object_set_new(rec, "syscall", json_string(x->call));
+			json_t *path = json_string(x->path);
+			if (!path) { /* not UTF-8 */
+				char esc[4 * sizeof(x->path)];
+				escape_path(x->path, true, esc, sizeof(esc));
+				path = json_string(esc);
+			}
+			json_object_set_new(rec, "path", path);
+			json_object_set_new(rec, "flags", json_string(x->flags));
+			json_object_set_new(rec, "decision", json_string("denied"));
+			json_object_set_new(rec, "errno", json_string(strerrorname_np(x->error) ? strerrorname_np(x->error) : "?"));
+			json_object_set_new(rec, "reason", json_string(x->reason));
+			json_array_append_new(d, rec);
+		}
+		json_object_set_new(o, "denials", d);
+		json_object_set_new(o, "denials_dropped", json_integer((json_int_t)r->denials_dropped));
+	}
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	return s;

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 
 #include "box.h"
+#include "broker.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -105,6 +106,8 @@ struct launch {
 	/* pipes: [0] read end, [1] write end */
 	int sync[2], status[2], errp[2], out[2], err[2], in[2];
 	int stdin_direct;    /* caller's stdin handed to the box as is, or -1 */
+	struct broker *broker; /* NULL unless the policy needs one */
+	int broker_fd;	     /* the box's end of the broker socket, or -1 */
 };
 
 static void close_pair(int p[2])
@@ -132,6 +135,7 @@ static void launch_free(struct launch *L)
 		close(L->stdin_direct);
 	if (L->have_cg)
 		cgroup_destroy(&L->cg);
+	broker_free(L->broker);
 }
 
 /* Keeps a heap string alive for the plan's lifetime; returns it. */
@@ -538,7 +542,8 @@ static _noreturn_ void box_exec(struct launch *L)
 		err_errno(&e, errno, "cannot set up stdio");
 		child_fail(efd, EXIT_SETUP, &e);
 	}
-	/* Keep only 0, 1, 2 and the error pipe (close-on-exec) at 3. */
+	/* Keep only 0, 1, 2, the error pipe (close-on-exec) at 3 and the
+	 * broker's socket at 4 (sent and closed before execve). */
 	if (efd != 3) {
 		if (dup3(efd, 3, O_CLOEXEC) < 0) {
 			err_errno(&e, errno, "cannot move the error pipe");
@@ -546,7 +551,11 @@ static _noreturn_ void box_exec(struct launch *L)
 		}
 		efd = 3;
 	}
-	if (syscall(SYS_close_range, 4U, ~0U, 0) < 0) {
+	if (L->broker_fd >= 0 && L->broker_fd != 4 && dup3(L->broker_fd, 4, O_CLOEXEC) < 0) {
+		err_errno(&e, errno, "cannot move the broker's socket");
+		child_fail(efd, EXIT_SETUP, &e);
+	}
+	if (syscall(SYS_close_range, L->broker_fd >= 0 ? 5U : 4U, ~0U, 0) < 0) {
 		err_errno(&e, errno, "cannot close inherited file descriptors");
 		child_fail(efd, EXIT_SETUP, &e);
 	}
@@ -606,6 +615,14 @@ static _noreturn_ void box_exec(struct launch *L)
 	if (seccomp_apply(&e) < 0 ||
 	    (((L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup) || L->exec.n) &&
 	     seccomp_apply_memory_guard(&e) < 0))
+		child_fail(efd, EXIT_SETUP, &e);
+	/* The broker answers from here on, starting with our execve. An
+	 * unprivileged controller may read this process's memory only while
+	 * its mm (shared with init until execve) is dumpable; init, with
+	 * capabilities this process lacks, stays out of its reach, and makes
+	 * itself non-dumpable again when we have exec'd. */
+	if (L->broker_fd >= 0 &&
+	    ((!L->root && prctl(PR_SET_DUMPABLE, 1) < 0) || broker_install(4, &e) < 0))
 		child_fail(efd, EXIT_SETUP, &e);
 	execve(prog, L->argv, L->env.v);
 	int er = errno;
@@ -753,6 +770,10 @@ static _noreturn_ void box_init(struct launch *L)
 		child_fail(efd, EXIT_SETUP, &e);
 	}
 	munmap(stack, stack_size);
+	if (L->broker_fd >= 0) {
+		prctl(PR_SET_DUMPABLE, 0);
+		close(L->broker_fd);
+	}
 
 	close(efd);
 	close(L->out[1]);
@@ -1138,6 +1159,7 @@ int box_run(const struct policy *p, char *const argv[],
 		.sync = {-1, -1}, .status = {-1, -1}, .errp = {-1, -1},
 		.out = {-1, -1}, .err = {-1, -1}, .in = {-1, -1},
 		.stdin_direct = -1,
+		.broker_fd = -1,
 	};
 	struct supervisor s = {.L = &L, .ret = ret, .o = o, .pidfd = -1,
 			       .status_fd = -1, .err_fd = -1, .in_src = -1, .in_dst = -1};
@@ -1154,8 +1176,12 @@ int box_run(const struct policy *p, char *const argv[],
 	if ((r = plan_limits(&L, p, o, ret)) < 0 ||
 	    (r = plan_filesystem(&L, p, o, ret)) < 0 ||
 	    (r = plan_environment(&L, p)) < 0 ||
-	    (r = strv_copy(&L.exec, &p->exec)) < 0)
+	    (r = strv_copy(&L.exec, &p->exec)) < 0 ||
+	    (broker_needed(p, o) &&
+	     (r = broker_new(&L.broker, p, o, &L.mp, L.host_uid, L.host_gid, e)) < 0))
 		goto fail;
+	if (L.broker)
+		L.broker_fd = broker_box_fd(L.broker);
 	L.landlock_abi = landlock_abi();
 	if (L.landlock_abi < 1) {
 		r = err_set(e, EOPNOTSUPP, "landlock is not available on this kernel (%s): ward requires it",
@@ -1222,6 +1248,14 @@ int box_run(const struct policy *p, char *const argv[],
 		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 		goto fail;
 	}
+	if (L.broker && (r = broker_start(L.broker, e)) < 0) {
+		syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, NULL, 0);
+		waitpid(pid, NULL, 0);
+		close(s.pidfd);
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+		goto fail;
+	}
+	L.broker_fd = -1;
 	/* Go: the box builds itself and starts the program. */
 	(void)write_all(L.sync[1], "x", 1);
 	close_pair(L.sync);
@@ -1278,6 +1312,8 @@ int box_run(const struct policy *p, char *const argv[],
 	if (s.sampled_peak)
 		ret->peak_memory_bytes = s.sampled_peak;
 	ret->output_bytes = s.output_total;
+	if (L.broker)
+		broker_stop(L.broker, ret);
 	close(s.pidfd);
 	if (s.in_dst >= 0)
 		close(s.in_dst);

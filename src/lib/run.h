@@ -37,6 +37,17 @@ enum layer {
 	LAYER_CGROUP_V1 = 1u << 13,
 	LAYER_RLIMITS = 1u << 14,
 	LAYER_SETSID = 1u << 15,
+	LAYER_BROKER = 1u << 16, /* seccomp user notification to the controller */
+};
+
+/* One call the broker refused (broker.c). */
+#define RUN_MAX_DENIALS 64
+struct denial {
+	char call[16];	    /* "open", "stat", "access", "readlink", "exec" */
+	char path[256];	    /* as the box asked, cut at 255 bytes */
+	char flags[64];	    /* "O_RDONLY", "W_OK", or "" */
+	int error;	    /* the errno the box got */
+	const char *reason; /* "not granted", "read-only", ... (static) */
 };
 
 /* What the caller wants besides the policy. */
@@ -57,6 +68,19 @@ struct run_options {
 	/* The caller exits right after the run (the CLI): do not wait for the
 	 * box's namespaces to be torn down. Never with a cgroup. */
 	bool reap_lazily;
+	/* When set, the run is brokered and the broker's thread calls this
+	 * for every access it allowed, with the normalised box path and
+	 * ACCESS_* bits (`ward run --learn`). Called only during box_run,
+	 * never concurrently with itself. */
+	void (*on_access)(void *ctx, const char *box_path, unsigned how);
+	void *access_ctx;
+};
+enum {
+	ACCESS_READ = 1u << 0,
+	ACCESS_WRITE = 1u << 1,
+	ACCESS_CREATE = 1u << 2, /* O_CREAT: the file may not have existed */
+	ACCESS_EXEC = 1u << 3,
+	ACCESS_DIR = 1u << 4,	 /* the path is a directory */
 };
 enum { CGROUP_AUTO = 0, CGROUP_OFF, CGROUP_REQUIRE };
 
@@ -79,6 +103,11 @@ struct run_result {
 	/* A one-line notice for the user (e.g. cwd not exposed); may be "". */
 	char notice[512];
 	struct err error;	/* setup-error / exec failure message */
+	/* The broker's refusals (LAYER_BROKER): the first RUN_MAX_DENIALS,
+	 * and how many more there were. */
+	struct denial denials[RUN_MAX_DENIALS];
+	unsigned n_denials;
+	uint64_t denials_dropped;
 };
 
 /* Runs argv in a box built from p. Returns 0 when the program ran (whatever
@@ -104,6 +133,11 @@ enum {
 	EXIT_NOT_EXECUTABLE = 126,
 	EXIT_NOT_FOUND = 127,
 };
+
+/* "open(\"/etc/passwd\", O_RDONLY): not granted" for a denial record,
+ * with control characters, quotes and backslashes of the path escaped
+ * (\xNN) so that a box cannot forge lines of the caller's output. */
+void denial_format(const struct denial *d, char *buf, size_t len);
 
 /* JSON report (jansson). Writes one object to fd. Returns 0 or -errno. */
 int report_write(const struct run_result *r, int fd);

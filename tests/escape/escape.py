@@ -1192,6 +1192,115 @@ def exec_allowlist(h):
     h.check(b"which is allowed -> ran" in res.stdout, "the allowed /usr/bin/true did not run", res)
 
 
+@case("broker-toctou")
+def broker_toctou(h):
+    """With the broker (--audit), a thread rewrites the path buffer between
+    a granted file and the canary while another opens and stats it: the
+    broker reads the path once and opens what it read, so the canary never
+    comes out."""
+    argv = [h.bin("attack-broker"), "race", h.granted + "/file", h.canary, "3"]
+    cal = h.run([], argv, unboxed=True, quiet=True, judge=False)
+    h.check(h.secret in cal.seen, "calibration: outside the box the race does not reach the canary", cal)
+    # The same, with the canary's host path granted nowhere but a virtual
+    # file standing in for it: the broker serves the memfd, never the host.
+    for extra in ([], ["--file-text", h.canary + "=decoy"]):
+        res = h.run(["--audit", "--ro", h.granted, "--ro", h.bindir] + extra, argv,
+                    expect_out="forbidden operations", timeout=60)
+        out = res.stdout.decode(errors="replace")
+        if extra:
+            # The decoy is what the box asked for: allowed, not an escape.
+            h.check("broker" in (res.report or {}).get("layers", []), "no broker in the report", res)
+        else:
+            h.expect_exit(res)
+        h.check("of the granted file" in out, "the race did not run", res)
+
+
+@case("broker-paths")
+def broker_paths(h):
+    """With the broker, open, stat and readlink the canary through symlinks
+    the box planted (absolute, relative, '..' chains, /proc/self/root,
+    /proc/1/root, /proc/self/fd/N, /dev/fd/N, /proc/self/cwd) and through
+    dirfds: the controller resolves in the box's root, never the host's
+    (CVE-2024-28185). And init's /proc (environ, exe, cwd), which the
+    controller's own privileges could reach: left to the kernel."""
+    argv = [h.bin("attack-broker"), "paths", h.rw, h.canary]
+    cal = h.run([], argv, unboxed=True, quiet=True, judge=False)
+    h.check(h.secret in cal.seen, "calibration: outside the box the planted links do not reach the canary", cal)
+    for extra in ([], ["--file-text", "/etc/motd=hi"]):
+        res = h.run(["--audit", "--ro", h.bindir, "--rw", h.rw] + extra, argv,
+                    expect_out="forbidden operations")
+        h.expect_exit(res)
+        h.check(b"denied open(" in res.stderr, "--audit listed no denied open", res)
+        # init is ward's own code: its exe is ward's host path.
+        leaked = [l for l in res.stdout.decode(errors="replace").splitlines()
+                  if l.startswith("LINK: ") and ("/ward/ward" in l.split(" -> ", 1)[1] or
+                                                 "/ward-escape-" in l.split(" -> ", 1)[1])]
+        h.check(not leaked, "host paths came out of init's /proc links: %s" % leaked, res)
+
+
+@case("broker-mounts")
+def broker_mounts(h):
+    """With the broker, rename, unlink and rmdir read-only grants nested in
+    a read-write one (a directory and a file), rename onto them and write
+    into them: the broker works from another mount namespace, where the
+    kernel would let it detach the nested mounts, so it must refuse."""
+    sub, cfg = h.rw + "/sub", h.rw + "/cfg"
+    os.mkdir(sub)
+    for path in (sub + "/file", cfg):
+        with open(path, "w") as f:
+            f.write("ORIGINAL\n")
+        os.chmod(path, 0o666)
+    os.chmod(sub, 0o777)
+    if h.root:
+        for p in (sub, sub + "/file", cfg):
+            os.lchown(p, NOBODY, NOBODY)
+    argv = [h.bin("attack-broker"), "mounts", h.rw, "sub", "cfg"]
+    cal = h.run([], argv, unboxed=True, quiet=True, judge=False)
+    h.check(os.path.exists(sub + ".moved"), "calibration: outside the box the attack does not move the directory", cal)
+    # Put the host tree back for the real run.
+    for name in os.listdir(h.rw):
+        full = h.rw + "/" + name
+        shutil.rmtree(full) if os.path.isdir(full) and not os.path.islink(full) else os.unlink(full)
+    os.mkdir(sub)
+    for path in (sub + "/file", cfg):
+        with open(path, "w") as f:
+            f.write("ORIGINAL\n")
+        os.chmod(path, 0o666)
+    os.chmod(sub, 0o777)
+    if h.root:
+        for p in (sub, sub + "/file", cfg):
+            os.lchown(p, NOBODY, NOBODY)
+    before = {p: (os.lstat(p).st_ino, open(p).read()) for p in (sub + "/file", cfg)}
+    res = h.run(["--audit", "--ro", h.bindir, "--rw", h.rw, "--ro", sub, "--ro", cfg], argv,
+                expect_out="forbidden operations")
+    h.expect_exit(res)
+    for p, (ino, content) in before.items():
+        h.check(os.path.exists(p) and os.lstat(p).st_ino == ino and open(p).read() == content,
+                "'%s' was moved, replaced or changed" % p, res)
+    h.check(not os.path.exists(sub + "/MARK"), "a file was created in the read-only directory", res)
+    h.check(not any(n.endswith(".moved") for n in os.listdir(h.rw)), "a read-only grant was renamed", res)
+
+
+@case("broker-garbage")
+def broker_garbage(h):
+    """Garbage for the broker: NULL and kernel pointers, a path running
+    into an unmapped page, bad dirfds and result buffers: every call fails
+    with an errno, ward and its broker keep working."""
+    res = h.run(["--audit", "--ro", h.bindir], [h.bin("attack-broker"), "garbage"],
+                expect_out="garbage:")
+    h.expect_exit(res)
+
+
+@case("broker-died")
+def broker_died(h):
+    """A box whose process exits while 8 threads have requests pending in
+    the broker: the run ends at once with the program's status, no hang."""
+    res = h.run(["--audit", "--ro", h.bindir, "--wall-time", "20s"],
+                [h.bin("attack-broker"), "die", "8"], expect_out="die:")
+    h.expect_exit(res)
+    h.check(res.wall < 10, "the run took %.1f s after the box died" % res.wall, res)
+
+
 @case("output-flood")
 def output_flood(h):
     """Write to stdout and stderr forever, no limit flags: output-limit,

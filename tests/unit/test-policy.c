@@ -627,6 +627,13 @@ static void check_same(const struct policy *a, const struct policy *b)
 	CHECK_INT(a->net, b->net);
 	for (int i = 0; i < _LIMIT_MAX; i++)
 		CHECK_U64(a->limits[i], b->limits[i]);
+	CHECK_INT(a->audit, b->audit);
+	CHECK_INT(a->n_files, b->n_files);
+	for (size_t i = 0; i < a->n_files && i < b->n_files; i++) {
+		CHECK_STR(a->files[i].box, b->files[i].box);
+		CHECK_STR(a->files[i].host, b->files[i].host);
+		CHECK_STR(a->files[i].text, b->files[i].text);
+	}
 }
 
 static void test_format(void)
@@ -708,6 +715,84 @@ static void test_format_round_trip(void)
 	free(again);
 	free(text);
 	policy_free(q);
+	policy_free(p);
+}
+
+/* The broker's directives: audit, file, text; their errors, the
+ * replacement of a box path given twice, and the round trip. */
+static void test_broker_directives(void)
+{
+	struct policy *p = parse_ok("audit on\nfile /etc/motd /etc/hostname\n"
+				    "text /data/c.json \"{\\\"a\\\":1}\\nx\"\ntext /t \"\"\n");
+	if (p) {
+		CHECK_INT(p->audit, true);
+		CHECK_INT(p->n_files, 3);
+		CHECK_STR(p->files[0].box, "/etc/motd");
+		CHECK_STR(p->files[0].host, "/etc/hostname");
+		CHECK(p->files[0].text == NULL);
+		CHECK_STR(p->files[1].box, "/data/c.json");
+		CHECK_STR(p->files[1].text, "{\"a\":1}\nx");
+		CHECK_INT(p->files[1].len, 9);
+		CHECK_STR(p->files[2].text, "");
+		char *text = format(p);
+		CHECK_STR(text, "audit on\nfile /etc/motd /etc/hostname\n"
+				"text /data/c.json \"{\\\"a\\\":1}\\nx\"\ntext /t \"\"\n");
+		struct policy *q = NULL;
+		struct err e = {{0}};
+		CHECK_INT(policy_new(&q), 0);
+		CHECK_INT(policy_parse(q, "formatted", text, strlen(text), &e), 0);
+		check_same(p, q);
+		policy_free(q);
+		free(text);
+	}
+	policy_free(p);
+
+	/* The same box path again replaces the earlier content; audit off. */
+	p = parse_ok("text /a one\nfile /a /etc/hostname\naudit on\naudit off\n");
+	if (p) {
+		CHECK_INT(p->n_files, 1);
+		CHECK_STR(p->files[0].host, "/etc/hostname");
+		CHECK_INT(p->audit, false);
+	}
+	policy_free(p);
+	p = parse_ok("text /a/../b x\n");
+	if (p)
+		CHECK_STR(p->files[0].box, "/b");
+	policy_free(p);
+
+	parse_err("audit maybe\n", NAME ":1: audit: invalid value 'maybe' (expected on or off)");
+	parse_err("audit\n", NAME ":1: audit: missing argument (expected 'audit on|off')");
+	parse_err("file /etc/motd\n", NAME ":1: file: missing argument (expected 'file BOX HOST')");
+	parse_err("file etc/motd /etc/hostname\n", NAME ":1: file: path 'etc/motd' must be absolute");
+	parse_err("file /x /nonexistent-ward-file\n",
+		  NAME ":1: file: host file '/nonexistent-ward-file': no such file or directory");
+	parse_err("file /x /etc\n", NAME ":1: file: host file '/etc' is not a regular file");
+	parse_err("file / /etc/hostname\n", NAME ":1: file: a virtual file cannot be '/'");
+	parse_err("text /x\n", NAME ":1: text: missing argument (expected 'text BOX \"CONTENT\"')");
+	parse_err("text /x a b\n", NAME ":1: text: unexpected argument 'b' (expected 'text BOX \"CONTENT\"')");
+
+	/* The caps: 64 KiB of text, 256 files. */
+	struct err e = {{0}};
+	CHECK_INT(policy_new(&p), 0);
+	char *big = malloc(64 * 1024 + 2);
+	if (big) {
+		memset(big, 'x', 64 * 1024 + 1);
+		big[64 * 1024 + 1] = 0;
+		CHECK_INT(policy_add_file(p, "/big", NULL, big, &e), -EFBIG);
+		CHECK_STR(e.msg, "text for '/big' too long (65537 bytes, at most 65536)");
+		big[64 * 1024] = 0;
+		CHECK_INT(policy_add_file(p, "/big", NULL, big, &e), 0);
+		free(big);
+	}
+	for (int i = 1; i < 256; i++) {
+		char box[32];
+		snprintf(box, sizeof(box), "/f%d", i);
+		CHECK_INT(policy_add_file(p, box, NULL, "x", &e), 0);
+	}
+	CHECK_INT(policy_add_file(p, "/one-more", NULL, "x", &e), -E2BIG);
+	CHECK_STR(e.msg, "too many virtual files (at most 256)");
+	CHECK_INT(policy_add_file(p, "/x", NULL, NULL, &e), -EINVAL);
+	CHECK_INT(policy_add_file(p, "/x", "/etc/hostname", "t", &e), -EINVAL);
 	policy_free(p);
 }
 
@@ -836,6 +921,7 @@ int main(void)
 		TEST(test_format),
 		TEST(test_format_round_trip),
 		TEST(test_load_file),
+		TEST(test_broker_directives),
 	};
 	return run_tests(tests, ELEMENTSOF(tests));
 }

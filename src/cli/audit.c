@@ -1,0 +1,172 @@
+/* audit.c — what `ward run` does with what the broker saw: the --audit
+ * lines (one per denied call, after the run) and the --learn policy (the
+ * grants given, narrowed to the paths the program used). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "audit.h"
+#include "banned.h"
+
+/* --learn: what the broker allowed, kept during the run (the broker's
+ * thread appends; read after box_run returned). */
+#define MAX_LEARNED 4096
+struct learned {
+	char *path;
+	unsigned how;
+};
+struct learner {
+	struct learned *v;
+	size_t n;
+	size_t dropped;
+};
+
+struct learner *learner_new(void)
+{
+	struct learner *l = calloc(1, sizeof(*l));
+	if (!l || !(l->v = calloc(MAX_LEARNED, sizeof(*l->v))))
+		die_oom();
+	return l;
+}
+
+void learn_access(void *ctx, const char *box_path, unsigned how)
+{
+	struct learner *l = ctx;
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].path, box_path)) {
+			l->v[i].how |= how;
+			return;
+		}
+	if (l->n >= MAX_LEARNED) {
+		l->dropped++;
+		return;
+	}
+	char *dup = strdup(box_path);
+	if (!dup) {
+		l->dropped++;
+		return;
+	}
+	l->v[l->n++] = (struct learned){dup, how};
+}
+
+static int learned_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct learned *)a)->path, ((const struct learned *)b)->path);
+}
+
+/* The user's grant (not the profile's: the learned policy is used with
+ * the same profile) that holds box path `path`, the deepest one. */
+static const struct grant *user_grant(const struct policy *p, const struct policy *profile,
+				      const char *path)
+{
+	const struct grant *best = NULL;
+	for (size_t i = 0; i < p->n_grants; i++) {
+		const struct grant *g = &p->grants[i];
+		if (g->kind == GRANT_TMPFS || g->implicit || !path_is_under(path, g->box))
+			continue;
+		bool from_profile = false;
+		for (size_t j = 0; profile && j < profile->n_grants; j++)
+			if (!strcmp(profile->grants[j].box, g->box) && profile->grants[j].host &&
+			    !strcmp(profile->grants[j].host, g->host))
+				from_profile = true;
+		if (!from_profile && (!best || strlen(g->box) > strlen(best->box)))
+			best = g;
+	}
+	return best;
+}
+
+/* Adds the narrowest grant for one learned access under user grant g:
+ * the file read (read-only), the file written, or for a file created the
+ * directory it was created in (read-write). Returns 0 or -errno. */
+static int learn_grant(struct policy *out, const struct grant *g, const char *path, unsigned how)
+{
+	_cleanup_free_ char *box = NULL;
+	bool create = how & ACCESS_CREATE, write = how & (ACCESS_WRITE | ACCESS_CREATE);
+	if (write && g->kind != GRANT_RW)
+		return 0; /* it cannot have worked: nothing to grant */
+	if (create && strcmp(path, g->box) != 0) {
+		const char *slash = strrchr(path, '/');
+		box = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	} else {
+		box = strdup(path);
+	}
+	if (!box)
+		return -ENOMEM;
+	_cleanup_free_ char *host = NULL;
+	const char *rest = box + strlen(g->box);
+	if (asprintf(&host, "%s%s", strcmp(g->host, "/") ? g->host : "", rest[0] ? rest : "") < 0)
+		return -ENOMEM;
+	if (!host[0] && !(host = strdup("/")))
+		return -ENOMEM;
+	struct stat st;
+	bool missing = stat(host, &st) < 0;
+	struct err e = {{0}};
+	return policy_add_grant(out, write ? GRANT_RW : GRANT_RO, host, box, 0, missing, &e);
+}
+
+/* Writes the learned policy: the user's grants narrowed to what the
+ * program used, through out_file_write like the report (a box-planted
+ * symlink is never followed). */
+bool learn_finish(const struct out_file *dest, const struct policy *p, const struct policy *profile,
+		  struct learner *l, char **program)
+{
+	struct policy *out = NULL;
+	if (policy_new(&out) < 0)
+		die_oom();
+	qsort(l->v, l->n, sizeof(*l->v), learned_cmp);
+	/* Reads first, then writes: a read-write grant of the same path
+	 * replaces the read-only one. A directory only listed or looked at is
+	 * granted whole, unless something below it is granted by itself. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < l->n; i++) {
+			unsigned how = l->v[i].how;
+			bool write = how & (ACCESS_WRITE | ACCESS_CREATE);
+			if (write != (pass == 1))
+				continue;
+			if ((how & ACCESS_DIR) && !write && i + 1 < l->n &&
+			    path_is_under(l->v[i + 1].path, l->v[i].path))
+				continue;
+			const struct grant *g = user_grant(p, profile, l->v[i].path);
+			if (g && learn_grant(out, g, l->v[i].path, how) == -ENOMEM)
+				die_oom();
+		}
+	_cleanup_free_ char *text = NULL;
+	if (policy_format(out, &text) < 0)
+		die_oom();
+	policy_free(out);
+
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		die_oom();
+	fprintf(f, "# learned by 'ward run --learn' from:");
+	for (char **a = program; *a && a - program < 8; a++)
+		fprintf(f, " %.*s", (int)strcspn(*a, "\n"), *a);
+	fprintf(f, "\n# the grants given for that run, narrowed to what the program used%s\n%s",
+		l->dropped ? " (more paths were used than recorded: check it)" : "", text);
+	if (fclose(f) != 0)
+		die_oom();
+	bool ok = out_file_write(dest, buf, len);
+	free(buf);
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].path);
+	free(l->v);
+	free(l);
+	return ok;
+}
+
+/* --audit: one line per call the broker refused. */
+void print_denials(const struct run_result *r)
+{
+	char line[2048];
+	for (unsigned i = 0; i < r->n_denials; i++) {
+		denial_format(&r->denials[i], line, sizeof(line));
+		warn("denied %s", line);
+	}
+	if (r->denials_dropped)
+		warn("%llu more denials not recorded", (unsigned long long)r->denials_dropped);
+}
+

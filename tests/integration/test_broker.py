@@ -1,0 +1,330 @@
+#!/usr/bin/python3
+"""The broker (--audit, virtual files): denied reads, writes and execs are
+listed on stderr and in the report; virtual files have the exact content
+and cannot be written; programs (python, threads, pipelines, relative
+paths) work unchanged under the broker; a run without these options has
+no broker at all."""
+
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wardtest import PYTHON, expect, expect_eq, expect_exit, expect_in, expect_not_in, expect_ok, main  # noqa: E402
+
+
+def denials(r):
+    expect(r.report is not None, "no report", r)
+    expect_in("broker", r.report["layers"], "report layers", r)
+    return r.report["denials"]
+
+
+def find(ds, syscall, path):
+    return [d for d in ds if d["syscall"] == syscall and d["path"] == path]
+
+
+def test_no_broker_without_options(t):
+    r = t.run(["/bin/cat", "/etc/hostname"])
+    expect_ok(r, "ward\n")
+    expect_not_in("broker", r.report["layers"], "report layers", r)
+    expect_not_in("denials", r.report, "report keys", r)
+
+
+def test_audit_denied_read(t):
+    r = t.run(["/bin/cat", "/etc/shadow"], "--audit")
+    expect_exit(r, 1, "exited")
+    expect_in(b'ward: denied open("/etc/shadow", O_RDONLY): not granted\n', r.err, "stderr", r)
+    d = find(denials(r), "open", "/etc/shadow")
+    expect(d, "no denial record for /etc/shadow", r)
+    expect_eq(d[0]["decision"], "denied", "decision", r)
+    expect_eq(d[0]["errno"], "ENOENT", "errno", r)
+    expect_eq(d[0]["flags"], "O_RDONLY", "flags", r)
+    expect_eq(r.report["denials_dropped"], 0, "denials_dropped", r)
+
+
+def test_audit_denied_write_and_permission(t):
+    d = t.mkdir("data")
+    t.write("data/file", "x\n")
+    secret = t.write("data/secret", "s\n", mode=0o600)
+    os.chown(secret, 0, 0)
+    r = t.sh("echo y > %s/file; cat %s/secret; echo done" % (d, d), opts=["--audit", "--ro", d])
+    expect_exit(r, 0, "exited")
+    ds = denials(r)
+    w = find(ds, "open", d + "/file")
+    expect(w and w[0]["reason"] == "read-only" and w[0]["errno"] == "EROFS",
+           "no read-only denial for the write", r)
+    expect_in("O_WRONLY|O_CREAT|O_TRUNC", w[0]["flags"], "flags of the write", r)
+    p = find(ds, "open", d + "/secret")
+    expect(p and p[0]["errno"] == "EACCES", "no EACCES denial for the 0600 root file", r)
+    with open(d + "/file") as f:
+        expect_eq(f.read(), "x\n", "the read-only file", r)
+
+
+def test_audit_denied_exec(t):
+    t.write("work/notexec.sh", "#!/bin/sh\necho ran\n", mode=0o644)
+    r = t.sh("./notexec.sh; /nonexistent/prog; echo done", opts=["--audit"])
+    expect_exit(r, 0, "exited")
+    expect_not_in(b"ran", r.out, "stdout", r)
+    ds = denials(r)
+    expect(find(ds, "exec", "./notexec.sh"), "no exec denial for ./notexec.sh", r)
+    expect(find(ds, "exec", "/nonexistent/prog"), "no exec denial for /nonexistent/prog", r)
+    expect_in(b'ward: denied exec("./notexec.sh"): permission denied', r.err, "stderr", r)
+
+
+def test_audit_line_escapes_control_characters(t):
+    r = t.py("import os\ntry: open('/x\\nward: forged\\x1b[2J')\nexcept OSError: pass", opts=["--audit"])
+    expect_exit(r, 0, "exited")
+    lines = r.err.decode().splitlines()
+    expect(not any(l.startswith("ward: forged") for l in lines), "a box path forged a line", r)
+    expect_in('denied open("/x\\x0award: forged\\x1b[2J", O_RDONLY): not granted', r.err.decode(), "stderr", r)
+
+
+def test_denials_capped(t):
+    r = t.py("import os\nfor i in range(200):\n  try: os.open('/nope/%d' % i, os.O_RDONLY)\n  except OSError: pass",
+             opts=["--audit"])
+    expect_exit(r, 0, "exited")
+    ds = [d for d in denials(r) if d["path"].startswith("/nope/")]
+    expect_eq(len(ds), 64 - (len(r.report["denials"]) - len(ds)), "records kept", r)
+    expect(r.report["denials_dropped"] >= 200 - 64, "dropped count %d" % r.report["denials_dropped"], r)
+    expect_in(b"more denials not recorded", r.err, "stderr", r)
+
+
+def test_virtual_files_exact_content(t):
+    blob = bytes(range(256)) * 40 + b"\n"
+    host = t.write("motd.bin", blob)
+    r = t.run([PYTHON, "-c", "import sys; sys.stdout.buffer.write(open('/etc/motd','rb').read());"
+               "sys.stdout.buffer.write(open('/data/config.json','rb').read())"],
+              "--file", "/etc/motd=" + host, "--file-text", '/data/config.json={"a":1}')
+    expect_ok(r, blob + b'{"a":1}')
+    expect_eq(r.report["denials"], [], "denials", r)
+
+
+def test_virtual_files_not_writable(t):
+    host = t.write("motd.txt", "original\n", mode=0o666)
+    code = r"""
+import errno, os, stat
+bad = 0
+for flags in (os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND):
+    try:
+        os.open('/etc/motd', flags); bad += 1; print('opened', flags)
+    except OSError as e:
+        assert e.errno == errno.EROFS, e
+fd = os.open('/etc/motd', os.O_RDONLY)
+try:
+    os.write(fd, b'x'); bad += 1
+except OSError as e:
+    print('write', e.errno)
+try:
+    os.fchmod(fd, 0o666); print('fchmod ok')
+except OSError as e:
+    print('fchmod', e.errno)
+# Unprivileged, the memfd belongs to the box's own uid, which may chmod
+# it and reopen it read-write: its seals still refuse every write.
+try:
+    rw = os.open('/proc/self/fd/%d' % fd, os.O_RDWR)
+    try:
+        os.write(rw, b'x'); bad += 1; print('wrote through a reopened fd')
+    except OSError as e:
+        print('write after reopen', e.errno)
+    try:
+        os.ftruncate(rw, 0); bad += 1; print('truncated')
+    except OSError as e:
+        print('truncate', e.errno)
+except OSError as e:
+    print('reopen', e.errno)
+st = os.stat('/etc/motd')
+print(stat.S_IMODE(st.st_mode) == 0o444, st.st_size, os.access('/etc/motd', os.W_OK))
+print(open('/etc/motd').read(), end='')
+raise SystemExit(bad)
+"""
+    r = t.py(code, opts=["--file", "/etc/motd=" + host, "--audit"])
+    expect_exit(r, 0, "exited")
+    expect_in(b"True 9 False\noriginal\n", r.out, "stdout", r)
+    with open(host) as f:
+        expect_eq(f.read(), "original\n", "the host file", r)
+    expect(find(denials(r), "open", "/etc/motd"), "no denial for the write", r)
+
+
+def test_virtual_files_from_policy(t):
+    host = t.write("content.txt", "from a file\n")
+    pol = t.write("v.policy", 'audit on\nfile /etc/motd content.txt\ntext /data/x "line1\\nline2"\n')
+    r = t.sh("cat /etc/motd /data/x; cat /etc/nothing-here", opts=["--policy", pol])
+    expect_exit(r, 1, "exited")
+    expect_eq(r.out, b"from a file\nline1\nline2", "stdout", r)
+    expect_in(b'ward: denied open("/etc/nothing-here", O_RDONLY): not granted', r.err, "stderr", r)
+    expect(os.path.exists(host), "host file", r)
+
+
+def test_python_imports_brokered(t):
+    r = t.py("import json, re, email, http.client, os, threading\nprint(json.dumps({'ok': 1}))", opts=["--audit"])
+    expect_ok(r, '{"ok": 1}\n')
+
+
+def test_threads_and_pipeline(t):
+    code = r"""
+import threading, os
+errs = []
+def work(n):
+    for i in range(200):
+        try:
+            with open('/etc/hostname') as f: assert f.read() == 'ward\n'
+            os.stat('/usr/bin')
+        except Exception as e: errs.append(e)
+ts = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(len(errs))
+"""
+    r = t.py(code, opts=["--audit"])
+    expect_ok(r, "0\n")
+    r = t.sh("cat /etc/passwd | grep ^box | cut -d: -f1 | tr a-z A-Z", opts=["--audit"])
+    expect_ok(r, "BOX\n")
+
+
+def test_relative_paths_and_dirfds(t):
+    t.write("work/here.txt", "here\n")
+    code = r"""
+import os
+print(open('here.txt').read(), end='')
+d = os.open('/etc', os.O_RDONLY | os.O_DIRECTORY)
+print(open('hostname', opener=lambda p, f: os.open(p, f, dir_fd=d)).read(), end='')
+os.chdir('/tmp'); open('made', 'w').write('m\n'); os.mkdir('sub'); os.chdir('sub')
+print(open('../made').read(), end='')
+st = os.stat('../made'); print(st.st_uid, st.st_gid, oct(st.st_mode & 0o777))
+print(os.readlink('/proc/self/cwd'), os.path.exists('/dev/stdin'))
+"""
+    r = t.py(code, opts=["--audit"])
+    expect_ok(r, "here\nward\nm\n1000 1000 0o644\n/tmp/sub True\n")
+
+
+def test_mkdir_unlink_rename(t):
+    out = t.mkdir("out", 0o777)
+    ro = t.mkdir("ro")
+    t.write("ro/keep", "k\n")
+    script = r"""
+set -e
+cd /tmp; umask 027; mkdir -p a/b; mv a/b a/c; ls -ld a/c | cut -c1-10; rmdir a/c; rm -r a
+mkdir %(out)s/d; echo x > %(out)s/d/f; mv %(out)s/d/f %(out)s/g; rmdir %(out)s/d; ls %(out)s
+mkdir %(ro)s/new 2>/dev/null || echo refused-mkdir
+rm %(ro)s/keep 2>/dev/null || echo refused-rm
+mv %(ro)s/keep %(ro)s/moved 2>/dev/null || echo refused-mv
+mkdir /etc/x 2>/dev/null || echo refused-etc
+""" % {"out": out, "ro": ro}
+    r = t.sh(script, opts=["--audit", "--rw", out, "--ro", ro])
+    expect_ok(r, "drwxr-x---\ng\nrefused-mkdir\nrefused-rm\nrefused-mv\nrefused-etc\n")
+    expect(os.path.exists(os.path.join(out, "g")) and not os.path.exists(os.path.join(out, "d")),
+           "the host side of the read-write grant", r)
+    st = os.stat(os.path.join(out, "g"))
+    expect_eq((st.st_uid, st.st_gid), (65534, 65534), "owner of the created file", r)
+    expect(os.path.exists(os.path.join(ro, "keep")), "the read-only file is still there", r)
+    ds = denials(r)
+    for call, path in (("mkdir", ro + "/new"), ("unlink", ro + "/keep"), ("rename", ro + "/keep"),
+                       ("mkdir", "/etc/x")):
+        d = find(ds, call, path)
+        expect(d and d[0]["reason"] == "read-only", "no read-only denial for %s %s" % (call, path), r)
+
+
+def test_unix_sockets(t):
+    """A server and a client in the box over a path socket (bind left to
+    the kernel, connect made by the broker); a host socket in a grant, one
+    outside every grant, a host socket the box may not write."""
+    import socket
+    sockdir = t.mkdir("sock", 0o777)
+    host_open = os.path.join(sockdir, "open.sock")
+    host_closed = os.path.join(sockdir, "closed.sock")
+    servers = []
+    for path, mode in ((host_open, 0o777), (host_closed, 0o700)):
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        os.chmod(path, mode)
+        os.chown(path, 0, 0)
+        srv.listen(4)
+        servers.append(srv)
+    code = r"""
+import os, socket, threading, errno
+srv = socket.socket(socket.AF_UNIX); srv.bind('/tmp/s'); srv.listen(1)
+print(srv.getsockname())
+def serve():
+    c, _ = srv.accept(); c.sendall(c.recv(10).upper()); c.close()
+threading.Thread(target=serve).start()
+cl = socket.socket(socket.AF_UNIX); os.chdir('/tmp'); cl.connect('s'); cl.sendall(b'ping'); print(cl.recv(10))
+for p in (%r, %r, '/run/nothing.sock'):
+    s = socket.socket(socket.AF_UNIX)
+    try: s.connect(p); print('connected')
+    except OSError as e: print(errno.errorcode[e.errno])
+""" % (host_open, host_closed)
+    try:
+        r = t.py(code, opts=["--audit", "--ro", sockdir])
+    finally:
+        for srv in servers:
+            srv.close()
+    expect_ok(r, "/tmp/s\nb'PING'\nconnected\nEACCES\nENOENT\n")
+    ds = denials(r)
+    expect(find(ds, "connect", host_closed) and find(ds, "connect", host_closed)[0]["errno"] == "EACCES",
+           "no EACCES denial for the closed host socket", r)
+    expect(find(ds, "connect", "/run/nothing.sock"), "no denial for the socket outside the grants", r)
+
+
+def test_pipe_reopen_does_not_hold_the_broker(t):
+    """Reopening a pipe whose write end is closed would block in open()
+    until a writer comes: the broker must not wait there (every other
+    call of the box would wait behind it, and ward at the end)."""
+    code = r"""
+import os
+r, w = os.pipe(); os.close(w)
+fd = os.open('/proc/self/fd/%d' % r, os.O_RDONLY)
+print(os.read(fd, 10), open('/etc/hostname').read(), end='')
+"""
+    r = t.py(code, opts=["--audit", "--wall-time", "20s"], timeout=40)
+    expect_ok(r, "b'' ward\n")
+    expect(r.wall < 10, "the run took %.1f s" % r.wall, r)
+
+
+def test_box_exits_with_pending_requests(t):
+    code = r"""
+import os, threading
+def spin():
+    while True:
+        try: os.stat('/nonexistent')
+        except OSError: pass
+for i in range(4): threading.Thread(target=spin, daemon=True).start()
+os._exit(7)
+"""
+    r = t.py(code, opts=["--audit", "--wall-time", "20s"])
+    expect_exit(r, 7, "exited")
+    expect(r.wall < 10, "the run took %.1f s" % r.wall, r)
+
+
+def test_learn_round_trip(t):
+    """--learn writes the grants narrowed to what the program used; that
+    policy runs the program again and denies the rest of the old grant."""
+    data = t.mkdir("data")
+    out = t.mkdir("out", 0o777)
+    for n in ("a.txt", "b.txt", "secret.txt"):
+        t.write("data/" + n, n.upper())
+    learned = t.path("reports", "learned.policy")
+    script = "cat %s/a.txt %s/b.txt; echo x > %s/new.txt; ls %s > /dev/null" % (data, data, out, data)
+    r = t.sh(script, opts=["--learn", learned, "--ro", data, "--rw", out])
+    expect_ok(r, "A.TXTB.TXT")
+    with open(learned) as f:
+        text = f.read()
+    lines = [l for l in text.splitlines() if l and not l.startswith("#")]
+    expect_eq(sorted(lines), sorted(["ro %s/a.txt" % data, "ro %s/b.txt" % data, "rw %s" % out]),
+              "learned grants", r)
+    r = t.sh("cat %s/a.txt %s/b.txt; echo y > %s/again.txt" % (data, data, out), opts=["--policy", learned])
+    expect_ok(r, "A.TXTB.TXT")
+    with open(os.path.join(out, "again.txt")) as f:
+        expect_eq(f.read(), "y\n", "file written with the learned policy", r)
+    r = t.run(["/bin/cat", data + "/secret.txt"], "--policy", learned, "--audit")
+    expect_exit(r, 1, "exited")
+    expect_in(('ward: denied open("%s/secret.txt", O_RDONLY): not granted' % data).encode(), r.err, "stderr", r)
+
+
+def test_learn_refuses_bad_file(t):
+    r = t.run(["/bin/true"], "--learn", t.dir + "/", report=False)
+    expect_exit(r, 122)
+    expect_in(b"--learn: ", r.err, "stderr", r)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
