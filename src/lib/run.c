@@ -397,6 +397,7 @@ static int plan_channel_environment(struct launch *L, const struct policy *p,
 	static const char *const shim_env[] = {
 		"PYTHONPATH=" CLIENT_BOX_DIR "/python",
 		"LUA_PATH=" CLIENT_BOX_DIR "/lua/?.lua;;",
+		"LUA_CPATH=" CLIENT_BOX_DIR "/lua/?.so;;",
 		"NODE_PATH=" CLIENT_BOX_DIR "/node",
 		"RUBYLIB=" CLIENT_BOX_DIR "/ruby",
 		"PERL5LIB=" CLIENT_BOX_DIR "/perl",
