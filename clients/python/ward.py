@@ -13,8 +13,10 @@ only.
 
 import json
 import os
+import socket
 import struct
 import threading
+import time
 
 __all__ = ["Error", "call", "fn"]
 
@@ -29,29 +31,33 @@ class Error(Exception):
 
 
 _lock = threading.Lock()
-_fd = None
+_sock = None
 _next_id = 0
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _header = struct.Struct(">I")
+# How long to wait for a reply awake before sleeping: a reply usually comes
+# within tens of microseconds, and waking a vCPU that went idle can cost as
+# much again.
+_SPIN_NS = 100000
+_DONTWAIT = socket.MSG_DONTWAIT
 
 
 def _channel():
-    global _fd
-    if _fd is None:
+    global _sock
+    if _sock is None:
         value = os.environ.get("WARD_CHANNEL_FD")
         if not value:
             raise Error("no-channel", "WARD_CHANNEL_FD is not set: this box has no host functions")
-        _fd = int(value)
-    return _fd
+        # A socket object on a private copy, so that WARD_CHANNEL_FD stays
+        # open for child processes whatever happens to this object.
+        _sock = socket.socket(fileno=os.dup(int(value)))
+    return _sock
 
 
-def _read_exact(fd, n):
-    data = os.read(fd, n)
-    while len(data) < n:
-        more = os.read(fd, n - len(data))
-        if not more:
-            raise Error("closed", "the host closed the channel")
-        data += more
+def _recv(sock):
+    data = sock.recv(65536)
+    if not data:
+        raise Error("closed", "the host closed the channel")
     return data
 
 
@@ -59,16 +65,28 @@ def call(name, *args):
     """Calls the host function `name` with JSON-serialisable args and
     returns its JSON result."""
     global _next_id
-    body = None
     with _lock:
-        fd = _channel()
+        sock = _channel()
         _next_id += 1
         body = _encode({"id": _next_id, "fn": name, "args": args}).encode()
-        msg = memoryview(_header.pack(len(body)) + body)
-        while msg:
-            msg = msg[os.write(fd, msg):]
-        (n,) = _header.unpack(_read_exact(fd, 4))
-        reply = json.loads(_read_exact(fd, n))
+        sock.sendall(_header.pack(len(body)) + body)
+        deadline = 0
+        while True:
+            try:
+                data = sock.recv(65536, _DONTWAIT)
+                break
+            except BlockingIOError:
+                if not deadline:
+                    deadline = time.perf_counter_ns() + _SPIN_NS
+                elif time.perf_counter_ns() > deadline:
+                    data = b""
+                    break
+        while len(data) < 4:
+            data += _recv(sock)
+        end = 4 + _header.unpack_from(data)[0]
+        while len(data) < end:
+            data += _recv(sock)
+        reply = json.loads(data[4:end])
     error = reply.get("error")
     if error is not None:
         raise Error(error.get("code"), error.get("message"))

@@ -30,6 +30,8 @@
 #include "box.h"
 #include "channel.h"
 
+#define CHANNEL_SPIN_NS 50000u
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -913,6 +915,7 @@ struct supervisor {
 	struct child_error cerr;
 	size_t cerr_len;
 	struct channel ch;	/* host functions; ch.fd < 0 without */
+	uint64_t chan_active_ns; /* last channel activity */
 	bool violation;
 };
 
@@ -1053,7 +1056,17 @@ static int supervise_once(struct supervisor *s, int max_wait_ms)
 		s->cancelled = true;
 		kill_box(s);
 	}
-	int r = poll(pf, n, timeout);
+	/* While the box is calling host functions, its next request usually
+	 * comes within tens of microseconds: wait for it awake for a moment.
+	 * Waking a vCPU that went idle costs about as much again here (see
+	 * FACTS.md), which would double a call's round trip. Only when the
+	 * caller lets this step wait at all. */
+	int r = 0;
+	if (max_wait_ms != 0 && s->ch.fd >= 0 && now_ns() - s->chan_active_ns < CHANNEL_SPIN_NS)
+		while ((r = poll(pf, n, 0)) == 0 && now_ns() - s->chan_active_ns < CHANNEL_SPIN_NS)
+			;
+	if (r == 0)
+		r = poll(pf, n, timeout);
 	if (r < 0) {
 		if (errno == EINTR)
 			return 0;
@@ -1110,6 +1123,7 @@ static int supervise_once(struct supervisor *s, int max_wait_ms)
 		read_pipe_record(&s->err_fd, &s->cerr, sizeof(s->cerr), &s->cerr_len);
 	if (ix.chan >= 0 && pf[ix.chan].revents) {
 		channel_handle(&s->ch, pf[ix.chan].revents);
+		s->chan_active_ns = now_ns();
 		if (s->ch.violation && !s->violation) {
 			s->violation = true;
 			kill_box(s);
@@ -1372,16 +1386,19 @@ fail:
 	return 0;
 }
 
+static int step(struct box_run *b, int timeout_ms)
+{
+	if (!b->done && supervise_once(&b->s, timeout_ms))
+		b->done = true;
+	return b->done;
+}
+
 int box_step(struct box_run *b, int timeout_ms)
 {
-	if (b->done)
-		return 1;
 	sigset_t old_mask;
 	pipe_guard_begin(&old_mask);
-	int r = supervise_once(&b->s, timeout_ms);
+	int r = step(b, timeout_ms);
 	pipe_guard_end(&old_mask);
-	if (r)
-		b->done = true;
 	return r;
 }
 
@@ -1417,8 +1434,13 @@ void box_finish(struct box_run *b)
 		free(b);
 		return;
 	}
-	while (!box_step(b, -1))
+	/* Serve the box to its end, with SIGPIPE blocked once for all the
+	 * steps (three system calls fewer per host-function call). */
+	sigset_t old_mask;
+	pipe_guard_begin(&old_mask);
+	while (!step(b, -1))
 		;
+	pipe_guard_end(&old_mask);
 	struct launch *L = &b->L;
 	struct supervisor *s = &b->s;
 	struct run_result *ret = b->ret;
@@ -1497,8 +1519,6 @@ int box_run(const struct policy *p, char *const argv[],
 		}
 		return r;
 	}
-	while (!box_step(b, -1))
-		;
 	box_finish(b);
 	return 0;
 }

@@ -107,8 +107,9 @@ int box_run(const struct policy *p, char *const argv[],
  * error in ret, which must outlive the run, and still returns a run that
  * is done at once); box_step serves it for at most timeout_ms (-1 = until
  * something happens) and returns 1 once the run is over; box_wait_set
- * lists the fds and the deadline box_step waits for; box_finish reaps,
- * attributes the outcome into ret and frees the run. o is copied; p, argv
+ * lists the fds and the deadline box_step waits for; box_finish serves the
+ * run to its end if it is not over, reaps, attributes the outcome into ret
+ * and frees the run. o is copied; p, argv
  * and what o points to must stay valid until box_finish. */
 struct box_run;
 int box_start(const struct policy *p, char *const argv[],
