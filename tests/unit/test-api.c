@@ -284,6 +284,28 @@ static void test_spawn_event_loop(void)
 	ward_policy_free(p);
 }
 
+/* The box's init is a copy of the application: it must not keep the
+ * application's other fds open. Here a pipe's write end, closed by the
+ * application while a box runs: its reader must see EOF at once, not when
+ * the box ends (with several boxes started from several threads, those fds
+ * are other runs' pipes). */
+static void test_no_fds_held_by_the_box(void)
+{
+	int pfd[2];
+	CHECK(pipe(pfd) == 0);
+	ward_policy *p = new_policy();
+	ward_box *b;
+	CHECK_INT(ward_spawn(p, (char *[]){"sleep", "5", NULL}, NULL, &b), 0);
+	close(pfd[1]);
+	struct pollfd pf = {pfd[0], POLLIN, 0};
+	CHECK(poll(&pf, 1, 2000) == 1); /* EOF now, not in 5 s */
+	char c;
+	CHECK(read(pfd[0], &c, 1) == 0);
+	close(pfd[0]);
+	ward_box_free(b);
+	ward_policy_free(p);
+}
+
 static void test_features(void)
 {
 	struct ward_features f;
@@ -300,7 +322,7 @@ int main(void)
 		TEST(test_function_names), TEST(test_status_names),
 		TEST(test_deny_by_default), TEST(test_stdio_buffers),
 		TEST(test_limits),	    TEST(test_spawn_event_loop),
-		TEST(test_features),
+		TEST(test_no_fds_held_by_the_box), TEST(test_features),
 	};
 	return run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }
