@@ -214,8 +214,10 @@ static void serve(struct channel *ch, const char *body, size_t len)
 		r = channel_encode_reply(id, NULL, "too-large", e.msg, lim->max_message,
 					 &ch->wbuf, &ch->wlen);
 	}
-	if (r < 0)
-		violation(ch, "cannot encode a host-function reply: %s", strerror(-r));
+	if (r < 0) {
+		err_errno(&e, -r, "cannot encode a host-function reply");
+		violation(ch, "%s", e.msg);
+	}
 	ch->woff = 0;
 	json_decref(result);
 	json_decref(id);

@@ -81,8 +81,8 @@ static int fail(ward_policy *p, int r, const struct err *e)
 {
 	if (e && e->msg[0])
 		snprintf(p->err.msg, sizeof(p->err.msg), "%s", e->msg);
-	else
-		snprintf(p->err.msg, sizeof(p->err.msg), "%s", strerror(-r));
+	else /* "out of memory", lowercase like every message */
+		err_errno(&p->err, -r, "failed");
 	return r;
 }
 
