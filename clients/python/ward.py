@@ -37,8 +37,11 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _header = struct.Struct(">I")
 # How long to wait for a reply awake before sleeping: a reply usually comes
 # within tens of microseconds, and waking a vCPU that went idle can cost as
-# much again.
+# much again. When a spin comes up empty (busy CPUs, a slow host
+# function), the next _SPIN_SKIP calls block at once.
 _SPIN_NS = 100000
+_SPIN_SKIP = 64
+_skip = 0
 _DONTWAIT = socket.MSG_DONTWAIT
 
 
@@ -64,23 +67,25 @@ def _recv(sock):
 def call(name, *args):
     """Calls the host function `name` with JSON-serialisable args and
     returns its JSON result."""
-    global _next_id
+    global _next_id, _skip
     with _lock:
         sock = _channel()
         _next_id += 1
         body = _encode({"id": _next_id, "fn": name, "args": args}).encode()
         sock.sendall(_header.pack(len(body)) + body)
-        deadline = 0
-        while True:
-            try:
-                data = sock.recv(65536, _DONTWAIT)
-                break
-            except BlockingIOError:
-                if not deadline:
-                    deadline = time.perf_counter_ns() + _SPIN_NS
-                elif time.perf_counter_ns() > deadline:
-                    data = b""
+        data = b""
+        if _skip:
+            _skip -= 1
+        else:
+            deadline = time.perf_counter_ns() + _SPIN_NS
+            while True:
+                try:
+                    data = sock.recv(65536, _DONTWAIT)
                     break
+                except BlockingIOError:
+                    if time.perf_counter_ns() > deadline:
+                        _skip = _SPIN_SKIP
+                        break
         while len(data) < 4:
             data += _recv(sock)
         end = 4 + _header.unpack_from(data)[0]

@@ -31,6 +31,7 @@
 #include "channel.h"
 
 #define CHANNEL_SPIN_NS 50000u
+#define CHANNEL_SPIN_SKIP 64u
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -916,6 +917,7 @@ struct supervisor {
 	size_t cerr_len;
 	struct channel ch;	/* host functions; ch.fd < 0 without */
 	uint64_t chan_active_ns; /* last channel activity */
+	unsigned spin_skip;	  /* turns to go without spinning */
 	bool violation;
 };
 
@@ -1060,11 +1062,21 @@ static int supervise_once(struct supervisor *s, int max_wait_ms)
 	 * comes within tens of microseconds: wait for it awake for a moment.
 	 * Waking a vCPU that went idle costs about as much again here (see
 	 * FACTS.md), which would double a call's round trip. Only when the
-	 * caller lets this step wait at all. */
+	 * caller lets this step wait at all, and adaptively: when a spin
+	 * comes up empty (the CPUs are busy, or the box is thinking), do not
+	 * spin for the next CHANNEL_SPIN_SKIP turns, so a loaded machine does
+	 * not lose a CPU to it. */
 	int r = 0;
-	if (max_wait_ms != 0 && s->ch.fd >= 0 && now_ns() - s->chan_active_ns < CHANNEL_SPIN_NS)
-		while ((r = poll(pf, n, 0)) == 0 && now_ns() - s->chan_active_ns < CHANNEL_SPIN_NS)
-			;
+	if (max_wait_ms != 0 && s->ch.fd >= 0 && now_ns() - s->chan_active_ns < CHANNEL_SPIN_NS) {
+		if (s->spin_skip) {
+			s->spin_skip--;
+		} else {
+			while ((r = poll(pf, n, 0)) == 0 && now_ns() - s->chan_active_ns < CHANNEL_SPIN_NS)
+				;
+			if (r == 0)
+				s->spin_skip = CHANNEL_SPIN_SKIP;
+		}
+	}
 	if (r == 0)
 		r = poll(pf, n, timeout);
 	if (r < 0) {
