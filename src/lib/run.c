@@ -12,7 +12,6 @@
  *
  * Everything the box's processes need is prepared in `struct launch`
  * before clone, so no code after clone allocates memory. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -658,6 +657,60 @@ static int box_exec_entry(void *arg)
 	box_exec(arg);
 }
 
+/* Calls fn for the name of every process in the box's /proc, with
+ * getdents64 on a stack buffer: opendir() allocates, and init must not
+ * (box.h: after clone3 from a multi-threaded application a malloc lock
+ * may be held by a thread that does not exist in this process). */
+static void for_each_box_pid(void (*fn)(const char *pid, void *arg), void *arg)
+{
+	int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char buf[8192] __attribute__((aligned(8)));
+	long n;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		for (long off = 0; off < n;) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+			if (d->name[0] >= '1' && d->name[0] <= '9')
+				fn(d->name, arg);
+			off += d->reclen;
+		}
+	close(fd);
+}
+
+static void count_pid(const char *pid, void *arg)
+{
+	(*(uint64_t *)arg)++;
+}
+
+static void add_pid_memory(const char *pid, void *arg)
+{
+	char path[64], buf[2048];
+	if (!strcmp(pid, "1"))
+		return;
+	snprintf(path, sizeof(path), "/proc/%s/status", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	const char *keys[2] = {"\nRssAnon:", "\nRssShmem:"};
+	for (int i = 0; i < 2; i++) {
+		const char *p = strstr(buf, keys[i]);
+		if (p)
+			*(uint64_t *)arg += strtoull(p + strlen(keys[i]), NULL, 10) * 1024;
+	}
+}
+
 /* The memory the box's processes hold, as init sees it in the box's own
  * /proc: resident anonymous and shared-memory pages of every process.
  * Shared pages mapped by several processes count once per process, so
@@ -668,30 +721,7 @@ static int box_exec_entry(void *arg)
 static uint64_t box_memory_usage(void)
 {
 	uint64_t total = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	char path[64], buf[2048];
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' || !strcmp(de->d_name, "1"))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
-		const char *keys[2] = {"\nRssAnon:", "\nRssShmem:"};
-		for (int i = 0; i < 2; i++) {
-			const char *p = strstr(buf, keys[i]);
-			if (p)
-				total += strtoull(p + strlen(keys[i]), NULL, 10) * 1024;
-		}
-	}
-	if (d)
-		closedir(d);
+	for_each_box_pid(add_pid_memory, &total);
 	return total;
 }
 
@@ -867,13 +897,7 @@ static _noreturn_ void box_init(struct launch *L)
 			continue;
 		ticks = 0;
 		uint64_t n = 0;
-		DIR *d = opendir("/proc");
-		struct dirent *de;
-		while (d && (de = readdir(d)))
-			if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
-				n++;
-		if (d)
-			closedir(d);
+		for_each_box_pid(count_pid, &n);
 		pinned = n + 2 >= limit ? pinned + 1 : 0;
 		if (pinned >= 3) {
 			kill(-1, SIGKILL);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -306,6 +307,62 @@ static void test_no_fds_held_by_the_box(void)
 	ward_policy_free(p);
 }
 
+/* Distinct handles from distinct threads at once: each thread its own
+ * policy (with a host function counting into its own counter) and boxes. */
+static int fn_bump(ward_call *call, json_t *args, json_t **ret, void *ud)
+{
+	*ret = json_integer(++*(long *)ud);
+	return 0;
+}
+
+struct worker {
+	const char *clients;
+	long calls;
+	int ok;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	ward_policy *p;
+	if (ward_policy_new(&p) < 0)
+		return NULL;
+	if (ward_policy_add_function(p, "bump", fn_bump, &w->calls) == 0 &&
+	    ward_policy_set_client_dir(p, w->clients) == 0)
+		for (int i = 0; i < 3; i++) {
+			ward_result *r;
+			if (ward_run(p, (char *[]){"/bin/sh", "-c",
+						   "/run/ward/bin/ward-call bump && /run/ward/bin/ward-call bump", NULL},
+				     NULL, &r) < 0)
+				continue;
+			char want[32];
+			snprintf(want, sizeof(want), "%ld\n%ld\n", w->calls - 1, w->calls);
+			w->ok += ward_result_status(r) == WARD_STATUS_EXITED &&
+				 !strcmp(ward_result_stdout(r, NULL), want);
+			ward_result_free(r);
+		}
+	ward_policy_free(p);
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	const char *clients = getenv("WARD_TEST_CLIENTS");
+	if (!clients) {
+		printf("# WARD_TEST_CLIENTS not set: skipped\n");
+		return;
+	}
+	struct worker w[3] = {{clients, 0, 0}, {clients, 0, 0}, {clients, 0, 0}};
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		CHECK(pthread_create(&t[i], NULL, worker_main, &w[i]) == 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(w[i].ok, 3);
+		CHECK_INT(w[i].calls, 6);
+	}
+}
+
 static void test_features(void)
 {
 	struct ward_features f;
@@ -322,7 +379,8 @@ int main(void)
 		TEST(test_function_names), TEST(test_status_names),
 		TEST(test_deny_by_default), TEST(test_stdio_buffers),
 		TEST(test_limits),	    TEST(test_spawn_event_loop),
-		TEST(test_no_fds_held_by_the_box), TEST(test_features),
+		TEST(test_no_fds_held_by_the_box), TEST(test_threads),
+		TEST(test_features),
 	};
 	return run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }
