@@ -40,7 +40,7 @@ _header = struct.Struct(">I")
 # much again. When a spin comes up empty (busy CPUs, a slow host
 # function), the next _SPIN_SKIP calls block at once.
 _SPIN_NS = 100000
-_SPIN_SKIP = 64
+_SPIN_SKIP = 8
 _skip = 0
 _DONTWAIT = socket.MSG_DONTWAIT
 

@@ -30,7 +30,7 @@
 #include "channel.h"
 
 #define CHANNEL_SPIN_NS 50000u
-#define CHANNEL_SPIN_SKIP 64u
+#define CHANNEL_SPIN_SKIP 8u
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
