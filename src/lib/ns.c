@@ -73,13 +73,20 @@ int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 	return write_proc(pid, "gid_map", map, e);
 }
 
+/* Raw system calls, not glibc's wrappers: those apply the change to every
+ * thread of the process (POSIX credentials are per process) by signalling
+ * each one and waiting for it. After clone3() from a multi-threaded
+ * application (libward), this process has one thread but glibc's thread
+ * list still names the others, and setgroups() would wait for them
+ * forever. The kernel's calls change this thread only, which is all there
+ * is. */
 int ns_become_box_user(bool can_setgroups, struct err *e)
 {
-	if (can_setgroups && setgroups(0, NULL) < 0)
+	if (can_setgroups && syscall(SYS_setgroups, 0, NULL) < 0)
 		return err_errno(e, errno, "cannot drop supplementary groups");
-	if (setresgid(BOX_GID, BOX_GID, BOX_GID) < 0)
+	if (syscall(SYS_setresgid, BOX_GID, BOX_GID, BOX_GID) < 0)
 		return err_errno(e, errno, "cannot become gid %d", BOX_GID);
-	if (setresuid(BOX_UID, BOX_UID, BOX_UID) < 0)
+	if (syscall(SYS_setresuid, BOX_UID, BOX_UID, BOX_UID) < 0)
 		return err_errno(e, errno, "cannot become uid %d", BOX_UID);
 	return 0;
 }

@@ -5,6 +5,15 @@
 
 #include "policy.h"
 
+struct channel_config;
+struct pollfd;
+
+/* Where the client shims appear in the box (docs/PROTOCOL.md). */
+#define CLIENT_BOX_DIR "/run/ward"
+#define CHANNEL_BOX_FD 4
+/* The box's end of the broker socket, until it hands over the listener. */
+#define BROKER_BOX_FD 5
+
 enum run_status {
 	STATUS_EXITED,
 	STATUS_SIGNALED,
@@ -15,6 +24,7 @@ enum run_status {
 	STATUS_PROCS_LIMIT,
 	STATUS_FILE_SIZE_LIMIT,
 	STATUS_SETUP_ERROR,
+	STATUS_VIOLATION, /* the box broke the host-function channel's rules */
 	_STATUS_MAX,
 };
 const char *run_status_name(enum run_status s);
@@ -74,6 +84,12 @@ struct run_options {
 	 * never concurrently with itself. */
 	void (*on_access)(void *ctx, const char *box_path, unsigned how);
 	void *access_ctx;
+	/* Host functions (channel.h): when non-NULL the box gets the channel
+	 * at fd 4 (WARD_CHANNEL_FD) and the controller serves it. */
+	const struct channel_config *channel;
+	/* Host directory of the client shims, bound read-only at
+	 * CLIENT_BOX_DIR when there is a channel; NULL = none. */
+	const char *client_dir;
 };
 enum {
 	ACCESS_READ = 1u << 0,
@@ -117,6 +133,27 @@ struct run_result {
 int box_run(const struct policy *p, char *const argv[],
 	    const struct run_options *o, struct run_result *ret);
 
+/* The same run in steps, for callers with their own event loop
+ * (ward_spawn): box_start builds and starts the box (or records a setup
+ * error in ret, which must outlive the run, and still returns a run that
+ * is done at once); box_step serves it for at most timeout_ms (-1 = until
+ * something happens) and returns 1 once the run is over; box_wait_set
+ * lists the fds and the deadline box_step waits for; box_finish serves the
+ * run to its end if it is not over, reaps, attributes the outcome into ret
+ * and frees the run. o is copied; p, argv
+ * and what o points to must stay valid until box_finish. */
+struct box_run;
+int box_start(const struct policy *p, char *const argv[],
+	      const struct run_options *o, struct run_result *ret,
+	      struct box_run **ret_run);
+int box_step(struct box_run *b, int timeout_ms);
+/* Fills up to cap pollfds; *ret_deadline_ns is the monotonic time at which
+ * box_step must run even without events (0 = none). Returns the count. */
+size_t box_wait_set(struct box_run *b, struct pollfd *pf, size_t cap,
+		    uint64_t *ret_deadline_ns);
+void box_kill(struct box_run *b);
+void box_finish(struct box_run *b);
+
 /* The exit status the CLI uses for a result (documented in ward(1)). */
 int run_exit_code(const struct run_result *r);
 
@@ -127,6 +164,7 @@ enum {
 	EXIT_PROCS_LIMIT = 118,
 	EXIT_MEMORY_LIMIT = 119,
 	EXIT_CPU_LIMIT = 120,
+	EXIT_VIOLATION = 121,
 	EXIT_USAGE = 122,
 	EXIT_TIME_LIMIT = 124,
 	EXIT_SETUP = 125,

@@ -1,0 +1,215 @@
+/* ward.h — libward, run untrusted programs in a box from your own process.
+ *
+ *   ward_policy *p;
+ *   ward_policy_new(&p);                       // grants nothing
+ *   ward_policy_load_profile(p, "python3");    // what python3 needs
+ *   ward_policy_set_limit(p, WARD_LIMIT_MEMORY, 256 << 20);
+ *   ward_policy_add_function(p, "get_post", get_post, db);
+ *   ward_result *r;
+ *   ward_run(p, (char *[]){"python3", "-c", "import ward; print(ward.fn.get_post(3))", NULL},
+ *            NULL, &r);
+ *   ward_result_status(r), ward_result_stdout(r, &len), ...
+ *   ward_result_free(r);
+ *   ward_policy_free(p);
+ *
+ * Conventions (libward(3)):
+ * - Every handle is opaque. A new policy allows nothing (deny by default).
+ * - Functions returning int return 0 (or a documented non-negative value)
+ *   on success and a negative errno on failure: -EINVAL for an invalid
+ *   argument, -ENOMEM when memory ran out, others as documented. Output
+ *   parameters are named ret_* and written only on success.
+ * - A failing policy call leaves a message naming the value and the reason
+ *   in ward_policy_error(p).
+ * - ward_*_free(NULL) does nothing.
+ * - The library never prints and never exits. Distinct handles may be used
+ *   from distinct threads at the same time; there is no global state.
+ *
+ * Link with `pkg-config --cflags --libs ward`. */
+#ifndef WARD_H
+#define WARD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WARD_API __attribute__((visibility("default")))
+
+typedef struct ward_policy ward_policy;
+typedef struct ward_result ward_result;
+typedef struct ward_box ward_box;
+typedef struct ward_call ward_call;
+
+/* ---- policies ------------------------------------------------------ */
+
+WARD_API int ward_policy_new(ward_policy **ret_policy);
+WARD_API void ward_policy_free(ward_policy *p);
+/* The message of the last failed call on p ("" if none). Valid until the
+ * next call on p. */
+WARD_API const char *ward_policy_error(const ward_policy *p);
+
+/* A policy file (ward-policy(5)) or a built-in profile ("python3", "lua",
+ * "node", "ruby", "perl", "sh", "native"). -ENOENT, -EINVAL (a malformed
+ * file: p may then hold part of it and must not be used to run). */
+WARD_API int ward_policy_load_file(ward_policy *p, const char *path);
+WARD_API int ward_policy_load_profile(ward_policy *p, const char *name);
+
+/* Grants. box_path NULL means the same path as host_path. Paths are
+ * absolute. */
+WARD_API int ward_policy_grant_ro(ward_policy *p, const char *host_path, const char *box_path);
+WARD_API int ward_policy_grant_rw(ward_policy *p, const char *host_path, const char *box_path);
+/* A private tmpfs at box_path; size 0 = the tmp-size limit. */
+WARD_API int ward_policy_grant_tmpfs(ward_policy *p, const char *box_path, uint64_t size);
+/* Restricts execution to the listed box paths (plus the program itself). */
+WARD_API int ward_policy_allow_exec(ward_policy *p, const char *box_path);
+/* "NAME=VALUE"; the last setting of a name wins. */
+WARD_API int ward_policy_set_env(ward_policy *p, const char *name_value);
+WARD_API int ward_policy_set_cwd(ward_policy *p, const char *box_path);
+WARD_API int ward_policy_set_hostname(ward_policy *p, const char *name);
+
+enum ward_net {
+	WARD_NET_NONE = 0,	/* no network at all (the default) */
+	WARD_NET_LOOPBACK = 1,	/* a private loopback interface */
+};
+WARD_API int ward_policy_set_net(ward_policy *p, enum ward_net mode);
+
+/* Limits, in bytes, milliseconds or a count. Values are checked against
+ * the same ranges as the policy file; -ERANGE outside them. */
+enum ward_limit {
+	WARD_LIMIT_MEMORY = 0,	   /* bytes */
+	WARD_LIMIT_CPU_TIME = 1,   /* ms */
+	WARD_LIMIT_WALL_TIME = 2,  /* ms */
+	WARD_LIMIT_PROCS = 3,	   /* count */
+	WARD_LIMIT_OUTPUT = 4,	   /* bytes, stdout + stderr */
+	WARD_LIMIT_FILE_SIZE = 5,  /* bytes */
+	WARD_LIMIT_OPEN_FILES = 6, /* count */
+	WARD_LIMIT_TMP_SIZE = 7,   /* bytes */
+};
+WARD_API int ward_policy_set_limit(ward_policy *p, enum ward_limit limit, uint64_t value);
+
+/* ---- host functions -------------------------------------------------- */
+
+/* A host function. args is the call's argument array (borrowed). Return 0
+ * and set *ret_result to a new reference (NULL means JSON null), or fail
+ * the call by returning ward_call_fail(call, ...) (or any negative errno).
+ * Runs on the thread that serves the box (ward_run, ward_box_process,
+ * ward_box_wait); while it runs, the box's output is not read. */
+typedef int (*ward_function)(ward_call *call, json_t *args, json_t **ret_result,
+			     void *userdata);
+
+/* Registers fn under name ([A-Za-z_][A-Za-z0-9_]*, at most 64 bytes).
+ * Only registered names exist for the box. -EEXIST for a name taken. */
+WARD_API int ward_policy_add_function(ward_policy *p, const char *name, ward_function fn,
+				      void *userdata);
+
+/* Fails the call with a message for the box (printf format). Returns
+ * -ECANCELED, for `return ward_call_fail(call, "no post %d", id);`. */
+WARD_API int ward_call_fail(ward_call *call, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The name the box called. */
+WARD_API const char *ward_call_function(const ward_call *call);
+
+enum ward_channel_limit {
+	WARD_CHANNEL_MAX_MESSAGE = 0,	/* bytes per message (default 1 MiB) */
+	WARD_CHANNEL_MAX_CALLS = 1,	/* calls per run (default 1000000) */
+	WARD_CHANNEL_CALL_TIMEOUT = 2,	/* ms a callback may take (default 10000) */
+};
+WARD_API int ward_policy_set_channel_limit(ward_policy *p, enum ward_channel_limit limit,
+					   uint64_t value);
+/* Where the client shims are on the host (default: the installed ones). */
+WARD_API int ward_policy_set_client_dir(ward_policy *p, const char *host_dir);
+
+/* ---- running ---------------------------------------------------------- */
+
+/* What to connect the box's stdio to. An fd >= 0 is used as is (not
+ * closed); -1 means: stdin from stdin_data (empty when NULL), stdout and
+ * stderr captured into the result, each up to capture_max bytes (0 = 1
+ * MiB; the rest is counted and dropped). Pass NULL for all defaults. */
+struct ward_options {
+	int stdin_fd;
+	const void *stdin_data;
+	size_t stdin_len;
+	int stdout_fd;
+	int stderr_fd;
+	size_t capture_max;
+};
+#define WARD_OPTIONS_INIT {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1}
+
+/* Runs argv (argv[0] is looked up on the box's PATH) in a box built from
+ * p and waits for it. Returns 0 with a result whatever the program did
+ * (see ward_result_status: a box that could not be built is a result with
+ * status WARD_STATUS_SETUP_ERROR), -EINVAL, -ENOMEM. */
+WARD_API int ward_run(const ward_policy *p, char *const argv[], const struct ward_options *opts,
+		      ward_result **ret_result);
+
+/* The same without waiting, for an event loop. p must outlive the box
+ * (host functions are called through it). ward_box_fd is an fd that
+ * becomes readable when the box needs ward_box_process; ward_box_process
+ * does what is ready without blocking and returns 1 once the run is over,
+ * 0 while it goes on. ward_box_wait serves the box until the end (blocks)
+ * and hands over the result; ward_box_kill ends the run (status
+ * "signaled"). ward_box_free kills a box still running and waits for it. */
+WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct ward_options *opts,
+			ward_box **ret_box);
+WARD_API int ward_box_fd(const ward_box *b);
+WARD_API int ward_box_process(ward_box *b);
+WARD_API int ward_box_wait(ward_box *b, ward_result **ret_result);
+WARD_API int ward_box_kill(ward_box *b);
+WARD_API void ward_box_free(ward_box *b);
+
+/* ---- results ---------------------------------------------------------- */
+
+enum ward_status {
+	WARD_STATUS_EXITED = 0,
+	WARD_STATUS_SIGNALED,
+	WARD_STATUS_TIME_LIMIT,
+	WARD_STATUS_CPU_LIMIT,
+	WARD_STATUS_MEMORY_LIMIT,
+	WARD_STATUS_OUTPUT_LIMIT,
+	WARD_STATUS_PROCS_LIMIT,
+	WARD_STATUS_FILE_SIZE_LIMIT,
+	WARD_STATUS_SETUP_ERROR,
+	WARD_STATUS_VIOLATION,	/* broke the host-function channel's rules */
+};
+/* "exited", "time-limit", ... (the report's names); NULL if unknown. */
+WARD_API const char *ward_status_name(enum ward_status s);
+
+WARD_API void ward_result_free(ward_result *r);
+WARD_API enum ward_status ward_result_status(const ward_result *r);
+/* The exit code when the status is EXITED, else -1. */
+WARD_API int ward_result_exit_code(const ward_result *r);
+/* The terminating signal, 0 if none. */
+WARD_API int ward_result_signal(const ward_result *r);
+WARD_API double ward_result_wall_time(const ward_result *r); /* seconds */
+WARD_API double ward_result_cpu_time(const ward_result *r);  /* seconds */
+WARD_API uint64_t ward_result_peak_memory(const ward_result *r);
+WARD_API uint64_t ward_result_output_bytes(const ward_result *r);
+/* Captured output (NUL-terminated, *ret_len without the NUL); "" when the
+ * stream went to an fd. */
+WARD_API const char *ward_result_stdout(const ward_result *r, size_t *ret_len);
+WARD_API const char *ward_result_stderr(const ward_result *r, size_t *ret_len);
+/* Why the box could not be built, or what the violation was; "" if none. */
+WARD_API const char *ward_result_message(const ward_result *r);
+/* The run report (the JSON object `ward run --report` writes), a heap
+ * string the caller frees; NULL when out of memory. */
+WARD_API char *ward_result_report(const ward_result *r);
+
+/* ---- features ----------------------------------------------------------- */
+
+struct ward_features {
+	bool user_namespaces;	/* every namespace a box needs */
+	bool seccomp;
+	bool seccomp_notify;
+	int landlock_abi;	/* 0 = none (ward refuses to run) */
+	int cgroup_version;	/* 2, 1, or 0 (rlimits only) */
+};
+WARD_API int ward_features(struct ward_features *ret_features);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,386 @@
+/* test-api.c — libward's public API, through the shared library as an
+ * application links it: argument validation, ret_ parameters untouched on
+ * failure, free(NULL), deny by default (a host file the policy does not
+ * grant is not there), stdio buffers and their caps, spawn with an event
+ * loop, kill, limits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "ward.h"
+
+#define SENTINEL ((void *)0x5a5a)
+
+static ward_policy *new_policy(void)
+{
+	ward_policy *p = NULL;
+	CHECK_INT(ward_policy_new(&p), 0);
+	CHECK(p != NULL);
+	return p;
+}
+
+static void test_free_null(void)
+{
+	ward_policy_free(NULL);
+	ward_result_free(NULL);
+	ward_box_free(NULL);
+	CHECK_STR(ward_policy_error(NULL), "");
+	CHECK_INT(ward_result_status(NULL), WARD_STATUS_SETUP_ERROR);
+	CHECK_INT(ward_result_exit_code(NULL), -1);
+	CHECK_STR(ward_result_stdout(NULL, NULL), "");
+	CHECK(ward_result_report(NULL) == NULL);
+}
+
+static void test_arguments(void)
+{
+	ward_policy *p = new_policy();
+	CHECK_INT(ward_policy_new(NULL), -EINVAL);
+	CHECK_INT(ward_policy_load_profile(NULL, "sh"), -EINVAL);
+	CHECK_INT(ward_policy_load_profile(p, NULL), -EINVAL);
+	CHECK_INT(ward_policy_load_profile(p, "no-such-profile"), -ENOENT);
+	CHECK(strstr(ward_policy_error(p), "no-such-profile") != NULL);
+	CHECK_INT(ward_policy_load_file(p, "/nonexistent/x.policy"), -ENOENT);
+	CHECK(strstr(ward_policy_error(p), "/nonexistent/x.policy") != NULL);
+
+	CHECK_INT(ward_policy_grant_ro(p, "relative/path", NULL), -EINVAL);
+	CHECK(strstr(ward_policy_error(p), "must be absolute") != NULL);
+	CHECK_INT(ward_policy_grant_rw(p, "/", NULL), -EPERM);
+	CHECK_INT(ward_policy_grant_ro(p, "/usr", "/proc/x"), -EINVAL);
+	CHECK_INT(ward_policy_grant_ro(p, NULL, NULL), -EINVAL);
+	CHECK_INT(ward_policy_grant_tmpfs(p, "/scratch", 1 << 20), 0);
+	CHECK_STR(ward_policy_error(p), "");
+
+	CHECK_INT(ward_policy_set_limit(p, WARD_LIMIT_MEMORY, 0), -ERANGE);
+	CHECK(strstr(ward_policy_error(p), "out of range") != NULL);
+	CHECK_INT(ward_policy_set_limit(p, (enum ward_limit)99, 1), -EINVAL);
+	CHECK_INT(ward_policy_set_limit(p, WARD_LIMIT_PROCS, 64), 0);
+	CHECK_INT(ward_policy_set_net(p, (enum ward_net)7), -EINVAL);
+	CHECK_INT(ward_policy_set_env(p, "NOEQUALS"), -EINVAL);
+	CHECK(strstr(ward_policy_error(p), "'NOEQUALS'") != NULL);
+	CHECK_INT(ward_policy_set_env(p, "A=b"), 0);
+	CHECK_INT(ward_policy_set_cwd(p, "rel"), -EINVAL);
+	CHECK_INT(ward_policy_set_channel_limit(p, WARD_CHANNEL_MAX_MESSAGE, 1), -ERANGE);
+	CHECK_INT(ward_policy_set_channel_limit(p, (enum ward_channel_limit)9, 1), -EINVAL);
+	CHECK_INT(ward_policy_set_client_dir(p, "rel"), -EINVAL);
+	CHECK_INT(ward_policy_set_client_dir(p, "/nonexistent-dir"), -ENOENT);
+
+	/* ret_ parameters are written only on success. */
+	ward_result *r = SENTINEL;
+	ward_box *b = SENTINEL;
+	CHECK_INT(ward_run(p, NULL, NULL, &r), -EINVAL);
+	CHECK_INT(ward_run(p, (char *[]){"", NULL}, NULL, &r), -EINVAL);
+	CHECK_INT(ward_run(NULL, (char *[]){"true", NULL}, NULL, &r), -EINVAL);
+	CHECK(r == SENTINEL);
+	struct ward_options bad = WARD_OPTIONS_INIT;
+	bad.stdin_len = 5; /* with no data */
+	CHECK_INT(ward_spawn(p, (char *[]){"true", NULL}, &bad, &b), -EINVAL);
+	CHECK(b == SENTINEL);
+	CHECK_INT(ward_box_fd(NULL), -EINVAL);
+	CHECK_INT(ward_box_wait(NULL, &r), -EINVAL);
+	CHECK_INT(ward_features(NULL), -EINVAL);
+	ward_policy_free(p);
+}
+
+static int fn_nop(ward_call *call, json_t *args, json_t **ret, void *ud)
+{
+	return 0;
+}
+
+static void test_function_names(void)
+{
+	ward_policy *p = new_policy();
+	CHECK_INT(ward_policy_add_function(p, "get_post", fn_nop, NULL), 0);
+	CHECK_INT(ward_policy_add_function(p, "get_post", fn_nop, NULL), -EEXIST);
+	CHECK(strstr(ward_policy_error(p), "'get_post'") != NULL);
+	CHECK_INT(ward_policy_add_function(p, "", fn_nop, NULL), -EINVAL);
+	CHECK_INT(ward_policy_add_function(p, "9lives", fn_nop, NULL), -EINVAL);
+	CHECK_INT(ward_policy_add_function(p, "a-b", fn_nop, NULL), -EINVAL);
+	CHECK_INT(ward_policy_add_function(p, "a b", fn_nop, NULL), -EINVAL);
+	CHECK_INT(ward_policy_add_function(p, "x", NULL, NULL), -EINVAL);
+	char longname[80];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	CHECK_INT(ward_policy_add_function(p, longname, fn_nop, NULL), -EINVAL);
+	ward_policy_free(p);
+}
+
+static void test_status_names(void)
+{
+	CHECK_STR(ward_status_name(WARD_STATUS_EXITED), "exited");
+	CHECK_STR(ward_status_name(WARD_STATUS_TIME_LIMIT), "time-limit");
+	CHECK_STR(ward_status_name(WARD_STATUS_SETUP_ERROR), "setup-error");
+	CHECK_STR(ward_status_name(WARD_STATUS_VIOLATION), "violation");
+	CHECK(ward_status_name((enum ward_status)42) == NULL);
+}
+
+static ward_result *run_sh(ward_policy *p, const char *script, const struct ward_options *o)
+{
+	ward_result *r = NULL;
+	int rc = ward_run(p, (char *[]){"/bin/sh", "-c", (char *)script, NULL}, o, &r);
+	CHECK_INT(rc, 0);
+	return r;
+}
+
+/* A new policy grants nothing beyond the base system: a host file in a
+ * fresh directory is not in the box, and appears when granted (so the
+ * check can fail). */
+static void test_deny_by_default(void)
+{
+	char dir[] = "/var/tmp/ward-api-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	chmod(dir, 0755);
+	char file[64];
+	snprintf(file, sizeof(file), "%s/secret", dir);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "s3cret\n", 7) == 7);
+	close(fd);
+	char script[160];
+	snprintf(script, sizeof(script), "cat %s; echo > %s/new", file, dir);
+
+	ward_policy *p = new_policy();
+	ward_result *r = run_sh(p, script, NULL);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_EXITED);
+	CHECK(ward_result_exit_code(r) != 0);
+	CHECK(strstr(ward_result_stdout(r, NULL), "s3cret") == NULL);
+	ward_result_free(r);
+
+	CHECK_INT(ward_policy_grant_ro(p, dir, NULL), 0);
+	r = run_sh(p, script, NULL);
+	CHECK(strstr(ward_result_stdout(r, NULL), "s3cret") != NULL);
+	CHECK(ward_result_exit_code(r) != 0); /* read-only: the write fails */
+	ward_result_free(r);
+	CHECK(access(file, F_OK) == 0);
+	snprintf(file, sizeof(file), "%s/new", dir);
+	CHECK(access(file, F_OK) != 0);
+	ward_policy_free(p);
+	snprintf(file, sizeof(file), "%s/secret", dir);
+	unlink(file);
+	rmdir(dir);
+}
+
+static void test_stdio_buffers(void)
+{
+	ward_policy *p = new_policy();
+	struct ward_options o = WARD_OPTIONS_INIT;
+	o.stdin_data = "hello box\n";
+	o.stdin_len = 10;
+	ward_result *r = run_sh(p, "read x; echo \"got $x\"; echo oops >&2; exit 7", &o);
+	size_t len = 0;
+	CHECK_INT(ward_result_status(r), WARD_STATUS_EXITED);
+	CHECK_INT(ward_result_exit_code(r), 7);
+	CHECK_STR(ward_result_stdout(r, &len), "got hello box\n");
+	CHECK_INT(len, 14);
+	CHECK_STR(ward_result_stderr(r, &len), "oops\n");
+	CHECK_INT(ward_result_output_bytes(r), 19);
+	char *report = ward_result_report(r);
+	CHECK(report && strstr(report, "\"status\": \"exited\""));
+	free(report);
+	ward_result_free(r);
+
+	/* The capture cap: the rest is counted, not kept. */
+	o = (struct ward_options)WARD_OPTIONS_INIT;
+	o.capture_max = 100;
+	r = run_sh(p, "head -c 5000 /dev/zero | tr '\\0' x", &o);
+	char xs[101];
+	memset(xs, 'x', 100);
+	xs[100] = 0;
+	CHECK_STR(ward_result_stdout(r, &len), xs);
+	CHECK_INT(len, 100);
+	CHECK_INT(ward_result_output_bytes(r), 5000);
+	ward_result_free(r);
+
+	/* An fd: the output goes there, nothing is captured. */
+	int pfd[2];
+	CHECK(pipe(pfd) == 0);
+	o = (struct ward_options)WARD_OPTIONS_INIT;
+	o.stdout_fd = pfd[1];
+	r = run_sh(p, "echo to-the-fd", &o);
+	close(pfd[1]);
+	char buf[64] = "";
+	CHECK(read(pfd[0], buf, sizeof(buf) - 1) == 10);
+	CHECK_STR(buf, "to-the-fd\n");
+	CHECK_STR(ward_result_stdout(r, NULL), "");
+	close(pfd[0]);
+	ward_result_free(r);
+	ward_policy_free(p);
+}
+
+static void test_limits(void)
+{
+	ward_policy *p = new_policy();
+	CHECK_INT(ward_policy_set_limit(p, WARD_LIMIT_WALL_TIME, 300), 0);
+	ward_result *r = run_sh(p, "sleep 10", NULL);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_TIME_LIMIT);
+	CHECK_INT(ward_result_exit_code(r), -1);
+	CHECK(ward_result_wall_time(r) < 5);
+	ward_result_free(r);
+	ward_policy_free(p);
+
+	p = new_policy();
+	r = run_sh(p, "exec /nonexistent-program", NULL);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_EXITED);
+	CHECK_INT(ward_result_exit_code(r), 127);
+	ward_result_free(r);
+	CHECK_INT(ward_run(p, (char *[]){"no-such-program-here", NULL}, NULL, &r), 0);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_SETUP_ERROR);
+	CHECK(strstr(ward_result_message(r), "no-such-program-here") != NULL);
+	ward_result_free(r);
+	ward_policy_free(p);
+}
+
+/* An application's event loop: poll ward_box_fd of two boxes at once. */
+static void test_spawn_event_loop(void)
+{
+	ward_policy *p = new_policy();
+	ward_box *b[2];
+	CHECK_INT(ward_spawn(p, (char *[]){"/bin/sh", "-c", "sleep 0.2; echo one", NULL}, NULL, &b[0]), 0);
+	CHECK_INT(ward_spawn(p, (char *[]){"/bin/sh", "-c", "echo two; exit 3", NULL}, NULL, &b[1]), 0);
+	bool done[2] = {false, false};
+	int rounds = 0;
+	while ((!done[0] || !done[1]) && rounds++ < 10000) {
+		struct pollfd pf[2] = {{ward_box_fd(b[0]), POLLIN, 0}, {ward_box_fd(b[1]), POLLIN, 0}};
+		CHECK(poll(pf, 2, 5000) > 0);
+		for (int i = 0; i < 2; i++)
+			if (!done[i] && pf[i].revents) {
+				int r = ward_box_process(b[i]);
+				CHECK(r == 0 || r == 1);
+				done[i] = r == 1;
+			}
+	}
+	CHECK(done[0] && done[1]);
+	CHECK(rounds < 200); /* woken by events, not spinning */
+	ward_result *r0 = NULL, *r1 = NULL;
+	CHECK_INT(ward_box_wait(b[0], &r0), 0);
+	CHECK_INT(ward_box_wait(b[1], &r1), 0);
+	CHECK_INT(ward_box_wait(b[1], &r1), -ECHILD);
+	CHECK_STR(ward_result_stdout(r0, NULL), "one\n");
+	CHECK_STR(ward_result_stdout(r1, NULL), "two\n");
+	CHECK_INT(ward_result_exit_code(r1), 3);
+	ward_result_free(r0);
+	ward_result_free(r1);
+	ward_box_free(b[0]);
+	ward_box_free(b[1]);
+
+	/* Kill: the run ends at once as signaled. */
+	ward_box *k;
+	CHECK_INT(ward_spawn(p, (char *[]){"sleep", "30", NULL}, NULL, &k), 0);
+	CHECK_INT(ward_box_kill(k), 0);
+	ward_result *rk = NULL;
+	CHECK_INT(ward_box_wait(k, &rk), 0);
+	CHECK_INT(ward_result_status(rk), WARD_STATUS_SIGNALED);
+	CHECK_INT(ward_result_signal(rk), 9);
+	CHECK(ward_result_wall_time(rk) < 5);
+	ward_result_free(rk);
+	ward_box_free(k);
+
+	/* Freeing a running box kills it and waits. */
+	CHECK_INT(ward_spawn(p, (char *[]){"sleep", "30", NULL}, NULL, &k), 0);
+	ward_box_free(k);
+	ward_policy_free(p);
+}
+
+/* The box's init is a copy of the application: it must not keep the
+ * application's other fds open. Here a pipe's write end, closed by the
+ * application while a box runs: its reader must see EOF at once, not when
+ * the box ends (with several boxes started from several threads, those fds
+ * are other runs' pipes). */
+static void test_no_fds_held_by_the_box(void)
+{
+	int pfd[2];
+	CHECK(pipe(pfd) == 0);
+	ward_policy *p = new_policy();
+	ward_box *b;
+	CHECK_INT(ward_spawn(p, (char *[]){"sleep", "5", NULL}, NULL, &b), 0);
+	close(pfd[1]);
+	struct pollfd pf = {pfd[0], POLLIN, 0};
+	CHECK(poll(&pf, 1, 2000) == 1); /* EOF now, not in 5 s */
+	char c;
+	CHECK(read(pfd[0], &c, 1) == 0);
+	close(pfd[0]);
+	ward_box_free(b);
+	ward_policy_free(p);
+}
+
+/* Distinct handles from distinct threads at once: each thread its own
+ * policy (with a host function counting into its own counter) and boxes. */
+static int fn_bump(ward_call *call, json_t *args, json_t **ret, void *ud)
+{
+	*ret = json_integer(++*(long *)ud);
+	return 0;
+}
+
+struct worker {
+	const char *clients;
+	long calls;
+	int ok;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	ward_policy *p;
+	if (ward_policy_new(&p) < 0)
+		return NULL;
+	if (ward_policy_add_function(p, "bump", fn_bump, &w->calls) == 0 &&
+	    ward_policy_set_client_dir(p, w->clients) == 0)
+		for (int i = 0; i < 3; i++) {
+			ward_result *r;
+			if (ward_run(p, (char *[]){"/bin/sh", "-c",
+						   "/run/ward/bin/ward-call bump && /run/ward/bin/ward-call bump", NULL},
+				     NULL, &r) < 0)
+				continue;
+			char want[32];
+			snprintf(want, sizeof(want), "%ld\n%ld\n", w->calls - 1, w->calls);
+			w->ok += ward_result_status(r) == WARD_STATUS_EXITED &&
+				 !strcmp(ward_result_stdout(r, NULL), want);
+			ward_result_free(r);
+		}
+	ward_policy_free(p);
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	const char *clients = getenv("WARD_TEST_CLIENTS");
+	if (!clients) {
+		printf("# WARD_TEST_CLIENTS not set: skipped\n");
+		return;
+	}
+	struct worker w[3] = {{clients, 0, 0}, {clients, 0, 0}, {clients, 0, 0}};
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		CHECK(pthread_create(&t[i], NULL, worker_main, &w[i]) == 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(w[i].ok, 3);
+		CHECK_INT(w[i].calls, 6);
+	}
+}
+
+static void test_features(void)
+{
+	struct ward_features f;
+	CHECK_INT(ward_features(&f), 0);
+	CHECK(f.landlock_abi > 0);
+	CHECK(f.user_namespaces);
+	CHECK(f.cgroup_version >= 0 && f.cgroup_version <= 2);
+}
+
+int main(void)
+{
+	static const struct test tests[] = {
+		TEST(test_free_null),	    TEST(test_arguments),
+		TEST(test_function_names), TEST(test_status_names),
+		TEST(test_deny_by_default), TEST(test_stdio_buffers),
+		TEST(test_limits),	    TEST(test_spawn_event_loop),
+		TEST(test_no_fds_held_by_the_box), TEST(test_threads),
+		TEST(test_features),
+	};
+	return run_tests(tests, sizeof(tests) / sizeof(tests[0]));
+}
