@@ -29,6 +29,7 @@
 #define WARD_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -125,6 +126,24 @@ WARD_API int ward_policy_set_client_dir(ward_policy *p, const char *host_dir);
 
 /* ---- running ---------------------------------------------------------- */
 
+/* How a run's limits are enforced: with a cgroup of its own when one can
+ * be made, else rlimits (AUTO); rlimits only (OFF); or fail with a setup
+ * error unless a cgroup can be made (REQUIRE). */
+enum ward_cgroup {
+	WARD_CGROUP_AUTO = 0,
+	WARD_CGROUP_OFF = 1,
+	WARD_CGROUP_REQUIRE = 2,
+};
+
+/* The bits of ward_options.on_access's how. */
+enum {
+	WARD_ACCESS_READ = 1u << 0,
+	WARD_ACCESS_WRITE = 1u << 1,
+	WARD_ACCESS_CREATE = 1u << 2, /* O_CREAT: the file may not have existed */
+	WARD_ACCESS_EXEC = 1u << 3,
+	WARD_ACCESS_DIR = 1u << 4,    /* the path is a directory */
+};
+
 /* What to connect the box's stdio to. An fd >= 0 is used as is (not
  * closed); -1 means: stdin from stdin_data (empty when NULL), stdout and
  * stderr captured into the result, each up to capture_max bytes (0 = 1
@@ -136,6 +155,21 @@ struct ward_options {
 	int stdout_fd;
 	int stderr_fd;
 	size_t capture_max;
+	/* For front ends such as ward(1); zero is the default of each. */
+	enum ward_cgroup cgroup; /* how limits are enforced (below) */
+	bool expose_cwd;	 /* the caller's working directory, read-only at the same path */
+	/* When set and *cancel becomes non-zero (from a signal handler, which
+	 * also interrupts the wait), ward_run kills the box: status SIGNALED,
+	 * notice "the run was cancelled". */
+	const volatile sig_atomic_t *cancel;
+	/* The caller exits right after the run: do not wait for the box's
+	 * namespaces to be torn down (ignored when a cgroup is used). */
+	bool exit_after;
+	/* When set, the run is brokered and on_access is called, from the
+	 * broker's thread and never concurrently with itself, for every file
+	 * access it allowed: the box path and WARD_ACCESS_* bits. */
+	void (*on_access)(void *userdata, const char *box_path, unsigned how);
+	void *access_userdata;
 };
 #define WARD_OPTIONS_INIT {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1}
 
@@ -197,6 +231,61 @@ WARD_API const char *ward_result_message(const ward_result *r);
 /* The run report (the JSON object `ward run --report` writes), a heap
  * string the caller frees; NULL when out of memory. */
 WARD_API char *ward_result_report(const ward_result *r);
+
+/* ---- for front ends (ward(1)) ------------------------------------------
+ * What a command-line front end needs beyond the calls above. */
+
+/* A limit from text in its unit, as the policy file writes it ("256M",
+ * "5s", "500ms", "64"). -EINVAL for text that is no such value, -ERANGE
+ * outside the limit's range; the message says which. */
+WARD_API int ward_policy_set_limit_string(ward_policy *p, enum ward_limit limit,
+					  const char *value);
+/* A read-only virtual file at box_path, served by the broker (the run is
+ * then brokered): the content of host file host_path, read when the run
+ * starts, or text. A later file at the same path wins. */
+WARD_API int ward_policy_add_file(ward_policy *p, const char *box_path, const char *host_path);
+WARD_API int ward_policy_add_file_text(ward_policy *p, const char *box_path, const char *text);
+/* Brokers the box's file calls and records the ones refused
+ * (ward_result_denial). */
+WARD_API int ward_policy_set_audit(ward_policy *p, bool on);
+/* Whether p audits (set above or by a policy file's "audit on"). */
+WARD_API bool ward_policy_get_audit(const ward_policy *p);
+
+/* A limit's name ("memory": the policy directive); NULL if unknown. */
+WARD_API const char *ward_limit_name(enum ward_limit limit);
+/* Its default, in its unit (0 = unlimited, also for an unknown limit). */
+WARD_API uint64_t ward_limit_default(enum ward_limit limit);
+/* value written in the limit's unit ("256M", "10s", "64") into buf.
+ * -EINVAL, -ENOBUFS when buf is too small. */
+WARD_API int ward_limit_format(enum ward_limit limit, uint64_t value, char *buf, size_t len);
+
+/* The built-in profiles: the i-th name (NULL past the last one); a
+ * profile's one-line summary and its text as a policy file (NULL for an
+ * unknown name); the profile for a program ("python3.11" -> "python3",
+ * "bash" -> "sh", unknown -> "native"; a path counts by its last part). */
+WARD_API const char *ward_profile_name(size_t i);
+WARD_API const char *ward_profile_summary(const char *name);
+WARD_API const char *ward_profile_text(const char *name);
+WARD_API const char *ward_profile_for_program(const char *program);
+
+/* The exit status ward(1) gives for the result: the exit code, 128 + the
+ * signal, 116-121 and 124 for a limit or a violation, 125 for a setup
+ * error, 126 when the program is not executable, 127 when it was not
+ * found (ward(1), EXIT STATUS). */
+WARD_API int ward_result_exit_status(const ward_result *r);
+/* A one-line notice for the user ("" if none), e.g. that the working
+ * directory was not exposed or that the run was cancelled. */
+WARD_API const char *ward_result_notice(const ward_result *r);
+/* The limit that was in force (0 = unlimited or unknown). */
+WARD_API uint64_t ward_result_limit(const ward_result *r, enum ward_limit limit);
+/* The broker's refusals (any brokered run: audited, with virtual files or
+ * with on_access): how many were recorded, the i-th
+ * as one line (open("/etc/shadow", O_RDONLY): not granted; the path
+ * escaped so that a box cannot forge lines) into buf (-EINVAL past the
+ * last), and how many more there were. */
+WARD_API size_t ward_result_denial_count(const ward_result *r);
+WARD_API int ward_result_denial(const ward_result *r, size_t i, char *buf, size_t len);
+WARD_API uint64_t ward_result_denials_dropped(const ward_result *r);
 
 /* ---- features ----------------------------------------------------------- */
 

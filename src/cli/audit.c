@@ -1,6 +1,10 @@
 /* audit.c — what `ward run` does with what the broker saw: the --audit
  * lines (one per denied call, after the run) and the --learn policy (the
- * grants given, narrowed to the paths the program used). */
+ * grants given, narrowed to the paths the program used).
+ *
+ * --learn reads the grants of the run's policy, which the public API
+ * cannot list yet: it takes them from libward's internals through
+ * ward-internal.h (ward is linked with libward's static archive). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,10 +12,11 @@
 
 #include "common.h"
 #include "audit.h"
+#include "ward-internal.h"
 #include "banned.h"
 
 /* --learn: what the broker allowed, kept during the run (the broker's
- * thread appends; read after box_run returned). */
+ * thread appends; read after ward_run returned). */
 #define MAX_LEARNED 4096
 struct learned {
 	char *path;
@@ -83,7 +88,7 @@ static const struct grant *user_grant(const struct policy *p, const struct polic
 static int learn_grant(struct policy *out, const struct grant *g, const char *path, unsigned how)
 {
 	_cleanup_free_ char *box = NULL;
-	bool create = how & ACCESS_CREATE, write = how & (ACCESS_WRITE | ACCESS_CREATE);
+	bool create = how & WARD_ACCESS_CREATE, write = how & (WARD_ACCESS_WRITE | WARD_ACCESS_CREATE);
 	if (write && g->kind != GRANT_RW)
 		return 0; /* it cannot have worked: nothing to grant */
 	if (create && strcmp(path, g->box) != 0) {
@@ -109,9 +114,11 @@ static int learn_grant(struct policy *out, const struct grant *g, const char *pa
 /* Writes the learned policy: the user's grants narrowed to what the
  * program used, through out_file_write like the report (a box-planted
  * symlink is never followed). */
-bool learn_finish(const struct out_file *dest, const struct policy *p, const struct policy *profile,
-		  struct learner *l, char **program)
+bool learn_finish(const struct out_file *dest, const ward_policy *run_policy,
+		  const ward_policy *profile_policy, struct learner *l, char **program)
 {
+	const struct policy *p = ward_policy_core(run_policy);
+	const struct policy *profile = ward_policy_core(profile_policy);
 	struct policy *out = NULL;
 	if (policy_new(&out) < 0)
 		die_oom();
@@ -122,10 +129,10 @@ bool learn_finish(const struct out_file *dest, const struct policy *p, const str
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < l->n; i++) {
 			unsigned how = l->v[i].how;
-			bool write = how & (ACCESS_WRITE | ACCESS_CREATE);
+			bool write = how & (WARD_ACCESS_WRITE | WARD_ACCESS_CREATE);
 			if (write != (pass == 1))
 				continue;
-			if ((how & ACCESS_DIR) && !write && i + 1 < l->n &&
+			if ((how & WARD_ACCESS_DIR) && !write && i + 1 < l->n &&
 			    path_is_under(l->v[i + 1].path, l->v[i].path))
 				continue;
 			const struct grant *g = user_grant(p, profile, l->v[i].path);
@@ -159,14 +166,12 @@ bool learn_finish(const struct out_file *dest, const struct policy *p, const str
 }
 
 /* --audit: one line per call the broker refused. */
-void print_denials(const struct run_result *r)
+void print_denials(const ward_result *r)
 {
 	char line[2048];
-	for (unsigned i = 0; i < r->n_denials; i++) {
-		denial_format(&r->denials[i], line, sizeof(line));
-		warn("denied %s", line);
-	}
-	if (r->denials_dropped)
-		warn("%llu more denials not recorded", (unsigned long long)r->denials_dropped);
+	for (size_t i = 0; i < ward_result_denial_count(r); i++)
+		if (ward_result_denial(r, i, line, sizeof(line)) == 0)
+			warn("denied %s", line);
+	if (ward_result_denials_dropped(r))
+		warn("%llu more denials not recorded", (unsigned long long)ward_result_denials_dropped(r));
 }
-

@@ -2,14 +2,13 @@
 #pragma once
 
 #include "common.h"
-#include "run.h"
 
 /* --audit: prints "ward: denied open("/x", O_RDONLY): not granted" for
  * each denial of the run, and how many were not recorded. */
-void print_denials(const struct run_result *r);
+void print_denials(const ward_result *r);
 
 /* --learn: the paths the broker allowed during a run. learn_access is
- * the run_options.on_access callback (ctx = the learner). */
+ * the ward_options.on_access callback (ctx = the learner). */
 struct learner;
 struct learner *learner_new(void);
 void learn_access(void *ctx, const char *box_path, unsigned how);
@@ -17,5 +16,5 @@ void learn_access(void *ctx, const char *box_path, unsigned how);
  * learner. p: the run's policy; profile: its profile's grants alone
  * (kept by the profile, not narrowed); program: for the header comment.
  * Returns false after a message when the file could not be written. */
-bool learn_finish(const struct out_file *out, const struct policy *p, const struct policy *profile,
+bool learn_finish(const struct out_file *out, const ward_policy *p, const ward_policy *profile,
 		  struct learner *l, char **program);

@@ -51,12 +51,12 @@ void die_usage(const char *fmt, ...)
 	vmessage(fmt, ap, 0);
 	va_end(ap);
 	fputs("try 'ward --help'\n", stderr);
-	exit(EXIT_USAGE);
+	exit(EXIT_USAGE_ERROR);
 }
 
 void die_oom(void)
 {
-	die(EXIT_SETUP, "out of memory");
+	die(EXIT_SETUP_ERROR, "out of memory");
 }
 
 void warn(const char *fmt, ...)
@@ -100,7 +100,7 @@ int finish_stdout(int status)
 	/* A closed pipe (`ward profiles | head -1`) is not worth a message. */
 	if (err != EPIPE)
 		warn("cannot write to standard output: %s", strerror_lc(err));
-	return status ? status : EXIT_SETUP;
+	return status ? status : EXIT_SETUP_ERROR;
 }
 
 struct out_file out_file_check(const char *opt, const char *path)
@@ -111,7 +111,7 @@ struct out_file out_file_check(const char *opt, const char *path)
 	struct stat st;
 	size_t len = strlen(path);
 	if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-		die(EXIT_USAGE, "--%s: '%s' is a directory (expected a file name)", opt, path);
+		die(EXIT_USAGE_ERROR, "--%s: '%s' is a directory (expected a file name)", opt, path);
 	const char *slash = strrchr(path, '/');
 	_cleanup_free_ char *dir = slash == path ? strdup("/")
 				 : slash      ? strndup(path, (size_t)(slash - path))
@@ -121,11 +121,11 @@ struct out_file out_file_check(const char *opt, const char *path)
 	f.base = slash ? slash + 1 : path;
 	f.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (f.dirfd < 0 && errno == ENOTDIR)
-		die(EXIT_USAGE, "--%s: cannot write '%s': '%s' is not a directory", opt, path, dir);
+		die(EXIT_USAGE_ERROR, "--%s: cannot write '%s': '%s' is not a directory", opt, path, dir);
 	if (f.dirfd < 0)
-		die_errno(EXIT_USAGE, "--%s: cannot write '%s': '%s'", opt, path, dir);
+		die_errno(EXIT_USAGE_ERROR, "--%s: cannot write '%s': '%s'", opt, path, dir);
 	if (access(dir, W_OK | X_OK) < 0)
-		die_errno(EXIT_USAGE, "--%s: cannot write '%s': '%s'", opt, path, dir);
+		die_errno(EXIT_USAGE_ERROR, "--%s: cannot write '%s': '%s'", opt, path, dir);
 	return f;
 }
 

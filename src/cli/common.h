@@ -4,7 +4,14 @@
 
 #include <stdio.h>
 
-#include "run.h"
+#include "util.h" /* generic helpers: cleanup attributes, paths, sizes */
+#include "ward.h" /* everything about boxes goes through libward's API */
+
+/* ward(1)'s own exit statuses; a run's come from ward_result_exit_status. */
+enum {
+	EXIT_USAGE_ERROR = 122, /* bad option, value or policy file */
+	EXIT_SETUP_ERROR = 125, /* nothing was started */
+};
 
 /* One entry point per subcommand (main.c dispatches from a table). Each
  * gets argv with argv[0] = the subcommand's name and returns the exit

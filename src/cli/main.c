@@ -23,32 +23,29 @@ static const struct command {
 	{"--version", cmd_version},
 };
 
-/* What each limit counts, for the help text; the defaults come from
- * limit_info so that the text cannot drift from the code. */
+/* What each limit counts, for the help text, in ward.h's order; names and
+ * defaults come from libward so that the text cannot drift from the code. */
 static const struct {
 	const char *arg, *what;
-} limit_help[_LIMIT_MAX] = {
-	[LIMIT_MEMORY] = {"SIZE", "memory of the whole box"},
-	[LIMIT_CPU_TIME] = {"DUR", "CPU time of the program"},
-	[LIMIT_WALL_TIME] = {"DUR", "wall-clock time of the run"},
-	[LIMIT_PROCS] = {"N", "processes and threads"},
-	[LIMIT_OUTPUT] = {"SIZE", "stdout and stderr together"},
-	[LIMIT_FILE_SIZE] = {"SIZE", "size of any file written"},
-	[LIMIT_OPEN_FILES] = {"N", "open file descriptors per process"},
-	[LIMIT_TMP_SIZE] = {"SIZE", "size of the box's /tmp"},
+} limit_help[] = {
+	[WARD_LIMIT_MEMORY] = {"SIZE", "memory of the whole box"},
+	[WARD_LIMIT_CPU_TIME] = {"DUR", "CPU time of the program"},
+	[WARD_LIMIT_WALL_TIME] = {"DUR", "wall-clock time of the run"},
+	[WARD_LIMIT_PROCS] = {"N", "processes and threads"},
+	[WARD_LIMIT_OUTPUT] = {"SIZE", "stdout and stderr together"},
+	[WARD_LIMIT_FILE_SIZE] = {"SIZE", "size of any file written"},
+	[WARD_LIMIT_OPEN_FILES] = {"N", "open file descriptors per process"},
+	[WARD_LIMIT_TMP_SIZE] = {"SIZE", "size of the box's /tmp"},
 };
 
 static void print_limit_defaults(FILE *f)
 {
-	for (int i = 0; i < _LIMIT_MAX; i++) {
+	for (size_t i = 0; i < ELEMENTSOF(limit_help); i++) {
+		enum ward_limit l = (enum ward_limit)i;
 		char opt[40], def[32] = "unlimited";
-		snprintf(opt, sizeof(opt), "--%s %s", limit_info[i].name, limit_help[i].arg);
-		if (limit_info[i].def && limit_info[i].type == LIMIT_TYPE_SIZE)
-			format_size(limit_info[i].def, def, sizeof(def));
-		else if (limit_info[i].def && limit_info[i].type == LIMIT_TYPE_DURATION)
-			format_duration(limit_info[i].def, def, sizeof(def));
-		else if (limit_info[i].def)
-			snprintf(def, sizeof(def), "%" PRIu64, limit_info[i].def);
+		snprintf(opt, sizeof(opt), "--%s %s", ward_limit_name(l), limit_help[i].arg);
+		if (ward_limit_default(l))
+			ward_limit_format(l, ward_limit_default(l), def, sizeof(def));
 		fprintf(f, "  %-22s %s (default %s)\n", opt, limit_help[i].what, def);
 	}
 }
@@ -84,13 +81,13 @@ void print_help(FILE *f)
 	      f);
 	/* The built-in names, wrapped under the description column. */
 	size_t col = 57;
-	for (size_t i = 0; i < n_builtin_profiles; i++) {
-		size_t w = strlen(builtin_profiles[i].name) + 2;
+	for (size_t i = 0; ward_profile_name(i); i++) {
+		size_t w = strlen(ward_profile_name(i)) + 2;
 		if (col + w > 79) {
 			fputs("\n                        ", f);
 			col = 24;
 		}
-		fprintf(f, " %s%s", builtin_profiles[i].name, i + 1 < n_builtin_profiles ? "," : "");
+		fprintf(f, " %s%s", ward_profile_name(i), ward_profile_name(i + 1) ? "," : "");
 		col += w;
 	}
 	fputs("\n", f);
@@ -171,7 +168,7 @@ static void ensure_std_fds(void)
 			continue;
 		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
 		if (n < 0)
-			exit(EXIT_SETUP); /* nowhere to say it */
+			exit(EXIT_SETUP_ERROR); /* nowhere to say it */
 		if (n != fd) /* a lower fd was closed too and got it */
 			close(n);
 	}
@@ -186,7 +183,7 @@ int main(int argc, char **argv)
 		      "       ward doctor\n"
 		      "       ward help | --help | --version\n",
 		      stderr);
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))

@@ -9,14 +9,13 @@
 static int list_profiles(void)
 {
 	int width = 4;
-	for (size_t i = 0; i < n_builtin_profiles; i++) {
-		int n = (int)strlen(builtin_profiles[i].name);
+	for (size_t i = 0; ward_profile_name(i); i++) {
+		int n = (int)strlen(ward_profile_name(i));
 		if (n > width)
 			width = n;
 	}
-	for (size_t i = 0; i < n_builtin_profiles; i++)
-		printf("%-*s  %s\n", width, builtin_profiles[i].name,
-		       builtin_profiles[i].summary ? builtin_profiles[i].summary : "");
+	for (size_t i = 0; ward_profile_name(i); i++)
+		printf("%-*s  %s\n", width, ward_profile_name(i), ward_profile_summary(ward_profile_name(i)));
 	printf("\n'ward run' picks a profile from PROGRAM's name unless --profile is given\n"
 	       "(--profile none: no profile). 'ward profiles show NAME' prints one.\n");
 	return finish_stdout(0);
@@ -24,13 +23,19 @@ static int list_profiles(void)
 
 static int show_profile(const char *name)
 {
-	const struct profile *pr = profile_find(name);
-	if (!pr) {
-		char known[512];
-		profile_names(known, sizeof(known));
-		die(EXIT_USAGE, "unknown profile '%s' (known: %s)", name, known);
+	const char *text = ward_profile_text(name);
+	if (!text) {
+		char known[512] = "";
+		size_t off = 0;
+		for (size_t i = 0; ward_profile_name(i) && off < sizeof(known); i++) {
+			int n = snprintf(known + off, sizeof(known) - off, "%s%s", i ? ", " : "",
+					 ward_profile_name(i));
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+		die(EXIT_USAGE_ERROR, "unknown profile '%s' (known: %s)", name, known);
 	}
-	const char *text = pr->text ? pr->text : "";
 	size_t len = strlen(text);
 	fwrite(text, 1, len, stdout);
 	return finish_stdout(0);

@@ -1,6 +1,7 @@
 /* run.c — `ward run [OPTIONS] [--] PROGRAM [ARGS...]`: options into a
  * policy, the run, then what the library reported: messages, the JSON
- * report and the exit status.
+ * report and the exit status. Everything goes through libward's public
+ * API (include/ward.h) but --learn's narrowing (audit.c).
  *
  * The policy is composed in a fixed order whatever the order on the
  * command line: the profile, then every --policy file, then the other
@@ -35,7 +36,7 @@ enum {
 	OPT_FILE,
 	OPT_FILE_TEXT,
 	OPT_LEARN,
-	OPT_LIMIT, /* OPT_LIMIT + enum limit_id */
+	OPT_LIMIT, /* OPT_LIMIT + enum ward_limit */
 };
 
 static const struct option options[] = {
@@ -49,14 +50,14 @@ static const struct option options[] = {
 	{"hostname", required_argument, NULL, OPT_HOSTNAME},
 	{"exec", required_argument, NULL, OPT_EXEC},
 	{"net", required_argument, NULL, OPT_NET},
-	{"memory", required_argument, NULL, OPT_LIMIT + LIMIT_MEMORY},
-	{"cpu-time", required_argument, NULL, OPT_LIMIT + LIMIT_CPU_TIME},
-	{"wall-time", required_argument, NULL, OPT_LIMIT + LIMIT_WALL_TIME},
-	{"procs", required_argument, NULL, OPT_LIMIT + LIMIT_PROCS},
-	{"output", required_argument, NULL, OPT_LIMIT + LIMIT_OUTPUT},
-	{"file-size", required_argument, NULL, OPT_LIMIT + LIMIT_FILE_SIZE},
-	{"open-files", required_argument, NULL, OPT_LIMIT + LIMIT_OPEN_FILES},
-	{"tmp-size", required_argument, NULL, OPT_LIMIT + LIMIT_TMP_SIZE},
+	{"memory", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_MEMORY},
+	{"cpu-time", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_CPU_TIME},
+	{"wall-time", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_WALL_TIME},
+	{"procs", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_PROCS},
+	{"output", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_OUTPUT},
+	{"file-size", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_FILE_SIZE},
+	{"open-files", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_OPEN_FILES},
+	{"tmp-size", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_TMP_SIZE},
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"quiet", no_argument, NULL, OPT_QUIET},
@@ -81,7 +82,7 @@ struct run_args {
 	size_t n_ops;
 	const char *report;
 	const char *learn;
-	int cgroup_mode;
+	enum ward_cgroup cgroup;
 	bool quiet;
 	char **program; /* NULL-terminated: PROGRAM ARGS... */
 };
@@ -123,28 +124,28 @@ _noreturn_ static void die_bad_option(const char *arg, int short_opt)
 
 static void check_profile_name(const char *name)
 {
-	if (!strcmp(name, "auto") || !strcmp(name, "none") || profile_find(name))
+	if (!strcmp(name, "auto") || !strcmp(name, "none") || ward_profile_text(name))
 		return;
 	char known[512] = "auto, none";
 	size_t off = strlen(known);
-	for (size_t i = 0; i < n_builtin_profiles && off < sizeof(known); i++) {
-		int n = snprintf(known + off, sizeof(known) - off, ", %s", builtin_profiles[i].name);
+	for (size_t i = 0; ward_profile_name(i) && off < sizeof(known); i++) {
+		int n = snprintf(known + off, sizeof(known) - off, ", %s", ward_profile_name(i));
 		if (n < 0)
 			break;
 		off += (size_t)n;
 	}
-	die(EXIT_USAGE, "--profile: unknown profile '%s' (expected %s)", name, known);
+	die(EXIT_USAGE_ERROR, "--profile: unknown profile '%s' (expected %s)", name, known);
 }
 
-static int parse_cgroup_mode(const char *s)
+static enum ward_cgroup parse_cgroup_mode(const char *s)
 {
 	if (!strcmp(s, "auto"))
-		return CGROUP_AUTO;
+		return WARD_CGROUP_AUTO;
 	if (!strcmp(s, "off"))
-		return CGROUP_OFF;
+		return WARD_CGROUP_OFF;
 	if (!strcmp(s, "require"))
-		return CGROUP_REQUIRE;
-	die(EXIT_USAGE, "--cgroup: invalid mode '%s' (expected auto, off or require)", s);
+		return WARD_CGROUP_REQUIRE;
+	die(EXIT_USAGE_ERROR, "--cgroup: invalid mode '%s' (expected auto, off or require)", s);
 }
 
 /* Parses argv (argv[0] = "run"). Options that shape the run itself are
@@ -184,18 +185,18 @@ static void parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case OPT_REPORT:
 			if (!optarg[0])
-				die(EXIT_USAGE, "--report: empty file name (expected FILE or '-' for stderr)");
+				die(EXIT_USAGE_ERROR, "--report: empty file name (expected FILE or '-' for stderr)");
 			a->report = optarg;
 			break;
 		case OPT_CGROUP:
-			a->cgroup_mode = parse_cgroup_mode(optarg);
+			a->cgroup = parse_cgroup_mode(optarg);
 			break;
 		case OPT_QUIET:
 			a->quiet = true;
 			break;
 		case OPT_LEARN:
 			if (!optarg[0])
-				die(EXIT_USAGE, "--learn: empty file name (expected FILE)");
+				die(EXIT_USAGE_ERROR, "--learn: empty file name (expected FILE)");
 			a->learn = optarg;
 			break;
 		case OPT_POLICY:
@@ -217,13 +218,16 @@ static void parse_args(int argc, char **argv, struct run_args *a)
 	a->program = argv + optind;
 }
 
-/* A policy setter's failure: one line naming the option and the reason. */
-static void check_policy(int r, const char *opt, const struct err *e)
+/* A policy setter's failure: one line naming the option and the reason
+ * (the library's message names the value). */
+static void check_policy(int r, const char *opt, const ward_policy *p)
 {
 	if (r == -ENOMEM)
 		die_oom();
-	if (r < 0)
-		die(EXIT_USAGE, "--%s: %s", opt, e->msg[0] ? e->msg : strerror_lc(-r));
+	if (r < 0) {
+		const char *msg = ward_policy_error(p);
+		die(EXIT_USAGE_ERROR, "--%s: %s", opt, msg[0] ? msg : strerror_lc(-r));
+	}
 }
 
 /* path_normalize() that dies with the option's name. */
@@ -233,7 +237,7 @@ static char *normalize(const char *opt, const char *path)
 	if (!n && errno == ENOMEM)
 		die_oom();
 	if (!n)
-		die_errno(EXIT_USAGE, "--%s: invalid path '%s'", opt, path);
+		die_errno(EXIT_USAGE_ERROR, "--%s: invalid path '%s'", opt, path);
 	return n;
 }
 
@@ -242,16 +246,16 @@ static void check_box_path(const char *opt, const char *path, const char *whole)
 	if (path[0] == '/')
 		return;
 	if (whole)
-		die(EXIT_USAGE, "--%s: invalid box path '%s' in '%s' (expected an absolute path)", opt,
+		die(EXIT_USAGE_ERROR, "--%s: invalid box path '%s' in '%s' (expected an absolute path)", opt,
 		    path, whole);
-	die(EXIT_USAGE, "--%s: invalid box path '%s' (expected an absolute path)", opt, path);
+	die(EXIT_USAGE_ERROR, "--%s: invalid box path '%s' (expected an absolute path)", opt, path);
 }
 
 /* --ro/--rw HOST[:BOX]. HOST is made absolute against the current
  * directory and must exist; BOX defaults to that same absolute path (not
  * realpath()'d: the box sees the path the user named). A HOST containing
  * ':' cannot be given here; a policy file can (ward-policy(5)). */
-static void add_bind(struct policy *p, int opt, const char *arg)
+static void add_bind(ward_policy *p, int opt, const char *arg)
 {
 	const char *name = option_name(opt);
 	const char *colon = strchr(arg, ':');
@@ -259,7 +263,7 @@ static void add_bind(struct policy *p, int opt, const char *arg)
 	if (!host)
 		die_oom();
 	if (!host[0])
-		die(EXIT_USAGE, "--%s: invalid grant '%s' (expected HOST[:BOX])", name, arg);
+		die(EXIT_USAGE_ERROR, "--%s: invalid grant '%s' (expected HOST[:BOX])", name, arg);
 	const char *box = colon ? colon + 1 : NULL;
 	if (box)
 		check_box_path(name, box, arg);
@@ -270,7 +274,7 @@ static void add_bind(struct policy *p, int opt, const char *arg)
 	} else {
 		_cleanup_free_ char *cwd = getcwd(NULL, 0);
 		if (!cwd)
-			die_errno(EXIT_USAGE, "--%s: '%s': cannot resolve against the current directory",
+			die_errno(EXIT_USAGE_ERROR, "--%s: '%s': cannot resolve against the current directory",
 				  name, host);
 		_cleanup_free_ char *joined = NULL;
 		if (asprintf(&joined, "%s/%s", cwd, host) < 0)
@@ -279,17 +283,16 @@ static void add_bind(struct policy *p, int opt, const char *arg)
 	}
 	struct stat st;
 	if (stat(abs, &st) < 0)
-		die_errno(EXIT_USAGE, "--%s: '%s'", name, host);
+		die_errno(EXIT_USAGE_ERROR, "--%s: '%s'", name, host);
 
 	_cleanup_free_ char *box_norm = normalize(name, box ? box : abs);
-	struct err e = {{0}};
-	check_policy(policy_add_grant(p, opt == OPT_RO ? GRANT_RO : GRANT_RW, abs, box_norm, 0,
-				      false, &e),
-		     name, &e);
+	check_policy(opt == OPT_RO ? ward_policy_grant_ro(p, abs, box_norm)
+				   : ward_policy_grant_rw(p, abs, box_norm),
+		     name, p);
 }
 
 /* --tmpfs BOX[:SIZE]; SIZE defaults to the tmp-size limit. */
-static void add_tmpfs(struct policy *p, const char *arg)
+static void add_tmpfs(ward_policy *p, const char *arg)
 {
 	const char *colon = strrchr(arg, ':');
 	_cleanup_free_ char *box = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
@@ -300,25 +303,24 @@ static void add_tmpfs(struct policy *p, const char *arg)
 	if (colon) {
 		int r = parse_size(colon + 1, &size);
 		if (r == -ERANGE)
-			die(EXIT_USAGE, "--tmpfs: size '%s' in '%s' out of range (expected at least 1 byte)",
+			die(EXIT_USAGE_ERROR, "--tmpfs: size '%s' in '%s' out of range (expected at least 1 byte)",
 			    colon + 1, arg);
 		if (r < 0)
-			die(EXIT_USAGE, "--tmpfs: invalid size '%s' in '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
+			die(EXIT_USAGE_ERROR, "--tmpfs: invalid size '%s' in '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
 			    colon + 1, arg);
 	}
 	_cleanup_free_ char *norm = normalize("tmpfs", box);
-	struct err e = {{0}};
-	check_policy(policy_add_grant(p, GRANT_TMPFS, NULL, norm, size, false, &e), "tmpfs", &e);
+	check_policy(ward_policy_grant_tmpfs(p, norm, size), "tmpfs", p);
 }
 
 /* --file BOX=HOST (HOST relative to the current directory) and
  * --file-text BOX=TEXT. */
-static void add_file(struct policy *p, int opt, const char *arg)
+static void add_file(ward_policy *p, int opt, const char *arg)
 {
 	const char *name = option_name(opt);
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)
-		die(EXIT_USAGE, "--%s: invalid value '%s' (expected BOX=%s)", name, arg,
+		die(EXIT_USAGE_ERROR, "--%s: invalid value '%s' (expected BOX=%s)", name, arg,
 		    opt == OPT_FILE ? "HOST" : "TEXT");
 	_cleanup_free_ char *box = strndup(arg, (size_t)(eq - arg));
 	if (!box)
@@ -327,40 +329,73 @@ static void add_file(struct policy *p, int opt, const char *arg)
 	_cleanup_free_ char *host = NULL;
 	if (opt == OPT_FILE) {
 		if (!eq[1])
-			die(EXIT_USAGE, "--%s: missing host file in '%s' (expected BOX=HOST)", name, arg);
+			die(EXIT_USAGE_ERROR, "--%s: missing host file in '%s' (expected BOX=HOST)", name, arg);
 		if (eq[1] == '/') {
 			host = normalize(name, eq + 1);
 		} else {
 			_cleanup_free_ char *cwd = getcwd(NULL, 0);
 			_cleanup_free_ char *joined = NULL;
 			if (!cwd || asprintf(&joined, "%s/%s", cwd, eq + 1) < 0)
-				die_errno(EXIT_USAGE, "--%s: '%s': cannot resolve against the current directory",
+				die_errno(EXIT_USAGE_ERROR, "--%s: '%s': cannot resolve against the current directory",
 					  name, eq + 1);
 			host = normalize(name, joined);
 		}
 	}
-	struct err e = {{0}};
-	check_policy(policy_add_file(p, box, host, host ? NULL : eq + 1, &e), name, &e);
+	check_policy(host ? ward_policy_add_file(p, box, host) : ward_policy_add_file_text(p, box, eq + 1),
+		     name, p);
+}
+
+/* --env NAME[=VALUE]: NAME alone copies ward's own value, and is left
+ * out when ward has none (ward_policy_set_env takes NAME=VALUE only). */
+static int add_env(ward_policy *p, const char *arg)
+{
+	if (strchr(arg, '='))
+		return ward_policy_set_env(p, arg);
+	const char *v = getenv(arg);
+	_cleanup_free_ char *entry = NULL;
+	if (asprintf(&entry, "%s=%s", arg, v ? v : "") < 0)
+		die_oom();
+	if (v)
+		return ward_policy_set_env(p, entry);
+	/* Nothing to pass, but a bad name is still a usage error: check it
+	 * on a policy that is thrown away. */
+	ward_policy *scratch = NULL;
+	if (ward_policy_new(&scratch) < 0)
+		die_oom();
+	int r = ward_policy_set_env(scratch, entry);
+	if (r < 0)
+		check_policy(r, "env", scratch);
+	ward_policy_free(scratch);
+	return 0;
+}
+
+/* --net none|loopback */
+static int set_net(ward_policy *p, const char *mode)
+{
+	if (!strcmp(mode, "none"))
+		return ward_policy_set_net(p, WARD_NET_NONE);
+	if (!strcmp(mode, "loopback"))
+		return ward_policy_set_net(p, WARD_NET_LOOPBACK);
+	die(EXIT_USAGE_ERROR, "--net: invalid mode '%s' (expected none or loopback)", mode);
 }
 
 /* Applies one queued option to the policy; every failure is a usage
  * error naming the option and the value. */
-static void apply_op(struct policy *p, const struct op *o)
+static void apply_op(ward_policy *p, const struct op *o)
 {
-	struct err e = {{0}};
 	int r = 0;
 	if (o->opt >= OPT_LIMIT) {
-		enum limit_id id = (enum limit_id)(o->opt - OPT_LIMIT);
-		r = policy_set_limit_str(p, id, o->arg, &e);
+		r = ward_policy_set_limit_string(p, (enum ward_limit)(o->opt - OPT_LIMIT), o->arg);
 	} else {
 		switch (o->opt) {
 		case OPT_POLICY:
-			r = policy_load_file(p, o->arg, &e);
+			r = ward_policy_load_file(p, o->arg);
 			if (r == -ENOMEM)
 				die_oom();
 			/* The message names the file and line already. */
 			if (r < 0)
-				die(EXIT_USAGE, "%s", e.msg[0] ? e.msg : strerror_lc(-r));
+				die(EXIT_USAGE_ERROR, "%s",
+				    ward_policy_error(p)[0] ? ward_policy_error(p) : strerror_lc(-r));
 			return;
 		case OPT_RO:
 		case OPT_RW:
@@ -371,40 +406,40 @@ static void apply_op(struct policy *p, const struct op *o)
 			return;
 		case OPT_CWD:
 			check_box_path("cwd", o->arg, NULL);
-			r = policy_set_cwd(p, o->arg, &e);
+			r = ward_policy_set_cwd(p, o->arg);
 			break;
 		case OPT_EXEC:
 			check_box_path("exec", o->arg, NULL);
-			r = policy_add_exec(p, o->arg, &e);
+			r = ward_policy_allow_exec(p, o->arg);
 			break;
 		case OPT_ENV:
 			if (!o->arg[0] || o->arg[0] == '=')
-				die(EXIT_USAGE, "--env: invalid variable '%s' (expected NAME or NAME=VALUE)", o->arg);
-			r = policy_add_env(p, o->arg, &e);
+				die(EXIT_USAGE_ERROR, "--env: invalid variable '%s' (expected NAME or NAME=VALUE)", o->arg);
+			r = add_env(p, o->arg);
 			break;
 		case OPT_HOSTNAME:
-			r = policy_set_hostname(p, o->arg, &e);
+			r = ward_policy_set_hostname(p, o->arg);
 			break;
 		case OPT_AUDIT:
-			r = policy_set_audit(p, "on", &e);
+			r = ward_policy_set_audit(p, true);
 			break;
 		case OPT_FILE:
 		case OPT_FILE_TEXT:
 			add_file(p, o->opt, o->arg);
 			return;
 		case OPT_NET:
-			r = policy_set_net(p, o->arg, &e);
+			r = set_net(p, o->arg);
 			break;
 		default:
-			die(EXIT_SETUP, "internal error: unhandled option %d", o->opt);
+			die(EXIT_SETUP_ERROR, "internal error: unhandled option %d", o->opt);
 		}
 	}
-	check_policy(r, option_name(o->opt), &e);
+	check_policy(r, option_name(o->opt), p);
 }
 
-static void policy_freep(struct policy **p)
+static void policy_freep(ward_policy **p)
 {
-	policy_free(*p);
+	ward_policy_free(*p);
 }
 
 /* --profile auto: from PROGRAM's name ("python3.11" -> python3), and for
@@ -412,7 +447,7 @@ static void policy_freep(struct policy **p)
  * `#!/usr/bin/env python3` scripts get the python3 profile. */
 static const char *auto_profile(const char *program)
 {
-	const char *name = profile_for_program(program);
+	const char *name = ward_profile_for_program(program);
 	if (!name || strcmp(name, "native") != 0 || !strchr(program, '/'))
 		return name;
 	_cleanup_close_ int fd = open(program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -434,25 +469,25 @@ static const char *auto_profile(const char *program)
 			;
 	if (!word)
 		return name;
-	const char *interp = profile_for_program(word);
+	const char *interp = ward_profile_for_program(word);
 	return interp ? interp : name;
 }
 
 /* The profile, the policy files, the other options: in that order. */
-static struct policy *compose_policy(const struct run_args *a)
+static ward_policy *compose_policy(const struct run_args *a)
 {
-	struct policy *p = NULL;
-	int r = policy_new(&p);
+	ward_policy *p = NULL;
+	int r = ward_policy_new(&p);
 	if (r < 0 || !p)
 		die_oom();
 	const char *profile = a->profile ? a->profile : auto_profile(a->program[0]);
 	if (profile && strcmp(profile, "none") != 0) {
-		struct err e = {{0}};
-		r = policy_load_profile(p, profile, &e);
+		r = ward_policy_load_profile(p, profile);
 		if (r == -ENOMEM)
 			die_oom();
 		if (r < 0)
-			die(EXIT_SETUP, "profile '%s': %s", profile, e.msg[0] ? e.msg : strerror_lc(-r));
+			die(EXIT_SETUP_ERROR, "profile '%s': %s", profile,
+			    ward_policy_error(p)[0] ? ward_policy_error(p) : strerror_lc(-r));
 	}
 	for (size_t i = 0; i < a->n_ops; i++)
 		apply_op(p, &a->ops[i]);
@@ -464,17 +499,19 @@ static struct policy *compose_policy(const struct run_args *a)
  * could swap in a forged report) through out_file_write (common.h), which
  * neither follows a symlink the box planted at FILE nor one planted in
  * place of a directory on the way. "-" is stderr. */
-static bool report_finish(const struct out_file *f, const struct run_result *r)
+static bool report_finish(const struct out_file *f, const ward_result *r)
 {
 	if (!f->path)
 		return true;
+	_cleanup_free_ char *json = ward_result_report(r);
 	if (!strcmp(f->path, "-")) {
-		int ret = report_write(r, STDERR_FILENO);
+		int ret = json ? write_all(STDERR_FILENO, json, strlen(json)) : -ENOMEM;
+		if (ret == 0)
+			ret = write_all(STDERR_FILENO, "\n", 1);
 		if (ret < 0 && ret != -EPIPE)
 			warn("--report: cannot write the report to stderr: %s", strerror_lc(-ret));
 		return ret == 0;
 	}
-	_cleanup_free_ char *json = report_json(r);
 	if (!json) {
 		warn("--report: cannot write '%s': out of memory", f->path);
 		return false;
@@ -483,33 +520,30 @@ static bool report_finish(const struct out_file *f, const struct run_result *r)
 }
 
 /* The one line printed for a limit hit: "memory limit (256M) exceeded". */
-static void print_limit(const struct run_result *r)
+static void print_limit(const ward_result *r)
 {
 	static const struct {
-		enum run_status status;
-		enum limit_id id;
+		enum ward_status status;
+		enum ward_limit id;
 	} map[] = {
-		{STATUS_TIME_LIMIT, LIMIT_WALL_TIME}, {STATUS_CPU_LIMIT, LIMIT_CPU_TIME},
-		{STATUS_MEMORY_LIMIT, LIMIT_MEMORY},  {STATUS_OUTPUT_LIMIT, LIMIT_OUTPUT},
-		{STATUS_PROCS_LIMIT, LIMIT_PROCS},    {STATUS_FILE_SIZE_LIMIT, LIMIT_FILE_SIZE},
+		{WARD_STATUS_TIME_LIMIT, WARD_LIMIT_WALL_TIME},
+		{WARD_STATUS_CPU_LIMIT, WARD_LIMIT_CPU_TIME},
+		{WARD_STATUS_MEMORY_LIMIT, WARD_LIMIT_MEMORY},
+		{WARD_STATUS_OUTPUT_LIMIT, WARD_LIMIT_OUTPUT},
+		{WARD_STATUS_PROCS_LIMIT, WARD_LIMIT_PROCS},
+		{WARD_STATUS_FILE_SIZE_LIMIT, WARD_LIMIT_FILE_SIZE},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(map); i++) {
-		if (map[i].status != r->status)
+		if (map[i].status != ward_result_status(r))
 			continue;
-		enum limit_id id = map[i].id;
-		uint64_t v = r->limits[id];
+		enum ward_limit id = map[i].id;
+		uint64_t v = ward_result_limit(r, id);
 		char val[32];
-		if (!v) {
-			warn("%s limit exceeded", limit_info[id].name);
+		if (!v || ward_limit_format(id, v, val, sizeof(val)) < 0) {
+			warn("%s limit exceeded", ward_limit_name(id));
 			return;
 		}
-		if (limit_info[id].type == LIMIT_TYPE_SIZE)
-			format_size(v, val, sizeof(val));
-		else if (limit_info[id].type == LIMIT_TYPE_DURATION)
-			format_duration(v, val, sizeof(val));
-		else
-			snprintf(val, sizeof(val), "%llu", (unsigned long long)v);
-		warn("%s limit (%s) exceeded", limit_info[id].name, val);
+		warn("%s limit (%s) exceeded", ward_limit_name(id), val);
 		return;
 	}
 }
@@ -533,11 +567,16 @@ static void catch_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
+static void result_freep(ward_result **r)
+{
+	ward_result_free(*r);
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run_args a = {.cgroup_mode = CGROUP_AUTO};
+	struct run_args a = {.cgroup = WARD_CGROUP_AUTO};
 	parse_args(argc, argv, &a);
-	__attribute__((cleanup(policy_freep))) struct policy *p = compose_policy(&a);
+	__attribute__((cleanup(policy_freep))) ward_policy *p = compose_policy(&a);
 	free(a.ops);
 	a.ops = NULL;
 
@@ -545,61 +584,58 @@ int cmd_run(int argc, char **argv)
 	struct out_file learn = out_file_check("learn", a.learn);
 	/* --learn: the profile's own grants stay the profile's; only the
 	 * other grants are narrowed. */
-	__attribute__((cleanup(policy_freep))) struct policy *profile_only = NULL;
+	__attribute__((cleanup(policy_freep))) ward_policy *profile_only = NULL;
 	struct learner *learner = NULL;
 	if (a.learn) {
 		const char *profile = a.profile ? a.profile : auto_profile(a.program[0]);
-		struct err e = {{0}};
-		if (policy_new(&profile_only) < 0)
+		if (ward_policy_new(&profile_only) < 0)
 			die_oom();
 		if (profile && strcmp(profile, "none") != 0)
-			(void)policy_load_profile(profile_only, profile, &e);
+			(void)ward_policy_load_profile(profile_only, profile);
 		learner = learner_new();
 	}
 
-	struct run_options o = {
-		.stdin_fd = STDIN_FILENO,
-		.stdout_fd = STDOUT_FILENO,
-		.stderr_fd = STDERR_FILENO,
-		.bind_cwd = true,
-		.cgroup_mode = a.cgroup_mode,
-		.cancel = &cancelled,
-		.reap_lazily = true,
-		.on_access = a.learn ? learn_access : NULL,
-		.access_ctx = learner,
-	};
-	struct run_result r;
-	memset(&r, 0, sizeof(r));
+	struct ward_options o = WARD_OPTIONS_INIT;
+	o.stdin_fd = STDIN_FILENO;
+	o.stdout_fd = STDOUT_FILENO;
+	o.stderr_fd = STDERR_FILENO;
+	o.cgroup = a.cgroup;
+	o.expose_cwd = true;
+	o.cancel = &cancelled;
+	o.exit_after = true;
+	o.on_access = a.learn ? learn_access : NULL;
+	o.access_userdata = learner;
+	__attribute__((cleanup(result_freep))) ward_result *r = NULL;
 	catch_signals();
-	int ret = box_run(p, a.program, &o, &r);
+	int ret = ward_run(p, a.program, &o, &r);
 	if (ret < 0)
-		die(EXIT_SETUP, "cannot run '%s': %s", a.program[0],
-		    r.error.msg[0] ? r.error.msg : strerror_lc(-ret));
+		die(EXIT_SETUP_ERROR, "cannot run '%s': %s", a.program[0], strerror_lc(-ret));
 	/* ward's own writes from here on may meet a closed pipe: fail them
 	 * with EPIPE instead of dying before the report is written. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (r.notice[0] && !a.quiet)
-		warn("%s", r.notice);
-	if (r.status == STATUS_SETUP_ERROR)
-		warn("%s", r.error.msg[0] ? r.error.msg : "the box could not be built");
+	enum ward_status rs = ward_result_status(r);
+	if (ward_result_notice(r)[0] && !a.quiet)
+		warn("%s", ward_result_notice(r));
+	if (rs == WARD_STATUS_SETUP_ERROR)
+		warn("%s", ward_result_message(r)[0] ? ward_result_message(r) : "the box could not be built");
 	else if (!a.quiet)
-		print_limit(&r);
-	if (p->audit)
-		print_denials(&r);
+		print_limit(r);
+	if (ward_policy_get_audit(p))
+		print_denials(r);
 
 	/* A report that was asked for and not written is ward's failure, even
 	 * when the program succeeded: whoever reads it must not trust a stale
 	 * or missing one. */
-	int status = run_exit_code(&r);
-	if (!report_finish(&report, &r))
-		status = EXIT_SETUP;
-	if (a.learn && r.status != STATUS_SETUP_ERROR &&
+	int status = ward_result_exit_status(r);
+	if (!report_finish(&report, r))
+		status = EXIT_SETUP_ERROR;
+	if (a.learn && rs != WARD_STATUS_SETUP_ERROR &&
 	    !learn_finish(&learn, p, profile_only, learner, a.program))
-		status = EXIT_SETUP;
+		status = EXIT_SETUP_ERROR;
 	if (cancelled) {
 		int sig = cancelled;
-		policy_free(TAKE_PTR(p));
+		ward_policy_free(TAKE_PTR(p));
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}

@@ -16,6 +16,7 @@
 #include "channel.h"
 #include "config.h"
 #include "run.h"
+#include "ward-internal.h"
 
 _Static_assert(WARD_LIMIT_MEMORY == (int)LIMIT_MEMORY && WARD_LIMIT_CPU_TIME == (int)LIMIT_CPU_TIME &&
 		       WARD_LIMIT_WALL_TIME == (int)LIMIT_WALL_TIME &&
@@ -354,6 +355,8 @@ static int dispatch(void *ctx, const char *fn, json_t *args, json_t **ret_result
 
 /* ---- running --------------------------------------------------------- */
 
+static int front_end_options(const struct ward_options *opts, struct run_options *o);
+
 static int memfd_with(const char *name, const void *data, size_t len)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC);
@@ -478,6 +481,8 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 	}
 	struct run_options o = {.stdin_fd = opts->stdin_fd, .stdout_fd = opts->stdout_fd,
 				.stderr_fd = opts->stderr_fd};
+	if ((r = front_end_options(opts, &o)) < 0)
+		goto fail;
 	if (opts->stdin_fd < 0 && opts->stdin_data) {
 		if ((r = b->in_fd = memfd_with("ward-stdin", opts->stdin_data, opts->stdin_len)) < 0)
 			goto fail;
@@ -706,4 +711,152 @@ WARD_API int ward_features(struct ward_features *ret_features)
 		.cgroup_version = f.cgroup_version,
 	};
 	return 0;
+}
+
+/* ---- for front ends (ward(1)) ---------------------------------------- */
+
+_Static_assert((int)WARD_CGROUP_AUTO == (int)CGROUP_AUTO && (int)WARD_CGROUP_OFF == (int)CGROUP_OFF &&
+		       (int)WARD_CGROUP_REQUIRE == (int)CGROUP_REQUIRE,
+	       "enum ward_cgroup mirrors the CGROUP_* modes");
+_Static_assert((int)WARD_ACCESS_READ == (int)ACCESS_READ &&
+		       (int)WARD_ACCESS_WRITE == (int)ACCESS_WRITE &&
+		       (int)WARD_ACCESS_CREATE == (int)ACCESS_CREATE &&
+		       (int)WARD_ACCESS_EXEC == (int)ACCESS_EXEC && (int)WARD_ACCESS_DIR == (int)ACCESS_DIR,
+	       "WARD_ACCESS_* mirrors ACCESS_*");
+
+/* The options a front end adds to a run (ward_spawn). */
+static int front_end_options(const struct ward_options *opts, struct run_options *o)
+{
+	if ((unsigned)opts->cgroup > WARD_CGROUP_REQUIRE)
+		return -EINVAL;
+	o->cgroup_mode = (int)opts->cgroup;
+	o->bind_cwd = opts->expose_cwd;
+	o->cancel = opts->cancel;
+	o->reap_lazily = opts->exit_after;
+	o->on_access = opts->on_access;
+	o->access_ctx = opts->access_userdata;
+	return 0;
+}
+
+WARD_API int ward_policy_set_limit_string(ward_policy *p, enum ward_limit limit,
+					  const char *value)
+{
+	if (!p || !value || (unsigned)limit >= _LIMIT_MAX)
+		return -EINVAL;
+	return SET(p, policy_set_limit_str(p->core, (enum limit_id)limit, value, &e_));
+}
+
+WARD_API int ward_policy_add_file(ward_policy *p, const char *box_path, const char *host_path)
+{
+	if (!p || !box_path || !host_path)
+		return -EINVAL;
+	return SET(p, policy_add_file(p->core, box_path, host_path, NULL, &e_));
+}
+
+WARD_API int ward_policy_add_file_text(ward_policy *p, const char *box_path, const char *text)
+{
+	if (!p || !box_path || !text)
+		return -EINVAL;
+	return SET(p, policy_add_file(p->core, box_path, NULL, text, &e_));
+}
+
+WARD_API int ward_policy_set_audit(ward_policy *p, bool on)
+{
+	if (!p)
+		return -EINVAL;
+	return SET(p, policy_set_audit(p->core, on ? "on" : "off", &e_));
+}
+
+WARD_API bool ward_policy_get_audit(const ward_policy *p)
+{
+	return p && p->core->audit;
+}
+
+WARD_API const char *ward_limit_name(enum ward_limit limit)
+{
+	return (unsigned)limit < _LIMIT_MAX ? limit_info[limit].name : NULL;
+}
+
+WARD_API uint64_t ward_limit_default(enum ward_limit limit)
+{
+	return (unsigned)limit < _LIMIT_MAX ? limit_info[limit].def : 0;
+}
+
+WARD_API int ward_limit_format(enum ward_limit limit, uint64_t value, char *buf, size_t len)
+{
+	if ((unsigned)limit >= _LIMIT_MAX || !buf || !len)
+		return -EINVAL;
+	char out[32];
+	if (limit_info[limit].type == LIMIT_TYPE_SIZE)
+		format_size(value, out, sizeof(out));
+	else if (limit_info[limit].type == LIMIT_TYPE_DURATION)
+		format_duration(value, out, sizeof(out));
+	else
+		snprintf(out, sizeof(out), "%llu", (unsigned long long)value);
+	if (strlen(out) >= len)
+		return -ENOBUFS;
+	memcpy(buf, out, strlen(out) + 1);
+	return 0;
+}
+
+WARD_API const char *ward_profile_name(size_t i)
+{
+	return i < n_builtin_profiles ? builtin_profiles[i].name : NULL;
+}
+
+WARD_API const char *ward_profile_summary(const char *name)
+{
+	const struct profile *pr = name ? profile_find(name) : NULL;
+	return pr ? (pr->summary ? pr->summary : "") : NULL;
+}
+
+WARD_API const char *ward_profile_text(const char *name)
+{
+	const struct profile *pr = name ? profile_find(name) : NULL;
+	return pr ? (pr->text ? pr->text : "") : NULL;
+}
+
+WARD_API const char *ward_profile_for_program(const char *program)
+{
+	return profile_for_program(program);
+}
+
+WARD_API int ward_result_exit_status(const ward_result *r)
+{
+	return r ? run_exit_code(&r->r) : EXIT_SETUP;
+}
+
+WARD_API const char *ward_result_notice(const ward_result *r)
+{
+	return r ? r->r.notice : "";
+}
+
+WARD_API uint64_t ward_result_limit(const ward_result *r, enum ward_limit limit)
+{
+	return r && (unsigned)limit < _LIMIT_MAX ? r->r.limits[limit] : 0;
+}
+
+WARD_API size_t ward_result_denial_count(const ward_result *r)
+{
+	return r ? r->r.n_denials : 0;
+}
+
+WARD_API int ward_result_denial(const ward_result *r, size_t i, char *buf, size_t len)
+{
+	if (!r || i >= r->r.n_denials || !buf || !len)
+		return -EINVAL;
+	denial_format(&r->r.denials[i], buf, len);
+	return 0;
+}
+
+WARD_API uint64_t ward_result_denials_dropped(const ward_result *r)
+{
+	return r ? r->r.denials_dropped : 0;
+}
+
+/* Not part of the API (ward-internal.h): the policy under a handle, for
+ * ward(1)'s --learn, which reads the grants it was given. */
+const struct policy *ward_policy_core(const ward_policy *p)
+{
+	return p ? p->core : NULL;
 }

@@ -372,6 +372,233 @@ static void test_features(void)
 	CHECK(f.cgroup_version >= 0 && f.cgroup_version <= 2);
 }
 
+/* ---- for front ends (ward(1)) ---------------------------------------- */
+
+/* Limits from text, their names, defaults and formatting; the limit in
+ * force as a result reports it. */
+static void test_limit_strings(void)
+{
+	ward_policy *p = new_policy();
+	CHECK_INT(ward_policy_set_limit_string(NULL, WARD_LIMIT_MEMORY, "64M"), -EINVAL);
+	CHECK_INT(ward_policy_set_limit_string(p, WARD_LIMIT_MEMORY, NULL), -EINVAL);
+	CHECK_INT(ward_policy_set_limit_string(p, (enum ward_limit)99, "1"), -EINVAL);
+	CHECK_INT(ward_policy_set_limit_string(p, WARD_LIMIT_MEMORY, "lots"), -EINVAL);
+	CHECK(strstr(ward_policy_error(p), "invalid size 'lots'") != NULL);
+	CHECK_INT(ward_policy_set_limit_string(p, WARD_LIMIT_PROCS, "0"), -ERANGE);
+	CHECK(strstr(ward_policy_error(p), "out of range") != NULL);
+	CHECK_INT(ward_policy_set_limit_string(p, WARD_LIMIT_MEMORY, "64M"), 0);
+	CHECK_STR(ward_policy_error(p), "");
+	CHECK_INT(ward_policy_set_limit_string(p, WARD_LIMIT_WALL_TIME, "5s"), 0);
+	ward_result *r = run_sh(p, "true", NULL);
+	CHECK_U64(ward_result_limit(r, WARD_LIMIT_MEMORY), 64ull << 20);
+	CHECK_U64(ward_result_limit(r, WARD_LIMIT_WALL_TIME), 5000);
+	CHECK_U64(ward_result_limit(r, (enum ward_limit)99), 0);
+	CHECK_U64(ward_result_limit(NULL, WARD_LIMIT_MEMORY), 0);
+	ward_result_free(r);
+	ward_policy_free(p);
+
+	CHECK_STR(ward_limit_name(WARD_LIMIT_MEMORY), "memory");
+	CHECK_STR(ward_limit_name(WARD_LIMIT_FILE_SIZE), "file-size");
+	CHECK(ward_limit_name((enum ward_limit)99) == NULL);
+	CHECK(ward_limit_default(WARD_LIMIT_PROCS) > 0);
+	CHECK_U64(ward_limit_default((enum ward_limit)99), 0);
+	char buf[32];
+	CHECK_INT(ward_limit_format(WARD_LIMIT_MEMORY, 256ull << 20, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "256M");
+	CHECK_INT(ward_limit_format(WARD_LIMIT_WALL_TIME, 10000, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "10s");
+	CHECK_INT(ward_limit_format(WARD_LIMIT_PROCS, 64, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "64");
+	CHECK_INT(ward_limit_format(WARD_LIMIT_MEMORY, 256ull << 20, buf, 3), -ENOBUFS);
+	CHECK_INT(ward_limit_format((enum ward_limit)99, 1, buf, sizeof(buf)), -EINVAL);
+	CHECK_INT(ward_limit_format(WARD_LIMIT_PROCS, 1, NULL, 8), -EINVAL);
+}
+
+static void test_profiles(void)
+{
+	bool sh = false, python3 = false;
+	size_t n = 0;
+	for (; ward_profile_name(n); n++) {
+		sh |= !strcmp(ward_profile_name(n), "sh");
+		python3 |= !strcmp(ward_profile_name(n), "python3");
+		CHECK(ward_profile_summary(ward_profile_name(n)) != NULL);
+	}
+	CHECK(sh && python3);
+	CHECK(ward_profile_name(n + 100) == NULL);
+	CHECK(ward_profile_text("sh") != NULL && ward_profile_text("sh")[0]);
+	CHECK(ward_profile_text("no-such-profile") == NULL);
+	CHECK(ward_profile_summary(NULL) == NULL);
+	CHECK_STR(ward_profile_for_program("python3.11"), "python3");
+	CHECK_STR(ward_profile_for_program("/bin/bash"), "sh");
+	CHECK_STR(ward_profile_for_program("frobnicate"), "native");
+}
+
+/* The exit status ward(1) gives: each case is a run that ends that way. */
+static void test_exit_status(void)
+{
+	CHECK_INT(ward_result_exit_status(NULL), 125);
+	ward_policy *p = new_policy();
+	ward_result *r = run_sh(p, "exit 7", NULL);
+	CHECK_INT(ward_result_exit_status(r), 7);
+	ward_result_free(r);
+	r = run_sh(p, "kill -9 $$", NULL);
+	CHECK_INT(ward_result_exit_status(r), 128 + 9);
+	ward_result_free(r);
+	CHECK_INT(ward_run(p, (char *[]){"no-such-program-here", NULL}, NULL, &r), 0);
+	CHECK_INT(ward_result_exit_status(r), 127);
+	ward_result_free(r);
+	/* A file that is there but not executable. */
+	char dir[] = "/var/tmp/ward-api-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	chmod(dir, 0755);
+	char file[64];
+	snprintf(file, sizeof(file), "%s/not-exec", dir);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "#!/bin/sh\n", 10) == 10);
+	close(fd);
+	CHECK_INT(ward_policy_grant_ro(p, dir, NULL), 0);
+	CHECK_INT(ward_run(p, (char *[]){file, NULL}, NULL, &r), 0);
+	CHECK_INT(ward_result_exit_status(r), 126);
+	ward_result_free(r);
+	unlink(file);
+	rmdir(dir);
+	ward_policy_free(p);
+	p = new_policy();
+	CHECK_INT(ward_policy_set_limit(p, WARD_LIMIT_WALL_TIME, 200), 0);
+	r = run_sh(p, "sleep 10", NULL);
+	CHECK_INT(ward_result_exit_status(r), 124);
+	ward_result_free(r);
+	ward_policy_free(p);
+}
+
+/* Virtual files (read-only), and audit: off by default, and when on, the
+ * refusals (of a host file that exists but is not granted) are recorded. */
+static void test_files_and_audit(void)
+{
+	char dir[] = "/var/tmp/ward-api-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	chmod(dir, 0755);
+	char file[64];
+	snprintf(file, sizeof(file), "%s/host-file", dir);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "from the host\n", 14) == 14);
+	close(fd);
+
+	ward_policy *p = new_policy();
+	CHECK(!ward_policy_get_audit(p)); /* deny by default: nothing brokered */
+	CHECK(!ward_policy_get_audit(NULL));
+	CHECK_INT(ward_policy_add_file(p, "rel", file), -EINVAL);
+	CHECK_INT(ward_policy_add_file(p, "/etc/v1", NULL), -EINVAL);
+	CHECK_INT(ward_policy_add_file_text(NULL, "/etc/v2", "x"), -EINVAL);
+	CHECK_INT(ward_policy_add_file(p, "/etc/v1", file), 0);
+	CHECK_INT(ward_policy_add_file_text(p, "/etc/v2", "text\n"), 0);
+	char script[200];
+	snprintf(script, sizeof(script), "cat /etc/v1 /etc/v2; echo x > /etc/v2; cat %s", file);
+	ward_result *r = run_sh(p, script, NULL);
+	CHECK_STR(ward_result_stdout(r, NULL), "from the host\ntext\n");
+	ward_result_free(r);
+
+	CHECK_INT(ward_policy_set_audit(NULL, true), -EINVAL);
+	CHECK_INT(ward_policy_set_audit(p, true), 0);
+	CHECK(ward_policy_get_audit(p));
+	r = run_sh(p, script, NULL);
+	CHECK(ward_result_denial_count(r) >= 1);
+	char line[512] = "", want[128];
+	bool found = false;
+	snprintf(want, sizeof(want), "open(\"%s\"", file);
+	for (size_t i = 0; i < ward_result_denial_count(r); i++) {
+		CHECK_INT(ward_result_denial(r, i, line, sizeof(line)), 0);
+		found |= strstr(line, want) && strstr(line, "not granted");
+	}
+	CHECK(found);
+	CHECK_INT(ward_result_denial(r, ward_result_denial_count(r), line, sizeof(line)), -EINVAL);
+	CHECK_U64(ward_result_denials_dropped(r), 0);
+	ward_result_free(r);
+	CHECK_INT(ward_policy_set_audit(p, false), 0);
+	CHECK(!ward_policy_get_audit(p));
+	ward_policy_free(p);
+	unlink(file);
+	rmdir(dir);
+}
+
+struct seen {
+	char path[256];
+	unsigned how;
+};
+
+static void on_access(void *userdata, const char *box_path, unsigned how)
+{
+	struct seen *s = userdata;
+	if (strstr(box_path, "/seen-file")) {
+		snprintf(s->path, sizeof(s->path), "%s", box_path);
+		s->how |= how;
+	}
+}
+
+/* The run options a front end uses: cgroup mode, the working directory,
+ * cancel, the access callback. */
+static void test_front_end_options(void)
+{
+	char dir[] = "/var/tmp/ward-api-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	chmod(dir, 0755);
+	char file[64];
+	snprintf(file, sizeof(file), "%s/seen-file", dir);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "in cwd\n", 7) == 7);
+	close(fd);
+	char old_cwd[512];
+	CHECK(getcwd(old_cwd, sizeof(old_cwd)) != NULL);
+	CHECK(chdir(dir) == 0);
+
+	ward_policy *p = new_policy();
+	ward_result *r = SENTINEL;
+	struct ward_options o = WARD_OPTIONS_INIT;
+	o.cgroup = (enum ward_cgroup)7;
+	CHECK_INT(ward_run(p, (char *[]){"true", NULL}, &o, &r), -EINVAL);
+	CHECK(r == SENTINEL);
+
+	/* The working directory: not there unless exposed. */
+	o = (struct ward_options)WARD_OPTIONS_INIT;
+	r = run_sh(p, "cat seen-file", &o);
+	CHECK(ward_result_exit_code(r) != 0);
+	ward_result_free(r);
+	o.expose_cwd = true;
+	o.cgroup = WARD_CGROUP_OFF;
+	r = run_sh(p, "cat seen-file; pwd", &o);
+	size_t len;
+	const char *out = ward_result_stdout(r, &len);
+	CHECK(strncmp(out, "in cwd\n", 7) == 0 && strstr(out, dir));
+	ward_result_free(r);
+
+	/* The access callback sees what the broker allowed. */
+	struct seen seen = {"", 0};
+	o.on_access = on_access;
+	o.access_userdata = &seen;
+	r = run_sh(p, "cat seen-file >/dev/null", &o);
+	CHECK_INT(ward_result_exit_code(r), 0);
+	CHECK_STR(seen.path, file);
+	CHECK(seen.how & WARD_ACCESS_READ);
+	CHECK(!(seen.how & WARD_ACCESS_WRITE));
+	ward_result_free(r);
+
+	/* Cancelled: the box is killed, the notice says why. */
+	static volatile sig_atomic_t cancel = 1;
+	o = (struct ward_options)WARD_OPTIONS_INIT;
+	o.cancel = &cancel;
+	r = run_sh(p, "sleep 10", &o);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_SIGNALED);
+	CHECK_STR(ward_result_notice(r), "the run was cancelled");
+	CHECK(ward_result_wall_time(r) < 5);
+	ward_result_free(r);
+	CHECK_STR(ward_result_notice(NULL), "");
+
+	ward_policy_free(p);
+	CHECK(chdir(old_cwd) == 0);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	static const struct test tests[] = {
@@ -381,6 +608,9 @@ int main(void)
 		TEST(test_limits),	    TEST(test_spawn_event_loop),
 		TEST(test_no_fds_held_by_the_box), TEST(test_threads),
 		TEST(test_features),
+		TEST(test_limit_strings),   TEST(test_profiles),
+		TEST(test_exit_status),	    TEST(test_files_and_audit),
+		TEST(test_front_end_options),
 	};
 	return run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }
