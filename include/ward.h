@@ -251,6 +251,32 @@ WARD_API int ward_policy_set_audit(ward_policy *p, bool on);
 /* Whether p audits (set above or by a policy file's "audit on"). */
 WARD_API bool ward_policy_get_audit(const ward_policy *p);
 
+/* A policy's grants, listed and added in full (what `ward run --learn`
+ * narrows), and the policy written as a policy file. */
+enum ward_grant_kind {
+	WARD_GRANT_RO = 0,
+	WARD_GRANT_RW = 1,
+	WARD_GRANT_TMPFS = 2,
+};
+struct ward_grant {
+	enum ward_grant_kind kind;
+	const char *host; /* absolute host path; NULL for a tmpfs */
+	const char *box;  /* absolute box path (adding: NULL = host) */
+	uint64_t size;	  /* tmpfs size in bytes, 0 = the tmp-size limit */
+	bool optional;	  /* skipped when the host path is missing */
+};
+WARD_API size_t ward_policy_grant_count(const ward_policy *p);
+/* The i-th grant, in the order added (a grant of a box path already
+ * granted replaces that one in place). The strings belong to p and stay
+ * valid until p is changed. -EINVAL past the last. */
+WARD_API int ward_policy_get_grant(const ward_policy *p, size_t i, struct ward_grant *ret_grant);
+/* The same checks as ward_policy_grant_ro/_rw/_tmpfs; optional grants
+ * are added only here. */
+WARD_API int ward_policy_add_grant(ward_policy *p, const struct ward_grant *grant);
+/* p as a policy file (ward-policy(5)), a heap string the caller frees.
+ * Host functions and channel limits are not part of it. */
+WARD_API int ward_policy_format(const ward_policy *p, char **ret_text);
+
 /* A limit's name ("memory": the policy directive); NULL if unknown. */
 WARD_API const char *ward_limit_name(enum ward_limit limit);
 /* Its default, in its unit (0 = unlimited, also for an unknown limit). */

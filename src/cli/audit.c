@@ -1,10 +1,6 @@
 /* audit.c — what `ward run` does with what the broker saw: the --audit
  * lines (one per denied call, after the run) and the --learn policy (the
- * grants given, narrowed to the paths the program used).
- *
- * --learn reads the grants of the run's policy, which the public API
- * cannot list yet: it takes them from libward's internals through
- * ward-internal.h (ward is linked with libward's static archive). */
+ * grants given, narrowed to the paths the program used). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +8,6 @@
 
 #include "common.h"
 #include "audit.h"
-#include "ward-internal.h"
 #include "banned.h"
 
 /* --learn: what the broker allowed, kept during the run (the broker's
@@ -62,34 +57,36 @@ static int learned_cmp(const void *a, const void *b)
 }
 
 /* The user's grant (not the profile's: the learned policy is used with
- * the same profile) that holds box path `path`, the deepest one. */
-static const struct grant *user_grant(const struct policy *p, const struct policy *profile,
-				      const char *path)
+ * the same profile) that holds box path `path`, the deepest one, into
+ * *ret. Returns false when there is none. */
+static bool user_grant(const ward_policy *p, const ward_policy *profile, const char *path,
+		       struct ward_grant *ret)
 {
-	const struct grant *best = NULL;
-	for (size_t i = 0; i < p->n_grants; i++) {
-		const struct grant *g = &p->grants[i];
-		if (g->kind == GRANT_TMPFS || g->implicit || !path_is_under(path, g->box))
+	bool found = false;
+	struct ward_grant g, pg;
+	for (size_t i = 0; ward_policy_get_grant(p, i, &g) == 0; i++) {
+		if (g.kind == WARD_GRANT_TMPFS || !path_is_under(path, g.box))
 			continue;
 		bool from_profile = false;
-		for (size_t j = 0; profile && j < profile->n_grants; j++)
-			if (!strcmp(profile->grants[j].box, g->box) && profile->grants[j].host &&
-			    !strcmp(profile->grants[j].host, g->host))
+		for (size_t j = 0; profile && ward_policy_get_grant(profile, j, &pg) == 0; j++)
+			if (!strcmp(pg.box, g.box) && pg.host && !strcmp(pg.host, g.host))
 				from_profile = true;
-		if (!from_profile && (!best || strlen(g->box) > strlen(best->box)))
-			best = g;
+		if (!from_profile && (!found || strlen(g.box) > strlen(ret->box))) {
+			*ret = g;
+			found = true;
+		}
 	}
-	return best;
+	return found;
 }
 
 /* Adds the narrowest grant for one learned access under user grant g:
  * the file read (read-only), the file written, or for a file created the
  * directory it was created in (read-write). Returns 0 or -errno. */
-static int learn_grant(struct policy *out, const struct grant *g, const char *path, unsigned how)
+static int learn_grant(ward_policy *out, const struct ward_grant *g, const char *path, unsigned how)
 {
 	_cleanup_free_ char *box = NULL;
 	bool create = how & WARD_ACCESS_CREATE, write = how & (WARD_ACCESS_WRITE | WARD_ACCESS_CREATE);
-	if (write && g->kind != GRANT_RW)
+	if (write && g->kind != WARD_GRANT_RW)
 		return 0; /* it cannot have worked: nothing to grant */
 	if (create && strcmp(path, g->box) != 0) {
 		const char *slash = strrchr(path, '/');
@@ -106,21 +103,19 @@ static int learn_grant(struct policy *out, const struct grant *g, const char *pa
 	if (!host[0] && !(host = strdup("/")))
 		return -ENOMEM;
 	struct stat st;
-	bool missing = stat(host, &st) < 0;
-	struct err e = {{0}};
-	return policy_add_grant(out, write ? GRANT_RW : GRANT_RO, host, box, 0, missing, &e);
+	struct ward_grant learned = {.kind = write ? WARD_GRANT_RW : WARD_GRANT_RO, .host = host,
+				     .box = box, .optional = stat(host, &st) < 0};
+	return ward_policy_add_grant(out, &learned);
 }
 
 /* Writes the learned policy: the user's grants narrowed to what the
  * program used, through out_file_write like the report (a box-planted
  * symlink is never followed). */
-bool learn_finish(const struct out_file *dest, const ward_policy *run_policy,
-		  const ward_policy *profile_policy, struct learner *l, char **program)
+bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_policy *profile,
+		  struct learner *l, char **program)
 {
-	const struct policy *p = ward_policy_core(run_policy);
-	const struct policy *profile = ward_policy_core(profile_policy);
-	struct policy *out = NULL;
-	if (policy_new(&out) < 0)
+	ward_policy *out = NULL;
+	if (ward_policy_new(&out) < 0)
 		die_oom();
 	qsort(l->v, l->n, sizeof(*l->v), learned_cmp);
 	/* Reads first, then writes: a read-write grant of the same path
@@ -135,14 +130,15 @@ bool learn_finish(const struct out_file *dest, const ward_policy *run_policy,
 			if ((how & WARD_ACCESS_DIR) && !write && i + 1 < l->n &&
 			    path_is_under(l->v[i + 1].path, l->v[i].path))
 				continue;
-			const struct grant *g = user_grant(p, profile, l->v[i].path);
-			if (g && learn_grant(out, g, l->v[i].path, how) == -ENOMEM)
+			struct ward_grant g;
+			if (user_grant(p, profile, l->v[i].path, &g) &&
+			    learn_grant(out, &g, l->v[i].path, how) == -ENOMEM)
 				die_oom();
 		}
 	_cleanup_free_ char *text = NULL;
-	if (policy_format(out, &text) < 0)
+	if (ward_policy_format(out, &text) < 0)
 		die_oom();
-	policy_free(out);
+	ward_policy_free(out);
 
 	char *buf = NULL;
 	size_t len = 0;

@@ -16,7 +16,6 @@
 #include "channel.h"
 #include "config.h"
 #include "run.h"
-#include "ward-internal.h"
 
 _Static_assert(WARD_LIMIT_MEMORY == (int)LIMIT_MEMORY && WARD_LIMIT_CPU_TIME == (int)LIMIT_CPU_TIME &&
 		       WARD_LIMIT_WALL_TIME == (int)LIMIT_WALL_TIME &&
@@ -772,6 +771,42 @@ WARD_API bool ward_policy_get_audit(const ward_policy *p)
 	return p && p->core->audit;
 }
 
+_Static_assert((int)WARD_GRANT_RO == (int)GRANT_RO && (int)WARD_GRANT_RW == (int)GRANT_RW &&
+		       (int)WARD_GRANT_TMPFS == (int)GRANT_TMPFS,
+	       "enum ward_grant_kind mirrors enum grant_kind");
+
+WARD_API size_t ward_policy_grant_count(const ward_policy *p)
+{
+	return p ? p->core->n_grants : 0;
+}
+
+WARD_API int ward_policy_get_grant(const ward_policy *p, size_t i, struct ward_grant *ret_grant)
+{
+	if (!p || !ret_grant || i >= p->core->n_grants)
+		return -EINVAL;
+	const struct grant *g = &p->core->grants[i];
+	*ret_grant = (struct ward_grant){.kind = (enum ward_grant_kind)g->kind, .host = g->host,
+					 .box = g->box, .size = g->size, .optional = g->optional};
+	return 0;
+}
+
+WARD_API int ward_policy_add_grant(ward_policy *p, const struct ward_grant *grant)
+{
+	if (!p || !grant || (unsigned)grant->kind > WARD_GRANT_TMPFS)
+		return -EINVAL;
+	if (grant->kind == WARD_GRANT_TMPFS ? !grant->box || grant->host : !grant->host)
+		return -EINVAL;
+	return SET(p, policy_add_grant(p->core, (enum grant_kind)grant->kind, grant->host, grant->box,
+				       grant->size, grant->optional, &e_));
+}
+
+WARD_API int ward_policy_format(const ward_policy *p, char **ret_text)
+{
+	if (!p || !ret_text)
+		return -EINVAL;
+	return policy_format(p->core, ret_text);
+}
+
 WARD_API const char *ward_limit_name(enum ward_limit limit)
 {
 	return (unsigned)limit < _LIMIT_MAX ? limit_info[limit].name : NULL;
@@ -854,9 +889,3 @@ WARD_API uint64_t ward_result_denials_dropped(const ward_result *r)
 	return r ? r->r.denials_dropped : 0;
 }
 
-/* Not part of the API (ward-internal.h): the policy under a handle, for
- * ward(1)'s --learn, which reads the grants it was given. */
-const struct policy *ward_policy_core(const ward_policy *p)
-{
-	return p ? p->core : NULL;
-}

@@ -521,6 +521,78 @@ static void test_files_and_audit(void)
 	rmdir(dir);
 }
 
+/* Grants listed in order, an optional grant added in full, a same-path
+ * grant replacing the first one, and the policy written as a file. */
+static void test_grants_and_format(void)
+{
+	ward_policy *p = new_policy();
+	struct ward_grant g = {WARD_GRANT_RO, NULL, NULL, 0, false};
+	CHECK_INT(ward_policy_grant_count(p), 0); /* deny by default */
+	CHECK_INT(ward_policy_grant_count(NULL), 0);
+	CHECK_INT(ward_policy_get_grant(p, 0, &g), -EINVAL);
+	CHECK_INT(ward_policy_add_grant(p, NULL), -EINVAL);
+	CHECK_INT(ward_policy_add_grant(p, &g), -EINVAL); /* no host */
+	g = (struct ward_grant){.kind = (enum ward_grant_kind)5, .host = "/usr"};
+	CHECK_INT(ward_policy_add_grant(p, &g), -EINVAL);
+	g = (struct ward_grant){.kind = WARD_GRANT_TMPFS, .host = "/usr", .box = "/t"};
+	CHECK_INT(ward_policy_add_grant(p, &g), -EINVAL); /* a tmpfs has no host */
+
+	g = (struct ward_grant){.kind = WARD_GRANT_RO, .host = "/nonexistent-ward-x", .box = "/data"};
+	CHECK_INT(ward_policy_add_grant(p, &g), -ENOENT);
+	CHECK(strstr(ward_policy_error(p), "optional") != NULL);
+	g.optional = true;
+	CHECK_INT(ward_policy_add_grant(p, &g), 0);
+	CHECK_INT(ward_policy_grant_tmpfs(p, "/scratch", 1 << 20), 0);
+	CHECK_INT(ward_policy_grant_ro(p, "/usr/share", NULL), 0);
+	CHECK_INT(ward_policy_grant_count(p), 3);
+	struct ward_grant got;
+	CHECK_INT(ward_policy_get_grant(p, 0, &got), 0);
+	CHECK_INT(got.kind, WARD_GRANT_RO);
+	CHECK_STR(got.host, "/nonexistent-ward-x");
+	CHECK_STR(got.box, "/data");
+	CHECK(got.optional);
+	CHECK_INT(ward_policy_get_grant(p, 1, &got), 0);
+	CHECK_INT(got.kind, WARD_GRANT_TMPFS);
+	CHECK(got.host == NULL);
+	CHECK_U64(got.size, 1 << 20);
+	CHECK_INT(ward_policy_get_grant(p, 2, &got), 0);
+	CHECK_STR(got.box, "/usr/share");
+	CHECK(!got.optional);
+	/* The same box path again: replaced, not added. */
+	g = (struct ward_grant){.kind = WARD_GRANT_RO, .host = "/usr/lib", .box = "/usr/share"};
+	CHECK_INT(ward_policy_add_grant(p, &g), 0);
+	CHECK_INT(ward_policy_grant_count(p), 3);
+	CHECK_INT(ward_policy_get_grant(p, 2, &got), 0);
+	CHECK_STR(got.host, "/usr/lib");
+	CHECK_INT(ward_policy_get_grant(p, 3, &got), -EINVAL);
+
+	char *text = SENTINEL;
+	CHECK_INT(ward_policy_format(NULL, &text), -EINVAL);
+	CHECK_INT(ward_policy_format(p, NULL), -EINVAL);
+	CHECK(text == SENTINEL);
+	CHECK_INT(ward_policy_set_limit(p, WARD_LIMIT_MEMORY, 64 << 20), 0);
+	CHECK_INT(ward_policy_format(p, &text), 0);
+	CHECK(strstr(text, "/nonexistent-ward-x") && strstr(text, "optional"));
+	CHECK(strstr(text, "tmpfs") && strstr(text, "/scratch"));
+	CHECK(strstr(text, "memory 64M") != NULL);
+	/* What it wrote reads back as the same policy. */
+	char path[] = "/tmp/ward-api-policy-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	ward_policy *q = new_policy();
+	CHECK_INT(ward_policy_load_file(q, path), 0);
+	CHECK_INT(ward_policy_grant_count(q), 3);
+	char *again = NULL;
+	CHECK_INT(ward_policy_format(q, &again), 0);
+	CHECK_STR(again, text);
+	free(again);
+	free(text);
+	unlink(path);
+	ward_policy_free(q);
+	ward_policy_free(p);
+}
+
 struct seen {
 	char path[256];
 	unsigned how;
@@ -610,7 +682,7 @@ int main(void)
 		TEST(test_features),
 		TEST(test_limit_strings),   TEST(test_profiles),
 		TEST(test_exit_status),	    TEST(test_files_and_audit),
-		TEST(test_front_end_options),
+		TEST(test_grants_and_format), TEST(test_front_end_options),
 	};
 	return run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }
