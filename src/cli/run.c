@@ -585,7 +585,7 @@ int cmd_run(int argc, char **argv)
 		warn("%s", r.error.msg[0] ? r.error.msg : "the box could not be built");
 	else if (!a.quiet)
 		print_limit(&r);
-	if (p->audit)
+	if (p->audit || p->ask.n) /* ask rules refuse without an application */
 		print_denials(&r);
 
 	/* A report that was asked for and not written is ward's failure, even

@@ -1,6 +1,6 @@
 /* broker.c — the controller as broker (seccomp user notification).
  *
- * When the policy asks for it (audit, virtual files), the program's
+ * When the policy asks for it (audit, virtual files, ask rules), the program's
  * process stacks a second seccomp filter over the precompiled allowlist
  * (which stays as it is): the path-taking calls below go to the
  * controller (SECCOMP_RET_USER_NOTIF) instead of the kernel. The filter
