@@ -699,7 +699,7 @@ static int proc_check(struct req *q, const char *raw, const char *norm)
 	char link[PATH_MAX], target[PATH_MAX];
 	const char *s = NULL;
 	if (!strcmp(norm, "/dev/stdin") || !strcmp(norm, "/dev/stdout") || !strcmp(norm, "/dev/stderr")) {
-		int fd = norm[5] == 'i' ? 0 : norm[8] == 'o' ? 1 : 2;
+		int fd = norm[8] == 'i' ? 0 : norm[8] == 'o' ? 1 : 2; /* "/dev/std?" */
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", q->pid, fd);
 	} else if (path_is_under(norm, "/dev/fd")) {
 		s = norm + strlen("/dev/fd");

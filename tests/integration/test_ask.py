@@ -104,11 +104,12 @@ def test_proc_fd_reopen_is_asked(t):
     policy = setup(t)
     t.write("out/file", "FILE\n")
     script = ("exec 3</out/file; echo x >/proc/self/fd/3; echo rc=$?; echo y >/dev/fd/3;"
-              "echo rc=$?")
+              "echo rc=$?; exec 0</out/file; echo z >/dev/stdin; echo rc=$?")
     r, rep = hostfn(t, ["/bin/sh", "-c", script], "--profile", "sh", "--policy", policy,
                     "--allow", "/out/file")
-    expect_eq(rep["stdout"], "rc=0\nrc=0\n", "stdout (allowed: the handler says yes)", r)
-    expect_in("open /out/file wc", rep["asked"], "the reopen for writing was asked", r)
+    expect_eq(rep["stdout"], "rc=0\nrc=0\nrc=0\n", "stdout (allowed: the handler says yes)", r)
+    expect_eq(rep["asked"].count("open /out/file wc"), 3,
+              "reopens for writing asked (/proc/self/fd/3, /dev/fd/3, /dev/stdin)", r)
     # Below an allowed directory's fd, the kernel would look the name up
     # itself: refused.
     r, rep = hostfn(t, ["/bin/sh", "-c", "exec 3</out; cat /proc/self/fd/3/file; echo rc=$?"],
