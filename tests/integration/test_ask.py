@@ -142,6 +142,30 @@ def test_nothing_created_or_truncated_before_the_answer(t):
         expect_in(d + ("denied by the application",), got, "denials", r)
 
 
+def test_racing_path_rewrite_never_reads_the_refused_file(t):
+    # TOCTOU: a thread flips the path buffer between ok.txt and secret.txt
+    # while the main thread opens it. The broker reads the path once and
+    # asks about what it opened: a successful open is always ok.txt.
+    policy = setup(t)
+    code = ("import ctypes, os, threading\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "buf = ctypes.create_string_buffer(32)\n"
+            "a, b = b'/data/ok.txt\\0', b'/data/secret.txt\\0'\n"
+            "ctypes.memmove(buf, a, len(a)); stop = []\n"
+            "def flip():\n    while not stop:\n"
+            "        ctypes.memmove(buf, b, len(b)); ctypes.memmove(buf, a, len(a))\n"
+            "th = threading.Thread(target=flip); th.start(); got = set(); refused = 0\n"
+            "for i in range(2000):\n    fd = libc.open(buf, 0)\n"
+            "    if fd < 0:\n        refused += 1\n        continue\n"
+            "    got.add(os.read(fd, 100)); os.close(fd)\n"
+            "stop.append(1); th.join()\nprint(sorted(got), refused)\n")
+    r, rep = hostfn(t, [PYTHON, "-c", code], "--profile", "python3", "--policy", policy,
+                    "--allow", "/data/ok.txt", timeout=120)
+    expect_eq(rep["status"], "exited", "status (%s)" % rep["stderr"][-500:], r)
+    expect_not_in(SECRET, rep["stdout"], "what the racing box read", r)
+    expect_in("OK-CONTENT", rep["stdout"], "what the racing box read", r)
+
+
 def test_slow_handler_does_not_stall_output(t):
     # One thread waits for a 1.5 s answer; the main thread writes 2 MB
     # meanwhile: the write ends before the answer comes.
