@@ -561,7 +561,7 @@ static bool granted(const struct broker *b, const char *norm)
 static void record(struct req *q, const char *norm, int error)
 {
 	struct broker *b = q->b;
-	const char *reason = q->reason;
+	const char *reason = q->reason; /* an ask rule's; else by errno */
 	switch (reason ? 0 : error) {
 	case 0: break;
 	case EACCES: reason = "permission denied"; break;
