@@ -124,6 +124,44 @@ WARD_API int ward_policy_set_channel_limit(ward_policy *p, enum ward_channel_lim
 /* Where the client shims are on the host (default: the installed ones). */
 WARD_API int ward_policy_set_client_dir(ward_policy *p, const char *host_dir);
 
+/* ---- ask rules: the application decides file accesses ------------------- */
+
+/* An ask rule (the policy file's `ask BOX-PREFIX`): every access the box
+ * makes under box_prefix that the grants allow is put to the access
+ * handler first. Makes the run brokered (seccomp user notification). */
+WARD_API int ward_policy_add_ask(ward_policy *p, const char *box_prefix);
+
+/* What the box asked for (bits of `access`). */
+enum {
+	WARD_ACCESS_READ = 1u << 0,
+	WARD_ACCESS_WRITE = 1u << 1,
+	WARD_ACCESS_CREATE = 1u << 2, /* create or remove a name */
+	WARD_ACCESS_EXEC = 1u << 3,
+	WARD_ACCESS_DIR = 1u << 4,    /* the path is a directory */
+};
+
+/* Decides one access under an ask rule: box_path is the absolute path the
+ * access resolved to in the box (symlinks followed), call the family of
+ * the system call ("open", "stat", "access", "readlink", "exec", "mkdir",
+ * "unlink", "rename", "connect", "bind"). Return true to allow; false
+ * refuses it (the box gets EACCES and the result lists a denial "denied
+ * by the application").
+ *
+ * Runs on the broker's thread, not the thread that called ward_run or
+ * ward_box_process: it must be safe against the application's own
+ * threads. It is never called concurrently with itself for one run, and
+ * only while the run goes on. The box's call waits for the answer (every
+ * brokered call of the box does), the output and the limits do not: a
+ * slow handler slows the box, it does not stall ward. Called for each
+ * access, without caching. */
+typedef bool (*ward_access_handler)(const char *box_path, unsigned access, const char *call,
+				    void *userdata);
+
+/* Sets (or with fn NULL, clears) the handler. Without one, every access
+ * under an ask rule is refused (reason "no application to ask"). */
+WARD_API int ward_policy_set_access_handler(ward_policy *p, ward_access_handler fn,
+					    void *userdata);
+
 /* ---- running ---------------------------------------------------------- */
 
 /* How a run's limits are enforced: with a cgroup of its own when one can
@@ -135,14 +173,7 @@ enum ward_cgroup {
 	WARD_CGROUP_REQUIRE = 2,
 };
 
-/* The bits of ward_options.on_access's how. */
-enum {
-	WARD_ACCESS_READ = 1u << 0,
-	WARD_ACCESS_WRITE = 1u << 1,
-	WARD_ACCESS_CREATE = 1u << 2, /* O_CREAT: the file may not have existed */
-	WARD_ACCESS_EXEC = 1u << 3,
-	WARD_ACCESS_DIR = 1u << 4,    /* the path is a directory */
-};
+/* ward_options.on_access's how: the WARD_ACCESS_* bits above. */
 
 /* What to connect the box's stdio to. An fd >= 0 is used as is (not
  * closed); -1 means: stdin from stdin_data (empty when NULL), stdout and
@@ -250,6 +281,10 @@ WARD_API int ward_policy_add_file_text(ward_policy *p, const char *box_path, con
 WARD_API int ward_policy_set_audit(ward_policy *p, bool on);
 /* Whether p audits (set above or by a policy file's "audit on"). */
 WARD_API bool ward_policy_get_audit(const ward_policy *p);
+/* How many `ask` prefixes p has (ward_policy_add_ask, or a policy file's
+ * "ask" lines): a front end without an access handler shows the refusals
+ * they cause. */
+WARD_API size_t ward_policy_ask_count(const ward_policy *p);
 
 /* A policy's grants, listed and added in full (what `ward run --learn`
  * narrows), and the policy written as a policy file. */

@@ -621,7 +621,8 @@ int cmd_run(int argc, char **argv)
 		warn("%s", ward_result_message(r)[0] ? ward_result_message(r) : "the box could not be built");
 	else if (!a.quiet)
 		print_limit(r);
-	if (ward_policy_get_audit(p))
+	/* ask rules refuse without an application to ask: say so */
+	if (ward_policy_get_audit(p) || ward_policy_ask_count(p))
 		print_denials(r);
 
 	/* A report that was asked for and not written is ward's failure, even

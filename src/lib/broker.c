@@ -1,6 +1,6 @@
 /* broker.c — the controller as broker (seccomp user notification).
  *
- * When the policy asks for it (audit, virtual files), the program's
+ * When the policy asks for it (audit, virtual files, ask rules), the program's
  * process stacks a second seccomp filter over the precompiled allowlist
  * (which stays as it is): the path-taking calls below go to the
  * controller (SECCOMP_RET_USER_NOTIF) instead of the kernel. The filter
@@ -154,6 +154,9 @@ struct broker {
 	size_t n_files;
 	void (*on_access)(void *ctx, const char *box_path, unsigned how);
 	void *access_ctx;
+	struct strv ask;   /* the policy's ask prefixes */
+	bool (*ask_fn)(void *ctx, const char *box_path, unsigned how, const char *call);
+	void *ask_ctx;
 	/* what goes to the run result */
 	struct denial denials[RUN_MAX_DENIALS];
 	unsigned n_denials;
@@ -166,7 +169,7 @@ struct broker {
 
 bool broker_needed(const struct policy *p, const struct run_options *o)
 {
-	return p->audit || p->n_files || o->on_access;
+	return p->audit || p->n_files || p->ask.n || o->on_access;
 }
 
 int broker_box_fd(const struct broker *b)
@@ -294,7 +297,7 @@ int broker_new(struct broker **ret, const struct policy *p, const struct run_opt
 		return -ENOMEM;
 	*b = (struct broker){.sock = {-1, -1}, .stop = {-1, -1}, .listener = -1, .rootfd = -1,
 			     .fsuid = fsuid, .fsgid = fsgid, .on_access = o->on_access,
-			     .access_ctx = o->access_ctx};
+			     .access_ctx = o->access_ctx, .ask_fn = o->ask, .ask_ctx = o->ask_ctx};
 	int r = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b->sock) < 0 ||
 	    pipe2(b->stop, O_CLOEXEC) < 0) {
@@ -313,6 +316,9 @@ int broker_new(struct broker **ret, const struct policy *p, const struct run_opt
 	b->sock[1] = high;
 	for (size_t i = 0; i < mp->n; i++)
 		if ((r = strv_push(&b->granted, mp->e[i].dst)) < 0)
+			goto fail;
+	for (size_t i = 0; i < p->ask.n; i++)
+		if ((r = strv_push(&b->ask, p->ask.v[i])) < 0)
 			goto fail;
 	b->files = calloc(p->n_files ? p->n_files : 1, sizeof(*b->files));
 	if (!b->files) {
@@ -373,6 +379,7 @@ void broker_free(struct broker *b)
 	}
 	free(b->files);
 	strv_clear(&b->granted);
+	strv_clear(&b->ask);
 	free(b);
 }
 
@@ -385,6 +392,8 @@ struct req {
 	pid_t pid;	    /* the calling thread, in our pid namespace */
 	int flags;	    /* open flags / AT_* flags / access mode */
 	char flagstr[64];
+	unsigned how;	    /* ACCESS_* bits of the call, for ask rules */
+	const char *reason; /* set when an ask rule refused the call */
 	bool is_vfile;
 	int vfile;
 };
@@ -552,8 +561,9 @@ static bool granted(const struct broker *b, const char *norm)
 static void record(struct req *q, const char *norm, int error)
 {
 	struct broker *b = q->b;
-	const char *reason;
-	switch (error) {
+	const char *reason = q->reason; /* an ask rule's; else by errno */
+	switch (reason ? 0 : error) {
+	case 0: break;
 	case EACCES: reason = "permission denied"; break;
 	case EPERM: reason = "not permitted"; break;
 	case EROFS: reason = "read-only"; break;
@@ -590,6 +600,165 @@ static void allowed(struct req *q, const char *norm, unsigned how)
 	    path_is_under(norm, "/dev"))
 		return;
 	b->on_access(b->access_ctx, norm, how);
+}
+
+/* ---- ask rules ---------------------------------------------------------
+ *
+ * The broker only narrows: an access under an ask prefix that the static
+ * layers allow is put to the run's access handler, with the box path it
+ * resolved to (not the path as the box spelled it: a symlink outside a
+ * prefix that leads into one is asked, one inside that leads out is not).
+ * Nothing is created, truncated, removed or connected before the answer.
+ * Without a handler nobody can say yes: the access is refused. */
+
+/* The box path of an fd the broker opened in the box's root. The box's
+ * mount tree is unreachable from the controller's root, so the kernel
+ * prints the fd's path from the box's root (what box_base relies on for
+ * /proc/PID/cwd as well). */
+static bool fd_box_path(int fd, char *out, size_t cap)
+{
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t k = readlink(link, out, cap - 1);
+	if (k <= 0 || out[0] != '/')
+		return false;
+	out[k] = 0;
+	return true;
+}
+
+/* 0 when box path `path` is under no ask prefix or the handler allows
+ * the access q->how; else -EACCES with the reason in q. */
+static int ask_check(struct req *q, const char *path)
+{
+	struct broker *b = q->b;
+	bool under = false;
+	for (size_t i = 0; i < b->ask.n && !under; i++)
+		under = path_is_under(path, b->ask.v[i]);
+	if (!under)
+		return 0;
+	if (b->ask_fn && b->ask_fn(b->ask_ctx, path, q->how, q->c->name))
+		return 0;
+	q->reason = b->ask_fn ? "denied by the application" : "no application to ask";
+	return -EACCES;
+}
+
+/* ask_check for what fd names; norm (the lexical path) when the kernel
+ * cannot name it. ACCESS_DIR is added for a directory. */
+static int ask_fd(struct req *q, int fd, const char *norm)
+{
+	if (!q->b->ask.n)
+		return 0;
+	char path[PATH_MAX];
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		q->how |= ACCESS_DIR;
+	return ask_check(q, fd_box_path(fd, path, sizeof(path)) ? path : norm);
+}
+
+/* ask_check for name `last` in directory pfd (mkdir, unlink, rename,
+ * bind, a file about to be created). */
+static int ask_at(struct req *q, int pfd, const char *last, const char *norm)
+{
+	if (!q->b->ask.n)
+		return 0;
+	char dir[PATH_MAX], path[2 * PATH_MAX];
+	if (!fd_box_path(pfd, dir, sizeof(dir)))
+		return ask_check(q, norm);
+	snprintf(path, sizeof(path), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", last);
+	_cleanup_free_ char *n = path_normalize(path);
+	if (!n)
+		return -ENOMEM;
+	return ask_check(q, n);
+}
+
+/* ask_fd for an fd resolve() returned: the fd, or -EACCES (closed). */
+static int ask_or_close(struct req *q, int fd, const char *norm)
+{
+	if (fd < 0)
+		return fd;
+	int r = ask_fd(q, fd, norm);
+	if (r < 0)
+		close(fd);
+	return r < 0 ? r : fd;
+}
+
+/* With ask rules, the box's /proc links are a way around them: the
+ * kernel, not the broker, follows /proc/self/root/data/x or reopens
+ * /proc/self/fd/N (an O_PATH fd, or a read-only one for writing). So a
+ * path left to the kernel (see LEAVE_TO_KERNEL) may end on a link of the
+ * caller's own fd table (/proc/self/fd/N, /dev/fd/N, /dev/stdin, exe,
+ * cwd, root), which is asked about as its target; going on below such a
+ * link, through another process's, or with ".." is refused. raw is the
+ * absolute path before normalisation. */
+static int proc_check(struct req *q, const char *raw, const char *norm)
+{
+	if (!q->b->ask.n)
+		return LEAVE_TO_KERNEL;
+	if (strstr(raw, "/.."))
+		goto refuse;
+	char link[PATH_MAX], target[PATH_MAX];
+	const char *s = NULL;
+	if (!strcmp(norm, "/dev/stdin") || !strcmp(norm, "/dev/stdout") || !strcmp(norm, "/dev/stderr")) {
+		int fd = norm[8] == 'i' ? 0 : norm[8] == 'o' ? 1 : 2; /* "/dev/std?" */
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", q->pid, fd);
+	} else if (path_is_under(norm, "/dev/fd")) {
+		s = norm + strlen("/dev/fd");
+		if (!s[0])
+			return LEAVE_TO_KERNEL; /* the directory itself */
+		if (strchr(s + 1, '/'))
+			goto refuse;
+		snprintf(link, sizeof(link), "/proc/%d/fd%s", q->pid, s);
+	} else {
+		/* /proc/PID[/task/TID]/LINK[/...] */
+		s = norm + strlen("/proc");
+		if (!s[0])
+			return LEAVE_TO_KERNEL;
+		s++;
+		size_t n = strcspn(s, "/");
+		bool own = (n == 4 && !strncmp(s, "self", 4)) || (n == 11 && !strncmp(s, "thread-self", 11));
+		bool pid = n > 0 && strspn(s, "0123456789") == n;
+		if (!own && !pid)
+			return LEAVE_TO_KERNEL; /* /proc/meminfo, /proc/sys/... */
+		const char *rest = s + n;
+		if (!strncmp(rest, "/task/", 6)) {
+			rest += 6;
+			size_t t = strcspn(rest, "/");
+			if (strspn(rest, "0123456789") != t)
+				return LEAVE_TO_KERNEL;
+			rest += t;
+		}
+		static const char *const links[] = {"/root", "/cwd", "/exe", "/fd/", "/map_files/"};
+		const char *l = NULL;
+		for (size_t i = 0; i < ELEMENTSOF(links) && !l; i++) {
+			size_t k = strlen(links[i]);
+			if (!strncmp(rest, links[i], k) && (links[i][k - 1] == '/' || !rest[k] || rest[k] == '/'))
+				l = links[i];
+		}
+		if (!l)
+			return LEAVE_TO_KERNEL; /* /proc/self/status, /proc/1/fd */
+		if (!own)
+			goto refuse;
+		/* The link itself, and nothing below it. */
+		const char *after = rest + strlen(l);
+		if (l[strlen(l) - 1] == '/')
+			after += strcspn(after, "/");
+		if (after[0] || !strcmp(l, "/map_files/"))
+			goto refuse;
+		snprintf(link, sizeof(link), "/proc/%d%s", q->pid, rest);
+	}
+	if (q->c->op == OP_READLINK)
+		return LEAVE_TO_KERNEL; /* names the target, opens nothing */
+	ssize_t k = readlink(link, target, sizeof(target) - 1);
+	if (k <= 0)
+		return LEAVE_TO_KERNEL; /* no such fd: the kernel says so */
+	target[k] = 0;
+	if (target[0] != '/')
+		return LEAVE_TO_KERNEL; /* "pipe:[..]", "socket:[..]" */
+	int r = ask_check(q, target);
+	return r < 0 ? r : LEAVE_TO_KERNEL;
+refuse:
+	q->reason = "a /proc link under ask rules";
+	return -EACCES;
 }
 
 static int send_resp(struct broker *b, uint64_t id, int64_t val, int error, uint32_t flags)
@@ -672,7 +841,7 @@ static int resolve_parent(struct req *q, int dirfd, const char *path, char *norm
 	if ((clen == 1 && s[0] == '.') || (clen == 2 && s[0] == '.' && s[1] == '.'))
 		return -EINVAL;
 	if (kernel_path(norm))
-		return LEAVE_TO_KERNEL;
+		return proc_check(q, abs, norm);
 	snprintf(last, lastcap, "%s", s);
 	if (s == abs + 1)
 		s[0] = 0, abs[1] = 0; /* the parent is "/" */
@@ -718,7 +887,7 @@ static int resolve(struct req *q, int dirfd, bool empty_ok, uint64_t oflags, uin
 	if (q->is_vfile)
 		return -EEXIST; /* the caller serves it */
 	if (kernel_path(norm))
-		return LEAVE_TO_KERNEL;
+		return proc_check(q, b->abs, norm);
 	/* The path as given, not norm: a lexical "a/../b" is not the
 	 * kernel's when a is a symlink. */
 	int fd = open_in_box(b, b->abs, oflags, mode, 0);
@@ -740,6 +909,74 @@ static int fetch(struct req *q)
 				    sizeof(q->b->path2));
 	if (!id_valid(q->b, n->id))
 		return -ESRCH;
+	return r;
+}
+
+/* The open of a run with ask rules: asked before anything happens. An
+ * open that may create or truncate first resolves what is there with
+ * O_PATH and asks; then it reopens that very inode (through
+ * /proc/self/fd, so a swapped name cannot redirect it) or, for a new
+ * file, asks for the name in the parent it resolved and creates it there
+ * with O_NOFOLLOW. Returns what resolve() returns. */
+static int open_asked(struct req *q, int dirfd, int fl, uint64_t of, uint64_t mode, char *norm,
+		      size_t cap)
+{
+	if (!(fl & (O_CREAT | O_TRUNC))) {
+		int fd = resolve(q, dirfd, false, of, mode, norm, cap);
+		int r = fd >= 0 ? ask_fd(q, fd, norm) : 0;
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		return fd;
+	}
+	uint64_t pf = O_PATH | (uint64_t)(fl & (O_NOFOLLOW | O_DIRECTORY)) |
+		      (fl & O_EXCL ? O_NOFOLLOW : 0);
+	int probe = resolve(q, dirfd, false, pf, 0, norm, cap);
+	if (probe >= 0) {
+		struct stat st;
+		int r = 0;
+		q->how &= ~(unsigned)ACCESS_CREATE; /* it is there already */
+		if ((fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+			r = -EEXIST;
+		else if (fstat(probe, &st) < 0)
+			r = -errno;
+		else if (S_ISLNK(st.st_mode))
+			r = -ELOOP; /* O_NOFOLLOW on a symlink */
+		if (r == 0)
+			r = ask_fd(q, probe, norm);
+		if (r == 0) {
+			char link[64];
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", probe);
+			r = open(link, (int)(of & ~(uint64_t)(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
+			if (r < 0)
+				r = -errno;
+		}
+		close(probe);
+		return r;
+	}
+	if (probe != -ENOENT || !(fl & O_CREAT))
+		return probe;
+	char last[PATH_MAX];
+	int pfd = resolve_parent(q, dirfd, q->b->path, norm, cap, last, sizeof(last));
+	if (pfd < 0)
+		return pfd;
+	struct stat st;
+	int r = 0;
+	if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+		/* A dangling symlink: the kernel would create its target,
+		 * a name the broker cannot tell before it exists. */
+		q->reason = "creating through a symbolic link under ask rules";
+		r = -EACCES;
+	}
+	if (r == 0)
+		r = ask_at(q, pfd, last, norm);
+	if (r == 0) {
+		r = openat(pfd, last, (int)of | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+		if (r < 0)
+			r = -errno;
+	}
+	close(pfd);
 	return r;
 }
 
@@ -767,7 +1004,14 @@ static void handle_open(struct req *q, uint64_t id)
 	/* O_NONBLOCK: a FIFO with no writer must not stall the broker; the
 	 * flag is cleared again below unless the box asked for it. */
 	uint64_t of = (uint64_t)(fl & ~O_CLOEXEC) | (fl & O_PATH ? 0 : O_NOCTTY | O_NONBLOCK);
-	int fd = resolve(q, dirfd, false, of, mode, norm, sizeof(norm));
+	q->how = (fl & O_ACCMODE) == O_RDONLY ? ACCESS_READ
+		 : (fl & O_ACCMODE) == O_WRONLY ? ACCESS_WRITE : ACCESS_READ | ACCESS_WRITE;
+	if (fl & (O_CREAT | __O_TMPFILE))
+		q->how |= ACCESS_CREATE;
+	if (fl & O_TRUNC)
+		q->how |= ACCESS_WRITE;
+	int fd = b->ask.n ? open_asked(q, dirfd, fl, of, mode, norm, sizeof(norm))
+			  : resolve(q, dirfd, false, of, mode, norm, sizeof(norm));
 	if (fd == LEAVE_TO_KERNEL) {
 		leave_to_kernel(b, id);
 		return;
@@ -830,12 +1074,14 @@ static void handle_stat(struct req *q, uint64_t id)
 	int atfl = q->c->flags >= 0 ? (int)n->data.args[q->c->flags] : 0;
 	bool nofollow = nr == __NR_lstat || (atfl & AT_SYMLINK_NOFOLLOW);
 	char norm[PATH_MAX];
+	q->how = ACCESS_READ;
 	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH, O_PATH | (nofollow ? O_NOFOLLOW : 0), 0, norm,
 			 sizeof(norm));
 	if (fd == LEAVE_TO_KERNEL) {
 		leave_to_kernel(b, id);
 		return;
 	}
+	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile)
 		fd = fcntl(b->files[q->vfile].memfd, F_DUPFD_CLOEXEC, 0);
 	/* A virtual file is always reported 0444: an unprivileged box owns
@@ -892,6 +1138,9 @@ static void handle_access(struct req *q, uint64_t id)
 		(void)send_resp(b, id, 0, EINVAL, 0);
 		return;
 	}
+	q->how = (mode & W_OK ? ACCESS_WRITE : 0) | (mode & X_OK ? ACCESS_EXEC : 0);
+	if (!q->how || (mode & R_OK))
+		q->how |= ACCESS_READ;
 	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH,
 			 O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
 	int r = 0;
@@ -899,6 +1148,7 @@ static void handle_access(struct req *q, uint64_t id)
 		leave_to_kernel(b, id);
 		return;
 	}
+	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile) {
 		r = mode & W_OK ? -EROFS : mode & X_OK ? -EACCES : 0;
 	} else if (fd < 0) {
@@ -927,11 +1177,13 @@ static void handle_readlink(struct req *q, uint64_t id)
 		(void)send_resp(b, id, 0, EINVAL, 0);
 		return;
 	}
+	q->how = ACCESS_READ;
 	int fd = resolve(q, dirfd, true, O_PATH | O_NOFOLLOW, 0, norm, sizeof(norm));
 	if (fd == LEAVE_TO_KERNEL) {
 		leave_to_kernel(b, id);
 		return;
 	}
+	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile)
 		fd = -EINVAL;
 	if (fd < 0) {
@@ -965,6 +1217,7 @@ static void handle_exec(struct req *q, uint64_t id)
 	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
 	int atfl = q->c->flags >= 0 ? (int)n->data.args[q->c->flags] : 0;
 	char norm[PATH_MAX];
+	q->how = ACCESS_EXEC;
 	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH,
 			 O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
 	int r = 0;
@@ -972,6 +1225,7 @@ static void handle_exec(struct req *q, uint64_t id)
 		leave_to_kernel(b, id);
 		return;
 	}
+	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile) {
 		r = -EACCES;
 	} else if (fd < 0) {
@@ -1015,12 +1269,13 @@ static void handle_dirop(struct req *q, uint64_t id)
 	int nr = n->data.nr;
 	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
 	char norm[PATH_MAX], norm2[PATH_MAX], last[PATH_MAX], last2[PATH_MAX];
+	q->how = ACCESS_CREATE | (q->c->op == OP_MKDIR ? ACCESS_DIR : 0);
 	int pfd = resolve_parent(q, dirfd, b->path, norm, sizeof(norm), last, sizeof(last));
 	if (pfd == LEAVE_TO_KERNEL) {
 		leave_to_kernel(b, id);
 		return;
 	}
-	int r = pfd < 0 ? pfd : 0;
+	int r = pfd < 0 ? pfd : ask_at(q, pfd, last, norm);
 	if (r == 0 && q->c->op == OP_MKDIR) {
 		mode_t mode = (mode_t)n->data.args[nr == __NR_mkdir ? 1 : 2] & 07777;
 		r = mkdirat(pfd, last, mode & ~box_umask(q->pid)) < 0 ? -errno : 0;
@@ -1063,6 +1318,8 @@ static void handle_dirop(struct req *q, uint64_t id)
 				r = check_not_mountpoint(pfd, last);
 			if (r == 0)
 				r = check_not_mountpoint(pfd2, last2);
+			if (r == 0)
+				r = ask_at(q, pfd2, last2, norm2);
 			if (r == 0)
 				r = syscall(SYS_renameat2, pfd, last, pfd2, last2, fl) < 0 ? -errno : 0;
 			close(pfd2);
@@ -1117,27 +1374,32 @@ static void handle_sock(struct req *q, uint64_t id)
 
 	char norm[PATH_MAX], last[PATH_MAX];
 	if (q->c->op == OP_BIND) {
+		q->how = ACCESS_CREATE;
 		int pfd = resolve_parent(q, AT_FDCWD, b->path, norm, sizeof(norm), last, sizeof(last));
 		if (pfd == LEAVE_TO_KERNEL) {
 			leave_to_kernel(b, id);
 			return;
 		}
-		if (pfd < 0) {
-			record(q, norm, -pfd);
-			(void)send_resp(b, id, 0, -pfd, 0);
+		int r = pfd < 0 ? pfd : ask_at(q, pfd, last, norm);
+		if (pfd >= 0)
+			close(pfd);
+		if (r < 0) {
+			record(q, norm, -r);
+			(void)send_resp(b, id, 0, -r, 0);
 			return;
 		}
-		close(pfd);
 		allowed(q, norm, ACCESS_CREATE);
 		(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 		return;
 	}
 
+	q->how = ACCESS_WRITE;
 	int r = 0, fd = resolve(q, AT_FDCWD, false, O_PATH, 0, norm, sizeof(norm));
 	if (fd == LEAVE_TO_KERNEL) {
 		leave_to_kernel(b, id);
 		return;
 	}
+	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile)
 		fd = -ECONNREFUSED;
 	if (fd < 0) {

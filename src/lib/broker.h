@@ -1,7 +1,7 @@
 /* broker.h — the controller as broker: seccomp user notification for the
  * box's path-taking system calls (docs/ARCHITECTURE.md, "The broker").
  *
- * Only runs whose policy asks for it (audit, virtual files) get a broker;
+ * Only runs whose policy asks for it (audit, virtual files, ask rules) get a broker;
  * every other run installs nothing and pays nothing. */
 #pragma once
 

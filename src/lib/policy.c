@@ -34,6 +34,7 @@
  * the message can name the variable. */
 #define MAX_ENV_LEN (128 * 1024 - 1)
 #define MAX_FILES 256			/* virtual files */
+#define MAX_ASK 256			/* ask prefixes */
 #define MAX_TEXT (64 * 1024)		/* bytes of one `text` file */
 #define MAX_HOSTNAME 64			/* HOST_NAME_MAX */
 
@@ -105,6 +106,7 @@ void policy_free(struct policy *p)
 		free(p->files[i].text);
 	}
 	free(p->files);
+	strv_clear(&p->ask);
 	free(p->cwd);
 	free(p->hostname);
 	free(p);
@@ -457,6 +459,26 @@ int policy_add_file(struct policy *p, const char *box, const char *host, const c
 	return 0;
 }
 
+int policy_add_ask(struct policy *p, const char *box, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	_cleanup_free_ char *b = NULL;
+	int r = box_path(box, &b, e);
+	if (r < 0)
+		return r;
+	/* The broker leaves the box's own /proc to the kernel: an ask rule
+	 * there would never be asked, so it is refused, not ignored. */
+	if (path_is_under(b, "/proc"))
+		return err_set(e, EINVAL, "cannot ask for '%s' (the box's /proc is not brokered)", b);
+	for (size_t i = 0; i < p->ask.n; i++)
+		if (!strcmp(p->ask.v[i], b))
+			return 0;
+	if (p->ask.n >= MAX_ASK)
+		return err_set(e, E2BIG, "too many ask rules (at most %d)", MAX_ASK);
+	return strv_push_take(&p->ask, TAKE_PTR(b));
+}
+
 /* "size '0' out of range (expected at least 1 byte and at most 16T)" for
  * the limit's unit; `shown` is the value as the user wrote it. */
 static int limit_range_error(enum limit_id id, const char *shown, struct err *e)
@@ -712,6 +734,7 @@ enum directive {
 	D_AUDIT,
 	D_FILE,
 	D_TEXT,
+	D_ASK,
 	D_LIMIT,
 };
 
@@ -733,6 +756,7 @@ static const struct {
 	{"audit", D_AUDIT, 1, 1, "audit on|off"},
 	{"file", D_FILE, 2, 2, "file BOX HOST"},
 	{"text", D_TEXT, 2, 2, "text BOX \"CONTENT\""},
+	{"ask", D_ASK, 1, 1, "ask BOX-PREFIX"},
 };
 
 /* How the caller completes a message from apply_directive(). */
@@ -846,6 +870,8 @@ static int apply_directive(struct policy *p, const char *basedir, const struct l
 	}
 	case D_TEXT:
 		return policy_add_file(p, arg[0], NULL, arg[1], e);
+	case D_ASK:
+		return policy_add_ask(p, arg[0], e);
 	case D_LIMIT:
 	default:
 		return policy_set_limit_str(p, (enum limit_id)lim, arg[0], e);
@@ -1033,6 +1059,8 @@ int policy_format(const struct policy *p, char **ret_text)
 	for (size_t i = 0; i < p->n_files; i++)
 		put_directive(f, p->files[i].host ? "file" : "text", p->files[i].box,
 			      p->files[i].host ? p->files[i].host : p->files[i].text, NULL);
+	for (size_t i = 0; i < p->ask.n; i++)
+		put_directive(f, "ask", p->ask.v[i], NULL, NULL);
 	for (int i = 0; i < _LIMIT_MAX; i++) {
 		char v[32];
 		if (!p->limits[i])

@@ -72,6 +72,7 @@ struct policy {
 	bool audit;		/* broker: record and print denials */
 	struct vfile *files;	/* broker: virtual files, later ones win */
 	size_t n_files;
+	struct strv ask;	/* broker: box path prefixes decided per access */
 	/* Depth of profile includes while parsing, to refuse loops. */
 	unsigned include_depth;
 };
@@ -96,6 +97,9 @@ int policy_set_audit(struct policy *p, const char *onoff, struct err *e);
  * (read when the run starts) or the given text (host NULL). */
 int policy_add_file(struct policy *p, const char *box, const char *host,
 		    const char *text, struct err *e);
+/* An `ask` rule: accesses under box path prefix `box` that the static
+ * grants allow are decided by the run's access handler (broker.c). */
+int policy_add_ask(struct policy *p, const char *box, struct err *e);
 int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value,
 		     struct err *e);
 /* Parses a limit value in its unit and sets it. */

@@ -84,6 +84,14 @@ struct run_options {
 	 * never concurrently with itself. */
 	void (*on_access)(void *ctx, const char *box_path, unsigned how);
 	void *access_ctx;
+	/* The policy's `ask` rules: for an access under one of them that the
+	 * static layers allow, the broker's thread calls this with the
+	 * resolved box path, ACCESS_* bits and the call's family name
+	 * ("open", "stat", ...); true allows, false refuses (EACCES). NULL:
+	 * every such access is refused (nobody to ask). Called only during
+	 * the run, never concurrently with itself. */
+	bool (*ask)(void *ctx, const char *box_path, unsigned how, const char *call);
+	void *ask_ctx;
 	/* Host functions (channel.h): when non-NULL the box gets the channel
 	 * at fd 4 (WARD_CHANNEL_FD) and the controller serves it. */
 	const struct channel_config *channel;

@@ -28,6 +28,11 @@ _Static_assert(WARD_STATUS_EXITED == (int)STATUS_EXITED &&
 		       WARD_STATUS_SETUP_ERROR == (int)STATUS_SETUP_ERROR &&
 		       WARD_STATUS_VIOLATION == (int)STATUS_VIOLATION && _STATUS_MAX == 10,
 	       "enum ward_status mirrors enum run_status");
+_Static_assert((int)WARD_ACCESS_READ == (int)ACCESS_READ &&
+		       (int)WARD_ACCESS_WRITE == (int)ACCESS_WRITE &&
+		       (int)WARD_ACCESS_CREATE == (int)ACCESS_CREATE &&
+		       (int)WARD_ACCESS_EXEC == (int)ACCESS_EXEC && (int)WARD_ACCESS_DIR == (int)ACCESS_DIR,
+	       "WARD_ACCESS_* mirror ACCESS_*");
 
 #define MAX_FUNCTIONS 256
 #define MAX_FUNCTION_NAME 64
@@ -45,6 +50,8 @@ struct ward_policy {
 	size_t n_fns;
 	struct channel_limits lim;
 	char *client_dir;
+	ward_access_handler ask;
+	void *ask_userdata;
 	struct err err;
 };
 
@@ -330,6 +337,32 @@ WARD_API int ward_policy_set_client_dir(ward_policy *p, const char *host_dir)
 	return 0;
 }
 
+/* ---- ask rules --------------------------------------------------------- */
+
+WARD_API int ward_policy_add_ask(ward_policy *p, const char *box_prefix)
+{
+	if (!p || !box_prefix)
+		return -EINVAL;
+	return SET(p, policy_add_ask(p->core, box_prefix, &e_));
+}
+
+WARD_API int ward_policy_set_access_handler(ward_policy *p, ward_access_handler fn,
+					    void *userdata)
+{
+	if (!p)
+		return -EINVAL;
+	p->ask = fn;
+	p->ask_userdata = fn ? userdata : NULL;
+	return 0;
+}
+
+/* The broker's question, on its thread (run_options.ask). */
+static bool ask_handler(void *ctx, const char *box_path, unsigned how, const char *call)
+{
+	const ward_policy *p = ctx;
+	return p->ask(box_path, how, call, p->ask_userdata);
+}
+
 /* The channel's dispatch: only registered names exist. */
 static int dispatch(void *ctx, const char *fn, json_t *args, json_t **ret_result, struct err *e)
 {
@@ -501,6 +534,10 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 		b->chan = (struct channel_config){.lim = p->lim, .dispatch = dispatch, .ctx = (void *)p};
 		o.channel = &b->chan;
 		o.client_dir = p->client_dir ? p->client_dir : WARD_CLIENT_DIR;
+	}
+	if (p->ask) {
+		o.ask = ask_handler;
+		o.ask_ctx = (void *)p;
 	}
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (b->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
@@ -769,6 +806,11 @@ WARD_API int ward_policy_set_audit(ward_policy *p, bool on)
 WARD_API bool ward_policy_get_audit(const ward_policy *p)
 {
 	return p && p->core->audit;
+}
+
+WARD_API size_t ward_policy_ask_count(const ward_policy *p)
+{
+	return p ? p->core->ask.n : 0;
 }
 
 _Static_assert((int)WARD_GRANT_RO == (int)GRANT_RO && (int)WARD_GRANT_RW == (int)GRANT_RW &&

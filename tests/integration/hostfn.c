@@ -5,13 +5,21 @@
  *
  *   hostfn [--clients DIR] [--profile NAME] [--max-message N]
  *          [--max-calls N] [--call-timeout MS] [--wall-time MS]
- *          [--no-functions] -- PROGRAM [ARG...]
+ *          [--no-functions] [--policy FILE] [--ask PREFIX]
+ *          [--handler] [--allow BOXPATH]... [--ask-delay MS] -- PROGRAM [ARG...]
+ *
+ * Ask rules: --ask adds a rule; --handler (implied by --allow) sets an
+ * access handler that allows exactly the --allow paths, after sleeping
+ * --ask-delay ms. The JSON then has "asked" (one "call path access" string
+ * per question), "off_thread" (every question came on a thread other than
+ * main's) and "report" (the run report).
  *
  * Functions: echo(...) returns its argument array; add(a, b); fail(msg)
  * fails the call with msg; sleep(ms) sleeps on the host; big(n) returns n
  * bytes of "x"; count() counts its calls; nothing() returns null. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +86,37 @@ static int fn_nothing(ward_call *call, json_t *args, json_t **ret, void *ud)
 	return 0;
 }
 
+/* The access handler: allows the --allow paths, records every question. */
+struct asker {
+	char *allow[16];
+	size_t n_allow;
+	long delay_ms;
+	pthread_t main;
+	bool off_thread;
+	json_t *asked;
+};
+
+static bool ask_access(const char *box_path, unsigned access, const char *call, void *ud)
+{
+	struct asker *a = ud;
+	if (pthread_equal(pthread_self(), a->main))
+		a->off_thread = false;
+	char line[4200];
+	snprintf(line, sizeof(line), "%s %s %s%s%s%s%s", call, box_path,
+		 access & WARD_ACCESS_READ ? "r" : "", access & WARD_ACCESS_WRITE ? "w" : "",
+		 access & WARD_ACCESS_CREATE ? "c" : "", access & WARD_ACCESS_EXEC ? "x" : "",
+		 access & WARD_ACCESS_DIR ? "d" : "");
+	json_array_append_new(a->asked, json_string(line));
+	if (a->delay_ms) {
+		struct timespec ts = {a->delay_ms / 1000, (a->delay_ms % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	for (size_t i = 0; i < a->n_allow; i++)
+		if (!strcmp(a->allow[i], box_path))
+			return true;
+	return false;
+}
+
 static void die_policy(ward_policy *p, const char *what)
 {
 	fprintf(stderr, "hostfn: %s: %s\n", what, ward_policy_error(p));
@@ -94,11 +133,17 @@ int main(int argc, char **argv)
 		{"call-timeout", required_argument, NULL, 't'},
 		{"wall-time", required_argument, NULL, 'w'},
 		{"no-functions", no_argument, NULL, 'F'},
+		{"policy", required_argument, NULL, 'P'},
+		{"ask", required_argument, NULL, 'a'},
+		{"handler", no_argument, NULL, 'H'},
+		{"allow", required_argument, NULL, 'A'},
+		{"ask-delay", required_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	ward_policy *p;
 	long calls = 0;
-	bool functions = true;
+	bool functions = true, handler = false;
+	struct asker asker = {.main = pthread_self(), .off_thread = true, .asked = json_array()};
 	if (ward_policy_new(&p) < 0)
 		return 2;
 	int c;
@@ -113,6 +158,15 @@ int main(int argc, char **argv)
 		case 't': r = ward_policy_set_channel_limit(p, WARD_CHANNEL_CALL_TIMEOUT, v); break;
 		case 'w': r = ward_policy_set_limit(p, WARD_LIMIT_WALL_TIME, v); break;
 		case 'F': functions = false; break;
+		case 'P': r = ward_policy_load_file(p, optarg); break;
+		case 'a': r = ward_policy_add_ask(p, optarg); break;
+		case 'H': handler = true; break;
+		case 'A':
+			handler = true;
+			if (asker.n_allow < 16)
+				asker.allow[asker.n_allow++] = optarg;
+			break;
+		case 'D': asker.delay_ms = (long)v; break;
 		default: return 2;
 		}
 		if (r < 0)
@@ -133,6 +187,9 @@ int main(int argc, char **argv)
 		if (ward_policy_add_function(p, fns[i].name, fns[i].fn, &calls) < 0)
 			die_policy(p, fns[i].name);
 
+	if (handler && ward_policy_set_access_handler(p, ask_access, &asker) < 0)
+		die_policy(p, "--handler");
+
 	ward_result *r;
 	int rc = ward_run(p, argv + optind, NULL, &r);
 	if (rc < 0) {
@@ -147,6 +204,17 @@ int main(int argc, char **argv)
 			      "message", ward_result_message(r),
 			      "stdout", out, olen, "stderr", err, elen,
 			      "calls", (int)calls);
+	char *report = ward_result_report(r);
+	json_t *rep = report ? json_loads(report, 0, NULL) : NULL;
+	free(report);
+	if (o && handler) {
+		json_object_set_new(o, "asked", asker.asked);
+		json_object_set_new(o, "off_thread", json_boolean(asker.off_thread));
+	} else {
+		json_decref(asker.asked);
+	}
+	if (o && rep)
+		json_object_set_new(o, "report", rep);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (!s) {
 		/* Output that is not UTF-8 cannot be a JSON string. */

@@ -43,6 +43,24 @@ def test_audit_denied_read(t):
     expect_eq(r.report["denials_dropped"], 0, "denials_dropped", r)
 
 
+def test_ask_without_application_refuses(t):
+    # ward run has no application to ask: accesses under an ask prefix are
+    # refused (fail closed), listed on stderr and in the report; the
+    # others are as granted.
+    t.write("data/ok", "OK\n")
+    t.write("data/secret", "SECRET-ask\n")
+    pol = t.write("ask.policy", "ro %s /data\nask /data/secret\n" % t.path("data"))
+    r = t.run(["/bin/sh", "-c", "cat /data/ok; cat /data/secret"], "--policy", pol)
+    expect_exit(r, 1, "exited")
+    expect_eq(r.out, b"OK\n", "stdout", r)
+    expect_in(b'ward: denied open("/data/secret", O_RDONLY): no application to ask\n', r.err,
+              "stderr", r)
+    d = find(denials(r), "open", "/data/secret")
+    expect(d, "no denial record for /data/secret", r)
+    expect_eq(d[0]["errno"], "EACCES", "errno", r)
+    expect_in("broker", r.report["layers"], "layers", r)
+
+
 def test_audit_denied_write_and_permission(t):
     d = t.mkdir("data")
     t.write("data/file", "x\n")

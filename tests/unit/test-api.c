@@ -69,6 +69,15 @@ static void test_arguments(void)
 	CHECK_INT(ward_policy_set_channel_limit(p, (enum ward_channel_limit)9, 1), -EINVAL);
 	CHECK_INT(ward_policy_set_client_dir(p, "rel"), -EINVAL);
 	CHECK_INT(ward_policy_set_client_dir(p, "/nonexistent-dir"), -ENOENT);
+	CHECK_INT(ward_policy_add_ask(NULL, "/data"), -EINVAL);
+	CHECK_INT(ward_policy_add_ask(p, NULL), -EINVAL);
+	CHECK_INT(ward_policy_add_ask(p, "data"), -EINVAL);
+	CHECK(strstr(ward_policy_error(p), "must be absolute") != NULL);
+	CHECK_INT(ward_policy_add_ask(p, "/proc/self"), -EINVAL);
+	CHECK(strstr(ward_policy_error(p), "not brokered") != NULL);
+	CHECK_INT(ward_policy_add_ask(p, "/data"), 0);
+	CHECK_INT(ward_policy_set_access_handler(NULL, NULL, NULL), -EINVAL);
+	CHECK_INT(ward_policy_set_access_handler(p, NULL, NULL), 0); /* clears: refuse all */
 
 	/* ret_ parameters are written only on success. */
 	ward_result *r = SENTINEL;
@@ -487,6 +496,7 @@ static void test_files_and_audit(void)
 	ward_policy *p = new_policy();
 	CHECK(!ward_policy_get_audit(p)); /* deny by default: nothing brokered */
 	CHECK(!ward_policy_get_audit(NULL));
+	CHECK(ward_policy_ask_count(p) == 0 && ward_policy_ask_count(NULL) == 0);
 	CHECK_INT(ward_policy_add_file(p, "rel", file), -EINVAL);
 	CHECK_INT(ward_policy_add_file(p, "/etc/v1", NULL), -EINVAL);
 	CHECK_INT(ward_policy_add_file_text(NULL, "/etc/v2", "x"), -EINVAL);

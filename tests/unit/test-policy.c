@@ -628,6 +628,9 @@ static void check_same(const struct policy *a, const struct policy *b)
 	for (int i = 0; i < _LIMIT_MAX; i++)
 		CHECK_U64(a->limits[i], b->limits[i]);
 	CHECK_INT(a->audit, b->audit);
+	CHECK_INT(a->ask.n, b->ask.n);
+	for (size_t i = 0; i < a->ask.n && i < b->ask.n; i++)
+		CHECK_STR(a->ask.v[i], b->ask.v[i]);
 	CHECK_INT(a->n_files, b->n_files);
 	for (size_t i = 0; i < a->n_files && i < b->n_files; i++) {
 		CHECK_STR(a->files[i].box, b->files[i].box);
@@ -796,6 +799,49 @@ static void test_broker_directives(void)
 	policy_free(p);
 }
 
+/* `ask BOX-PREFIX`: normalised, deduplicated, refused under /proc, capped,
+ * and written back by the formatter. */
+static void test_ask_directive(void)
+{
+	struct policy *p = parse_ok("ask /data\nask /out/./x/\nask /data\nask \"/with space\"\nask /\n");
+	if (p) {
+		CHECK_INT(p->ask.n, 4);
+		CHECK_STR(p->ask.v[0], "/data");
+		CHECK_STR(p->ask.v[1], "/out/x");
+		CHECK_STR(p->ask.v[2], "/with space");
+		CHECK_STR(p->ask.v[3], "/");
+		char *text = format(p);
+		CHECK_STR(text, "ask /data\nask /out/x\nask \"/with space\"\nask /\n");
+		struct policy *q = NULL;
+		struct err e = {{0}};
+		CHECK_INT(policy_new(&q), 0);
+		CHECK_INT(policy_parse(q, "formatted", text, strlen(text), &e), 0);
+		check_same(p, q);
+		policy_free(q);
+		free(text);
+	}
+	policy_free(p);
+
+	parse_err("ask\n", NAME ":1: ask: missing argument (expected 'ask BOX-PREFIX')");
+	parse_err("ask /a /b\n", NAME ":1: ask: unexpected argument '/b' (expected 'ask BOX-PREFIX')");
+	parse_err("ask data\n", NAME ":1: ask: path 'data' must be absolute");
+	parse_err("ask /../x\n", NAME ":1: ask: path '/../x' climbs above '/' with '..'");
+	parse_err("ask /proc/self\n",
+		  NAME ":1: ask: cannot ask for '/proc/self' (the box's /proc is not brokered)");
+
+	struct err e = {{0}};
+	CHECK_INT(policy_new(&p), 0);
+	for (int i = 0; i < 256; i++) {
+		char box[32];
+		snprintf(box, sizeof(box), "/a%d", i);
+		CHECK_INT(policy_add_ask(p, box, &e), 0);
+	}
+	CHECK_INT(policy_add_ask(p, "/one-more", &e), -E2BIG);
+	CHECK_STR(e.msg, "too many ask rules (at most 256)");
+	CHECK_INT(policy_add_ask(p, "/a3", &e), 0); /* a duplicate takes no room */
+	policy_free(p);
+}
+
 /* A scratch directory for policy files, removed at the end. */
 static char scratch[] = "/tmp/ward-unit-XXXXXX";
 
@@ -922,6 +968,7 @@ int main(void)
 		TEST(test_format_round_trip),
 		TEST(test_load_file),
 		TEST(test_broker_directives),
+		TEST(test_ask_directive),
 	};
 	return run_tests(tests, ELEMENTSOF(tests));
 }
