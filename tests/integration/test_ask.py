@@ -187,14 +187,17 @@ def test_slow_handler_does_not_stall_output(t):
 
 
 def test_slow_handler_and_flood_end_on_time(t):
-    # A box flooding its output while its other thread keeps asking a
-    # handler that takes 300 ms per answer still ends at its wall time.
+    # A box writing output steadily (about 800 KB/s: it reaches the 1 MiB
+    # output limit after the handler has been asked a few times) while its
+    # other thread keeps asking a handler that takes 300 ms per answer
+    # still ends on time.
     policy = setup(t)
     code = ("import sys, threading\n"
             "def ask():\n    while True:\n        try: open('/data/secret.txt')\n"
             "        except OSError: pass\n"
             "threading.Thread(target=ask, daemon=True).start()\n"
-            "while True: sys.stdout.write('y' * 65536)\n")
+            "import time\n"
+            "while True:\n    sys.stdout.write('y' * 8192); time.sleep(0.01)\n")
     t0 = time.monotonic()
     r, rep = hostfn(t, [PYTHON, "-c", code], "--profile", "python3", "--policy", policy,
                     "--handler", "--ask-delay", "300", "--wall-time", "2000", timeout=30)
