@@ -34,8 +34,9 @@
  * /proc is the exception: see LEAVE_TO_KERNEL.
  *
  * Stat-like calls are answered by fstat()ing the O_PATH fd the broker
- * resolved and writing the struct into the caller's buffer with
- * process_vm_writev; readlink the same way; access by faccessat2 on that
+ * resolved and writing the struct into the caller's buffer through
+ * /proc/PID/mem, opened before the notification is checked (write_box);
+ * readlink the same way; access by faccessat2 on that
  * fd with the box's fsuid. openat2 is answered ENOSYS (its RESOLVE_*
  * flags are relative to the box's dirfd): libcs and runtimes fall back to
  * openat.
@@ -426,11 +427,23 @@ static int read_box_string(pid_t pid, uint64_t addr, char *buf, size_t cap)
 	return -ENAMETOOLONG;
 }
 
-static int write_box(pid_t pid, uint64_t addr, const void *data, size_t len)
+/* Writes an answer into the caller's memory. The memory is opened first
+ * and the notification checked after (seccomp_unotify(2)): once the open
+ * succeeded, the fd is bound to that process, so if the caller died and
+ * its pid went to another process meanwhile, the check fails and nothing
+ * is written. A write by pid (process_vm_writev) could land in whatever
+ * process holds the pid by then, a host process included. */
+static int write_box(const struct req *q, uint64_t addr, const void *data, size_t len)
 {
-	struct iovec local = {(void *)data, len};
-	struct iovec remote = {(void *)(uintptr_t)addr, len};
-	ssize_t k = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", q->pid);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -EFAULT;
+	ssize_t k = -1;
+	if (id_valid(q->b, q->n->id))
+		k = pwrite(fd, data, len, (off_t)addr);
+	close(fd);
 	return k == (ssize_t)len ? 0 : -EFAULT;
 }
 
@@ -480,6 +493,11 @@ static int box_base(struct req *q, int dirfd, char *out, size_t cap)
 	/* Not a directory of the box's tree ("pipe:[..]", "anon_inode:"). */
 	if (out[0] != '/')
 		return -ENOTDIR;
+	/* A removed directory reads as "/x (deleted)", which could name
+	 * another directory: the kernel answers ENOENT there, so do we. */
+	struct stat st;
+	if (stat(link, &st) < 0 || st.st_nlink == 0)
+		return -ENOENT;
 	return 0;
 }
 
@@ -1105,7 +1123,7 @@ static void handle_stat(struct req *q, uint64_t id)
 		sx.stx_uid = sx.stx_uid == b->fsuid ? BOX_UID : NOBODY_UID;
 		sx.stx_gid = sx.stx_gid == b->fsgid ? BOX_GID : NOBODY_GID;
 		if (r == 0)
-			r = write_box(q->pid, n->data.args[4], &sx, sizeof(sx));
+			r = write_box(q, n->data.args[4], &sx, sizeof(sx));
 		if (r == 0)
 			allowed(q, norm, ACCESS_READ | (S_ISDIR(sx.stx_mode) ? ACCESS_DIR : 0));
 	} else {
@@ -1117,7 +1135,7 @@ static void handle_stat(struct req *q, uint64_t id)
 		st.st_uid = st.st_uid == b->fsuid ? BOX_UID : NOBODY_UID;
 		st.st_gid = st.st_gid == b->fsgid ? BOX_GID : NOBODY_GID;
 		if (r == 0)
-			r = write_box(q->pid, buf, &st, sizeof(st));
+			r = write_box(q, buf, &st, sizeof(st));
 		if (r == 0)
 			allowed(q, norm, ACCESS_READ | (S_ISDIR(st.st_mode) ? ACCESS_DIR : 0));
 	}
@@ -1201,7 +1219,7 @@ static void handle_readlink(struct req *q, uint64_t id)
 	}
 	if (k > size)
 		k = size;
-	int r = write_box(q->pid, buf, target, (size_t)k);
+	int r = write_box(q, buf, target, (size_t)k);
 	if (r == 0)
 		allowed(q, norm, ACCESS_READ);
 	(void)send_resp(b, id, r < 0 ? 0 : k, r < 0 ? -r : 0, 0);
@@ -1339,12 +1357,11 @@ static void handle_dirop(struct req *q, uint64_t id)
 }
 
 /* connect/bind. Only a unix socket with a path names a file: the broker
- * reads the address once and resolves the path in the box. connect is
- * then made by the broker on the box's own socket (pidfd_getfd), to
- * "/proc/self/fd/N" of the socket file it resolved, so the kernel cannot
- * look the path up again. bind is checked (the directory exists in the
- * box) and left to the kernel: done from here, the socket's name would
- * be the /proc path, which getsockname() and peers would see. Every other
+ * reads the address once and resolves the path in the box (and asks,
+ * under ask rules). Both are then left to the kernel in the box's own
+ * context: a connect made by the broker would carry the controller's
+ * credentials to the peer (SO_PEERCRED: ward's pid, and uid 0 as root),
+ * and a bind made here would give the socket a /proc name. Every other
  * address (inet, abstract unix) is the network namespace's and Landlock's
  * business, not a file: left to the kernel as well. A box racing to
  * rewrite its address after the check loses only the audit record: the
@@ -1353,7 +1370,6 @@ static void handle_sock(struct req *q, uint64_t id)
 {
 	const struct seccomp_notif *n = q->n;
 	struct broker *b = q->b;
-	int sfd = (int)n->data.args[0];
 	int len = (int)n->data.args[2];
 	struct sockaddr_un sun;
 	memset(&sun, 0, sizeof(sun));
@@ -1394,7 +1410,7 @@ static void handle_sock(struct req *q, uint64_t id)
 	}
 
 	q->how = ACCESS_WRITE;
-	int r = 0, fd = resolve(q, AT_FDCWD, false, O_PATH, 0, norm, sizeof(norm));
+	int fd = resolve(q, AT_FDCWD, false, O_PATH, 0, norm, sizeof(norm));
 	if (fd == LEAVE_TO_KERNEL) {
 		leave_to_kernel(b, id);
 		return;
@@ -1407,35 +1423,23 @@ static void handle_sock(struct req *q, uint64_t id)
 		(void)send_resp(b, id, 0, -fd, 0);
 		return;
 	}
-	long tgid = status_field(q->pid, "\nTgid:", 10);
-	int pidfd = tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
-	int sock = pidfd >= 0 && id_valid(b, n->id) ? (int)syscall(SYS_pidfd_getfd, pidfd, sfd, 0) : -1;
-	if (sock < 0) {
-		r = -EBADF;
-	} else {
-		/* A blocking connect to a listener whose backlog stays full
-		 * would hold the broker (and every other call of the box):
-		 * bound it to 2 s, restoring the box's own timeout after. */
-		struct timeval old, bound = {2, 0};
-		socklen_t olen = sizeof(old);
-		bool timed = getsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old, &olen) == 0 &&
-			     ((old.tv_sec == 0 && old.tv_usec == 0) || old.tv_sec > 2) &&
-			     setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof(bound)) == 0;
-		struct sockaddr_un via = {.sun_family = AF_UNIX};
-		snprintf(via.sun_path, sizeof(via.sun_path), "/proc/self/fd/%d", fd);
-		r = connect(sock, (struct sockaddr *)&via, sizeof(via)) < 0 ? -errno : 0;
-		if (timed)
-			(void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old, sizeof(old));
-		close(sock);
-	}
-	if (pidfd >= 0)
-		close(pidfd);
+	/* The connect itself is the kernel's, in the box's context: made by
+	 * the broker, it would carry the controller's credentials
+	 * (SO_PEERCRED: ward's pid and, as root, uid 0), which a daemon
+	 * behind a granted socket could trust. The static layers decide it;
+	 * a box racing to rewrite the address after this check only loses its
+	 * audit record (as for bind). */
+	/* Connecting needs write permission on the socket file: refuse (and
+	 * record) what the kernel would refuse, with the box's fsuid. */
+	int r = syscall(SYS_faccessat2, fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
 	close(fd);
-	if (r < 0)
+	if (r < 0) {
 		record(q, norm, -r);
-	else
-		allowed(q, norm, ACCESS_WRITE);
-	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
+		(void)send_resp(b, id, 0, -r, 0);
+		return;
+	}
+	allowed(q, norm, ACCESS_WRITE);
+	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
 static void handle(struct broker *b, const struct seccomp_notif *n)
@@ -1528,8 +1532,8 @@ static void *broker_thread(void *arg)
 		syscall(SYS_setfsuid, b->fsuid);
 		/* And of root's capabilities only CAP_SYS_PTRACE stays
 		 * effective in this thread (capset is per thread): it reads and
-		 * writes the box's memory (process_vm_*), takes a socket from it
-		 * (pidfd_getfd), and reads its /proc/PID/{cwd,fd}. Nothing
+		 * writes the box's memory (process_vm_readv, /proc/PID/mem) and
+		 * reads its /proc/PID/{cwd,fd}. Nothing
 		 * else may help a file call succeed that the box's own would
 		 * not (and /proc is left to the kernel, see LEAVE_TO_KERNEL). */
 		struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};

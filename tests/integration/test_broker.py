@@ -243,9 +243,10 @@ mkdir /etc/x 2>/dev/null || echo refused-etc
 
 
 def test_unix_sockets(t):
-    """A server and a client in the box over a path socket (bind left to
-    the kernel, connect made by the broker); a host socket in a grant, one
-    outside every grant, a host socket the box may not write."""
+    """A server and a client in the box over a path socket (bind and
+    connect checked by the broker, then made by the kernel); a host socket
+    in a grant, one outside every grant, a host socket the box may not
+    write."""
     import socket
     sockdir = t.mkdir("sock", 0o777)
     host_open = os.path.join(sockdir, "open.sock")
@@ -342,6 +343,46 @@ def test_learn_refuses_bad_file(t):
     r = t.run(["/bin/true"], "--learn", t.dir + "/", report=False)
     expect_exit(r, 122)
     expect_in(b"--learn: ", r.err, "stderr", r)
+
+
+def test_unix_connect_carries_the_box_identity(t):
+    """A brokered connect to a host socket in a grant must reach the
+    listener with the box's identity (SO_PEERCRED), never the controller's
+    (as root: uid 0, which a daemon could trust)."""
+    import socket
+    import struct
+    import threading
+    sockdir = t.mkdir("peer", 0o777)
+    path = os.path.join(sockdir, "peer.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    os.chmod(path, 0o777)
+    srv.listen(1)
+    seen = []
+
+    def serve():
+        srv.settimeout(20)
+        try:
+            c, _ = srv.accept()
+            pid, uid, gid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+            seen.append((pid, uid, gid))
+            c.sendall(b"ok")
+            c.close()
+        except OSError:
+            pass
+    th = threading.Thread(target=serve)
+    th.start()
+    try:
+        r = t.py("import socket\ns = socket.socket(socket.AF_UNIX); s.connect(%r); print(s.recv(2))" % path,
+                 opts=["--audit", "--ro", sockdir])
+    finally:
+        th.join(25)
+        srv.close()
+    expect_ok(r, "b'ok'\n")
+    expect(seen, "the listener saw no connection", r)
+    want = 65534  # as root the box runs as host nobody; unprivileged, as uid 65534 itself
+    expect(seen and seen[0][1] == want,
+           "the listener saw uid %s, expected the box's host uid %d" % (seen[0][1] if seen else None, want), r)
 
 
 if __name__ == "__main__":
