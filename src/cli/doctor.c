@@ -72,7 +72,8 @@ int cmd_doctor(int argc, char **argv)
 	required("seccomp", f.seccomp, "this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)", &ok);
 
 	line("seccomp user-notify", f.seccomp_notify ? "yes" : "no",
-	     "not used by 'ward run' (the allowlist needs no supervisor)");
+	     f.seccomp_notify ? "used by the broker: --audit, --learn, --file, --file-text, ask rules"
+			      : "missing: --audit, --learn, --file, --file-text and ask rules cannot run");
 
 	char state[32], detail[700];
 	if (f.landlock_abi > 0) {
@@ -95,19 +96,20 @@ int cmd_doctor(int argc, char **argv)
 		break;
 	case 1:
 		snprintf(detail, sizeof(detail),
-			 "used only with --memory, --procs or --cgroup require (attaching costs ~10 ms), under %s; otherwise rlimits",
+			 "used by every run for the memory and procs limits (the box joins it itself), under %s",
 			 f.cgroup_path);
 		line("cgroup", "v1", detail);
 		break;
 	default:
-		snprintf(detail, sizeof(detail), "not used (%s): limits use rlimits; --cgroup require fails",
+		snprintf(detail, sizeof(detail),
+			 "not used (%s): rlimits, and init counts the box's memory every 20 ms; --cgroup require fails",
 			 f.cgroup_why[0] ? f.cgroup_why : "no usable cgroup hierarchy");
 		line("cgroup", "none", detail);
 		break;
 	}
 	line("rlimits", f.rlimits ? "yes" : "no",
-	     f.cgroup_version == 2 ? "used by every run: cpu, file size, open files, no core dumps"
-				   : "used by every run: cpu, file size, open files, no core dumps; memory and procs without a cgroup");
+	     f.cgroup_version ? "used by every run: cpu, file size, open files, no core dumps"
+			      : "used by every run: cpu, file size, open files, no core dumps; memory and procs without a cgroup");
 	if (!f.rlimits)
 		ok = false;
 
