@@ -792,6 +792,14 @@ static void leave_to_kernel(struct broker *b, uint64_t id)
 	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
+/* A refusal: recorded (with the path as the box named it) and answered
+ * with errno error. */
+static void refuse(struct req *q, uint64_t id, const char *norm, int error)
+{
+	record(q, norm, error);
+	(void)send_resp(q->b, id, 0, error, 0);
+}
+
 static void send_fd(struct broker *b, uint64_t id, int fd, bool cloexec)
 {
 	struct seccomp_notif_addfd a = {.id = id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
@@ -914,6 +922,19 @@ static int resolve(struct req *q, int dirfd, bool empty_ok, uint64_t oflags, uin
 		return LEAVE_TO_KERNEL;
 	}
 	return fd;
+}
+
+/* resolve(), then ask_or_close(). A path left to the kernel is answered
+ * here (CONTINUE) and LEAVE_TO_KERNEL returned: the caller is done. */
+static int resolve_asked(struct req *q, uint64_t id, int dirfd, bool empty_ok, uint64_t flags,
+			 uint64_t mode, char *norm, size_t cap)
+{
+	int fd = resolve(q, dirfd, empty_ok, flags, mode, norm, cap);
+	if (fd == LEAVE_TO_KERNEL) {
+		leave_to_kernel(q->b, id);
+		return LEAVE_TO_KERNEL;
+	}
+	return ask_or_close(q, fd, norm);
 }
 
 /* Box memory is read once; after that, the pid must still be the caller
@@ -1039,8 +1060,7 @@ static void handle_open(struct req *q, uint64_t id)
 	} else if (fd == -EEXIST && q->is_vfile) {
 		if ((fl & O_ACCMODE) != O_RDONLY || (fl & (O_TRUNC | __O_TMPFILE)) ||
 		    (fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
-			record(q, norm, EROFS);
-			(void)send_resp(b, id, 0, EROFS, 0);
+			refuse(q, id, norm, EROFS);
 			return;
 		}
 		char link[64];
@@ -1054,8 +1074,7 @@ static void handle_open(struct req *q, uint64_t id)
 		(void)fcntl(fd, F_SETFL, fl & (O_APPEND | FASYNC | O_DIRECT | O_NOATIME));
 	}
 	if (fd < 0) {
-		record(q, norm, -fd);
-		(void)send_resp(b, id, 0, -fd, 0);
+		refuse(q, id, norm, -fd);
 		return;
 	}
 	if ((fl & O_PATH) && !q->is_vfile) {
@@ -1093,13 +1112,10 @@ static void handle_stat(struct req *q, uint64_t id)
 	bool nofollow = nr == __NR_lstat || (atfl & AT_SYMLINK_NOFOLLOW);
 	char norm[PATH_MAX];
 	q->how = ACCESS_READ;
-	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH, O_PATH | (nofollow ? O_NOFOLLOW : 0), 0, norm,
-			 sizeof(norm));
-	if (fd == LEAVE_TO_KERNEL) {
-		leave_to_kernel(b, id);
+	int fd = resolve_asked(q, id, dirfd, atfl & AT_EMPTY_PATH,
+			       O_PATH | (nofollow ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL)
 		return;
-	}
-	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile)
 		fd = fcntl(b->files[q->vfile].memfd, F_DUPFD_CLOEXEC, 0);
 	/* A virtual file is always reported 0444: an unprivileged box owns
@@ -1107,8 +1123,7 @@ static void handle_stat(struct req *q, uint64_t id)
 	 * seals, not its mode, keep it read-only. */
 	bool vfile = q->is_vfile;
 	if (fd < 0) {
-		record(q, norm, -fd);
-		(void)send_resp(b, id, 0, -fd, 0);
+		refuse(q, id, norm, -fd);
 		return;
 	}
 	/* Owners as the box's user namespace shows them: its one mapped
@@ -1159,14 +1174,11 @@ static void handle_access(struct req *q, uint64_t id)
 	q->how = (mode & W_OK ? ACCESS_WRITE : 0) | (mode & X_OK ? ACCESS_EXEC : 0);
 	if (!q->how || (mode & R_OK))
 		q->how |= ACCESS_READ;
-	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH,
-			 O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
+	int fd = resolve_asked(q, id, dirfd, atfl & AT_EMPTY_PATH,
+			       O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
 	int r = 0;
-	if (fd == LEAVE_TO_KERNEL) {
-		leave_to_kernel(b, id);
+	if (fd == LEAVE_TO_KERNEL)
 		return;
-	}
-	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile) {
 		r = mode & W_OK ? -EROFS : mode & X_OK ? -EACCES : 0;
 	} else if (fd < 0) {
@@ -1196,17 +1208,13 @@ static void handle_readlink(struct req *q, uint64_t id)
 		return;
 	}
 	q->how = ACCESS_READ;
-	int fd = resolve(q, dirfd, true, O_PATH | O_NOFOLLOW, 0, norm, sizeof(norm));
-	if (fd == LEAVE_TO_KERNEL) {
-		leave_to_kernel(b, id);
+	int fd = resolve_asked(q, id, dirfd, true, O_PATH | O_NOFOLLOW, 0, norm, sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL)
 		return;
-	}
-	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile)
 		fd = -EINVAL;
 	if (fd < 0) {
-		record(q, norm, -fd);
-		(void)send_resp(b, id, 0, -fd, 0);
+		refuse(q, id, norm, -fd);
 		return;
 	}
 	char target[PATH_MAX];
@@ -1236,14 +1244,11 @@ static void handle_exec(struct req *q, uint64_t id)
 	int atfl = q->c->flags >= 0 ? (int)n->data.args[q->c->flags] : 0;
 	char norm[PATH_MAX];
 	q->how = ACCESS_EXEC;
-	int fd = resolve(q, dirfd, atfl & AT_EMPTY_PATH,
-			 O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
+	int fd = resolve_asked(q, id, dirfd, atfl & AT_EMPTY_PATH,
+			       O_PATH | (atfl & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0, norm, sizeof(norm));
 	int r = 0;
-	if (fd == LEAVE_TO_KERNEL) {
-		leave_to_kernel(b, id);
+	if (fd == LEAVE_TO_KERNEL)
 		return;
-	}
-	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile) {
 		r = -EACCES;
 	} else if (fd < 0) {
@@ -1253,8 +1258,7 @@ static void handle_exec(struct req *q, uint64_t id)
 		close(fd);
 	}
 	if (r < 0) {
-		record(q, norm, -r);
-		(void)send_resp(b, id, 0, -r, 0);
+		refuse(q, id, norm, -r);
 		return;
 	}
 	allowed(q, norm, ACCESS_EXEC);
@@ -1400,8 +1404,7 @@ static void handle_sock(struct req *q, uint64_t id)
 		if (pfd >= 0)
 			close(pfd);
 		if (r < 0) {
-			record(q, norm, -r);
-			(void)send_resp(b, id, 0, -r, 0);
+			refuse(q, id, norm, -r);
 			return;
 		}
 		allowed(q, norm, ACCESS_CREATE);
@@ -1410,17 +1413,13 @@ static void handle_sock(struct req *q, uint64_t id)
 	}
 
 	q->how = ACCESS_WRITE;
-	int fd = resolve(q, AT_FDCWD, false, O_PATH, 0, norm, sizeof(norm));
-	if (fd == LEAVE_TO_KERNEL) {
-		leave_to_kernel(b, id);
+	int fd = resolve_asked(q, id, AT_FDCWD, false, O_PATH, 0, norm, sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL)
 		return;
-	}
-	fd = ask_or_close(q, fd, norm);
 	if (fd == -EEXIST && q->is_vfile)
 		fd = -ECONNREFUSED;
 	if (fd < 0) {
-		record(q, norm, -fd);
-		(void)send_resp(b, id, 0, -fd, 0);
+		refuse(q, id, norm, -fd);
 		return;
 	}
 	/* The connect itself is the kernel's, in the box's context: made by
@@ -1434,8 +1433,7 @@ static void handle_sock(struct req *q, uint64_t id)
 	int r = syscall(SYS_faccessat2, fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0) {
-		record(q, norm, -r);
-		(void)send_resp(b, id, 0, -r, 0);
+		refuse(q, id, norm, -r);
 		return;
 	}
 	allowed(q, norm, ACCESS_WRITE);
