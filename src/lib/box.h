@@ -126,6 +126,9 @@ struct cgroup_usage {
 int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 		  uint64_t procs, struct err *e);
 int cgroup_join_self(struct cgroup *cg, struct err *e);
+/* Closes the v1 `tasks` files (the controller's copies once the box has
+ * them; cgroup_join_self and cgroup_destroy close them too). */
+void cgroup_close_tasks(struct cgroup *cg);
 void cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *u);
 void cgroup_destroy(struct cgroup *cg);
 /* Detects which cgroup version ward can use and where (for features). */

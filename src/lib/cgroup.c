@@ -241,20 +241,25 @@ int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 	return r;
 }
 
+void cgroup_close_tasks(struct cgroup *cg)
+{
+	for (int i = 0; i < 2; i++) {
+		if (cg->v1_tasks[i] >= 0)
+			close(cg->v1_tasks[i]);
+		cg->v1_tasks[i] = -1;
+	}
+}
+
 /* Called by the box's first process, still single-threaded: moves itself
  * into the run's v1 cgroups and closes the files. */
 int cgroup_join_self(struct cgroup *cg, struct err *e)
 {
 	const char *dirs[2] = {cg->v1_mem, cg->v1_pids};
 	int r = 0;
-	for (int i = 0; i < 2; i++) {
-		if (cg->v1_tasks[i] < 0)
-			continue;
-		if (r == 0 && write(cg->v1_tasks[i], "0", 1) != 1)
+	for (int i = 0; i < 2 && r == 0; i++)
+		if (cg->v1_tasks[i] >= 0 && write(cg->v1_tasks[i], "0", 1) != 1)
 			r = err_errno(e, errno, "cannot move the box into '%s'", dirs[i]);
-		close(cg->v1_tasks[i]);
-		cg->v1_tasks[i] = -1;
-	}
+	cgroup_close_tasks(cg);
 	return r;
 }
 
@@ -328,11 +333,7 @@ void cgroup_destroy(struct cgroup *cg)
 	if (cg->v2_fd >= 0)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;
-	for (int i = 0; i < 2; i++) {
-		if (cg->v1_tasks[i] >= 0)
-			close(cg->v1_tasks[i]);
-		cg->v1_tasks[i] = -1;
-	}
+	cgroup_close_tasks(cg);
 	if (cg->v2_path[0]) {
 		/* Anything still inside (it should not be: the pid namespace
 		 * is gone) is killed before removal. */

@@ -1457,13 +1457,10 @@ int box_start(const struct policy *p, char *const argv[],
 		close(L->stdin_direct); /* the box has its own */
 		L->stdin_direct = -1;
 	}
-	/* The box joined its v1 cgroups itself: the controller's copies of
+	/* The box joins its v1 cgroups itself: the controller's copies of
 	 * the `tasks` files go. */
-	for (int i = 0; L->have_cg && L->cg.version == 1 && i < 2; i++)
-		if (L->cg.v1_tasks[i] >= 0) {
-			close(L->cg.v1_tasks[i]);
-			L->cg.v1_tasks[i] = -1;
-		}
+	if (L->have_cg)
+		cgroup_close_tasks(&L->cg);
 	if ((r = ns_write_id_maps(pid, L->host_uid, L->host_gid, L->root, e)) < 0) {
 		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
 		waitpid(pid, NULL, 0);
