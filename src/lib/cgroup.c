@@ -166,11 +166,23 @@ static int remove_stale_in(const char *parent)
 		return 0;
 	fd = -1; /* the DIR owns it */
 	int n = 0;
+	uint64_t give_up = now_ns() + 100 * 1000000ULL;
 	struct dirent *de;
-	while ((de = readdir(d)))
-		if (de->d_type == DT_DIR && run_owner_gone(de->d_name) &&
-		    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !run_owner_gone(de->d_name))
+			continue;
+		/* A box whose controller was killed a moment ago may still be
+		 * dying (its init gets SIGKILL as the parent-death signal):
+		 * wait for that a little, once per sweep. */
+		int r;
+		while ((r = unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR)) < 0 && errno == EBUSY &&
+		       now_ns() < give_up) {
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+		if (r == 0)
 			n++;
+	}
 	closedir(d);
 	return n;
 }

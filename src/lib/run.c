@@ -875,7 +875,6 @@ static _noreturn_ void box_init(struct launch *L)
 	}
 	if (read(L->sync[0], &c, 1) != 1)
 		_exit(EXIT_SETUP);
-	close(L->sync[0]);
 	close(L->status[0]);
 	close(L->errp[0]);
 	close(L->out[0]);
@@ -885,10 +884,18 @@ static _noreturn_ void box_init(struct launch *L)
 	if (L->chan[0] >= 0)
 		close(L->chan[0]);
 
-	/* Changing credentials clears the parent-death signal: set it again. */
+	/* Changing credentials clears the parent-death signal: set it again,
+	 * then make sure the controller did not die in between (it holds the
+	 * sync pipe's write end for the whole run: POLLHUP means it is gone),
+	 * or the box would run on without it. */
+	struct pollfd alive = {L->sync[0], POLLIN, 0};
 	if (ns_become_box_user(L->root, &e) < 0 ||
-	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
-	    ns_set_hostname(L->hostname, &e) < 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	if (poll(&alive, 1, 0) != 0)
+		_exit(EXIT_SETUP);
+	close(L->sync[0]);
+	if (ns_set_hostname(L->hostname, &e) < 0 ||
 	    (L->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
 	    mnt_build_root(&L->mp, &e) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
@@ -1574,7 +1581,8 @@ int box_start(const struct policy *p, char *const argv[],
 	pipe_guard_end(&old_mask);
 	b->pid = pid;
 	b->running = true;
-	close_pair(L->sync);
+	/* sync[1] stays open until the run ends: init's check that the
+	 * controller lives (box_init). */
 	close(L->status[1]);
 	close(L->errp[1]);
 	close(L->out[1]);
