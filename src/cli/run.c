@@ -619,6 +619,8 @@ int cmd_run(int argc, char **argv)
 		warn("%s", ward_result_notice(r));
 	if (rs == WARD_STATUS_SETUP_ERROR)
 		warn("%s", ward_result_message(r)[0] ? ward_result_message(r) : "the box could not be built");
+	else if (rs == WARD_STATUS_IO_ERROR) /* an error: printed even with --quiet */
+		warn("%s", ward_result_message(r));
 	else if (!a.quiet)
 		print_limit(r);
 	/* ask rules refuse without an application to ask: say so */

@@ -99,6 +99,14 @@ struct box_limits {
 	bool procs_by_cgroup;
 };
 int limits_apply_rlimits(const struct box_limits *l, struct err *e);
+/* Without a memory cgroup, RLIMIT_DATA is the memory limit plus this much:
+ * init's count enforces the limit itself, and the rlimit only bounds how
+ * far one process can get ahead of the count. Runtimes map private
+ * writable memory they never touch (node's thread stacks and V8 heap:
+ * ~48 MiB before any script runs; ruby ~58 MiB), which a bare limit-sized
+ * rlimit would refuse long before the box holds the limit. */
+#define DATA_HEADROOM (128ULL << 20)
+uint64_t limits_data_rlimit(uint64_t memory);
 /* Drops every capability from every set, including the bounding and
  * ambient sets, and locks the securebits. */
 int caps_drop_all(struct err *e);
@@ -130,6 +138,9 @@ int cgroup_join_self(struct cgroup *cg, struct err *e);
  * them; cgroup_join_self and cgroup_destroy close them too). */
 void cgroup_close_tasks(struct cgroup *cg);
 void cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *u);
+/* The pids controller's `max` event count (forks refused at pids.max) so
+ * far; false without a pids cgroup or when it cannot be read. */
+bool cgroup_read_pids_events(const struct cgroup *cg, uint64_t *ret);
 void cgroup_destroy(struct cgroup *cg);
 /* Detects which cgroup version ward can use and where (for features). */
 void cgroup_detect(struct features *f);

@@ -56,12 +56,19 @@ int limits_apply_rlimits(const struct box_limits *l, struct err *e)
 		      l->v[LIMIT_PROCS], e)) < 0)
 		return r;
 	/* RLIMIT_DATA (private writable memory) rather than RLIMIT_AS:
-	 * runtimes like V8 reserve large PROT_NONE ranges they never use. */
-	if (l->v[LIMIT_MEMORY] && !l->memory_by_cgroup &&
-	    (r = set1(RLIMIT_DATA, "RLIMIT_DATA", l->v[LIMIT_MEMORY],
-		      l->v[LIMIT_MEMORY], e)) < 0)
-		return r;
+	 * runtimes like V8 reserve large PROT_NONE ranges they never use.
+	 * With headroom (box.h): init's count is what holds the limit. */
+	if (l->v[LIMIT_MEMORY] && !l->memory_by_cgroup) {
+		rlim_t data = limits_data_rlimit(l->v[LIMIT_MEMORY]);
+		if ((r = set1(RLIMIT_DATA, "RLIMIT_DATA", data, data, e)) < 0)
+			return r;
+	}
 	return 0;
+}
+
+uint64_t limits_data_rlimit(uint64_t memory)
+{
+	return memory > UINT64_MAX - DATA_HEADROOM ? UINT64_MAX : memory + DATA_HEADROOM;
 }
 
 int caps_drop_all(struct err *e)

@@ -26,7 +26,8 @@ _Static_assert(WARD_LIMIT_MEMORY == (int)LIMIT_MEMORY && WARD_LIMIT_CPU_TIME == 
 	       "enum ward_limit mirrors enum limit_id");
 _Static_assert(WARD_STATUS_EXITED == (int)STATUS_EXITED &&
 		       WARD_STATUS_SETUP_ERROR == (int)STATUS_SETUP_ERROR &&
-		       WARD_STATUS_VIOLATION == (int)STATUS_VIOLATION && _STATUS_MAX == 10,
+		       WARD_STATUS_VIOLATION == (int)STATUS_VIOLATION &&
+		       WARD_STATUS_IO_ERROR == (int)STATUS_IO_ERROR && _STATUS_MAX == 11,
 	       "enum ward_status mirrors enum run_status");
 _Static_assert((int)WARD_ACCESS_READ == (int)ACCESS_READ &&
 		       (int)WARD_ACCESS_WRITE == (int)ACCESS_WRITE &&
@@ -716,7 +717,7 @@ WARD_API const char *ward_result_message(const ward_result *r)
 {
 	if (!r)
 		return "";
-	if (r->r.status == STATUS_SETUP_ERROR)
+	if (r->r.status == STATUS_SETUP_ERROR || r->r.status == STATUS_IO_ERROR)
 		return r->r.error.msg;
 	if (r->r.status == STATUS_VIOLATION)
 		return r->r.notice;

@@ -1062,11 +1062,11 @@ def proc_sys_dev(h):
         h.check(st.st_uid != 0, "the box created a root-owned file '%s' on the host" % p)
 
 
-def bomb(h, mode, sampler_fn, timeout):
+def bomb(h, mode, sampler_fn, timeout, wargs=()):
     sampler = Sampler(sampler_fn)
     sampler.start()
     try:
-        res = h.run(["--ro", h.bindir], [h.bin("attack-bomb"), mode], timeout=timeout)
+        res = h.run(["--ro", h.bindir] + list(wargs), [h.bin("attack-bomb"), mode], timeout=timeout)
     finally:
         values = sampler.finish()
     return res, values
@@ -1095,18 +1095,27 @@ def kill_pids(pids):
 
 @case("fork-bomb")
 def fork_bomb(h):
-    """Every process forks forever, no limit flags: the run must end in
-    bounded time with status procs-limit, the host's process count stays
-    near the default limit (128) and nothing is left behind."""
+    """Every process forks forever, no limit flags but a 20 s wall time:
+    the host's process count stays near the default limit (128), nothing
+    is left behind, and with a pids cgroup (which sees the refused forks)
+    the run ends within seconds as procs-limit. Without one no refusal is
+    visible, and being at the limit never ends a run (ward(1) LIMITS): the
+    wall time does."""
     # The box's processes are the ones running this run's copy of the
     # attack (its path is unique to the run).
     path = h.bins["attack-bomb"].encode()
-    res, counts = bomb(h, "fork", lambda: sum(runs_program(p, path) for p in host_pids()), 120)
+    res, counts = bomb(h, "fork", lambda: sum(runs_program(p, path) for p in host_pids()), 120,
+                       ["--wall-time", "20s"])
     peak = max(counts, default=0)
     log("  fork-bomb processes on the host: peak %d" % peak)
     h.check(peak <= DEFAULT_PROCS + 8,
             "the box ran %d processes at once (default procs limit %d)" % (peak, DEFAULT_PROCS))
-    h.expect_exit(res, 118, "procs-limit")
+    source = (res.report or {}).get("limit_source", {}).get("procs", "")
+    if source.startswith("cgroup"):
+        h.expect_exit(res, 118, "procs-limit")
+        h.check(res.wall < 15, "a fork bomb under a pids cgroup ran %.1f s" % res.wall)
+    else:
+        h.expect_exit(res, 124, "time-limit")
     left = leftovers(h.bins["attack-bomb"])
     if left:
         h.fail("%d fork-bomb processes outlived the run" % len(left))
