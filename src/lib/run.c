@@ -625,21 +625,15 @@ static _noreturn_ void box_exec(struct launch *L)
 		for (size_t i = 0; i < L->exec.n && nexec < 250; i++)
 			exec_paths[nexec++] = L->exec.v[i];
 		exec_paths[nexec++] = prog;
-		exec_paths[nexec++] = (char *)"/lib64/ld-linux-x86-64.so.2";
+		exec_paths[nexec++] = (char *)BOX_ELF_INTERP;
 		static char interp[512];
 		int fd = open(prog, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			ssize_t n = read(fd, interp, sizeof(interp) - 1);
 			close(fd);
-			if (n > 2 && interp[0] == '#' && interp[1] == '!') {
-				interp[n] = 0;
-				char *s = interp + 2;
-				while (*s == ' ' || *s == '\t')
-					s++;
-				s[strcspn(s, " \t\n")] = 0;
-				if (*s == '/')
-					exec_paths[nexec++] = s;
-			}
+			char *s = n > 0 ? script_interp(interp, (size_t)n) : NULL;
+			if (s)
+				exec_paths[nexec++] = s;
 		}
 		exec_paths[nexec] = NULL;
 	}
