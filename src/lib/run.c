@@ -357,7 +357,12 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			has_sockets = path_is_under(sockets[i], cwdbuf) ||
 				      path_is_under(cwdbuf, sockets[i]);
 		/* (path_is_under(child, parent)) */
-		if (!strcmp(cwdbuf, "/") || (home && home[0] == '/' && path_is_under(home, cwdbuf))) {
+		if (p->hide_cwd) {
+			/* `cwd off`: not exposed, no notice (asked for); still
+			 * the working directory where a grant shows it. */
+			if (explicit_grant_covers(p, cwdbuf))
+				cwd = own(L, strdup(cwdbuf));
+		} else if (!strcmp(cwdbuf, "/") || (home && home[0] == '/' && path_is_under(home, cwdbuf))) {
 			snprintf(ret->notice, sizeof(ret->notice),
 				 "the current directory '%s' is not exposed in the box (it is / or your home directory, or holds it); grant what the program needs with --ro or --rw",
 				 cwdbuf);
@@ -375,6 +380,7 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			cwd = own(L, strdup(cwdbuf));
 			if (!cwd || (r = add_bind(L, cwd, cwd, true, false, false, e)) < 0)
 				return r < 0 ? r : -ENOMEM;
+			snprintf(ret->exposed_cwd, sizeof(ret->exposed_cwd), "%s", cwd);
 		}
 	}
 

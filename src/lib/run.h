@@ -126,6 +126,8 @@ struct run_result {
 	bool not_executable;
 	/* A one-line notice for the user (e.g. cwd not exposed); may be "". */
 	char notice[512];
+	/* The caller's directory, when the run exposed it read-only; else "". */
+	char exposed_cwd[4096];
 	struct err error;	/* setup-error / exec failure message */
 	/* The broker's refusals (LAYER_BROKER): the first RUN_MAX_DENIALS,
 	 * and how many more there were. */

@@ -357,7 +357,7 @@ def test_learn_round_trip(t):
     with open(learned) as f:
         text = f.read()
     lines = [l for l in text.splitlines() if l and not l.startswith("#")]
-    expect_eq(sorted(lines), sorted(["ro %s/a.txt" % data, "ro %s/b.txt" % data, "rw %s" % out]),
+    expect_eq(sorted(lines), sorted(["ro %s/a.txt" % data, "ro %s/b.txt" % data, "rw %s" % out, "cwd off"]),
               "learned grants", r)
     r = t.sh("cat %s/a.txt %s/b.txt; echo y > %s/again.txt" % (data, data, out), opts=["--policy", learned])
     expect_ok(r, "A.TXTB.TXT")
@@ -383,6 +383,51 @@ def test_learn_keeps_listed_directories(t):
     expect_in("ro %s/sub" % data, lines, "learned grants", r)
     r = t.sh(script, opts=["--policy", learned])
     expect_ok(r, "x\nA\n")
+
+
+def test_learn_complete_and_narrow(t):
+    """A learned policy reruns the same program with the same result (its
+    virtual files kept, the working directory the same) and allows nothing
+    it did not use: not a sibling of a file read in the current directory
+    (which it no longer exposes: `cwd off`), nor a grant nested in another
+    written one. Its header quotes the command."""
+    t.write("work/data/in.csv", "IN\n")
+    t.write("work/data/unused.csv", "UNUSED-8d1f\n")
+    t.mkdir("work/out", 0o777)
+    learned = t.path("reports", "learned.policy")
+    script = ("cat data/in.csv; cat /etc/greeting; echo; mkdir -p out/d/e; echo x > out/d/e/f; ls out; pwd;"
+              "echo \"$1\"")
+    r = t.sh(script, "a b'c", opts=["--learn", learned, "--rw", "out", "--file-text", "/etc/greeting=hello"])
+    want = "IN\nhello\nd\n%s\na b'c\n" % t.work
+    expect_ok(r, want)
+    with open(learned) as f:
+        text = f.read()
+    expect_in("-c %s sh 'a b'\\''c'\n" % ("'" + script.replace("'", "'\\''") + "'"), text, "the header", r)
+    lines = [l for l in text.splitlines() if l and not l.startswith("#")]
+    expect_eq(sorted(lines), sorted(["ro %s/data/in.csv" % t.work, "rw %s/out" % t.work, "cwd off",
+                                     "cwd %s" % t.work, "text /etc/greeting hello"]), "learned policy", r)
+    r = t.sh(script, "a b'c", opts=["--policy", learned])
+    expect_ok(r, want)
+    r = t.run(["/bin/cat", "data/unused.csv"], "--policy", learned, "--audit")
+    expect_exit(r, 1, "exited")
+    expect_not_in(b"UNUSED-8d1f", r.out + r.err, "output of the unused sibling", r)
+    expect_in(b'ward: denied open("data/unused.csv", O_RDONLY): not granted', r.err, "stderr", r)
+
+
+def test_no_cwd(t):
+    """--no-cwd and `cwd off`: the current directory is not exposed, and no
+    notice says so (it was asked for)."""
+    t.write("work/data.txt", "DATA-2c9e\n")
+    r = t.run(["/bin/cat", "data.txt"])
+    expect_ok(r, "DATA-2c9e\n")
+    r = t.run(["/bin/cat", "data.txt"], "--no-cwd")
+    expect_exit(r, 1, "exited")
+    expect_not_in(b"DATA-2c9e", r.out + r.err, "output", r)
+    expect_not_in(b"not exposed", r.err, "stderr", r)
+    pol = t.write("nocwd.policy", "cwd off\n")
+    r = t.run(["/bin/sh", "-c", "pwd; cat data.txt"], "--policy", pol)
+    expect_exit(r, 1, "exited")
+    expect_eq(r.out, b"/\n", "stdout", r)
 
 
 def test_learn_refuses_bad_file(t):
