@@ -616,6 +616,12 @@ static _noreturn_ void box_exec(struct launch *L)
 	}
 	if (bfd >= 0 && cfd < 0)
 		close(CHANNEL_BOX_FD); /* no channel: nothing may stay at 4 */
+#ifdef WARD_FAULT_HOOKS
+	/* Test builds only (tests/unit/test-faults): an inheritable copy of
+	 * the error pipe, as a missing O_CLOEXEC would leave one; the
+	 * close_range below must keep it from the program. */
+	(void)fcntl(efd, F_DUPFD, 42);
+#endif
 	if (syscall(SYS_close_range, bfd >= 0 ? 6U : cfd >= 0 ? 5U : 4U, ~0U, 0) < 0) {
 		err_errno(&e, errno, "cannot close inherited file descriptors");
 		child_fail(efd, EXIT_SETUP, &e);
