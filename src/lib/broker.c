@@ -27,8 +27,9 @@
  * the kernel would read the path again from memory the box can change
  * between our check and its use (TOCTOU). The one exception is execve:
  * there is no way to exec on the box's behalf, so the broker audits it
- * (and refuses what it can tell will fail) and then lets the kernel
- * decide with the static layers (mount namespace, Landlock, permissions)
+ * (and refuses what it can tell will fail, an exec outside the exec list
+ * included: see exec_check) and then lets the kernel decide with the
+ * static layers (mount namespace, Landlock, permissions)
  * — the broker never widens what they allow.
  *
  * /proc is the exception: see LEAVE_TO_KERNEL.
