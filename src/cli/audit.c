@@ -269,7 +269,7 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 		used_here |= lg[i].box && (path_is_under(lg[i].box, here) || path_is_under(here, lg[i].box));
 	for (size_t i = 0; here && profile && ward_policy_get_grant(profile, i, &g) == 0; i++)
 		used_here |= path_is_under(here, g.box);
-	if (!own_cwd && used_here && ward_policy_set_cwd(out, here) == -ENOMEM)
+	if (!own_cwd && used_here && strcmp(here, "/") != 0 && ward_policy_set_cwd(out, here) == -ENOMEM)
 		die_oom();
 	for (size_t i = 0; i < n; i++) {
 		free(lg[i].host);
