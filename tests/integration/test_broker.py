@@ -414,22 +414,6 @@ def test_learn_complete_and_narrow(t):
     expect_in(b'ward: denied open("data/unused.csv", O_RDONLY): not granted', r.err, "stderr", r)
 
 
-def test_no_cwd(t):
-    """--no-cwd and `cwd off`: the current directory is not exposed, and no
-    notice says so (it was asked for)."""
-    t.write("work/data.txt", "DATA-2c9e\n")
-    r = t.run(["/bin/cat", "data.txt"])
-    expect_ok(r, "DATA-2c9e\n")
-    r = t.run(["/bin/cat", "data.txt"], "--no-cwd")
-    expect_exit(r, 1, "exited")
-    expect_not_in(b"DATA-2c9e", r.out + r.err, "output", r)
-    expect_not_in(b"not exposed", r.err, "stderr", r)
-    pol = t.write("nocwd.policy", "cwd off\n")
-    r = t.run(["/bin/sh", "-c", "pwd; cat data.txt"], "--policy", pol)
-    expect_exit(r, 1, "exited")
-    expect_eq(r.out, b"/\n", "stdout", r)
-
-
 def test_learn_refuses_bad_file(t):
     r = t.run(["/bin/true"], "--learn", t.dir + "/", report=False)
     expect_exit(r, 122)
