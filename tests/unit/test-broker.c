@@ -11,6 +11,7 @@
  * stale notification to handle(). */
 #include "../../src/lib/broker.c"
 
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -104,10 +105,35 @@ static void test_stale_notification_is_dropped(void)
 	broker_free(b);
 }
 
+/* The same as an ordinary user (uid 65534) when run as root: the broker
+ * then reads the caller's memory without CAP_SYS_PTRACE. */
+static void test_stale_notification_is_dropped_unprivileged(void)
+{
+	if (geteuid() != 0) {
+		printf("# not root: the test above ran unprivileged\n");
+		return;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0 || prctl(PR_SET_DUMPABLE, 1) < 0)
+			_exit(2);
+		n_seen = 0;
+		test_stale_notification_is_dropped();
+		fflush(stdout);
+		_exit(check_failed ? 1 : 0);
+	}
+	int status = -1;
+	CHECK_INT(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	static const struct test tests[] = {
 		TEST(test_stale_notification_is_dropped),
+		TEST(test_stale_notification_is_dropped_unprivileged),
 	};
 	return run_tests(tests, ELEMENTSOF(tests));
 }
