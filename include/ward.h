@@ -70,6 +70,13 @@ WARD_API int ward_policy_allow_exec(ward_policy *p, const char *box_path);
 /* "NAME=VALUE"; the last setting of a name wins. */
 WARD_API int ward_policy_set_env(ward_policy *p, const char *name_value);
 WARD_API int ward_policy_set_cwd(ward_policy *p, const char *box_path);
+/* false: the caller's working directory is never exposed in the box, even
+ * when the run's ward_options.expose_cwd asks for it (a policy file's
+ * `cwd off`); true (the default): expose_cwd decides. The working
+ * directory is then ward_policy_set_cwd's, else the caller's where a grant
+ * shows it, else /. The getter says which. */
+WARD_API int ward_policy_set_expose_cwd(ward_policy *p, bool expose);
+WARD_API bool ward_policy_get_expose_cwd(const ward_policy *p);
 WARD_API int ward_policy_set_hostname(ward_policy *p, const char *name);
 
 enum ward_net {
@@ -341,6 +348,9 @@ WARD_API int ward_result_exit_status(const ward_result *r);
 /* A one-line notice for the user ("" if none), e.g. that the working
  * directory was not exposed or that the run was cancelled. */
 WARD_API const char *ward_result_notice(const ward_result *r);
+/* The caller's working directory as the run exposed it (read-only, at the
+ * same path: ward_options.expose_cwd), or NULL when it was not exposed. */
+WARD_API const char *ward_result_exposed_cwd(const ward_result *r);
 /* The limit that was in force (0 = unlimited or unknown). */
 WARD_API uint64_t ward_result_limit(const ward_result *r, enum ward_limit limit);
 /* The broker's refusals (any brokered run: audited, with virtual files or

@@ -100,6 +100,7 @@ void print_help(FILE *f)
 	      "                         --tmp-size limit)\n"
 	      "  --cwd BOX              working directory in the box (default: the current\n"
 	      "                         directory, or / when it is not exposed)\n"
+	      "  --no-cwd               do not expose the current directory (policy: cwd off)\n"
 	      "  --env NAME[=VALUE]     set NAME in the box; NAME alone copies ward's value\n"
 	      "  --hostname NAME        the box's host name (default: ward)\n"
 	      "  --exec PATH            the box may execute only the files given with --exec\n"

@@ -74,6 +74,9 @@ int ns_become_box_user(bool can_setgroups, struct err *e);
 int ns_set_hostname(const char *name, struct err *e);
 int ns_loopback_up(struct err *e);
 
+/* The ELF interpreter, part of "the program" for an exec list. */
+#define BOX_ELF_INTERP "/lib64/ld-linux-x86-64.so.2"
+
 #define BOX_UID 1000
 #define BOX_GID 1000
 #define NOBODY_UID 65534

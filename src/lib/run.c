@@ -362,7 +362,12 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			has_sockets = path_is_under(sockets[i], cwdbuf) ||
 				      path_is_under(cwdbuf, sockets[i]);
 		/* (path_is_under(child, parent)) */
-		if (!strcmp(cwdbuf, "/") || (home && home[0] == '/' && path_is_under(home, cwdbuf))) {
+		if (p->hide_cwd) {
+			/* `cwd off`: not exposed, no notice (asked for); still
+			 * the working directory where a grant shows it. */
+			if (explicit_grant_covers(p, cwdbuf))
+				cwd = own(L, strdup(cwdbuf));
+		} else if (!strcmp(cwdbuf, "/") || (home && home[0] == '/' && path_is_under(home, cwdbuf))) {
 			snprintf(ret->notice, sizeof(ret->notice),
 				 "the current directory '%s' is not exposed in the box (it is / or your home directory, or holds it); grant what the program needs with --ro or --rw",
 				 cwdbuf);
@@ -380,6 +385,7 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			cwd = own(L, strdup(cwdbuf));
 			if (!cwd || (r = add_bind(L, cwd, cwd, true, false, false, e)) < 0)
 				return r < 0 ? r : -ENOMEM;
+			snprintf(ret->exposed_cwd, sizeof(ret->exposed_cwd), "%s", cwd);
 		}
 	}
 
@@ -615,6 +621,12 @@ static _noreturn_ void box_exec(struct launch *L)
 	}
 	if (bfd >= 0 && cfd < 0)
 		close(CHANNEL_BOX_FD); /* no channel: nothing may stay at 4 */
+#ifdef WARD_FAULT_HOOKS
+	/* Test builds only (tests/unit/test-faults): an inheritable copy of
+	 * the error pipe, as a missing O_CLOEXEC would leave one; the
+	 * close_range below must keep it from the program. */
+	(void)fcntl(efd, F_DUPFD, 42);
+#endif
 	if (syscall(SYS_close_range, bfd >= 0 ? 6U : cfd >= 0 ? 5U : 4U, ~0U, 0) < 0) {
 		err_errno(&e, errno, "cannot close inherited file descriptors");
 		child_fail(efd, EXIT_SETUP, &e);
@@ -630,21 +642,15 @@ static _noreturn_ void box_exec(struct launch *L)
 		for (size_t i = 0; i < L->exec.n && nexec < 250; i++)
 			exec_paths[nexec++] = L->exec.v[i];
 		exec_paths[nexec++] = prog;
-		exec_paths[nexec++] = (char *)"/lib64/ld-linux-x86-64.so.2";
+		exec_paths[nexec++] = (char *)BOX_ELF_INTERP;
 		static char interp[512];
 		int fd = open(prog, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			ssize_t n = read(fd, interp, sizeof(interp) - 1);
 			close(fd);
-			if (n > 2 && interp[0] == '#' && interp[1] == '!') {
-				interp[n] = 0;
-				char *s = interp + 2;
-				while (*s == ' ' || *s == '\t')
-					s++;
-				s[strcspn(s, " \t\n")] = 0;
-				if (*s == '/')
-					exec_paths[nexec++] = s;
-			}
+			char *s = n > 0 ? script_interp(interp, (size_t)n) : NULL;
+			if (s)
+				exec_paths[nexec++] = s;
 		}
 		exec_paths[nexec] = NULL;
 	}

@@ -129,6 +129,8 @@ struct run_result {
 	bool not_executable;
 	/* A one-line notice for the user (e.g. cwd not exposed); may be "". */
 	char notice[512];
+	/* The caller's directory, when the run exposed it read-only; else "". */
+	char exposed_cwd[4096];
 	struct err error;	/* setup-error / io-error / exec failure message */
 	/* What showed a memory-limit or procs-limit ("oom-kill", "count",
 	 * "rlimit", "pids-max"; static), NULL otherwise. */

@@ -343,3 +343,15 @@ uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+char *script_interp(char *buf, size_t n)
+{
+	if (n <= 2 || buf[0] != '#' || buf[1] != '!')
+		return NULL;
+	buf[n] = 0;
+	char *s = buf + 2;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	s[strcspn(s, " \t\n")] = 0;
+	return *s == '/' ? s : NULL;
+}

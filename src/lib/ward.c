@@ -205,6 +205,18 @@ WARD_API int ward_policy_set_cwd(ward_policy *p, const char *box_path)
 	return SET(p, policy_set_cwd(p->core, box_path, &e_));
 }
 
+WARD_API int ward_policy_set_expose_cwd(ward_policy *p, bool expose)
+{
+	if (!p)
+		return -EINVAL;
+	return policy_set_hide_cwd(p->core, !expose);
+}
+
+WARD_API bool ward_policy_get_expose_cwd(const ward_policy *p)
+{
+	return p && !p->core->hide_cwd;
+}
+
 WARD_API int ward_policy_set_hostname(ward_policy *p, const char *name)
 {
 	if (!p || !name)
@@ -907,6 +919,11 @@ WARD_API int ward_result_exit_status(const ward_result *r)
 WARD_API const char *ward_result_notice(const ward_result *r)
 {
 	return r ? r->r.notice : "";
+}
+
+WARD_API const char *ward_result_exposed_cwd(const ward_result *r)
+{
+	return r && r->r.exposed_cwd[0] ? r->r.exposed_cwd : NULL;
 }
 
 WARD_API uint64_t ward_result_limit(const ward_result *r, enum ward_limit limit)

@@ -1222,6 +1222,21 @@ def broker_toctou(h):
         else:
             h.expect_exit(res)
         h.check("of the granted file" in out, "the race did not run", res)
+    # Under an ask rule the canary itself is granted, and only the broker
+    # refuses it (ward run has no application to ask): the mount namespace
+    # and Landlock let it through, so a broker that let the kernel read the
+    # path again, or read it twice itself, would hand the box the canary.
+    pol = h.reportdir + "/ask.policy"
+    with open(pol, "w") as f:
+        f.write("ro %s\nask %s\n" % (h.canary, h.canary))
+    os.chmod(pol, 0o644)
+    boxed = ["--ro", h.granted, "--ro", h.bindir, "--ro", h.canary]
+    cal = h.run(boxed, argv, quiet=True, judge=False, timeout=60)
+    h.check(h.secret in cal.seen, "calibration: granted, without the ask rule, the race reaches the canary", cal)
+    res = h.run(["--ro", h.granted, "--ro", h.bindir, "--policy", pol], argv,
+                expect_out="forbidden operations", timeout=60)
+    h.expect_exit(res)
+    h.check("of the granted file" in res.stdout.decode(errors="replace"), "the race did not run", res)
 
 
 @case("broker-paths")

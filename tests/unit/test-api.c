@@ -676,7 +676,23 @@ static void test_front_end_options(void)
 	size_t len;
 	const char *out = ward_result_stdout(r, &len);
 	CHECK(strncmp(out, "in cwd\n", 7) == 0 && strstr(out, dir));
+	CHECK_STR(ward_result_exposed_cwd(r), dir);
 	ward_result_free(r);
+	CHECK(ward_result_exposed_cwd(NULL) == NULL);
+
+	/* The policy's `cwd off` wins over the option. */
+	CHECK_INT(ward_policy_set_expose_cwd(NULL, false), -EINVAL);
+	CHECK(!ward_policy_get_expose_cwd(NULL));
+	CHECK(ward_policy_get_expose_cwd(p));
+	CHECK_INT(ward_policy_set_expose_cwd(p, false), 0);
+	CHECK(!ward_policy_get_expose_cwd(p));
+	r = run_sh(p, "pwd; cat seen-file", &o);
+	CHECK(ward_result_exit_code(r) != 0);
+	CHECK_STR(ward_result_stdout(r, NULL), "/\n");
+	CHECK(ward_result_exposed_cwd(r) == NULL);
+	CHECK_STR(ward_result_notice(r), "");
+	ward_result_free(r);
+	CHECK_INT(ward_policy_set_expose_cwd(p, true), 0);
 
 	/* The access callback sees what the broker allowed. */
 	struct seen seen = {"", 0};
