@@ -865,7 +865,7 @@ static _noreturn_ void box_init(struct launch *L)
 		close(L->chan[0]);
 
 	/* Changing credentials clears the parent-death signal: set it again. */
-	if (ns_become_box_user(L->root, &e) < 0 ||
+	if (limits_apply_ns_quotas(&e) < 0 || ns_become_box_user(L->root, &e) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
 	    ns_set_hostname(L->hostname, &e) < 0 ||
 	    (L->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
@@ -1439,7 +1439,7 @@ int box_start(const struct policy *p, char *const argv[],
 
 	pipe_guard_begin(&old_mask);
 	pid_t pid = ns_clone_box(L->have_cg && L->cg.version == 2 ? L->cg.v2_fd : -1,
-				 !(L->have_cg && L->cg.version == 1), &s->pidfd);
+				 !(L->have_cg && L->cg.version == 1), L->host_uid, &s->pidfd);
 	if (pid < 0) {
 		pipe_guard_end(&old_mask);
 		r = err_errno(e, -pid, "cannot create the box's namespaces%s",

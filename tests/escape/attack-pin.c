@@ -421,7 +421,7 @@ int main(int argc, char **argv)
 	long cap = (argc > 3 ? atol(argv[3]) : 256) * MIB;
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(mode, "pipes"))
-		spread(16, cap, pin_pipes);
+		spread(64, cap, pin_pipes);
 	else if (!strcmp(mode, "stream"))
 		spread(8, cap, pin_stream);
 	else if (!strcmp(mode, "dgram"))

@@ -1552,7 +1552,19 @@ KMEM_MARGIN = 32 << 20
 # Known gaps: case -> why ward cannot close it yet. Such a case still runs
 # and still fails (meson marks it should_fail, so it shows as an expected
 # failure, and as an unexpected pass once the gap is closed).
-KNOWN_GAPS = {}
+NO_MEMCG = ("without a memory cgroup (unprivileged here) ward bounds memory by RLIMIT_DATA and "
+            "init's count of resident pages; kernel memory held in %s is in neither, and no "
+            "rlimit bounds it (see SECURITY.md)")
+KNOWN_GAPS = {
+    "kmem-pipes": NO_MEMCG % "pipe buffers",
+    "kmem-socket-stream": NO_MEMCG % "socket buffers",
+    "kmem-socket-dgram": NO_MEMCG % "queued datagrams",
+    "quota-pipe-pages": "fs.pipe-user-pages-soft is counted per host uid (user_struct), not per "
+                        "user namespace: every box runs as the same host uid (65534 as root, the "
+                        "caller's own otherwise), so one box can use up the quota of the others and "
+                        "of the host processes of that uid (they then get 2-page pipes and cannot "
+                        "enlarge them); closing it needs a host uid per box",
+}
 
 
 def box_pids_of(path):
@@ -1710,7 +1722,7 @@ def kmem(h, mode, measure):
 
 @case("kmem-pipes")
 def kmem_pipes(h):
-    """16 processes fill pipes enlarged to 1 MiB (F_SETPIPE_SZ) up to 384
+    """64 processes fill pipes enlarged to 1 MiB (F_SETPIPE_SZ) up to 384
     MiB in all, with --memory 128M: the pipe buffers the box pins count
     against its memory limit."""
     kmem(h, "pipes", pinned_pipes)
@@ -1757,6 +1769,25 @@ def kmem_dev_shm(h):
     h.check(not new, "the box's files appeared in the host's /dev/shm: %s" % new[:5])
 
 
+def userns_owner(pids):
+    """Host uid that owns the user namespace of the first pid
+    (NS_GET_OWNER_UID), or None."""
+    if not pids:
+        return None
+    try:
+        fd = os.open("/proc/%d/ns/user" % pids[0], os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        buf = bytearray(4)
+        fcntl.ioctl(fd, 0xb704, buf)  # NS_GET_OWNER_UID
+        return int.from_bytes(buf, sys.byteorder)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def run_probe(h, probe, as_uid):
     """Runs an attack-pin probe on the host as as_uid: True when the
     resource was still available."""
@@ -1779,6 +1810,11 @@ def quota(h, mode, probe, extra=(), statuses=("exited",)):
 
     def during():
         got = {}
+        owner = userns_owner(box_pids_of(h.bins["attack-pin"]))
+        log("  the box's user namespace is owned by host uid %s" % owner)
+        if h.mode == "root":
+            h.check(owner == NOBODY, "the box's user namespace is owned by host uid %s, not by the box's "
+                    "uid %d: the kernel charges the box's use of per-user quotas to it" % (owner, NOBODY))
         for uid in uids:
             got["host uid %d" % uid] = run_probe(h, probe, uid)
         second = h.run(["--ro", h.bindir], [h.bin("attack-pin"), probe], judge=False)
@@ -2182,6 +2218,11 @@ def main():
         if h.failures:
             failed.append((mode, h.failures))
     log("")
+    gap = KNOWN_GAPS.get(opts.case)
+    if gap and failed:
+        log("KNOWN GAP (expected failure): %s" % gap)
+    elif gap:
+        log("the known gap did not show: take '%s' out of KNOWN_GAPS and should_fail" % opts.case)
     if failed:
         for mode, fails in failed:
             for f in fails:
