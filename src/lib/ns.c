@@ -35,7 +35,11 @@ struct owner_save {
 static int owner_begin(uid_t owner, struct owner_save *s)
 {
 	*s = (struct owner_save){0};
-	if (geteuid() != 0 || owner == 0 || owner == (uid_t)-1)
+	uid_t ruid, euid, suid;
+	if (owner == 0 || owner == (uid_t)-1 || getresuid(&ruid, &euid, &suid) < 0 || euid != 0)
+		return 0;
+	/* The way back to euid 0 (and to fsuid 0) is a real or saved uid 0. */
+	if (ruid != 0 && suid != 0)
 		return 0;
 	s->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	if (prctl(PR_GET_PDEATHSIG, &s->pdeath, 0, 0, 0) < 0)
