@@ -895,7 +895,7 @@ static _noreturn_ void box_init(struct launch *L)
 	 * sync pipe's write end for the whole run: POLLHUP means it is gone),
 	 * or the box would run on without it. */
 	struct pollfd alive = {L->sync[0], POLLIN, 0};
-	if (ns_become_box_user(L->root, &e) < 0 ||
+	if (limits_apply_ns_quotas(&e) < 0 || ns_become_box_user(L->root, &e) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
 	if (poll(&alive, 1, 0) != 0)
@@ -1543,7 +1543,7 @@ int box_start(const struct policy *p, char *const argv[],
 
 	pipe_guard_begin(&old_mask);
 	pid_t pid = ns_clone_box(L->have_cg && L->cg.version == 2 ? L->cg.v2_fd : -1,
-				 !(L->have_cg && L->cg.version == 1), &s->pidfd);
+				 !(L->have_cg && L->cg.version == 1), L->host_uid, &s->pidfd);
 	if (pid < 0) {
 		pipe_guard_end(&old_mask);
 		r = err_errno(e, -pid, "cannot create the box's namespaces%s",
