@@ -32,6 +32,10 @@ struct mnt_entry {
 	bool src_is_dir;     /* bind: decided by the controller (stat) */
 	bool exec_rule;	     /* landlock: may execute beneath (no --exec list) */
 	bool device;	     /* bind of a host device node (no nodev) */
+	bool writable;	     /* bind: a read-write grant (not rdonly) */
+	bool idmap;	     /* bind: write as the host path's owner (root) */
+	uid_t idmap_uid;     /* ...that owner, and its group */
+	gid_t idmap_gid;
 	bool skipped;	     /* set in the child: optional and missing */
 	int tree_fd;	     /* set in the child: the detached clone */
 };
@@ -49,6 +53,17 @@ int mnt_plan_add(struct mnt_plan *mp, enum mnt_kind kind, const char *src,
 struct mnt_entry *mnt_plan_last(struct mnt_plan *mp);
 void mnt_plan_sort(struct mnt_plan *mp);
 void mnt_plan_free(struct mnt_plan *mp);
+
+/* In the controller, before clone, as root: the read-write grants marked
+ * `idmap` are cloned (open_tree) and idmapped so that the box's host
+ * uid/gid (box_uid/box_gid) writes as the owner of the granted path; the
+ * box attaches these clones instead of capturing its own. Then every
+ * read-write grant is checked: one the box could not write fails here,
+ * before the run, naming the fix. */
+int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
+			 gid_t box_gid, struct err *e);
+/* Closes what mnt_prepare_writable opened (the controller's copies). */
+void mnt_close_trees(struct mnt_plan *mp);
 
 /* In the box, right after clone: makes the mount tree private and clones
  * every granted host path into a detached mount, with the caller's own
@@ -71,6 +86,10 @@ int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 		     bool allow_setgroups, struct err *e);
 /* In the box: become uid/gid 1000 with no supplementary groups. */
 int ns_become_box_user(bool can_setgroups, struct err *e);
+/* A user namespace fd mapping inside_uid/gid to outside_uid/gid only (for
+ * mount_setattr(MOUNT_ATTR_IDMAP)), or -errno. */
+int ns_idmap_userns(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid,
+		    gid_t outside_gid, struct err *e);
 int ns_set_hostname(const char *name, struct err *e);
 int ns_loopback_up(struct err *e);
 

@@ -11,6 +11,7 @@
  *     with RESOLVE_IN_ROOT, so a symlink that an earlier box planted in a
  *     read-write tree can never point a mount outside the new root
  *     (the Judge0 class of bugs, CVE-2024-28185). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
@@ -18,7 +19,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 
 #include "box.h"
 
@@ -248,12 +251,223 @@ static int make_symlink(int rootfd, const struct mnt_entry *m, struct err *e)
 	return 0;
 }
 
-/* Phase 1: clone each host path while the host tree is still visible. */
+/* A file system's name for messages, from statfs(2)'s f_type. */
+static const char *fs_name(long type, char *buf, size_t len)
+{
+	static const struct {
+		long magic;
+		const char *name;
+	} names[] = {
+		{0xEF53, "ext4"},	{0x58465342, "xfs"},	{0x9123683E, "btrfs"},
+		{0x01021994, "tmpfs"},	{0x794c7630, "overlay"}, {0x65735546, "fuse"},
+		{0x6969, "nfs"},	{0xFF534D42, "cifs"},	{0x01021997, "9p"},
+		{0x19800202, "mqueue"}, {0x9fa0, "proc"},	{0x62656572, "sysfs"},
+		{0x1373, "devtmpfs"},	{0x4d44, "vfat"},	{0x5346544e, "ntfs"},
+		{0x73717368, "squashfs"}, {0xF2F52010, "f2fs"},	{0x2fc12fc1, "zfs"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (names[i].magic == type)
+			return names[i].name;
+	snprintf(buf, len, "type 0x%lx", (unsigned long)type);
+	return buf;
+}
+
+/* Can uid/gid write the path as it is (without an idmap)? The owner's,
+ * group's or others' write bit, as the kernel would pick it. */
+static bool writable_by(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (st->st_uid == uid)
+		return st->st_mode & S_IWUSR;
+	if (st->st_gid == gid)
+		return st->st_mode & S_IWGRP;
+	return st->st_mode & S_IWOTH;
+}
+
+/* Is there, at or below fd (taken), a file that a box writing as the
+ * owner must not be able to rewrite: set-user-ID, executable
+ * set-group-ID, or holding a file capability? The kernel strips those on
+ * write(2) and truncate, but not when the file is changed through a
+ * shared writable mapping, so a box that owns such a file could rewrite
+ * it and keep the bit. 1 (path names it, relative), 0, or -errno. The
+ * box does not run yet, and cannot make one (the seccomp filter refuses
+ * the bits and every xattr), so checking once before it starts holds. */
+static int find_privileged(int fd, char *path, size_t len, size_t plen, int depth)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	if (S_ISREG(st.st_mode)) {
+		bool bad = (st.st_mode & S_ISUID) ||
+			   (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) ||
+			   fgetxattr(fd, "security.capability", NULL, 0) >= 0;
+		close(fd);
+		return bad;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	if (depth > 128) {
+		close(fd);
+		return -ELOOP;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type != DT_REG && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		int n = snprintf(path + plen, len - plen, "/%s", de->d_name);
+		if (n < 0 || (size_t)n >= len - plen) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		/* O_NONBLOCK: a FIFO must not stall; O_NOFOLLOW: a symlink
+		 * leads elsewhere (and is not followed by a write either). */
+		int sub = openat(dirfd(d), de->d_name,
+				 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno == ELOOP || errno == ENOENT || errno == ENXIO)
+				continue;
+			r = -errno;
+			break;
+		}
+		r = find_privileged(sub, path, len, plen + (size_t)n, depth + 1);
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(d);
+	if (r == 0)
+		path[plen] = 0;
+	return r;
+}
+
+/* The idmapped clone of one read-write grant: the box's host uid/gid
+ * stands for the owner on disk, in both directions (files the owner
+ * made are the box's; files the box makes are the owner's). Returns the
+ * detached tree, or -errno with e set, or -errno with *ret_unsupported
+ * set when the file system (or kernel) cannot idmap. */
+static int open_idmapped(const struct mnt_entry *m, int userns, bool *ret_unsupported,
+			 struct err *e)
+{
+	_cleanup_close_ int fd = sys_open_tree(AT_FDCWD, m->src,
+					       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0)
+		return err_errno(e, errno, "cannot bind '%s'", m->src);
+	/* nosuid and nodev first (they apply to every submount), then the
+	 * idmap, which the kernel allows only on a clone not yet attached. */
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+		return err_errno(e, errno, "cannot restrict bind of '%s'", m->src);
+	attr = (struct mount_attr){.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0) {
+		int r = errno;
+		*ret_unsupported = r == EINVAL || r == EOPNOTSUPP || r == EPERM;
+		return *ret_unsupported ? -r : err_errno(e, r, "cannot idmap '%s'", m->src);
+	}
+	return TAKE_FD(fd);
+}
+
+int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
+			 gid_t box_gid, struct err *e)
+{
+	int userns = -1, r = 0;
+	uid_t ns_uid = 0;
+	gid_t ns_gid = 0;
+	for (size_t i = 0; i < mp->n && r == 0; i++) {
+		struct mnt_entry *m = &mp->e[i];
+		struct stat st;
+		if (m->kind != MNT_BIND || !m->writable)
+			continue;
+		if (stat(m->src, &st) < 0) {
+			if (errno == ENOENT && m->optional)
+				continue;
+			r = err_errno(e, errno, "cannot bind '%s'", m->src);
+			break;
+		}
+		bool unsupported = false;
+		if (m->idmap) {
+			char found[4096] = "";
+			int fd = open(m->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			r = fd < 0 ? -errno : find_privileged(fd, found, sizeof(found), 0, 0);
+			if (r == 1) {
+				r = err_set(e, EPERM,
+					    "'%s' is granted read-write but holds '%s%s', a set-user-ID, set-group-ID or file-capability program: a box writing as its owner could rewrite it; remove the bit, or grant it --ro",
+					    m->src, m->src, found);
+				break;
+			}
+			if (r < 0) {
+				r = err_errno(e, -r, "cannot check '%s%s' before granting it read-write", m->src, found);
+				break;
+			}
+			if (userns < 0 || ns_uid != m->idmap_uid || ns_gid != m->idmap_gid) {
+				if (userns >= 0)
+					close(userns);
+				userns = ns_idmap_userns(m->idmap_uid, box_uid, m->idmap_gid, box_gid, e);
+				if (userns < 0) {
+					r = userns;
+					break;
+				}
+				ns_uid = m->idmap_uid;
+				ns_gid = m->idmap_gid;
+			}
+			fd = open_idmapped(m, userns, &unsupported, e);
+			if (fd >= 0) {
+				m->tree_fd = fd;
+				continue;
+			}
+			if (!unsupported) {
+				r = fd;
+				break;
+			}
+			m->idmap = false;
+		}
+		/* Not idmapped: the box writes as box_uid itself. */
+		bool w = root ? writable_by(&st, box_uid, box_gid) : access(m->src, W_OK) == 0;
+		if (w)
+			continue;
+		char buf[32];
+		struct statfs sf;
+		const char *fs = statfs(m->src, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?";
+		if (unsupported)
+			r = err_set(e, EACCES,
+				    "'%s' is granted read-write but the box cannot write to it: its file system (%s) cannot be idmapped on this kernel, so the box would write as uid %u, not as its owner (uid %u); grant a directory on ext4, xfs, btrfs or tmpfs (linux 6.3 or later), or chown it to %u",
+				    m->src, fs, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)box_uid);
+		else
+			r = err_set(e, EACCES,
+				    "'%s' is granted read-write but the box cannot write to it: the box writes as uid %u and it is owned by uid %u with mode %04o; make it writable for uid %u, or grant it --ro",
+				    m->src, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+				    (unsigned)box_uid);
+	}
+	if (userns >= 0)
+		close(userns);
+	return r;
+}
+
+void mnt_close_trees(struct mnt_plan *mp)
+{
+	for (size_t i = 0; i < mp->n; i++)
+		if (mp->e[i].tree_fd >= 0) {
+			close(mp->e[i].tree_fd);
+			mp->e[i].tree_fd = -1;
+		}
+}
+
+/* Phase 1: clone each host path while the host tree is still visible
+ * (but those the controller already cloned, idmapped). */
 static int capture(struct mnt_plan *mp, struct err *e)
 {
 	for (size_t i = 0; i < mp->n; i++) {
 		struct mnt_entry *m = &mp->e[i];
-		if (m->kind != MNT_BIND)
+		if (m->kind != MNT_BIND || m->tree_fd >= 0)
 			continue;
 		int fd = sys_open_tree(AT_FDCWD, m->src,
 				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);

@@ -128,6 +128,7 @@ static void close_pair(int p[2])
 
 static void launch_free(struct launch *L)
 {
+	mnt_close_trees(&L->mp);
 	mnt_plan_free(&L->mp);
 	strv_clear(&L->env);
 	strv_clear(&L->exec);
@@ -229,22 +230,22 @@ static bool grant_replaces(const struct policy *p, const char *box)
 	return false;
 }
 
-/* A read-write grant the box's host uid cannot write is almost always a
- * mistake (as root, the box runs as nobody): say so before the run. */
-static void check_writable(const struct launch *L, const char *host,
-			   struct run_result *ret)
+/* A read-write grant as root: the box writes as the owner of the granted
+ * path (an idmapped mount, made by mnt_prepare_writable), never as host
+ * root itself, and never as anyone when the owner is already the box's
+ * uid. Not when others may write there too (a shared directory such as
+ * /tmp): the owner's powers there (removing anyone's files despite the
+ * sticky bit) are more than the box needs to write, and it can already. */
+static void plan_writable(struct launch *L, struct mnt_entry *m)
 {
 	struct stat st;
-	if (stat(host, &st) < 0)
+	m->writable = true;
+	if (!L->root || stat(m->src, &st) < 0 || (st.st_mode & S_IWOTH) ||
+	    (st.st_uid == L->host_uid && st.st_gid == L->host_gid))
 		return;
-	bool w = (!L->root && access(host, W_OK) == 0) || (st.st_mode & S_IWOTH) ||
-		 (st.st_uid == L->host_uid && (st.st_mode & S_IWUSR)) ||
-		 (st.st_gid == L->host_gid && (st.st_mode & S_IWGRP));
-	if (w || ret->notice[0])
-		return;
-	snprintf(ret->notice, sizeof(ret->notice),
-		 "'%s' is granted read-write but the box cannot write to it: the box runs as host uid %u%s; chown or chmod it",
-		 host, (unsigned)L->host_uid, L->root ? " ('nobody') when ward runs as root" : "");
+	m->idmap = true;
+	m->idmap_uid = st.st_uid;
+	m->idmap_gid = st.st_gid;
 }
 
 static int plan_filesystem(struct launch *L, const struct policy *p,
@@ -389,11 +390,12 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			mnt_plan_last(&L->mp)->mode = 01777;
 			continue;
 		}
+		size_t before = L->mp.n;
 		r = add_bind(L, g->host, g->box, g->kind == GRANT_RO, g->optional, false, e);
 		if (r < 0)
 			return r;
-		if (g->kind == GRANT_RW)
-			check_writable(L, g->host, ret);
+		if (g->kind == GRANT_RW && L->mp.n > before)
+			plan_writable(L, mnt_plan_last(&L->mp));
 	}
 	/* The host-function client shims, where the environment says. */
 	if (o->channel && o->client_dir &&
@@ -787,11 +789,15 @@ static uint64_t box_memory_usage(void)
  * a copy of the controller: in an application that starts several boxes
  * from several threads it would otherwise hold other runs' pipes, whose
  * readers would then not see EOF until this box ends. The plan's fds stay
- * (box_init closes the ones it does not need by number later). */
+ * (box_init closes the ones it does not need by number later), and so do
+ * the idmapped trees the controller cloned (mnt_build_root closes them). */
 static void close_other_fds(const struct launch *L)
 {
-	int keep[20];
+	int keep[20 + L->mp.n]; /* on the stack: no allocation in the child */
 	size_t n = 0;
+	for (size_t i = 0; i < L->mp.n; i++)
+		if (L->mp.e[i].tree_fd > 2)
+			keep[n++] = L->mp.e[i].tree_fd;
 	const int *pairs[] = {L->sync, L->status, L->errp, L->out, L->err, L->in, L->chan};
 	for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
 		for (int j = 0; j < 2; j++)
@@ -1400,6 +1406,7 @@ int box_start(const struct policy *p, char *const argv[],
 	/* The launch sequence, one step per line. */
 	if ((r = plan_limits(L, p, o, ret)) < 0 ||
 	    (r = plan_filesystem(L, p, o, ret)) < 0 ||
+	    (r = mnt_prepare_writable(&L->mp, L->root, L->host_uid, L->host_gid, e)) < 0 ||
 	    (r = plan_environment(L, p)) < 0 ||
 	    (o->channel && (r = plan_channel_environment(L, p, o)) < 0) ||
 	    (r = strv_copy(&L->exec, &p->exec)) < 0 ||
@@ -1453,6 +1460,7 @@ int box_start(const struct policy *p, char *const argv[],
 
 	close(L->sync[0]);
 	L->sync[0] = -1;
+	mnt_close_trees(&L->mp); /* the box has its own copies */
 	if (L->stdin_direct >= 0) {
 		close(L->stdin_direct); /* the box has its own */
 		L->stdin_direct = -1;
