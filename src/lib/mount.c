@@ -262,7 +262,7 @@ static const char *fs_name(long type, char *buf, size_t len)
 		{0x01021994, "tmpfs"},	{0x794c7630, "overlay"}, {0x65735546, "fuse"},
 		{0x6969, "nfs"},	{0xFF534D42, "cifs"},	{0x01021997, "9p"},
 		{0x19800202, "mqueue"}, {0x9fa0, "proc"},	{0x62656572, "sysfs"},
-		{0x1373, "devtmpfs"},	{0x4d44, "vfat"},	{0x5346544e, "ntfs"},
+		{0x1373, "devtmpfs"},	{0x1cd1, "devpts"},	{0x4d44, "vfat"},	{0x5346544e, "ntfs"},
 		{0x73717368, "squashfs"}, {0xF2F52010, "f2fs"},	{0x2fc12fc1, "zfs"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
@@ -323,7 +323,13 @@ static int find_privileged(int fd, char *path, size_t len, size_t plen, int dept
 	while (r == 0 && (errno = 0, de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (de->d_type != DT_REG && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+		unsigned char type = de->d_type;
+		struct stat sst;
+		if (type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &sst, AT_SYMLINK_NOFOLLOW) == 0)
+			type = S_ISREG(sst.st_mode) ? DT_REG : S_ISDIR(sst.st_mode) ? DT_DIR : DT_UNKNOWN;
+		/* Only files and directories are opened: opening a device
+		 * node (a ptmx, a tape) may do something. */
+		if (type != DT_REG && type != DT_DIR)
 			continue;
 		int n = snprintf(path + plen, len - plen, "/%s", de->d_name);
 		if (n < 0 || (size_t)n >= len - plen) {

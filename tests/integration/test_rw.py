@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""Read-write grants and who owns what the box writes. As root the box
+writes into a granted directory as that directory's owner (an idmapped
+mount), unprivileged as the caller; either way it must never leave a
+set-user-ID or set-group-ID file, a file capability or an ACL on the host,
+and a grant it cannot write fails before the run, naming the fix. Judged
+from the host: owners, modes and extended attributes of what was left."""
+
+import os
+import stat
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wardtest import (NOBODY, Skip, expect, expect_eq, expect_in, expect_ok,  # noqa: E402
+                      main)
+
+# Writes a file and a directory; prints "wrote" or the errno's name.
+WRITE = """
+import errno, os, sys
+d = sys.argv[1]
+try:
+    with open(os.path.join(d, 'new.txt'), 'w') as f:
+        f.write('written by the box')
+    os.mkdir(os.path.join(d, 'sub'))
+    print('wrote')
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+"""
+
+# Every way a program could try to leave a privileged file in directory
+# argv[1]; prints one line per try. The judge is the host's look after.
+PRIVILEGED = r"""
+import ctypes, errno, os, shutil, stat, sys
+libc = ctypes.CDLL(None, use_errno=True)
+d = sys.argv[1]
+def p(name): return os.path.join(d, name)
+def attempt(what, fn):
+    try:
+        fn()
+        print(what, 'ok')
+    except OSError as e:
+        print(what, errno.errorcode.get(e.errno, e.errno))
+def sysc(nr, *args):
+    r = libc.syscall(nr, *args)
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    if nr == 437:
+        os.close(r)
+AT_FDCWD = ctypes.c_long(-100)
+for i, mode in enumerate((0o4755, 0o2755, 0o6755, 0o4777 | 0o10000000)):
+    f = p('f%d' % i)
+    with open(f, 'w') as fh:
+        fh.write('#!/bin/sh\n')
+    attempt('chmod %o' % mode, lambda: sysc(90, f.encode(), ctypes.c_long(mode)))
+    attempt('fchmodat %o' % mode, lambda: sysc(268, AT_FDCWD, f.encode(), ctypes.c_long(mode)))
+    attempt('fchmodat2 %o' % mode, lambda: sysc(452, AT_FDCWD, f.encode(), ctypes.c_long(mode), 0))
+    fd = os.open(f, os.O_RDONLY)
+    attempt('fchmod %o' % mode, lambda: sysc(91, fd, ctypes.c_long(mode)))
+    os.close(fd)
+    attempt('open %o' % mode, lambda: os.close(os.open(p('o%d' % i), os.O_CREAT | os.O_WRONLY, mode)))
+    attempt('open-syscall %o' % mode, lambda: sysc(2, p('s%d' % i).encode(), os.O_CREAT | os.O_WRONLY, ctypes.c_long(mode)))
+    attempt('openat %o' % mode, lambda: sysc(257, AT_FDCWD, p('a%d' % i).encode(), os.O_CREAT | os.O_WRONLY, ctypes.c_long(mode)))
+    attempt('creat %o' % mode, lambda: sysc(85, p('c%d' % i).encode(), ctypes.c_long(mode)))
+    attempt('mkdir %o' % mode, lambda: os.mkdir(p('d%d' % i), mode))
+    attempt('mkdirat %o' % mode, lambda: sysc(258, AT_FDCWD, p('e%d' % i).encode(), ctypes.c_long(mode)))
+    attempt('mknod %o' % mode, lambda: os.mknod(p('n%d' % i), stat.S_IFREG | mode))
+    how = (ctypes.c_uint64 * 3)(os.O_CREAT | os.O_WRONLY, mode, 0)
+    attempt('openat2 %o' % mode, lambda: sysc(437, AT_FDCWD, p('t%d' % i).encode(), how, 24))
+# A file capability (cap_setuid+ep, VFS_CAP_REVISION_2) and ACLs.
+cap = bytes.fromhex('01000002' '80000000' '80000000' '00000000' '00000000')
+acl = bytes.fromhex('02000000' '0100070000000000' '0400050000000000' '2000050000000000')
+for name, value in (('security.capability', cap), ('system.posix_acl_access', acl),
+                    ('system.posix_acl_default', acl), ('trusted.x', b'1'), ('user.x', b'1')):
+    target = d if name.endswith('default') else p('f0')
+    attempt('setxattr ' + name, lambda: os.setxattr(target, name, value))
+    attempt('lsetxattr ' + name, lambda: os.setxattr(target, name, value, follow_symlinks=False))
+# Setuid files from elsewhere: hard links (other mounts), copies keeping
+# the mode, a file made in the box's /tmp and moved in.
+for src in ('/usr/bin/passwd', '/usr/bin/su', '/usr/bin/mount'):
+    if os.path.exists(src):
+        attempt('link ' + src, lambda: os.link(src, p('l-' + os.path.basename(src))))
+        attempt('copy2 ' + src, lambda: shutil.copy2(src, p('c-' + os.path.basename(src))))
+attempt('tmp+chmod', lambda: (open('/tmp/x', 'w').close(), os.chmod('/tmp/x', 0o4755)))
+attempt('rename from tmp', lambda: os.rename('/tmp/x', p('from-tmp')))
+attempt('copy from tmp', lambda: shutil.copy2('/tmp/x', p('copied-tmp')))
+"""
+
+
+def privileged_left(d):
+    """What a host user would find: set-user-ID/set-group-ID files (and
+    set-user-ID directories), file capabilities, ACLs, any security.* or
+    trusted.* attribute. A list of strings, empty when clean."""
+    found = []
+    for root, dirs, files in os.walk(d):
+        for name in dirs + files + ([] if root != d else ["."]):
+            path = os.path.normpath(os.path.join(root, name))
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            bits = st.st_mode & (stat.S_ISUID | stat.S_ISGID)
+            if stat.S_ISDIR(st.st_mode):
+                bits &= stat.S_ISUID  # a set-group-ID directory only passes on a group
+            if bits:
+                found.append("%s mode %o" % (path, st.st_mode))
+            for attr in os.listxattr(path, follow_symlinks=False):
+                if attr.startswith(("security.", "system.", "trusted.")):
+                    found.append("%s has %s" % (path, attr))
+    return found
+
+
+def owned_dir(t, name, uid, gid, mode=0o755):
+    d = t.mkdir(name, mode)
+    os.chown(d, uid, gid)
+    return d
+
+
+def test_rw_root_owned_dir_writable(t):
+    """`ward run --rw ./out` as root: the box writes as the owner (root),
+    not as nobody; what it made is root's on the host."""
+    if t.unpriv:
+        raise Skip("as root only (unprivileged, the box writes as the caller)")
+    d = owned_dir(t, "out", 0, 0)
+    r = t.py(WRITE, d, opts=["--rw", d])
+    expect_ok(r, "wrote\n")
+    for name in ("new.txt", "sub"):
+        st = os.stat(os.path.join(d, name))
+        expect_eq((st.st_uid, st.st_gid), (0, 0), "host owner of %s" % name, r)
+    with open(os.path.join(d, "new.txt")) as f:
+        expect_eq(f.read(), "written by the box", "host content", r)
+
+
+def test_rw_other_owner(t):
+    """A directory owned by another user: the box writes as that user (as
+    root), and that user's existing files are the box's to change."""
+    if t.unpriv:
+        raise Skip("as root only")
+    d = owned_dir(t, "out", 4321, 4322)
+    old = os.path.join(d, "old.txt")
+    with open(old, "w") as f:
+        f.write("old\n")
+    os.chown(old, 4321, 4322)
+    os.chmod(old, 0o600)
+    r = t.sh("id -u; echo new >> out/old.txt && cat out/old.txt && echo x > out/new.txt && echo ok",
+             opts=["--rw", d], cwd=t.dir)
+    expect_ok(r, "1000\nold\nnew\nok\n")
+    st = os.stat(os.path.join(d, "new.txt"))
+    expect_eq((st.st_uid, st.st_gid), (4321, 4322), "host owner of a file the box created", r)
+
+
+def test_rw_unpriv_writes_as_caller(t):
+    if not t.unpriv:
+        raise Skip("unprivileged only")
+    d = owned_dir(t, "out", NOBODY, NOBODY)
+    r = t.py(WRITE, d, opts=["--rw", d])
+    expect_ok(r, "wrote\n")
+    st = os.stat(os.path.join(d, "new.txt"))
+    expect_eq((st.st_uid, st.st_gid), (NOBODY, NOBODY), "host owner of a file the box created", r)
+
+
+def test_rw_never_leaves_privileged_files(t):
+    """The box tries every way to leave a set-user-ID/set-group-ID file, a
+    file capability or an ACL in its grant: a directory owned by root
+    (idmapped: the box is its owner) and one owned by the box's own host
+    uid (65534: no idmap, the box is its owner too). None is left."""
+    dirs = [owned_dir(t, "own", NOBODY, NOBODY)]
+    if not t.unpriv:
+        dirs.append(owned_dir(t, "root", 0, 0))
+    for d in dirs:
+        r = t.py(PRIVILEGED, d, opts=["--rw", d], timeout=120)
+        left = privileged_left(d)
+        expect(not left, "privileged files left on the host: %s" % left[:5], r)
+        expect(r.rc == 0, "the attack script ran to its end", r)
+        expect_in("chmod 4755 EPERM", r.stdout, "chmod is refused", r)
+        expect_in("open 4755 EPERM", r.stdout, "open with a setuid mode is refused", r)
+        expect_in("mkdir 2755 EPERM", r.stdout, "mkdir with a setgid mode is refused", r)
+        if not t.unpriv:
+            for name in os.listdir(d):
+                st = os.lstat(os.path.join(d, name))
+                owner = 0 if d.endswith("root") else NOBODY
+                expect_eq(st.st_uid, owner, "owner of %s" % name, r)
+
+
+def test_rw_setuid_in_grant_refused(t):
+    """A grant holding a set-user-ID program is refused before the run as
+    root: the box, writing as its owner, could rewrite it through a shared
+    mapping (the kernel strips the bit on write(2), not there)."""
+    if t.unpriv:
+        raise Skip("as root only (unprivileged, the box is never another user)")
+    d = owned_dir(t, "out", 0, 0)
+    os.mkdir(os.path.join(d, "bin"))
+    prog = os.path.join(d, "bin", "prog")
+    with open(prog, "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(prog, 0o4755)
+    marker = os.path.join(d, "ran")
+    r = t.run(["/usr/bin/touch", marker], "--rw", d)
+    expect_eq(r.rc, 125, "exit status", r)
+    expect_in(prog, r.stderr, "the message names the file", r)
+    expect_in("--ro", r.stderr, "the message names a fix", r)
+    expect(not os.path.exists(marker), "the program ran", r)
+    expect_eq(os.stat(prog).st_mode & 0o7777, 0o4755, "the file's mode", r)
+
+
+def test_rw_unwritable_fails_before_run(t):
+    """A read-write grant the box could not write fails before the run,
+    naming the reason and the fix: unprivileged, a directory the caller
+    cannot write; as root, a file system that cannot be idmapped."""
+    if t.unpriv:
+        d = owned_dir(t, "out", 0, 0)
+        want = "uid %d" % NOBODY
+    else:
+        d = "/sys/kernel/mm"
+        want = "cannot be idmapped"
+    r = t.run(["/bin/echo", "ran"], "--rw", d)
+    expect_eq(r.rc, 125, "exit status", r)
+    expect_eq(r.stdout, "", "the program's output", r)
+    expect_in(d, r.stderr, "the message names the grant", r)
+    expect_in(want, r.stderr, "the message says why", r)
+
+
+def test_rw_world_writable_not_idmapped(t):
+    """A directory others may write (a shared /tmp-like one) is not
+    idmapped: the box writes as its own host uid there, and cannot remove
+    another user's file despite owning nothing but its own."""
+    d = owned_dir(t, "shared", 0, 0, 0o1777)
+    theirs = os.path.join(d, "theirs.txt")
+    with open(theirs, "w") as f:
+        f.write("keep\n")
+    os.chown(theirs, 4321, 4321)
+    r = t.sh("echo x > shared/mine.txt; rm -f shared/theirs.txt; echo done",
+             opts=["--rw", d], cwd=t.dir)
+    expect_ok(r, "done\n")
+    expect(os.path.exists(theirs), "the box removed another user's file", r)
+    expect_eq(os.stat(os.path.join(d, "mine.txt")).st_uid, NOBODY, "owner of the box's file", r)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
