@@ -1536,6 +1536,66 @@ def profiles(h):
         h.expect_exit(res)
 
 
+def privileged_files(d):
+    """Set-user-ID/set-group-ID files (set-user-ID directories too), file
+    capabilities, ACLs and any security.*/trusted.* attribute under d, as a
+    host user would find them (find -perm /6000, getcap -r, getfattr)."""
+    found = []
+    for root, dirs, files in os.walk(d):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            bits = st.st_mode & (stat.S_ISUID | stat.S_ISGID)
+            if stat.S_ISDIR(st.st_mode):
+                bits &= stat.S_ISUID  # a setgid directory only passes its group on
+            if bits:
+                found.append("%s mode %o" % (path, st.st_mode))
+            for attr in os.listxattr(path, follow_symlinks=False):
+                if attr.startswith(("security.", "system.", "trusted.")):
+                    found.append("%s has %s" % (path, attr))
+    if shutil.which("getcap"):
+        out = subprocess.run(["getcap", "-r", d], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL).stdout[:65536].decode(errors="replace")
+        found += ["getcap: " + line for line in out.splitlines() if line.strip()]
+    return found
+
+
+@case("rw-setuid")
+def rw_setuid(h):
+    """Leave a set-user-ID/set-group-ID file, a file capability or an ACL in
+    a read-write grant: chmod and its variants, a mode on open, openat,
+    openat2, creat, mkdir and mknod, the setxattr family, links to the
+    host's setuid programs, a file moved in from /tmp. As root the grant is
+    owned by root (the box writes as root through an idmapped mount);
+    unprivileged it is the caller's. Judged by walking the directory."""
+    # As root: a root-owned grant (idmapped) and one of the box's host uid
+    # (not idmapped); unprivileged: the caller's.
+    grants = [(h.base + "/rwown", NOBODY)]
+    if h.mode == "root":
+        grants.append((h.base + "/rwroot", 0))
+    for d, owner in grants:
+        os.mkdir(d, 0o755)
+        os.chown(d, owner, owner)
+    # Calibration: the same attack outside the box, in a directory of the
+    # box's host uid, leaves such files and the walk finds them.
+    cal_dir = h.base + "/rwcal"
+    os.mkdir(cal_dir, 0o755)
+    os.chown(cal_dir, NOBODY, NOBODY)
+    cal = h.run([], [h.bin("attack-setuid"), cal_dir], unboxed=True, quiet=True)
+    h.check(privileged_files(cal_dir), "calibration: outside the box the attack leaves no setuid file", cal)
+    for d, owner in grants:
+        res = h.run(["--ro", h.bindir, "--rw", d], [h.bin("attack-setuid"), d],
+                    expect_out="forbidden operations")
+        h.expect_exit(res)
+        left = privileged_files(d)
+        h.check(not left, "privileged files left in the grant: %s" % left[:5], res)
+        for name in os.listdir(d):
+            h.check(os.lstat(os.path.join(d, name)).st_uid == owner,
+                    "'%s' is not owned by the grant's owner (uid %d)" % (name, owner))
+
+
 # ---- main ------------------------------------------------------------
 
 
