@@ -62,6 +62,8 @@ void mnt_plan_free(struct mnt_plan *mp);
  * before the run, naming the fix. */
 int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 			 gid_t box_gid, struct err *e);
+/* As root: can `path`'s file system be idmapped? 1, or 0 with why set. */
+int mnt_idmap_probe(const char *path, char *why, size_t len);
 /* Closes what mnt_prepare_writable opened (the controller's copies). */
 void mnt_close_trees(struct mnt_plan *mp);
 

@@ -382,6 +382,31 @@ static int open_idmapped(const struct mnt_entry *m, int userns, bool *ret_unsupp
 	return TAKE_FD(fd);
 }
 
+int mnt_idmap_probe(const char *path, char *why, size_t len)
+{
+	struct err e = {{0}};
+	int userns = ns_idmap_userns(0, NOBODY_UID, 0, NOBODY_GID, &e);
+	if (userns < 0) {
+		snprintf(why, len, "%s", e.msg);
+		return 0;
+	}
+	_cleanup_close_ int ns = userns;
+	_cleanup_close_ int fd = sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "cannot clone the mount of '%s' (errno %d)", path, errno);
+		return 0;
+	}
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) < 0) {
+		char buf[32];
+		struct statfs sf;
+		snprintf(why, len, "the file system of '%s' (%s) cannot be idmapped on this kernel", path,
+			 statfs(path, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?");
+		return 0;
+	}
+	return 1;
+}
+
 int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 			 gid_t box_gid, struct err *e)
 {

@@ -201,5 +201,9 @@ struct features {
 	char cgroup_why[512];
 	char cgroup_path[512];	/* where ward would create its cgroups */
 	bool rlimits;
+	int idmap;		/* root: 1 if the current directory's file system
+				 * can be idmapped (--rw as the owner), else 0;
+				 * -1 unprivileged (not used) */
+	char idmap_why[256];
 };
 int features_probe(struct features *f);

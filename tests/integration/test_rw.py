@@ -236,5 +236,19 @@ def test_rw_world_writable_not_idmapped(t):
     expect_eq(os.stat(os.path.join(d, "mine.txt")).st_uid, NOBODY, "owner of the box's file", r)
 
 
+def test_doctor_says_idmap(t):
+    """`ward doctor` says whether the current directory's file system can be
+    idmapped (as root), and that it is not needed unprivileged."""
+    r = t.ward(["doctor"])
+    line = [x for x in r.stdout.splitlines() if x.startswith("idmapped mounts")]
+    expect(len(line) == 1, "no 'idmapped mounts' line", r)
+    expect_in("not used" if t.unpriv else "yes", line[0], "the idmap line", r)
+    if not t.unpriv:
+        r = t.ward(["doctor"], cwd="/sys/kernel/mm")
+        line = [x for x in r.stdout.splitlines() if x.startswith("idmapped mounts")]
+        expect(len(line) == 1 and "sysfs" in line[0] and " no " in line[0],
+               "doctor in a sysfs directory does not say it cannot idmap", r)
+
+
 if __name__ == "__main__":
     sys.exit(main())
