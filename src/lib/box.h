@@ -36,6 +36,10 @@ struct mnt_entry {
 	bool idmap;	     /* bind: write as the host path's owner (root) */
 	uid_t idmap_uid;     /* ...that owner, and its group */
 	gid_t idmap_gid;
+	bool overlay;	     /* bind: writes land in a tmpfs of `size` bytes
+			      * (an overlay), applied to the host at the end */
+	int host_fd;	     /* overlay, controller: where to apply (disk.c) */
+	int upper_fd;	     /* overlay, set in the child: the upper layer */
 	bool skipped;	     /* set in the child: optional and missing */
 	int tree_fd;	     /* set in the child: the detached clone */
 };
@@ -76,6 +80,14 @@ int mnt_capture(struct mnt_plan *mp, struct err *e);
  * and pivots into it. On return the host's file system is gone from this
  * mount namespace. */
 int mnt_build_root(struct mnt_plan *mp, struct err *e);
+
+/* --- the size-capped layer of read-write grants (disk.c) --- */
+
+/* After the run: replays the upper layer upper_fd onto host_fd, as the
+ * box (box_uid/box_gid; root: on a thread with those fs ids), writing at
+ * most `limit` bytes. 0, or -errno with e naming the first failure. */
+int disk_apply(int upper_fd, int host_fd, const char *host_path, uint64_t limit, bool root,
+	       uid_t box_uid, gid_t box_gid, struct err *e);
 
 /* --- namespaces (ns.c) --- */
 

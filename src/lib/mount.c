@@ -80,7 +80,7 @@ int mnt_plan_add(struct mnt_plan *mp, enum mnt_kind kind, const char *src,
 	}
 	mp->e[mp->n++] = (struct mnt_entry){
 		.kind = kind, .src = src, .dst = dst, .tree_fd = -1,
-		.mode = 0755,
+		.host_fd = -1, .upper_fd = -1, .mode = 0755,
 	};
 	return 0;
 }
@@ -426,9 +426,11 @@ int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 		}
 		bool unsupported = false;
 		if (m->idmap) {
+			/* (Behind an overlay the box changes only copies: the
+			 * controller writes new files, without those bits.) */
 			char found[4096] = "";
-			int fd = open(m->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-			r = fd < 0 ? -errno : find_privileged(fd, found, sizeof(found), 0, 0);
+			int fd = m->overlay ? -1 : open(m->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			r = m->overlay ? 0 : fd < 0 ? -errno : find_privileged(fd, found, sizeof(found), 0, 0);
 			if (r == 1) {
 				r = err_set(e, EPERM,
 					    "'%s' is granted read-write but holds '%s%s', a set-user-ID, set-group-ID or file-capability program: a box writing as its owner could rewrite it; remove the bit, or grant it --ro",
@@ -453,6 +455,12 @@ int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 			fd = open_idmapped(m, userns, &unsupported, e);
 			if (fd >= 0) {
 				m->tree_fd = fd;
+				/* The controller's own clone, where it applies the
+				 * overlay after the run: as the box, as the owner. */
+				if (m->overlay && (m->host_fd = open_idmapped(m, userns, &unsupported, e)) < 0) {
+					r = m->host_fd;
+					break;
+				}
 				continue;
 			}
 			if (!unsupported) {
@@ -463,6 +471,13 @@ int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 		}
 		/* Not idmapped: the box writes as box_uid itself. */
 		bool w = root ? writable_by(&st, box_uid, box_gid) : access(m->src, W_OK) == 0;
+		if (w && m->overlay) {
+			m->host_fd = open(m->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (m->host_fd < 0) {
+				r = err_errno(e, errno, "cannot open '%s'", m->src);
+				break;
+			}
+		}
 		if (w)
 			continue;
 		char buf[32];
@@ -490,6 +505,95 @@ void mnt_close_trees(struct mnt_plan *mp)
 			close(mp->e[i].tree_fd);
 			mp->e[i].tree_fd = -1;
 		}
+}
+
+/* The size-capped layer of a read-write directory grant: an overlay at
+ * m->dst whose lower layer is the grant just attached there (read-only to
+ * the overlay) and whose upper layer is a fresh tmpfs of m->size bytes
+ * (and a bounded inode count, new_fs). Every write of the box lands in the
+ * tmpfs, so a box filling the grant with many small files or with
+ * fallocate gets ENOSPC at the limit, and the host directory is untouched
+ * until the controller applies the upper layer after the run (disk.c).
+ * The tmpfs is attached for a moment at /.ward-disk in the new root to
+ * name it to overlayfs (which takes its own private clones of the
+ * layers), then detached again. m->upper_fd keeps the upper directory
+ * for the controller. redirect_dir, metacopy and index stay off: the
+ * upper layer then holds whole files, whiteouts and opaque directories
+ * only, which is all the controller has to understand. */
+static int overlay_at(int rootfd, const struct mnt_plan *mp, struct mnt_entry *m,
+		      struct err *e)
+{
+	char low[4200], up[64], work[64], esc[8400];
+	int r;
+	snprintf(low, sizeof(low), "%s%s", mp->staging, m->dst);
+	snprintf(up, sizeof(up), "%s/.ward-disk/upper", mp->staging);
+	snprintf(work, sizeof(work), "%s/.ward-disk/work", mp->staging);
+	struct stat st;
+	if (stat(low, &st) < 0)
+		return err_errno(e, errno, "cannot stat '%s' in the box", m->dst);
+	if (mkdirat(rootfd, ".ward-disk", 0700) < 0 && errno != EEXIST)
+		return err_errno(e, errno, "cannot create the disk layer of '%s'", m->dst);
+	_cleanup_close_ int t = new_fs("tmpfs", m->size, 0700, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+	if (t < 0)
+		return t;
+	if ((r = attach_at(rootfd, t, "/.ward-disk", e)) < 0)
+		return r;
+	/* The overlay's root is the upper directory: give it the grant's
+	 * mode (the owner is the box, as the grant's owner is through the
+	 * idmap; where it is not, the kernel still checks every change as
+	 * the box when the controller applies it). */
+	_cleanup_close_ int ovl = -1;
+	_cleanup_close_ int fs = -1;
+	if (mkdirat(t, "upper", 0700) < 0 || fchmodat(t, "upper", st.st_mode & 01777, 0) < 0 ||
+	    mkdirat(t, "work", 0700) < 0) {
+		r = err_errno(e, errno, "cannot create the disk layer of '%s'", m->dst);
+		goto out;
+	}
+	fs = sys_fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0) {
+		r = err_errno(e, errno, "cannot create the disk layer of '%s': overlayfs", m->dst);
+		goto out;
+	}
+	/* lowerdir+ (Linux 6.7) takes the path as it is; plain lowerdir
+	 * splits on ':' and needs it escaped. */
+	size_t k = 0;
+	for (const char *c = low; *c && k + 2 < sizeof(esc); c++) {
+		if (*c == ':' || *c == '\\' || *c == ',')
+			esc[k++] = '\\';
+		esc[k++] = *c;
+	}
+	esc[k] = 0;
+	if ((sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", low, 0) < 0 &&
+	     sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", esc, 0) < 0) ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", up, 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "redirect_dir", "nofollow", 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "metacopy", "off", 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "index", "off", 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		r = err_errno(e, errno, "cannot create the disk layer of '%s': overlayfs", m->dst);
+		goto out;
+	}
+	ovl = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (ovl < 0) {
+		r = err_errno(e, errno, "cannot mount the disk layer of '%s'", m->dst);
+		goto out;
+	}
+	m->upper_fd = openat(t, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->upper_fd < 0) {
+		r = err_errno(e, errno, "cannot open the disk layer of '%s'", m->dst);
+		goto out;
+	}
+	r = attach_at(rootfd, ovl, m->dst, e);
+out:;
+	char at[64];
+	snprintf(at, sizeof(at), "%s/.ward-disk", mp->staging);
+	if (umount2(at, MNT_DETACH) < 0 && r == 0)
+		r = err_errno(e, errno, "cannot detach the disk layer of '%s'", m->dst);
+	if (unlinkat(rootfd, ".ward-disk", AT_REMOVEDIR) < 0 && r == 0)
+		r = err_errno(e, errno, "cannot remove the disk layer's mount point");
+	return r;
 }
 
 /* Phase 1: clone each host path while the host tree is still visible
@@ -574,6 +678,8 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 			r = attach_at(rootfd, m->tree_fd, m->dst, e);
 			close(m->tree_fd);
 			m->tree_fd = -1;
+			if (r == 0 && m->overlay)
+				r = overlay_at(rootfd, mp, m, e);
 			if (r < 0)
 				goto out;
 			break;
