@@ -37,7 +37,7 @@ static const char *const allowed[] = {
 	"fstatfs", "lseek", "pread64", "pwrite64", "readv", "writev",
 	"preadv", "pwritev", "preadv2", "pwritev2", "access", "faccessat",
 	"faccessat2", "dup", "dup2", "dup3", "fcntl", "flock", "fsync",
-	"fdatasync", "truncate", "ftruncate", "fallocate", "fadvise64",
+	"fdatasync", "truncate", "ftruncate", "fadvise64",
 	"readahead", "getdents", "getdents64", "getcwd", "chdir", "fchdir",
 	"rename", "renameat", "renameat2", "rmdir", "link",
 	"linkat", "unlink", "unlinkat", "symlink", "symlinkat", "readlink",
@@ -187,6 +187,20 @@ int main(int argc, char **argv)
 		add(ctx, SCMP_ACT_ERRNO(EPERM), mode_calls[i].name, 1, &suid);
 		add(ctx, SCMP_ACT_ERRNO(EPERM), mode_calls[i].name, 1, &sgid);
 	}
+	/* fallocate: only the modes the file-size limit bounds. Mode 0 past
+	 * the end of a file is checked against RLIMIT_FSIZE; with
+	 * FALLOC_FL_KEEP_SIZE it is not (blocks past the end, the size kept),
+	 * and FALLOC_FL_INSERT_RANGE grows the size without the check, after
+	 * which mode 0 fills it: either fills a read-write file grant without
+	 * bound. Punching a hole (PUNCH_HOLE|KEEP_SIZE) frees space; ZERO_RANGE
+	 * without KEEP_SIZE is bounded like mode 0. The rest is ENOSYS (the
+	 * default): posix_fallocate uses mode 0. */
+	const uint64_t falloc_ok[] = {0, 0x01 | 0x02 /* KEEP_SIZE|PUNCH_HOLE */, 0x10 /* ZERO_RANGE */};
+	for (size_t i = 0; i < sizeof(falloc_ok) / sizeof(*falloc_ok); i++) {
+		struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_EQ, falloc_ok[i]);
+		add(ctx, SCMP_ACT_ALLOW, "fallocate", 1, &c);
+	}
+
 	/* openat2 carries its mode in a struct seccomp cannot read: ENOSYS
 	 * (the default), and libcs and runtimes fall back to openat, whose
 	 * mode is checked above. The broker answers openat2 the same way. */

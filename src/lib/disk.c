@@ -120,8 +120,21 @@ static void remove_children(struct apply *a, int dir, int depth)
 	closedir(d);
 }
 
-/* Copies the data of `in` (its holes stay holes) into `out`, at most
- * a->budget bytes. */
+/* Charges `bytes` (rounded up to a 4 KiB block) to the budget: false when
+ * the host would grow by more than the limit. Data is charged as written;
+ * a directory or a symlink one block (what it takes on ext4 and most
+ * others); an empty file nothing (an inode). */
+static bool charge(struct apply *a, uint64_t bytes)
+{
+	bytes = (bytes + 4095) & ~(uint64_t)4095;
+	if (bytes > a->budget)
+		return false;
+	a->budget -= bytes;
+	return true;
+}
+
+/* Copies the data of `in` (its holes stay holes) into `out`, within the
+ * budget. */
 static int copy_data(struct apply *a, int in, int out, off_t size)
 {
 	off_t off = 0;
@@ -132,9 +145,8 @@ static int copy_data(struct apply *a, int in, int out, off_t size)
 		off_t hole = lseek(in, data, SEEK_HOLE);
 		if (hole < 0)
 			return -errno;
-		if ((uint64_t)(hole - data) > a->budget)
+		if (!charge(a, (uint64_t)(hole - data)))
 			return -EFBIG;
-		a->budget -= (uint64_t)(hole - data);
 		if (lseek(out, data, SEEK_SET) < 0)
 			return -errno;
 		off_t pos = data;
@@ -194,6 +206,10 @@ static void apply_symlink(struct apply *a, int up, int host, const char *name, i
 		return;
 	}
 	target[n] = 0;
+	if (!charge(a, 1)) {
+		failed(a, "create (more than the disk limit)", EFBIG);
+		return;
+	}
 	remove_entry(a, host, name, depth);
 	if (symlinkat(target, host, name) < 0)
 		failed(a, "create", errno);
@@ -218,6 +234,11 @@ static void apply_subdir(struct apply *a, int up, int host, const char *name,
 	if (have && !S_ISDIR(hs.st_mode)) {
 		remove_entry(a, host, name, depth);
 		have = false;
+	}
+	if (!have && !charge(a, 1)) {
+		failed(a, "create (more than the disk limit)", EFBIG);
+		close(sub);
+		return;
 	}
 	if (!have && mkdirat(host, name, st->st_mode & 0777) < 0 && errno != EEXIST) {
 		failed(a, "create", errno);

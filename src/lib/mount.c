@@ -181,8 +181,9 @@ static int attach_at(int rootfd, int mnt_fd, const char *dst, struct err *e)
 	return 0;
 }
 
-/* A detached tmpfs (or proc) mount, ready to be attached. */
-static int new_fs(const char *type, uint64_t size, unsigned mode,
+/* A detached tmpfs (or proc) mount, ready to be attached. inodes: the
+ * tmpfs's inode count, 0 for one per KiB of size. */
+static int new_fs(const char *type, uint64_t size, uint64_t inodes, unsigned mode,
 		  unsigned attrs, struct err *e)
 {
 	_cleanup_close_ int fs = sys_fsopen(type, FSOPEN_CLOEXEC);
@@ -201,7 +202,7 @@ static int new_fs(const char *type, uint64_t size, unsigned mode,
 		/* Bound the inode count too: a box must not fill host memory
 		 * with empty files. */
 		snprintf(val, sizeof(val), "%llu",
-			 (unsigned long long)(size ? size / 1024 + 64 : 4096));
+			 (unsigned long long)(inodes ? inodes : size ? size / 1024 + 64 : 4096));
 		if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", val, 0) < 0)
 			return err_errno(e, errno, "cannot set %s inode limit", type);
 	}
@@ -533,7 +534,10 @@ static int overlay_at(int rootfd, const struct mnt_plan *mp, struct mnt_entry *m
 		return err_errno(e, errno, "cannot stat '%s' in the box", m->dst);
 	if (mkdirat(rootfd, ".ward-disk", 0700) < 0 && errno != EEXIST)
 		return err_errno(e, errno, "cannot create the disk layer of '%s'", m->dst);
-	_cleanup_close_ int t = new_fs("tmpfs", m->size, 0700, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+	/* One inode per page: a directory or a symlink takes no page of the
+	 * tmpfs but a block on the host, so this bounds them too. */
+	_cleanup_close_ int t = new_fs("tmpfs", m->size, m->size / 4096 + 64, 0700,
+				       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 	if (t < 0)
 		return t;
 	if ((r = attach_at(rootfd, t, "/.ward-disk", e)) < 0)
@@ -648,12 +652,12 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 	int procfd = -1;
 	for (size_t i = 0; i < mp->n && procfd < 0; i++)
 		if (mp->e[i].kind == MNT_PROC) {
-			procfd = new_fs("proc", 0, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e);
+			procfd = new_fs("proc", 0, 0, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e);
 			if (procfd < 0)
 				return procfd;
 		}
 
-	_cleanup_close_ int rootfd = new_fs("tmpfs", mp->root_size, 0755,
+	_cleanup_close_ int rootfd = new_fs("tmpfs", mp->root_size, 0, 0755,
 					    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 	if (rootfd < 0) {
 		if (procfd >= 0)
@@ -687,7 +691,7 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 			r = make_node_in_root(rootfd, m->dst, true, 0755, e);
 			if (r < 0)
 				goto out;
-			fd = new_fs("tmpfs", m->size, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+			fd = new_fs("tmpfs", m->size, 0, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 			if (fd < 0) {
 				r = fd;
 				goto out;

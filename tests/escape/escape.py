@@ -1596,6 +1596,51 @@ def rw_setuid(h):
                     "'%s' is not owned by the grant's owner (uid %d)" % (name, owner))
 
 
+DEFAULT_DISK = 256 << 20
+
+
+def tree_bytes(d):
+    """Bytes the tree under d takes on disk (st_blocks) and its entries."""
+    total, n = 0, 0
+    for root, dirs, files in os.walk(d):
+        for name in dirs + files:
+            total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            n += 1
+    return total, n
+
+
+@case("disk-fill")
+def disk_fill(h):
+    """Fill a read-write grant, no limit flags, every write under the
+    file-size limit: many small files, empty directories, fallocate (plain,
+    KEEP_SIZE past the end, INSERT_RANGE), sparse files. The box meets
+    ENOSPC at the default disk limit; the host directory and the host's
+    free space change by no more than it."""
+    d = h.base + "/rwdisk"
+    os.mkdir(d, 0o755)
+    if h.mode == "unpriv":
+        os.chown(d, NOBODY, NOBODY)
+    before = disk_free("/var/tmp")
+    sampler = Sampler(lambda: disk_free("/var/tmp"))
+    sampler.start()
+    try:
+        res = h.run(["--ro", h.bindir, "--rw", d], [h.bin("attack-disk"), d], timeout=240,
+                    expect_out="forbidden operations: done")
+    finally:
+        free = sampler.finish()
+    h.expect_exit(res)
+    used, n = tree_bytes(d)
+    low = min(free + [disk_free("/var/tmp")])
+    log("  host directory: %d MiB in %d entries; host free disk dropped by %d MiB at most" % (
+        used >> 20, n, max(0, before - low) >> 20))
+    h.check(b"ENOSPC" in res.stdout, "the box never met ENOSPC", res)
+    h.check(used <= DEFAULT_DISK + (4 << 20),
+            "the host directory takes %d MiB (default disk limit %d MiB)" % (used >> 20, DEFAULT_DISK >> 20), res)
+    h.check(before - low < DEFAULT_DISK + (64 << 20),
+            "host free disk dropped by %d MiB" % ((before - low) >> 20), res)
+    h.check(n > 0, "nothing the box wrote reached the host directory", res)
+
+
 # ---- main ------------------------------------------------------------
 
 

@@ -182,25 +182,55 @@ def test_rw_never_leaves_privileged_files(t):
                 expect_eq(st.st_uid, owner, "owner of %s" % name, r)
 
 
-def test_rw_setuid_in_grant_refused(t):
-    """A grant holding a set-user-ID program is refused before the run as
-    root: the box, writing as its owner, could rewrite it through a shared
-    mapping (the kernel strips the bit on write(2), not there)."""
+def test_rw_setuid_file_grant_refused(t):
+    """A read-write grant of a set-user-ID program itself is refused before
+    the run as root: the box, writing as its owner, could rewrite it through
+    a shared mapping (the kernel strips the bit on write(2), not there)."""
     if t.unpriv:
         raise Skip("as root only (unprivileged, the box is never another user)")
     d = owned_dir(t, "out", 0, 0)
-    os.mkdir(os.path.join(d, "bin"))
-    prog = os.path.join(d, "bin", "prog")
+    prog = os.path.join(d, "prog")
     with open(prog, "w") as f:
         f.write("#!/bin/sh\n")
     os.chmod(prog, 0o4755)
-    marker = os.path.join(d, "ran")
-    r = t.run(["/usr/bin/touch", marker], "--rw", d)
+    marker = os.path.join(t.dir, "ran")
+    r = t.run(["/bin/sh", "-c", "echo ran", marker], "--rw", prog)
     expect_eq(r.rc, 125, "exit status", r)
     expect_in(prog, r.stderr, "the message names the file", r)
     expect_in("--ro", r.stderr, "the message names a fix", r)
-    expect(not os.path.exists(marker), "the program ran", r)
+    expect_eq(r.stdout, "", "the program's output", r)
     expect_eq(os.stat(prog).st_mode & 0o7777, 0o4755, "the file's mode", r)
+
+
+MMAP_REWRITE = """
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 4096, mmap.MAP_SHARED)
+m[0:10] = b'#!/bin/id\\n'
+m.flush()
+print('rewritten')
+"""
+
+
+def test_rw_setuid_rewritten_through_mapping(t):
+    """A set-user-ID program in a read-write directory grant, rewritten by
+    the box through a shared mapping (which keeps the bit on the file it
+    changes): on the host it is either untouched, or rewritten without the
+    bit."""
+    if t.unpriv:
+        raise Skip("as root only (unprivileged, the box is never another user)")
+    d = owned_dir(t, "out", 0, 0)
+    prog = os.path.join(d, "prog")
+    with open(prog, "w") as f:
+        f.write("#!/bin/sh\n" + "#" * 8192)
+    os.chmod(prog, 0o4755)
+    r = t.py(MMAP_REWRITE, prog, opts=["--rw", d])
+    with open(prog, "rb") as f:
+        head = f.read(10)
+    mode = os.stat(prog).st_mode
+    expect(head == b"#!/bin/sh\n" or not mode & 0o6000,
+           "the host file was rewritten and kept mode %o" % mode, r)
+    expect_eq(privileged_left(d) if head != b"#!/bin/sh\n" else [], [], "privileged files", r)
 
 
 def test_rw_unwritable_fails_before_run(t):
@@ -231,9 +261,127 @@ def test_rw_world_writable_not_idmapped(t):
     os.chown(theirs, 4321, 4321)
     r = t.sh("echo x > shared/mine.txt; rm -f shared/theirs.txt; echo done",
              opts=["--rw", d], cwd=t.dir)
-    expect_ok(r, "done\n")
+    expect_eq(r.stdout, "done\n", "stdout", r)
     expect(os.path.exists(theirs), "the box removed another user's file", r)
     expect_eq(os.stat(os.path.join(d, "mine.txt")).st_uid, NOBODY, "owner of the box's file", r)
+
+
+# Fills directory argv[1]: many small files (each far under the file-size
+# limit) until an error, then fallocate; prints what stopped each.
+FILL = r"""
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+d = sys.argv[1]
+n = 0
+try:
+    for i in range(1000000):
+        with open(os.path.join(d, 'f%d' % i), 'w') as f:
+            f.write('x' * 1000)
+        n += 1
+except OSError as e:
+    print('files', n, errno.errorcode.get(e.errno, e.errno))
+for i in range(8):
+    for name in ('f%d' % j for j in range(64)):
+        try:
+            os.unlink(os.path.join(d, name))
+        except OSError:
+            pass
+    fd = os.open(os.path.join(d, 'big%d' % i), os.O_CREAT | os.O_WRONLY, 0o644)
+    r = libc.fallocate(fd, 0, ctypes.c_long(0), ctypes.c_long(48 << 20))
+    print('fallocate', r, errno.errorcode.get(ctypes.get_errno(), 0) if r else '')
+    r = libc.fallocate(fd, 1, ctypes.c_long(0), ctypes.c_long(1 << 30))
+    print('fallocate-keep-size', r, errno.errorcode.get(ctypes.get_errno(), 0) if r else '')
+    os.close(fd)
+"""
+
+
+def tree_bytes(d):
+    """Bytes the tree under d takes on the host's disk (st_blocks), and its
+    entry count."""
+    total, n = os.lstat(d).st_blocks * 512, 0
+    for root, dirs, files in os.walk(d):
+        for name in dirs + files:
+            total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            n += 1
+    return total, n
+
+
+def test_disk_limit_many_files_and_fallocate(t):
+    """A box fills a read-write grant with files each under the file-size
+    limit, then with fallocate: it gets ENOSPC at the disk limit, and the
+    host directory grows by no more than the limit."""
+    d = owned_dir(t, "out", 0 if not t.unpriv else NOBODY, 0 if not t.unpriv else NOBODY)
+    limit = 8 << 20
+    r = t.py(FILL, d, opts=["--rw", d, "--disk", "8M"], timeout=120)
+    expect(r.rc == 0, "the fill script ran to its end", r)
+    expect_in("files ", r.stdout, "the small files stopped", r)
+    expect_in("ENOSPC", r.stdout, "the box got ENOSPC", r)
+    expect_in("fallocate-keep-size -1 ENOSYS", r.stdout, "fallocate with KEEP_SIZE is refused", r)
+    used, n = tree_bytes(d)
+    expect(n > 100, "the files that fit were applied to the host (%d entries)" % n, r)
+    expect(used <= limit + (1 << 20), "the host directory takes %d bytes, disk limit %d" % (used, limit), r)
+    expect_eq(r.report["limits"].get("disk"), limit, "the report's disk limit", r)
+
+
+def test_disk_limit_default_and_directive(t):
+    """The default disk limit is in the report; `disk SIZE` in a policy file
+    sets it."""
+    d = owned_dir(t, "out", 0 if not t.unpriv else NOBODY, 0 if not t.unpriv else NOBODY)
+    r = t.run(["/bin/true"], "--rw", d)
+    expect_ok(r)
+    expect_eq(r.report["limits"].get("disk"), 256 << 20, "the default disk limit", r)
+    pol = t.write("p.policy", "rw %s\ndisk 2M\n" % d)
+    r = t.sh("head -c 3000000 /dev/zero > out/big; echo $?", opts=["--policy", pol], cwd=t.dir)
+    expect_eq(r.report["limits"].get("disk"), 2 << 20, "the policy's disk limit", r)
+    expect(os.path.getsize(os.path.join(d, "big")) <= 2 << 20, "the host file is over the limit", r)
+
+
+def test_disk_file_grant_keep_size(t):
+    """A read-write grant of one file is bounded by the file-size limit:
+    fallocate past its end with FALLOC_FL_KEEP_SIZE (which the file-size
+    limit does not check) is refused."""
+    f = t.write("one.txt", "x\n", 0o666)
+    code = ("import ctypes, os, sys\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "fd = os.open(sys.argv[1], os.O_WRONLY)\n"
+            "for mode in (1, 0x20, 0x11):\n"
+            "    print(libc.fallocate(fd, mode, ctypes.c_long(0), ctypes.c_long(256 << 20)))\n")
+    r = t.py(code, f, opts=["--rw", f, "--file-size", "1M"])
+    expect_ok(r, "-1\n-1\n-1\n")
+    expect(os.lstat(f).st_blocks * 512 <= 1 << 20, "the file grew on the host", r)
+
+
+def test_disk_apply_never_follows_links(t):
+    """What the box wrote is applied to the host directory when the run
+    ends, one name at a time, never through a symbolic link: a host link in
+    the grant that the box replaces by a directory, and links the box
+    makes, lead nothing outside."""
+    victim = t.mkdir("victim", 0o777)
+    d = owned_dir(t, "out", 0 if not t.unpriv else NOBODY, 0 if not t.unpriv else NOBODY)
+    os.symlink(victim, os.path.join(d, "x"))
+    script = ("rm out/x && mkdir out/x && echo box > out/x/planted && "
+              "ln -s %s out/y && mkdir out/z && ln -s %s out/z/w && echo ok" % (victim, victim))
+    r = t.sh(script, opts=["--rw", d], cwd=t.dir)
+    expect_ok(r, "ok\n")
+    expect_eq(os.listdir(victim), [], "files in the directory a link pointed to", r)
+    expect(os.path.isdir(os.path.join(d, "x")) and not os.path.islink(os.path.join(d, "x")),
+           "the box's directory replaced the host link", r)
+    expect_eq(os.readlink(os.path.join(d, "y")), victim, "the box's link (made, not followed)", r)
+
+
+def test_disk_writes_are_the_boxs_own(t):
+    """The controller applies as the box: a change the box's host identity
+    could not make on the host (removing another user's file from a sticky
+    world-writable directory) is not made, and the run says so."""
+    d = owned_dir(t, "shared", 0, 0, 0o1777)
+    theirs = os.path.join(d, "theirs.txt")
+    with open(theirs, "w") as f:
+        f.write("keep\n")
+    os.chown(theirs, 4321, 4321)
+    r = t.sh("rm -f shared/theirs.txt; echo x > shared/mine.txt; echo done", opts=["--rw", d], cwd=t.dir)
+    expect_eq(r.stdout, "done\n", "stdout", r)
+    expect(os.path.exists(theirs), "the box removed another user's file", r)
+    expect_in("not applied", r.stderr, "the notice says a write was not applied", r)
+    expect(os.path.exists(os.path.join(d, "mine.txt")), "the box's own file was not applied", r)
 
 
 def test_doctor_says_idmap(t):
