@@ -368,6 +368,45 @@ def test_disk_apply_never_follows_links(t):
     expect_eq(os.readlink(os.path.join(d, "y")), victim, "the box's link (made, not followed)", r)
 
 
+def test_disk_apply_semantics(t):
+    """After the run the host directory is what the box left: removed
+    files and trees, a tree replaced by a new one with the same name, a
+    file replaced by a directory and the reverse, appends, renames, modes
+    (without set-user-ID), an empty file, a sparse file (still sparse)."""
+    d = owned_dir(t, "out", 0 if not t.unpriv else NOBODY, 0 if not t.unpriv else NOBODY)
+    owner = os.stat(d).st_uid
+    def put(rel, text):
+        p = os.path.join(d, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+        while p != d:
+            os.chown(p, owner, owner)
+            p = os.path.dirname(p)
+    for rel in ("gone.txt", "tree/a/b.txt", "again/old.txt", "f2d", "d2f/x", "log", "mv-src", "mode"):
+        put(rel, rel + "\n")
+    script = ("set -e; cd out; rm gone.txt; rm -r tree; rm -r again; mkdir again; echo new > again/new.txt; "
+              "rm f2d; mkdir f2d; echo in > f2d/in; rm -r d2f; echo file > d2f; echo more >> log; "
+              "mv mv-src mv-dst; chmod 640 mode; : > empty; "
+              "python3 -c \"f=open('sparse','wb'); f.seek(8<<20); f.write(b'z')\"; echo ok")
+    r = t.sh(script, opts=["--rw", d], cwd=t.dir)
+    expect_ok(r, "ok\n")
+    names = sorted(os.listdir(d))
+    expect_eq(names, sorted(["again", "f2d", "d2f", "log", "mv-dst", "mode", "empty", "sparse"]),
+              "host entries", r)
+    expect_eq(os.listdir(os.path.join(d, "again")), ["new.txt"], "a replaced tree", r)
+    expect_eq(open(os.path.join(d, "f2d", "in")).read(), "in\n", "a file replaced by a directory", r)
+    expect_eq(open(os.path.join(d, "d2f")).read(), "file\n", "a directory replaced by a file", r)
+    expect_eq(open(os.path.join(d, "log")).read(), "log\nmore\n", "an append", r)
+    expect_eq(open(os.path.join(d, "mv-dst")).read(), "mv-src\n", "a rename", r)
+    expect_eq(os.stat(os.path.join(d, "mode")).st_mode & 0o7777, 0o640, "a chmod", r)
+    st = os.stat(os.path.join(d, "sparse"))
+    expect_eq(st.st_size, (8 << 20) + 1, "the sparse file's size", r)
+    expect(st.st_blocks * 512 < 1 << 20, "the sparse file became dense on the host", r)
+    for name in names:
+        expect_eq(os.lstat(os.path.join(d, name)).st_uid, owner, "owner of %s" % name, r)
+
+
 def test_disk_writes_are_the_boxs_own(t):
     """The controller applies as the box: a change the box's host identity
     could not make on the host (removing another user's file from a sticky
