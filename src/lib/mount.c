@@ -515,23 +515,28 @@ void mnt_close_trees(struct mnt_plan *mp)
  * tmpfs, so a box filling the grant with many small files or with
  * fallocate gets ENOSPC at the limit, and the host directory is untouched
  * until the controller applies the upper layer after the run (disk.c).
- * The tmpfs is attached for a moment at /.ward-disk in the new root to
- * name it to overlayfs (which takes its own private clones of the
- * layers), then detached again. m->upper_fd keeps the upper directory
- * for the controller. redirect_dir, metacopy and index stay off: the
+ * The tmpfs is attached for a moment at /.ward-disk in the new root
+ * (overlayfs takes its own private clones of the layers, which must be
+ * mounted in this namespace), then detached again. Every layer is named to
+ * overlayfs as /proc/self/fd/N of a descriptor opened here, never as a
+ * path: overlayfs resolves a path as any lookup does, from the host's
+ * root (the box's is not pivoted into yet), so a symlink on the way to
+ * m->dst (a host link in a read-only grant, or one an earlier box left in
+ * a read-write one) would make a host directory the box's lower layer;
+ * the descriptor is the grant attach_at just mounted, resolved inside the
+ * new root. m->upper_fd keeps the upper directory for the controller. redirect_dir, metacopy and index stay off: the
  * upper layer then holds whole files, whiteouts and opaque directories
  * only, which is all the controller has to understand. */
 static int overlay_at(int rootfd, const struct mnt_plan *mp, struct mnt_entry *m,
 		      struct err *e)
 {
-	char low[4200], up[64], work[64], esc[8400];
+	char low[64], up[64], work[64];
 	int r;
-	snprintf(low, sizeof(low), "%s%s", mp->staging, m->dst);
-	snprintf(up, sizeof(up), "%s/.ward-disk/upper", mp->staging);
-	snprintf(work, sizeof(work), "%s/.ward-disk/work", mp->staging);
+	_cleanup_close_ int lowfd = open_in_root(rootfd, m->dst, O_PATH | O_DIRECTORY | O_NOFOLLOW);
 	struct stat st;
-	if (stat(low, &st) < 0)
-		return err_errno(e, errno, "cannot stat '%s' in the box", m->dst);
+	if (lowfd < 0 || fstat(lowfd, &st) < 0)
+		return err_errno(e, errno, "cannot open '%s' in the box", m->dst);
+	_cleanup_close_ int upfd = -1, workfd = -1;
 	if (mkdirat(rootfd, ".ward-disk", 0700) < 0 && errno != EEXIST)
 		return err_errno(e, errno, "cannot create the disk layer of '%s'", m->dst);
 	/* One inode per page: a directory or a symlink takes no page of the
@@ -549,26 +554,21 @@ static int overlay_at(int rootfd, const struct mnt_plan *mp, struct mnt_entry *m
 	_cleanup_close_ int ovl = -1;
 	_cleanup_close_ int fs = -1;
 	if (mkdirat(t, "upper", 0700) < 0 || fchmodat(t, "upper", st.st_mode & 01777, 0) < 0 ||
-	    mkdirat(t, "work", 0700) < 0) {
+	    mkdirat(t, "work", 0700) < 0 ||
+	    (upfd = openat(t, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (workfd = openat(t, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		r = err_errno(e, errno, "cannot create the disk layer of '%s'", m->dst);
 		goto out;
 	}
+	snprintf(low, sizeof(low), "/proc/self/fd/%d", lowfd);
+	snprintf(up, sizeof(up), "/proc/self/fd/%d", upfd);
+	snprintf(work, sizeof(work), "/proc/self/fd/%d", workfd);
 	fs = sys_fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fs < 0) {
 		r = err_errno(e, errno, "cannot create the disk layer of '%s': overlayfs", m->dst);
 		goto out;
 	}
-	/* lowerdir+ (Linux 6.7) takes the path as it is; plain lowerdir
-	 * splits on ':' and needs it escaped. */
-	size_t k = 0;
-	for (const char *c = low; *c && k + 2 < sizeof(esc); c++) {
-		if (*c == ':' || *c == '\\' || *c == ',')
-			esc[k++] = '\\';
-		esc[k++] = *c;
-	}
-	esc[k] = 0;
-	if ((sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", low, 0) < 0 &&
-	     sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", esc, 0) < 0) ||
+	if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", low, 0) < 0 ||
 	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", up, 0) < 0 ||
 	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
 	    sys_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||

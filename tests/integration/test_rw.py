@@ -407,6 +407,22 @@ def test_disk_apply_semantics(t):
         expect_eq(os.lstat(os.path.join(d, name)).st_uid, owner, "owner of %s" % name, r)
 
 
+def test_disk_layer_is_the_grant(t):
+    """The disk layer lies over the grant the box was given, even when a
+    symbolic link is on the way to its box path (a host link in a read-only
+    grant pointing at /etc): never over the host directory the link names."""
+    base = t.mkdir("base")
+    os.symlink("/etc", os.path.join(base, "link"))
+    data = owned_dir(t, "data", 0 if not t.unpriv else NOBODY, 0 if not t.unpriv else NOBODY)
+    with open(os.path.join(data, "mine"), "w") as f:
+        f.write("grant\n")
+    box = os.path.join(base, "link", "ssl")
+    r = t.sh("ls \"$1\"; echo new > \"$1\"/new", box, opts=["--ro", base, "--rw", "%s:%s" % (data, box)])
+    expect_eq(r.stdout, "mine\n", "what the box sees at %s" % box, r)
+    expect(os.path.exists(os.path.join(data, "new")), "the box's write did not reach the grant", r)
+    expect(not os.path.exists("/etc/ssl/new"), "the box wrote into the host's /etc/ssl", r)
+
+
 def test_disk_writes_are_the_boxs_own(t):
     """The controller applies as the box: a change the box's host identity
     could not make on the host (removing another user's file from a sticky
