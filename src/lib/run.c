@@ -907,8 +907,10 @@ static void apply_upper_layers(struct launch *L, struct run_result *ret)
 		struct err e = {{0}};
 		if (m && m->overlay && m->host_fd >= 0 &&
 		    disk_apply(fd, m->host_fd, m->src, m->size, L->root, L->host_uid, L->host_gid, &e) < 0 &&
-		    !ret->notice[0])
+		    !ret->disk_error[0]) {
+			snprintf(ret->disk_error, sizeof(ret->disk_error), "%s", e.msg);
 			snprintf(ret->notice, sizeof(ret->notice), "%s", e.msg);
+		}
 		close(fd);
 	}
 }

@@ -126,6 +126,9 @@ struct run_result {
 	bool not_executable;
 	/* A one-line notice for the user (e.g. cwd not exposed); may be "". */
 	char notice[512];
+	/* The first of the box's writes to a read-write directory that could
+	 * not be applied to the host after the run (disk.c), or "". */
+	char disk_error[512];
 	struct err error;	/* setup-error / exec failure message */
 	/* The broker's refusals (LAYER_BROKER): the first RUN_MAX_DENIALS,
 	 * and how many more there were. */

@@ -436,6 +436,7 @@ def test_disk_writes_are_the_boxs_own(t):
     expect_eq(r.stdout, "done\n", "stdout", r)
     expect(os.path.exists(theirs), "the box removed another user's file", r)
     expect_in("not applied", r.stderr, "the notice says a write was not applied", r)
+    expect_in("theirs.txt", r.report.get("disk_error") or "", "the report's disk_error", r)
     expect(os.path.exists(os.path.join(d, "mine.txt")), "the box's own file was not applied", r)
 
 
