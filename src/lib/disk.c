@@ -253,8 +253,11 @@ static void apply_subdir(struct apply *a, int up, int host, const char *name,
 	}
 	if (opaque && have)
 		remove_children(a, fcntl(hsub, F_DUPFD_CLOEXEC, 3), depth + 1);
-	if (fstat(hsub, &hs) == 0 && (hs.st_mode & 07777) != (st->st_mode & 0777) &&
-	    fchmod(hsub, st->st_mode & 0777) < 0)
+	/* The permission bits as the box left them; the host's own sticky
+	 * and set-group-ID bits stay (the box cannot set them: the copy in
+	 * its layer has them from the host). */
+	if (fstat(hsub, &hs) == 0 && (hs.st_mode & 0777) != (st->st_mode & 0777) &&
+	    fchmod(hsub, (hs.st_mode & (S_ISVTX | S_ISGID)) | (st->st_mode & 0777)) < 0)
 		failed(a, "chmod", errno);
 	apply_dir(a, sub, hsub, depth + 1);
 	close(sub);

@@ -407,6 +407,23 @@ def test_disk_apply_semantics(t):
         expect_eq(os.lstat(os.path.join(d, name)).st_uid, owner, "owner of %s" % name, r)
 
 
+def test_disk_keeps_host_directory_bits(t):
+    """Writing into a host directory that is sticky and set-group-ID (a
+    shared directory inside the grant) leaves those bits as they were."""
+    d = owned_dir(t, "out", 0 if not t.unpriv else NOBODY, 0 if not t.unpriv else NOBODY)
+    shared = os.path.join(d, "shared")
+    os.mkdir(shared)
+    os.chown(shared, os.stat(d).st_uid, os.stat(d).st_gid)
+    os.chmod(shared, 0o3777)
+    # (GNU chmod's "775" would keep the set-group-ID bit, which the box
+    # may not set: EPERM. The box changes the permission bits only.)
+    r = t.sh("echo x > out/shared/new && python3 -c 'import os; os.chmod(\"out/shared\", 0o775)' && echo ok",
+             opts=["--rw", d], cwd=t.dir)
+    expect_ok(r, "ok\n")
+    expect_eq(os.stat(shared).st_mode & 0o7777, 0o3775, "the shared directory's mode", r)
+    expect(os.path.exists(os.path.join(shared, "new")), "the box's file was not applied", r)
+
+
 def test_disk_layer_is_the_grant(t):
     """The disk layer lies over the grant the box was given, even when a
     symbolic link is on the way to its box path (a host link in a read-only
