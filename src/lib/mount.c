@@ -524,9 +524,10 @@ void mnt_close_trees(struct mnt_plan *mp)
  * m->dst (a host link in a read-only grant, or one an earlier box left in
  * a read-write one) would make a host directory the box's lower layer;
  * the descriptor is the grant attach_at just mounted, resolved inside the
- * new root. m->upper_fd keeps the upper directory for the controller. redirect_dir, metacopy and index stay off: the
- * upper layer then holds whole files, whiteouts and opaque directories
- * only, which is all the controller has to understand. */
+ * new root. m->upper_fd keeps the upper directory for the controller.
+ * redirect_dir (nofollow: userxattr allows no other), metacopy and index
+ * stay off: the upper layer then holds whole files, whiteouts and opaque
+ * directories only, which is all the controller has to understand. */
 static int overlay_at(int rootfd, const struct mnt_plan *mp, struct mnt_entry *m,
 		      struct err *e)
 {
