@@ -96,6 +96,7 @@ enum ward_limit {
 	WARD_LIMIT_FILE_SIZE = 5,  /* bytes */
 	WARD_LIMIT_OPEN_FILES = 6, /* count */
 	WARD_LIMIT_TMP_SIZE = 7,   /* bytes */
+	WARD_LIMIT_DISK = 8,	   /* bytes a box may write into each read-write directory grant */
 };
 WARD_API int ward_policy_set_limit(ward_policy *p, enum ward_limit limit, uint64_t value);
 

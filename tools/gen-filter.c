@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
@@ -33,17 +34,15 @@
  * on an older kernel). */
 static const char *const allowed[] = {
 	/* files and fds */
-	"read", "write", "open", "openat", "openat2", "close", "close_range",
-	"creat", "stat", "fstat", "lstat", "newfstatat", "statx", "statfs",
+	"read", "write", "close", "close_range", "stat", "fstat", "lstat", "newfstatat", "statx", "statfs",
 	"fstatfs", "lseek", "pread64", "pwrite64", "readv", "writev",
 	"preadv", "pwritev", "preadv2", "pwritev2", "access", "faccessat",
 	"faccessat2", "dup", "dup2", "dup3", "fcntl", "flock", "fsync",
-	"fdatasync", "truncate", "ftruncate", "fallocate", "fadvise64",
+	"fdatasync", "truncate", "ftruncate", "fadvise64",
 	"readahead", "getdents", "getdents64", "getcwd", "chdir", "fchdir",
-	"rename", "renameat", "renameat2", "mkdir", "mkdirat", "rmdir", "link",
+	"rename", "renameat", "renameat2", "rmdir", "link",
 	"linkat", "unlink", "unlinkat", "symlink", "symlinkat", "readlink",
-	"readlinkat", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown",
-	"fchown", "lchown", "fchownat", "umask", "utime", "utimes",
+	"readlinkat", "chown", "fchown", "lchown", "fchownat", "umask", "utime", "utimes",
 	"utimensat", "futimesat", "sendfile", "copy_file_range", "splice",
 	"tee", "vmsplice", "sync_file_range", "getxattr", "lgetxattr",
 	"fgetxattr", "listxattr", "llistxattr", "flistxattr", "pipe", "pipe2",
@@ -164,6 +163,48 @@ int main(int argc, char **argv)
 			continue; /* harmless without open_by_handle_at */
 		add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0, NULL);
 	}
+
+	/* No set-user-ID or set-group-ID bit, from any call that sets a mode
+	 * (open/creat/mkdir are ruled here, mknod is denied above): the box
+	 * writes into a read-write grant as the directory's owner (an
+	 * idmapped mount when ward runs as root), and a root-owned setuid file
+	 * left in the host directory would be a way out of every box. The
+	 * kernel truncates the mode to umode_t, so only the low bits matter
+	 * and a mask on them cannot be bypassed with high bits. */
+	static const struct {
+		const char *name;
+		unsigned arg; /* index of the mode argument */
+	} mode_calls[] = {
+		{"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2},
+		{"open", 2},  {"openat", 3}, {"creat", 1},    {"mkdir", 1},
+		{"mkdirat", 2},
+	};
+	for (size_t i = 0; i < sizeof(mode_calls) / sizeof(*mode_calls); i++) {
+		unsigned a = mode_calls[i].arg;
+		struct scmp_arg_cmp plain = {a, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0};
+		struct scmp_arg_cmp suid = {a, SCMP_CMP_MASKED_EQ, S_ISUID, S_ISUID};
+		struct scmp_arg_cmp sgid = {a, SCMP_CMP_MASKED_EQ, S_ISGID, S_ISGID};
+		add(ctx, SCMP_ACT_ALLOW, mode_calls[i].name, 1, &plain);
+		add(ctx, SCMP_ACT_ERRNO(EPERM), mode_calls[i].name, 1, &suid);
+		add(ctx, SCMP_ACT_ERRNO(EPERM), mode_calls[i].name, 1, &sgid);
+	}
+	/* fallocate: only the modes the file-size limit bounds. Mode 0 past
+	 * the end of a file is checked against RLIMIT_FSIZE; with
+	 * FALLOC_FL_KEEP_SIZE it is not (blocks past the end, the size kept),
+	 * and FALLOC_FL_INSERT_RANGE grows the size without the check, after
+	 * which mode 0 fills it: either fills a read-write file grant without
+	 * bound. Punching a hole (PUNCH_HOLE|KEEP_SIZE) frees space; ZERO_RANGE
+	 * without KEEP_SIZE is bounded like mode 0. The rest is ENOSYS (the
+	 * default): posix_fallocate uses mode 0. */
+	const uint64_t falloc_ok[] = {0, 0x01 | 0x02 /* KEEP_SIZE|PUNCH_HOLE */, 0x10 /* ZERO_RANGE */};
+	for (size_t i = 0; i < sizeof(falloc_ok) / sizeof(*falloc_ok); i++) {
+		struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_EQ, falloc_ok[i]);
+		add(ctx, SCMP_ACT_ALLOW, "fallocate", 1, &c);
+	}
+
+	/* openat2 carries its mode in a struct seccomp cannot read: ENOSYS
+	 * (the default), and libcs and runtimes fall back to openat, whose
+	 * mode is checked above. The broker answers openat2 the same way. */
 
 	/* clone3 passes its flags in memory seccomp cannot read: answer ENOSYS
 	 * so glibc and others fall back to clone(2), whose flags we check. */

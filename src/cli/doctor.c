@@ -119,6 +119,18 @@ int cmd_doctor(int argc, char **argv)
 	if (!f.rlimits)
 		ok = false;
 
+	if (f.idmap < 0)
+		line("idmapped mounts", "not used", "--rw grants are written as you (the box's host uid)");
+	else if (f.idmap)
+		line("idmapped mounts", "yes",
+		     "--rw grants are written as the directory's owner (checked on the current directory's file system)");
+	else {
+		snprintf(detail, sizeof(detail),
+			 "--rw of a directory not owned by 65534 fails before the run (%s); use ext4, xfs, btrfs or tmpfs (linux 6.3 or later)",
+			 f.idmap_why);
+		line("idmapped mounts", "no", detail);
+	}
+
 	printf("\n%s\n", ok ? "a default 'ward run' would work here"
 			    : "a default 'ward run' would fail here: see the missing layers above");
 	return finish_stdout(ok ? 0 : EXIT_SETUP_ERROR);

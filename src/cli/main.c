@@ -36,6 +36,7 @@ static const struct {
 	[WARD_LIMIT_FILE_SIZE] = {"SIZE", "size of any file written"},
 	[WARD_LIMIT_OPEN_FILES] = {"N", "open file descriptors per process"},
 	[WARD_LIMIT_TMP_SIZE] = {"SIZE", "size of the box's /tmp"},
+	[WARD_LIMIT_DISK] = {"SIZE", "what the box may write into each --rw directory"},
 };
 
 static void print_limit_defaults(FILE *f)

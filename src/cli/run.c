@@ -60,6 +60,7 @@ static const struct option options[] = {
 	{"file-size", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_FILE_SIZE},
 	{"open-files", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_OPEN_FILES},
 	{"tmp-size", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_TMP_SIZE},
+	{"disk", required_argument, NULL, OPT_LIMIT + WARD_LIMIT_DISK},
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"cgroup", required_argument, NULL, OPT_CGROUP},
 	{"quiet", no_argument, NULL, OPT_QUIET},

@@ -32,6 +32,14 @@ struct mnt_entry {
 	bool src_is_dir;     /* bind: decided by the controller (stat) */
 	bool exec_rule;	     /* landlock: may execute beneath (no --exec list) */
 	bool device;	     /* bind of a host device node (no nodev) */
+	bool writable;	     /* bind: a read-write grant (not rdonly) */
+	bool idmap;	     /* bind: write as the host path's owner (root) */
+	uid_t idmap_uid;     /* ...that owner, and its group */
+	gid_t idmap_gid;
+	bool overlay;	     /* bind: writes land in a tmpfs of `size` bytes
+			      * (an overlay), applied to the host at the end */
+	int host_fd;	     /* overlay, controller: where to apply (disk.c) */
+	int upper_fd;	     /* overlay, set in the child: the upper layer */
 	bool skipped;	     /* set in the child: optional and missing */
 	int tree_fd;	     /* set in the child: the detached clone */
 };
@@ -50,6 +58,19 @@ struct mnt_entry *mnt_plan_last(struct mnt_plan *mp);
 void mnt_plan_sort(struct mnt_plan *mp);
 void mnt_plan_free(struct mnt_plan *mp);
 
+/* In the controller, before clone, as root: the read-write grants marked
+ * `idmap` are cloned (open_tree) and idmapped so that the box's host
+ * uid/gid (box_uid/box_gid) writes as the owner of the granted path; the
+ * box attaches these clones instead of capturing its own. Then every
+ * read-write grant is checked: one the box could not write fails here,
+ * before the run, naming the fix. */
+int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
+			 gid_t box_gid, struct err *e);
+/* As root: can `path`'s file system be idmapped? 1, or 0 with why set. */
+int mnt_idmap_probe(const char *path, char *why, size_t len);
+/* Closes what mnt_prepare_writable opened (the controller's copies). */
+void mnt_close_trees(struct mnt_plan *mp);
+
 /* In the box, right after clone: makes the mount tree private and clones
  * every granted host path into a detached mount, with the caller's own
  * credentials (before the box takes its uid), while the controller writes
@@ -59,6 +80,14 @@ int mnt_capture(struct mnt_plan *mp, struct err *e);
  * and pivots into it. On return the host's file system is gone from this
  * mount namespace. */
 int mnt_build_root(struct mnt_plan *mp, struct err *e);
+
+/* --- the size-capped layer of read-write grants (disk.c) --- */
+
+/* After the run: replays the upper layer upper_fd onto host_fd, as the
+ * box (box_uid/box_gid; root: on a thread with those fs ids), writing at
+ * most `limit` bytes. 0, or -errno with e naming the first failure. */
+int disk_apply(int upper_fd, int host_fd, const char *host_path, uint64_t limit, bool root,
+	       uid_t box_uid, gid_t box_gid, struct err *e);
 
 /* --- namespaces (ns.c) --- */
 
@@ -71,6 +100,10 @@ int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 		     bool allow_setgroups, struct err *e);
 /* In the box: become uid/gid 1000 with no supplementary groups. */
 int ns_become_box_user(bool can_setgroups, struct err *e);
+/* A user namespace fd mapping inside_uid/gid to outside_uid/gid only (for
+ * mount_setattr(MOUNT_ATTR_IDMAP)), or -errno. */
+int ns_idmap_userns(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid,
+		    gid_t outside_gid, struct err *e);
 int ns_set_hostname(const char *name, struct err *e);
 int ns_loopback_up(struct err *e);
 

@@ -90,5 +90,6 @@ int features_probe(struct features *f)
 	}
 	cgroup_detect(f);
 	f->rlimits = true;
+	f->idmap = geteuid() == 0 ? mnt_idmap_probe(".", f->idmap_why, sizeof(f->idmap_why)) : -1;
 	return 0;
 }

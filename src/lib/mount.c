@@ -11,6 +11,7 @@
  *     with RESOLVE_IN_ROOT, so a symlink that an earlier box planted in a
  *     read-write tree can never point a mount outside the new root
  *     (the Judge0 class of bugs, CVE-2024-28185). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
@@ -18,7 +19,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 
 #include "box.h"
 
@@ -77,7 +80,7 @@ int mnt_plan_add(struct mnt_plan *mp, enum mnt_kind kind, const char *src,
 	}
 	mp->e[mp->n++] = (struct mnt_entry){
 		.kind = kind, .src = src, .dst = dst, .tree_fd = -1,
-		.mode = 0755,
+		.host_fd = -1, .upper_fd = -1, .mode = 0755,
 	};
 	return 0;
 }
@@ -178,8 +181,9 @@ static int attach_at(int rootfd, int mnt_fd, const char *dst, struct err *e)
 	return 0;
 }
 
-/* A detached tmpfs (or proc) mount, ready to be attached. */
-static int new_fs(const char *type, uint64_t size, unsigned mode,
+/* A detached tmpfs (or proc) mount, ready to be attached. inodes: the
+ * tmpfs's inode count, 0 for one per KiB of size. */
+static int new_fs(const char *type, uint64_t size, uint64_t inodes, unsigned mode,
 		  unsigned attrs, struct err *e)
 {
 	_cleanup_close_ int fs = sys_fsopen(type, FSOPEN_CLOEXEC);
@@ -198,7 +202,7 @@ static int new_fs(const char *type, uint64_t size, unsigned mode,
 		/* Bound the inode count too: a box must not fill host memory
 		 * with empty files. */
 		snprintf(val, sizeof(val), "%llu",
-			 (unsigned long long)(size ? size / 1024 + 64 : 4096));
+			 (unsigned long long)(inodes ? inodes : size ? size / 1024 + 64 : 4096));
 		if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", val, 0) < 0)
 			return err_errno(e, errno, "cannot set %s inode limit", type);
 	}
@@ -248,12 +252,362 @@ static int make_symlink(int rootfd, const struct mnt_entry *m, struct err *e)
 	return 0;
 }
 
-/* Phase 1: clone each host path while the host tree is still visible. */
+/* A file system's name for messages, from statfs(2)'s f_type. */
+static const char *fs_name(long type, char *buf, size_t len)
+{
+	static const struct {
+		long magic;
+		const char *name;
+	} names[] = {
+		{0xEF53, "ext4"},	{0x58465342, "xfs"},	{0x9123683E, "btrfs"},
+		{0x01021994, "tmpfs"},	{0x794c7630, "overlay"}, {0x65735546, "fuse"},
+		{0x6969, "nfs"},	{0xFF534D42, "cifs"},	{0x01021997, "9p"},
+		{0x19800202, "mqueue"}, {0x9fa0, "proc"},	{0x62656572, "sysfs"},
+		{0x1373, "devtmpfs"},	{0x1cd1, "devpts"},	{0x4d44, "vfat"},	{0x5346544e, "ntfs"},
+		{0x73717368, "squashfs"}, {0xF2F52010, "f2fs"},	{0x2fc12fc1, "zfs"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (names[i].magic == type)
+			return names[i].name;
+	snprintf(buf, len, "type 0x%lx", (unsigned long)type);
+	return buf;
+}
+
+/* Can uid/gid write the path as it is (without an idmap)? The owner's,
+ * group's or others' write bit, as the kernel would pick it. */
+static bool writable_by(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (st->st_uid == uid)
+		return st->st_mode & S_IWUSR;
+	if (st->st_gid == gid)
+		return st->st_mode & S_IWGRP;
+	return st->st_mode & S_IWOTH;
+}
+
+/* Is there, at or below fd (taken), a file that a box writing as the
+ * owner must not be able to rewrite: set-user-ID, executable
+ * set-group-ID, or holding a file capability? The kernel strips those on
+ * write(2) and truncate, but not when the file is changed through a
+ * shared writable mapping, so a box that owns such a file could rewrite
+ * it and keep the bit. 1 (path names it, relative), 0, or -errno. The
+ * box does not run yet, and cannot make one (the seccomp filter refuses
+ * the bits and every xattr), so checking once before it starts holds. */
+static int find_privileged(int fd, char *path, size_t len, size_t plen, int depth)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	if (S_ISREG(st.st_mode)) {
+		bool bad = (st.st_mode & S_ISUID) ||
+			   (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) ||
+			   fgetxattr(fd, "security.capability", NULL, 0) >= 0;
+		close(fd);
+		return bad;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	if (depth > 128) {
+		close(fd);
+		return -ELOOP;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		unsigned char type = de->d_type;
+		struct stat sst;
+		if (type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &sst, AT_SYMLINK_NOFOLLOW) == 0)
+			type = S_ISREG(sst.st_mode) ? DT_REG : S_ISDIR(sst.st_mode) ? DT_DIR : DT_UNKNOWN;
+		/* Only files and directories are opened: opening a device
+		 * node (a ptmx, a tape) may do something. */
+		if (type != DT_REG && type != DT_DIR)
+			continue;
+		int n = snprintf(path + plen, len - plen, "/%s", de->d_name);
+		if (n < 0 || (size_t)n >= len - plen) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		/* O_NONBLOCK: a FIFO must not stall; O_NOFOLLOW: a symlink
+		 * leads elsewhere (and is not followed by a write either). */
+		int sub = openat(dirfd(d), de->d_name,
+				 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno == ELOOP || errno == ENOENT || errno == ENXIO)
+				continue;
+			r = -errno;
+			break;
+		}
+		r = find_privileged(sub, path, len, plen + (size_t)n, depth + 1);
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(d);
+	if (r == 0)
+		path[plen] = 0;
+	return r;
+}
+
+/* The idmapped clone of one read-write grant: the box's host uid/gid
+ * stands for the owner on disk, in both directions (files the owner
+ * made are the box's; files the box makes are the owner's). Returns the
+ * detached tree, or -errno with e set, or -errno with *ret_unsupported
+ * set when the file system (or kernel) cannot idmap. */
+static int open_idmapped(const struct mnt_entry *m, int userns, bool *ret_unsupported,
+			 struct err *e)
+{
+	_cleanup_close_ int fd = sys_open_tree(AT_FDCWD, m->src,
+					       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0)
+		return err_errno(e, errno, "cannot bind '%s'", m->src);
+	/* nosuid and nodev first (they apply to every submount), then the
+	 * idmap, which the kernel allows only on a clone not yet attached. */
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+		return err_errno(e, errno, "cannot restrict bind of '%s'", m->src);
+	attr = (struct mount_attr){.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0) {
+		int r = errno;
+		*ret_unsupported = r == EINVAL || r == EOPNOTSUPP || r == EPERM;
+		return *ret_unsupported ? -r : err_errno(e, r, "cannot idmap '%s'", m->src);
+	}
+	return TAKE_FD(fd);
+}
+
+int mnt_idmap_probe(const char *path, char *why, size_t len)
+{
+	struct err e = {{0}};
+	int userns = ns_idmap_userns(0, NOBODY_UID, 0, NOBODY_GID, &e);
+	if (userns < 0) {
+		snprintf(why, len, "%s", e.msg);
+		return 0;
+	}
+	_cleanup_close_ int ns = userns;
+	_cleanup_close_ int fd = sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "cannot clone the mount of '%s' (errno %d)", path, errno);
+		return 0;
+	}
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) < 0) {
+		char buf[32];
+		struct statfs sf;
+		snprintf(why, len, "the file system of '%s' (%s) cannot be idmapped on this kernel", path,
+			 statfs(path, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?");
+		return 0;
+	}
+	return 1;
+}
+
+int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
+			 gid_t box_gid, struct err *e)
+{
+	int userns = -1, r = 0;
+	uid_t ns_uid = 0;
+	gid_t ns_gid = 0;
+	for (size_t i = 0; i < mp->n && r == 0; i++) {
+		struct mnt_entry *m = &mp->e[i];
+		struct stat st;
+		if (m->kind != MNT_BIND || !m->writable)
+			continue;
+		if (stat(m->src, &st) < 0) {
+			if (errno == ENOENT && m->optional)
+				continue;
+			r = err_errno(e, errno, "cannot bind '%s'", m->src);
+			break;
+		}
+		bool unsupported = false;
+		if (m->idmap) {
+			/* (Behind an overlay the box changes only copies: the
+			 * controller writes new files, without those bits.) */
+			char found[4096] = "";
+			int fd = m->overlay ? -1 : open(m->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			r = m->overlay ? 0 : fd < 0 ? -errno : find_privileged(fd, found, sizeof(found), 0, 0);
+			if (r == 1) {
+				r = err_set(e, EPERM,
+					    "'%s' is granted read-write but holds '%s%s', a set-user-ID, set-group-ID or file-capability program: a box writing as its owner could rewrite it; remove the bit, or grant it --ro",
+					    m->src, m->src, found);
+				break;
+			}
+			if (r < 0) {
+				r = err_errno(e, -r, "cannot check '%s%s' before granting it read-write", m->src, found);
+				break;
+			}
+			if (userns < 0 || ns_uid != m->idmap_uid || ns_gid != m->idmap_gid) {
+				if (userns >= 0)
+					close(userns);
+				userns = ns_idmap_userns(m->idmap_uid, box_uid, m->idmap_gid, box_gid, e);
+				if (userns < 0) {
+					r = userns;
+					break;
+				}
+				ns_uid = m->idmap_uid;
+				ns_gid = m->idmap_gid;
+			}
+			fd = open_idmapped(m, userns, &unsupported, e);
+			if (fd >= 0) {
+				m->tree_fd = fd;
+				/* The controller's own clone, where it applies the
+				 * overlay after the run: as the box, as the owner. */
+				if (m->overlay && (m->host_fd = open_idmapped(m, userns, &unsupported, e)) < 0) {
+					r = m->host_fd;
+					break;
+				}
+				continue;
+			}
+			if (!unsupported) {
+				r = fd;
+				break;
+			}
+			m->idmap = false;
+		}
+		/* Not idmapped: the box writes as box_uid itself. */
+		bool w = root ? writable_by(&st, box_uid, box_gid) : access(m->src, W_OK) == 0;
+		if (w && m->overlay) {
+			m->host_fd = open(m->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (m->host_fd < 0) {
+				r = err_errno(e, errno, "cannot open '%s'", m->src);
+				break;
+			}
+		}
+		if (w)
+			continue;
+		char buf[32];
+		struct statfs sf;
+		const char *fs = statfs(m->src, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?";
+		if (unsupported)
+			r = err_set(e, EACCES,
+				    "'%s' is granted read-write but the box cannot write to it: its file system (%s) cannot be idmapped on this kernel, so the box would write as uid %u, not as its owner (uid %u); grant a directory on ext4, xfs, btrfs or tmpfs (linux 6.3 or later), or chown it to %u",
+				    m->src, fs, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)box_uid);
+		else
+			r = err_set(e, EACCES,
+				    "'%s' is granted read-write but the box cannot write to it: the box writes as uid %u and it is owned by uid %u with mode %04o; make it writable for uid %u, or grant it --ro",
+				    m->src, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+				    (unsigned)box_uid);
+	}
+	if (userns >= 0)
+		close(userns);
+	return r;
+}
+
+void mnt_close_trees(struct mnt_plan *mp)
+{
+	for (size_t i = 0; i < mp->n; i++)
+		if (mp->e[i].tree_fd >= 0) {
+			close(mp->e[i].tree_fd);
+			mp->e[i].tree_fd = -1;
+		}
+}
+
+/* The size-capped layer of a read-write directory grant: an overlay at
+ * m->dst whose lower layer is the grant just attached there (read-only to
+ * the overlay) and whose upper layer is a fresh tmpfs of m->size bytes
+ * (and a bounded inode count, new_fs). Every write of the box lands in the
+ * tmpfs, so a box filling the grant with many small files or with
+ * fallocate gets ENOSPC at the limit, and the host directory is untouched
+ * until the controller applies the upper layer after the run (disk.c).
+ * The tmpfs is attached for a moment at /.ward-disk in the new root
+ * (overlayfs takes its own private clones of the layers, which must be
+ * mounted in this namespace), then detached again. Every layer is named to
+ * overlayfs as /proc/self/fd/N of a descriptor opened here, never as a
+ * path: overlayfs resolves a path as any lookup does, from the host's
+ * root (the box's is not pivoted into yet), so a symlink on the way to
+ * m->dst (a host link in a read-only grant, or one an earlier box left in
+ * a read-write one) would make a host directory the box's lower layer;
+ * the descriptor is the grant attach_at just mounted, resolved inside the
+ * new root. m->upper_fd keeps the upper directory for the controller.
+ * redirect_dir (nofollow: userxattr allows no other), metacopy and index
+ * stay off: the upper layer then holds whole files, whiteouts and opaque
+ * directories only, which is all the controller has to understand. */
+static int overlay_at(int rootfd, const struct mnt_plan *mp, struct mnt_entry *m,
+		      struct err *e)
+{
+	char low[64], up[64], work[64];
+	int r;
+	_cleanup_close_ int lowfd = open_in_root(rootfd, m->dst, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	struct stat st;
+	if (lowfd < 0 || fstat(lowfd, &st) < 0)
+		return err_errno(e, errno, "cannot open '%s' in the box", m->dst);
+	_cleanup_close_ int upfd = -1, workfd = -1;
+	if (mkdirat(rootfd, ".ward-disk", 0700) < 0 && errno != EEXIST)
+		return err_errno(e, errno, "cannot create the disk layer of '%s'", m->dst);
+	/* One inode per page: a directory or a symlink takes no page of the
+	 * tmpfs but a block on the host, so this bounds them too. */
+	_cleanup_close_ int t = new_fs("tmpfs", m->size, m->size / 4096 + 64, 0700,
+				       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+	if (t < 0)
+		return t;
+	if ((r = attach_at(rootfd, t, "/.ward-disk", e)) < 0)
+		return r;
+	/* The overlay's root is the upper directory: give it the grant's
+	 * mode (the owner is the box, as the grant's owner is through the
+	 * idmap; where it is not, the kernel still checks every change as
+	 * the box when the controller applies it). */
+	_cleanup_close_ int ovl = -1;
+	_cleanup_close_ int fs = -1;
+	if (mkdirat(t, "upper", 0700) < 0 || fchmodat(t, "upper", st.st_mode & 01777, 0) < 0 ||
+	    mkdirat(t, "work", 0700) < 0 ||
+	    (upfd = openat(t, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (workfd = openat(t, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		r = err_errno(e, errno, "cannot create the disk layer of '%s'", m->dst);
+		goto out;
+	}
+	snprintf(low, sizeof(low), "/proc/self/fd/%d", lowfd);
+	snprintf(up, sizeof(up), "/proc/self/fd/%d", upfd);
+	snprintf(work, sizeof(work), "/proc/self/fd/%d", workfd);
+	fs = sys_fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0) {
+		r = err_errno(e, errno, "cannot create the disk layer of '%s': overlayfs", m->dst);
+		goto out;
+	}
+	if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", low, 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", up, 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "redirect_dir", "nofollow", 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "metacopy", "off", 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_SET_STRING, "index", "off", 0) < 0 ||
+	    sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		r = err_errno(e, errno, "cannot create the disk layer of '%s': overlayfs", m->dst);
+		goto out;
+	}
+	ovl = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (ovl < 0) {
+		r = err_errno(e, errno, "cannot mount the disk layer of '%s'", m->dst);
+		goto out;
+	}
+	m->upper_fd = openat(t, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->upper_fd < 0) {
+		r = err_errno(e, errno, "cannot open the disk layer of '%s'", m->dst);
+		goto out;
+	}
+	r = attach_at(rootfd, ovl, m->dst, e);
+out:;
+	char at[64];
+	snprintf(at, sizeof(at), "%s/.ward-disk", mp->staging);
+	if (umount2(at, MNT_DETACH) < 0 && r == 0)
+		r = err_errno(e, errno, "cannot detach the disk layer of '%s'", m->dst);
+	if (unlinkat(rootfd, ".ward-disk", AT_REMOVEDIR) < 0 && r == 0)
+		r = err_errno(e, errno, "cannot remove the disk layer's mount point");
+	return r;
+}
+
+/* Phase 1: clone each host path while the host tree is still visible
+ * (but those the controller already cloned, idmapped). */
 static int capture(struct mnt_plan *mp, struct err *e)
 {
 	for (size_t i = 0; i < mp->n; i++) {
 		struct mnt_entry *m = &mp->e[i];
-		if (m->kind != MNT_BIND)
+		if (m->kind != MNT_BIND || m->tree_fd >= 0)
 			continue;
 		int fd = sys_open_tree(AT_FDCWD, m->src,
 				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -299,12 +653,12 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 	int procfd = -1;
 	for (size_t i = 0; i < mp->n && procfd < 0; i++)
 		if (mp->e[i].kind == MNT_PROC) {
-			procfd = new_fs("proc", 0, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e);
+			procfd = new_fs("proc", 0, 0, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e);
 			if (procfd < 0)
 				return procfd;
 		}
 
-	_cleanup_close_ int rootfd = new_fs("tmpfs", mp->root_size, 0755,
+	_cleanup_close_ int rootfd = new_fs("tmpfs", mp->root_size, 0, 0755,
 					    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 	if (rootfd < 0) {
 		if (procfd >= 0)
@@ -329,6 +683,8 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 			r = attach_at(rootfd, m->tree_fd, m->dst, e);
 			close(m->tree_fd);
 			m->tree_fd = -1;
+			if (r == 0 && m->overlay)
+				r = overlay_at(rootfd, mp, m, e);
 			if (r < 0)
 				goto out;
 			break;
@@ -336,7 +692,7 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 			r = make_node_in_root(rootfd, m->dst, true, 0755, e);
 			if (r < 0)
 				goto out;
-			fd = new_fs("tmpfs", m->size, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+			fd = new_fs("tmpfs", m->size, 0, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 			if (fd < 0) {
 				r = fd;
 				goto out;

@@ -13,6 +13,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "box.h"
 
@@ -135,6 +137,51 @@ int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 		return r;
 	snprintf(map, sizeof(map), "%d %u 1\n", BOX_GID, (unsigned)host_gid);
 	return write_proc(pid, "gid_map", map, e);
+}
+
+/* A user namespace whose only mapping is `inside` ↔ `outside` (uid and
+ * gid), for an idmapped mount (mount_setattr(MOUNT_ATTR_IDMAP) takes the
+ * mapping from a user namespace fd). A namespace lives only as long as a
+ * process or fd holds it: a child made with clone3(CLONE_NEWUSER) holds it
+ * while the maps are written and the fd opened, then exits. The child
+ * only reads a pipe and exits (safe after clone in a threaded host). */
+int ns_idmap_userns(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid,
+		    gid_t outside_gid, struct err *e)
+{
+	int hold[2];
+	if (pipe2(hold, O_CLOEXEC) < 0)
+		return err_errno(e, errno, "cannot create a pipe");
+	struct clone_args args = {.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD};
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		char c;
+		close(hold[1]);
+		(void)!read(hold[0], &c, 1);
+		_exit(0);
+	}
+	close(hold[0]);
+	if (pid < 0) {
+		close(hold[1]);
+		return err_errno(e, errno, "cannot create a user namespace for an idmapped mount");
+	}
+	char map[64], path[64];
+	int fd = -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)inside_uid, (unsigned)outside_uid);
+	int r = write_proc((pid_t)pid, "uid_map", map, e);
+	if (r == 0) {
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)inside_gid, (unsigned)outside_gid);
+		r = write_proc((pid_t)pid, "gid_map", map, e);
+	}
+	if (r == 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/ns/user", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			r = err_errno(e, errno, "cannot open '%s'", path);
+	}
+	close(hold[1]);
+	while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return r < 0 ? r : fd;
 }
 
 /* Raw system calls, not glibc's wrappers: those apply the change to every

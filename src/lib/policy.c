@@ -58,6 +58,9 @@ const struct limit_info limit_info[_LIMIT_MAX] = {
 	/* RLIMIT_NOFILE cannot exceed fs.nr_open, 2^20 by default. */
 	[LIMIT_OPEN_FILES] = {"open-files", LIMIT_TYPE_COUNT, 1024, 1048576},
 	[LIMIT_TMP_SIZE] = {"tmp-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
+	/* What a box may add to each read-write directory grant: its writes
+	 * land in a tmpfs of this size (run.c, disk.c). */
+	[LIMIT_DISK] = {"disk", LIMIT_TYPE_SIZE, 256 * MIB, 16 * TIB},
 };
 
 int limit_by_name(const char *name)

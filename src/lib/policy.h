@@ -37,6 +37,7 @@ enum limit_id {
 	LIMIT_FILE_SIZE,
 	LIMIT_OPEN_FILES,
 	LIMIT_TMP_SIZE,
+	LIMIT_DISK,
 	_LIMIT_MAX,
 };
 

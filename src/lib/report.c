@@ -90,6 +90,7 @@ char *report_json(const struct run_result *r)
 						r->error.msg[0]
 						? json_string(r->error.msg) : json_null());
 	json_object_set_new(o, "evidence", r->evidence ? json_string(r->evidence) : json_null());
+	json_object_set_new(o, "disk_error", r->disk_error[0] ? json_string(r->disk_error) : json_null());
 	if (r->layers & LAYER_BROKER) {
 		json_t *d = json_array();
 		for (unsigned i = 0; d && i < r->n_denials; i++) {

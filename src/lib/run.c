@@ -117,6 +117,8 @@ struct launch {
 	/* pipes: [0] read end, [1] write end */
 	int sync[2], status[2], errp[2], out[2], err[2], in[2];
 	int chan[2];	     /* host-function channel: [0] controller, [1] box */
+	int disk[2];	     /* the overlays' upper layers, box [1] → controller [0] */
+	size_t n_overlay;    /* read-write directory grants (overlays) */
 	int stdin_direct;    /* caller's stdin handed to the box as is, or -1 */
 	struct broker *broker; /* NULL unless the policy needs one */
 	int broker_fd;	     /* the box's end of the broker socket, or -1 */
@@ -133,6 +135,7 @@ static void close_pair(int p[2])
 
 static void launch_free(struct launch *L)
 {
+	mnt_close_trees(&L->mp);
 	mnt_plan_free(&L->mp);
 	strv_clear(&L->env);
 	strv_clear(&L->exec);
@@ -146,6 +149,12 @@ static void launch_free(struct launch *L)
 	if (L->stdin_direct >= 0)
 		close(L->stdin_direct);
 	close_pair(L->chan);
+	close_pair(L->disk);
+	for (size_t i = 0; i < L->mp.n; i++)
+		if (L->mp.e[i].host_fd >= 0) {
+			close(L->mp.e[i].host_fd);
+			L->mp.e[i].host_fd = -1;
+		}
 	if (L->have_cg)
 		cgroup_destroy(&L->cg);
 	broker_free(L->broker);
@@ -234,22 +243,30 @@ static bool grant_replaces(const struct policy *p, const char *box)
 	return false;
 }
 
-/* A read-write grant the box's host uid cannot write is almost always a
- * mistake (as root, the box runs as nobody): say so before the run. */
-static void check_writable(const struct launch *L, const char *host,
-			   struct run_result *ret)
+/* A read-write grant as root: the box writes as the owner of the granted
+ * path (an idmapped mount, made by mnt_prepare_writable), never as host
+ * root itself, and never as anyone when the owner is already the box's
+ * uid. Not when others may write there too (a shared directory such as
+ * /tmp): the owner's powers there (removing anyone's files despite the
+ * sticky bit) are more than the box needs to write, and it can already. */
+static void plan_writable(struct launch *L, struct mnt_entry *m)
 {
 	struct stat st;
-	if (stat(host, &st) < 0)
+	m->writable = true;
+	/* A directory: the box's writes land in a tmpfs of the disk limit
+	 * (an overlay), applied when the run ends (mount.c, disk.c). A file
+	 * grant stays a bind: the file-size limit bounds it. */
+	if (stat(m->src, &st) == 0 && S_ISDIR(st.st_mode)) {
+		m->overlay = true;
+		m->size = L->lim.v[LIMIT_DISK];
+		L->n_overlay++;
+	}
+	if (!L->root || stat(m->src, &st) < 0 || (st.st_mode & S_IWOTH) ||
+	    (st.st_uid == L->host_uid && st.st_gid == L->host_gid))
 		return;
-	bool w = (!L->root && access(host, W_OK) == 0) || (st.st_mode & S_IWOTH) ||
-		 (st.st_uid == L->host_uid && (st.st_mode & S_IWUSR)) ||
-		 (st.st_gid == L->host_gid && (st.st_mode & S_IWGRP));
-	if (w || ret->notice[0])
-		return;
-	snprintf(ret->notice, sizeof(ret->notice),
-		 "'%s' is granted read-write but the box cannot write to it: the box runs as host uid %u%s; chown or chmod it",
-		 host, (unsigned)L->host_uid, L->root ? " ('nobody') when ward runs as root" : "");
+	m->idmap = true;
+	m->idmap_uid = st.st_uid;
+	m->idmap_gid = st.st_gid;
 }
 
 static int plan_filesystem(struct launch *L, const struct policy *p,
@@ -400,11 +417,12 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			mnt_plan_last(&L->mp)->mode = 01777;
 			continue;
 		}
+		size_t before = L->mp.n;
 		r = add_bind(L, g->host, g->box, g->kind == GRANT_RO, g->optional, false, e);
 		if (r < 0)
 			return r;
-		if (g->kind == GRANT_RW)
-			check_writable(L, g->host, ret);
+		if (g->kind == GRANT_RW && L->mp.n > before)
+			plan_writable(L, mnt_plan_last(&L->mp));
 	}
 	/* The host-function client shims, where the environment says. */
 	if (o->channel && o->client_dir &&
@@ -494,6 +512,7 @@ static int plan_limits(struct launch *L, const struct policy *p,
 	ret->limit_source[LIMIT_WALL_TIME] = L->lim.v[LIMIT_WALL_TIME] ? "controller" : NULL;
 	ret->limit_source[LIMIT_OUTPUT] = L->lim.v[LIMIT_OUTPUT] ? "controller" : NULL;
 	ret->limit_source[LIMIT_TMP_SIZE] = "tmpfs";
+	ret->limit_source[LIMIT_DISK] = "overlay";
 	/* Without a cgroup: RLIMIT_DATA per process plus init's count. */
 	ret->limit_source[LIMIT_MEMORY] = L->lim.v[LIMIT_MEMORY] ? "rlimit+count" : NULL;
 
@@ -814,12 +833,16 @@ static struct sample box_sample(void)
  * a copy of the controller: in an application that starts several boxes
  * from several threads it would otherwise hold other runs' pipes, whose
  * readers would then not see EOF until this box ends. The plan's fds stay
- * (box_init closes the ones it does not need by number later). */
+ * (box_init closes the ones it does not need by number later), and so do
+ * the idmapped trees the controller cloned (mnt_build_root closes them). */
 static void close_other_fds(const struct launch *L)
 {
-	int keep[20];
+	int keep[24 + L->mp.n]; /* on the stack: no allocation in the child */
 	size_t n = 0;
-	const int *pairs[] = {L->sync, L->status, L->errp, L->out, L->err, L->in, L->chan};
+	for (size_t i = 0; i < L->mp.n; i++)
+		if (L->mp.e[i].tree_fd > 2)
+			keep[n++] = L->mp.e[i].tree_fd;
+	const int *pairs[] = {L->sync, L->status, L->errp, L->out, L->err, L->in, L->chan, L->disk};
 	for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
 		for (int j = 0; j < 2; j++)
 			if (pairs[i][j] > 2)
@@ -845,6 +868,78 @@ static void close_other_fds(const struct launch *L)
 		from = (unsigned)keep[i] + 1;
 	}
 	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+/* In the box, once built: hands the controller each overlay's upper layer
+ * (SCM_RIGHTS, one datagram each, naming the plan entry). A descriptor in
+ * flight keeps its tmpfs alive after the box's mount namespace is gone,
+ * until the controller receives it after the run. */
+static int send_upper_layers(struct launch *L, struct err *e)
+{
+	for (size_t i = 0; i < L->mp.n; i++) {
+		struct mnt_entry *m = &L->mp.e[i];
+		if (m->upper_fd < 0)
+			continue;
+		uint32_t idx = (uint32_t)i;
+		struct iovec iov = {&idx, sizeof(idx)};
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u = {0};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &m->upper_fd, sizeof(int));
+		if (sendmsg(L->disk[1], &msg, MSG_NOSIGNAL) < 0)
+			return err_errno(e, errno, "cannot hand over the disk layer of '%s'", m->dst);
+		close(m->upper_fd);
+		m->upper_fd = -1;
+	}
+	if (L->disk[1] >= 0) {
+		close(L->disk[1]);
+		L->disk[1] = -1;
+	}
+	return 0;
+}
+
+/* After the run, in the controller: receives the upper layers and applies
+ * each to its host directory (disk.c). A failure is the run's notice and
+ * error message: the box's output to a directory must not be lost
+ * without a word. */
+static void apply_upper_layers(struct launch *L, struct run_result *ret)
+{
+	for (;;) {
+		uint32_t idx;
+		struct iovec iov = {&idx, sizeof(idx)};
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+		ssize_t n = recvmsg(L->disk[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		int fd;
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		struct mnt_entry *m = n == sizeof(idx) && idx < L->mp.n ? &L->mp.e[idx] : NULL;
+		struct err e = {{0}};
+		if (m && m->overlay && m->host_fd >= 0 &&
+		    disk_apply(fd, m->host_fd, m->src, m->size, L->root, L->host_uid, L->host_gid, &e) < 0 &&
+		    !ret->disk_error[0]) {
+			snprintf(ret->disk_error, sizeof(ret->disk_error), "%s", e.msg);
+			snprintf(ret->notice, sizeof(ret->notice), "%s", e.msg);
+		}
+		close(fd);
+	}
 }
 
 /* The box's pid 1: builds the box, starts the program, reaps, and passes
@@ -889,6 +984,8 @@ static _noreturn_ void box_init(struct launch *L)
 		close(L->in[1]);
 	if (L->chan[0] >= 0)
 		close(L->chan[0]);
+	if (L->disk[0] >= 0)
+		close(L->disk[0]);
 
 	/* Changing credentials clears the parent-death signal: set it again,
 	 * then make sure the controller did not die in between (it holds the
@@ -903,7 +1000,8 @@ static _noreturn_ void box_init(struct launch *L)
 	close(L->sync[0]);
 	if (ns_set_hostname(L->hostname, &e) < 0 ||
 	    (L->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
-	    mnt_build_root(&L->mp, &e) < 0)
+	    mnt_build_root(&L->mp, &e) < 0 ||
+	    send_upper_layers(L, &e) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
 	if (chdir(L->cwd) < 0) {
 		err_errno(&e, errno, "cannot enter working directory '%s' in the box", L->cwd);
@@ -1484,6 +1582,7 @@ int box_start(const struct policy *p, char *const argv[],
 		.root = geteuid() == 0,
 		.sync = {-1, -1}, .status = {-1, -1}, .errp = {-1, -1},
 		.out = {-1, -1}, .err = {-1, -1}, .in = {-1, -1}, .chan = {-1, -1},
+		.disk = {-1, -1},
 		.stdin_direct = -1,
 		.broker_fd = -1,
 	};
@@ -1504,6 +1603,7 @@ int box_start(const struct policy *p, char *const argv[],
 	/* The launch sequence, one step per line. */
 	if ((r = plan_limits(L, p, o, ret)) < 0 ||
 	    (r = plan_filesystem(L, p, o, ret)) < 0 ||
+	    (r = mnt_prepare_writable(&L->mp, L->root, L->host_uid, L->host_gid, e)) < 0 ||
 	    (r = plan_environment(L, p)) < 0 ||
 	    (o->channel && (r = plan_channel_environment(L, p, o)) < 0) ||
 	    (r = strv_copy(&L->exec, &p->exec)) < 0 ||
@@ -1534,6 +1634,8 @@ int box_start(const struct policy *p, char *const argv[],
 	    (r = make_pipe(L->errp, true)) < 0 || (r = make_pipe(L->out, true)) < 0 ||
 	    (r = make_pipe(L->err, true)) < 0 || (pump_stdin && (r = make_pipe(L->in, false)) < 0) ||
 	    (o->channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, L->chan) < 0 &&
+	     (r = -errno) < 0) ||
+	    (L->n_overlay && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, L->disk) < 0 &&
 	     (r = -errno) < 0)) {
 		err_errno(e, -r, "cannot create pipes");
 		goto fail;
@@ -1557,6 +1659,11 @@ int box_start(const struct policy *p, char *const argv[],
 
 	close(L->sync[0]);
 	L->sync[0] = -1;
+	mnt_close_trees(&L->mp); /* the box has its own copies */
+	if (L->disk[1] >= 0) {
+		close(L->disk[1]);
+		L->disk[1] = -1;
+	}
 	if (L->stdin_direct >= 0) {
 		close(L->stdin_direct); /* the box has its own */
 		L->stdin_direct = -1;
@@ -1704,7 +1811,7 @@ void box_finish(struct box_run *b)
 	int init_status = 0;
 	struct rusage ru = {0};
 	bool reaped = true;
-	if (o->reap_lazily && s->have_prog_status && !L->have_cg) {
+	if (o->reap_lazily && s->have_prog_status && !L->have_cg && !L->n_overlay) {
 		siginfo_t si = {0};
 		reaped = waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG | __WALL) == 0 &&
 			 si.si_pid != 0;
@@ -1758,6 +1865,10 @@ void box_finish(struct box_run *b)
 			       LAYER_SECCOMP | LAYER_LANDLOCK | LAYER_RLIMITS | LAYER_SETSID;
 		attribute(s, init_status, &cu);
 	}
+	/* Every process of the box is gone (init is reaped, and the kernel
+	 * reaps a pid namespace before its init): the upper layers are still. */
+	if (L->n_overlay && reaped)
+		apply_upper_layers(L, ret);
 	channel_close(&s->ch);
 	launch_free(L);
 	free(b);

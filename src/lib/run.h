@@ -131,6 +131,9 @@ struct run_result {
 	char notice[512];
 	/* The caller's directory, when the run exposed it read-only; else "". */
 	char exposed_cwd[4096];
+	/* The first of the box's writes to a read-write directory that could
+	 * not be applied to the host after the run (disk.c), or "". */
+	char disk_error[512];
 	struct err error;	/* setup-error / io-error / exec failure message */
 	/* What showed a memory-limit or procs-limit ("oom-kill", "count",
 	 * "rlimit", "pids-max"; static), NULL otherwise. */
@@ -210,6 +213,10 @@ struct features {
 	char cgroup_why[512];
 	char cgroup_path[512];	/* where ward would create its cgroups */
 	bool rlimits;
+	int idmap;		/* root: 1 if the current directory's file system
+				 * can be idmapped (--rw as the owner), else 0;
+				 * -1 unprivileged (not used) */
+	char idmap_why[256];
 };
 int features_probe(struct features *f);
 /* Removes the empty run cgroups of controllers that are gone (killed

@@ -22,7 +22,8 @@ _Static_assert(WARD_LIMIT_MEMORY == (int)LIMIT_MEMORY && WARD_LIMIT_CPU_TIME == 
 		       WARD_LIMIT_PROCS == (int)LIMIT_PROCS && WARD_LIMIT_OUTPUT == (int)LIMIT_OUTPUT &&
 		       WARD_LIMIT_FILE_SIZE == (int)LIMIT_FILE_SIZE &&
 		       WARD_LIMIT_OPEN_FILES == (int)LIMIT_OPEN_FILES &&
-		       WARD_LIMIT_TMP_SIZE == (int)LIMIT_TMP_SIZE && _LIMIT_MAX == 8,
+		       WARD_LIMIT_TMP_SIZE == (int)LIMIT_TMP_SIZE &&
+		       WARD_LIMIT_DISK == (int)LIMIT_DISK && _LIMIT_MAX == 9,
 	       "enum ward_limit mirrors enum limit_id");
 _Static_assert(WARD_STATUS_EXITED == (int)STATUS_EXITED &&
 		       WARD_STATUS_SETUP_ERROR == (int)STATUS_SETUP_ERROR &&

@@ -2192,6 +2192,111 @@ def twobox_signal(h):
     two_boxes(h, lambda b: [h.bin("attack-peer"), "signal", str(b.pid)])
 
 
+def privileged_files(d):
+    """Set-user-ID/set-group-ID files (set-user-ID directories too), file
+    capabilities, ACLs and any security.*/trusted.* attribute under d, as a
+    host user would find them (find -perm /6000, getcap -r, getfattr)."""
+    found = []
+    for root, dirs, files in os.walk(d):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            bits = st.st_mode & (stat.S_ISUID | stat.S_ISGID)
+            if stat.S_ISDIR(st.st_mode):
+                bits &= stat.S_ISUID  # a setgid directory only passes its group on
+            if bits:
+                found.append("%s mode %o" % (path, st.st_mode))
+            for attr in os.listxattr(path, follow_symlinks=False):
+                if attr.startswith(("security.", "system.", "trusted.")):
+                    found.append("%s has %s" % (path, attr))
+    if shutil.which("getcap"):
+        out = subprocess.run(["getcap", "-r", d], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL).stdout[:65536].decode(errors="replace")
+        found += ["getcap: " + line for line in out.splitlines() if line.strip()]
+    return found
+
+
+@case("rw-setuid")
+def rw_setuid(h):
+    """Leave a set-user-ID/set-group-ID file, a file capability or an ACL in
+    a read-write grant: chmod and its variants, a mode on open, openat,
+    openat2, creat, mkdir and mknod, the setxattr family, links to the
+    host's setuid programs, a file moved in from /tmp. As root the grant is
+    owned by root (the box writes as root through an idmapped mount);
+    unprivileged it is the caller's. Judged by walking the directory."""
+    # As root: a root-owned grant (idmapped) and one of the box's host uid
+    # (not idmapped); unprivileged: the caller's.
+    grants = [(h.base + "/rwown", NOBODY)]
+    if h.mode == "root":
+        grants.append((h.base + "/rwroot", 0))
+    for d, owner in grants:
+        os.mkdir(d, 0o755)
+        os.chown(d, owner, owner)
+    # Calibration: the same attack outside the box, in a directory of the
+    # box's host uid, leaves such files and the walk finds them.
+    cal_dir = h.base + "/rwcal"
+    os.mkdir(cal_dir, 0o755)
+    os.chown(cal_dir, NOBODY, NOBODY)
+    cal = h.run([], [h.bin("attack-setuid"), cal_dir], unboxed=True, quiet=True)
+    h.check(privileged_files(cal_dir), "calibration: outside the box the attack leaves no setuid file", cal)
+    for d, owner in grants:
+        res = h.run(["--ro", h.bindir, "--rw", d], [h.bin("attack-setuid"), d],
+                    expect_out="forbidden operations")
+        h.expect_exit(res)
+        left = privileged_files(d)
+        h.check(not left, "privileged files left in the grant: %s" % left[:5], res)
+        for name in os.listdir(d):
+            h.check(os.lstat(os.path.join(d, name)).st_uid == owner,
+                    "'%s' is not owned by the grant's owner (uid %d)" % (name, owner))
+
+
+DEFAULT_DISK = 256 << 20
+
+
+def tree_bytes(d):
+    """Bytes the tree under d takes on disk (st_blocks) and its entries."""
+    total, n = 0, 0
+    for root, dirs, files in os.walk(d):
+        for name in dirs + files:
+            total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            n += 1
+    return total, n
+
+
+@case("disk-fill")
+def disk_fill(h):
+    """Fill a read-write grant, no limit flags, every write under the
+    file-size limit: many small files, empty directories, fallocate (plain,
+    KEEP_SIZE past the end, INSERT_RANGE), sparse files. The box meets
+    ENOSPC at the default disk limit; the host directory and the host's
+    free space change by no more than it."""
+    d = h.base + "/rwdisk"
+    os.mkdir(d, 0o755)
+    if h.mode == "unpriv":
+        os.chown(d, NOBODY, NOBODY)
+    before = disk_free("/var/tmp")
+    sampler = Sampler(lambda: disk_free("/var/tmp"))
+    sampler.start()
+    try:
+        res = h.run(["--ro", h.bindir, "--rw", d], [h.bin("attack-disk"), d], timeout=240,
+                    expect_out="forbidden operations: done")
+    finally:
+        free = sampler.finish()
+    h.expect_exit(res)
+    used, n = tree_bytes(d)
+    low = min(free + [disk_free("/var/tmp")])
+    log("  host directory: %d MiB in %d entries; host free disk dropped by %d MiB at most" % (
+        used >> 20, n, max(0, before - low) >> 20))
+    h.check(b"ENOSPC" in res.stdout, "the box never met ENOSPC", res)
+    h.check(used <= DEFAULT_DISK + (4 << 20),
+            "the host directory takes %d MiB (default disk limit %d MiB)" % (used >> 20, DEFAULT_DISK >> 20), res)
+    h.check(before - low < DEFAULT_DISK + (64 << 20),
+            "host free disk dropped by %d MiB" % ((before - low) >> 20), res)
+    h.check(n > 0, "nothing the box wrote reached the host directory", res)
+
+
 # ---- main ------------------------------------------------------------
 
 

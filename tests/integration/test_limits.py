@@ -248,14 +248,16 @@ except OSError as e:
 def test_limits_in_report(t):
     r = t.run(["/usr/bin/true"], "--memory", "300M", "--cpu-time", "7s", "--wall-time", "1500ms",
               "--procs", "33", "--output", "5M", "--file-size", "6M", "--open-files", "77",
-              "--tmp-size", "9M")
+              "--tmp-size", "9M", "--disk", "10M")
     expect_ok(r)
     expect_eq(r.report["limits"], {"memory": 300 * M, "cpu-time": 7, "wall-time": 1.5,
                                    "procs": 33, "output": 5 * M, "file-size": 6 * M,
-                                   "open-files": 77, "tmp-size": 9 * M}, "report limits", r)
+                                   "open-files": 77, "tmp-size": 9 * M, "disk": 10 * M},
+             "report limits", r)
     src = r.report["limit_source"]
     for name, want in (("wall-time", "controller"), ("output", "controller"), ("cpu-time", "rlimit"),
-                       ("file-size", "rlimit"), ("open-files", "rlimit"), ("tmp-size", "tmpfs")):
+                       ("file-size", "rlimit"), ("open-files", "rlimit"), ("tmp-size", "tmpfs"),
+                       ("disk", "overlay")):
         expect_eq(src.get(name), want, "limit_source.%s" % name, r)
     for name in ("memory", "procs"):
         expect(src.get(name) in ("cgroup-v1", "cgroup-v2", "rlimit", "rlimit+count"),

@@ -51,6 +51,7 @@ DEFAULT_LIMITS = {
     "file-size": 64 * M,
     "open-files": 1024,
     "tmp-size": 64 * M,
+    "disk": 256 * M,
 }
 STATUSES = {"exited", "signaled", "time-limit", "cpu-limit", "memory-limit",
             "output-limit", "procs-limit", "file-size-limit", "setup-error", "io-error",

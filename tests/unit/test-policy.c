@@ -409,10 +409,12 @@ static void test_limits(void)
 	CHECK_U64(policy_limit(NULL, LIMIT_FILE_SIZE), 64ull << 20);
 	CHECK_U64(policy_limit(NULL, LIMIT_OPEN_FILES), 1024);
 	CHECK_U64(policy_limit(NULL, LIMIT_TMP_SIZE), 64ull << 20);
+	CHECK_U64(policy_limit(NULL, LIMIT_DISK), 256ull << 20);
 	CHECK_U64(policy_limit(NULL, _LIMIT_MAX), 0);
 
 	static const char *const names[_LIMIT_MAX] = {
 		"memory", "cpu-time", "wall-time", "procs", "output", "file-size", "open-files", "tmp-size",
+		"disk",
 	};
 	for (int i = 0; i < _LIMIT_MAX; i++) {
 		CHECK_STR(limit_info[i].name, names[i]);

@@ -1,0 +1,347 @@
+/* disk.c — applying a read-write grant's size-capped layer to the host.
+ *
+ * A box's writes into a read-write directory grant land in the upper
+ * layer of an overlay, a tmpfs of the `disk` limit's size (mount.c,
+ * overlay_at): filling it with many small files or with fallocate ends in
+ * ENOSPC there, and the host directory does not grow during the run. When
+ * the run has ended (every process of the box is gone: init is reaped)
+ * the controller replays the upper layer onto the host directory:
+ * whiteouts (character device 0/0) remove, opaque directories
+ * (user.overlay.opaque) replace, directories are made, files are written
+ * anew (never into an existing inode, which may have other links), and
+ * symbolic links are made, never followed.
+ *
+ * The replay runs on a thread of its own whose credentials are the box's
+ * host uid/gid with no supplementary groups (raw setfsuid/setfsgid and
+ * setgroups change the calling thread only), and every host-side
+ * operation is relative to a descriptor of the grant opened before the run
+ * (the idmapped clone as root): the kernel checks each change exactly as
+ * it would have checked the box making it, at the moment it is made, so a
+ * change the overlay let through that the host would not (an entry a
+ * sticky directory protects, a directory the host changed meanwhile) is
+ * refused and counted. Every lookup is one name in a directory descriptor
+ * with O_NOFOLLOW: a symlink the box made (or a host process raced in) is
+ * never followed (CVE-2024-28185, CVE-2024-28189: Judge0's supervisor
+ * followed a box's symlink as root). Modes lose every bit but 0777 (no
+ * set-user-ID, set-group-ID or sticky file reaches the host this way), and
+ * extended attributes are never copied (no file capability, no ACL).
+ * Holes are kept (SEEK_DATA): a sparse file does not become a dense one,
+ * and the bytes written are capped at the layer's size. As root, reading
+ * the upper layer uses the controller's own fsuid (the box may have made a
+ * file it cannot read itself); each host operation is made as the box. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+
+#include "box.h"
+
+#define APPLY_MAX_DEPTH 128
+
+struct apply {
+	int upper, host;
+	bool root;
+	uid_t uid;
+	gid_t gid;
+	uint64_t budget; /* bytes the layer may still write to the host */
+	unsigned errors;
+	char path[4096]; /* the current entry, relative, for messages */
+	char first[600]; /* the first error */
+};
+
+/* The thread's fsuid: the controller's own (reading the upper layer) or
+ * the box's (every host operation). Unprivileged they are the same. */
+static void as_box(const struct apply *a, bool box)
+{
+	if (a->root)
+		(void)syscall(SYS_setfsuid, box ? a->uid : 0);
+}
+
+static void failed(struct apply *a, const char *what, int errnum)
+{
+	if (!a->errors++)
+		snprintf(a->first, sizeof(a->first), "cannot %s '%s': %s", what,
+			 a->path[0] ? a->path : ".", strerror(errnum));
+}
+
+/* Appends "/name" to a->path; returns the old length (to cut back). */
+static size_t path_push(struct apply *a, const char *name)
+{
+	size_t n = strlen(a->path);
+	snprintf(a->path + n, sizeof(a->path) - n, "%s%s", n ? "/" : "", name);
+	return n;
+}
+
+static void remove_children(struct apply *a, int dir, int depth);
+
+/* Removes host entry `name` in `dir`, a directory with all it holds. As
+ * the box; a missing entry is not an error. */
+static void remove_entry(struct apply *a, int dir, const char *name, int depth)
+{
+	if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
+		return;
+	if (errno != EISDIR && errno != EPERM) {
+		failed(a, "remove", errno);
+		return;
+	}
+	int sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0) {
+		failed(a, "remove", errno == ENOTDIR ? EPERM : errno);
+		return;
+	}
+	remove_children(a, sub, depth + 1);
+	if (unlinkat(dir, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		failed(a, "remove", errno);
+}
+
+/* Takes dir. */
+static void remove_children(struct apply *a, int dir, int depth)
+{
+	if (depth > APPLY_MAX_DEPTH) {
+		close(dir);
+		failed(a, "remove (too deep)", ELOOP);
+		return;
+	}
+	DIR *d = fdopendir(dir);
+	if (!d) {
+		close(dir);
+		failed(a, "read", errno);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			remove_entry(a, dirfd(d), de->d_name, depth);
+	closedir(d);
+}
+
+/* Charges `bytes` (rounded up to a 4 KiB block) to the budget: false when
+ * the host would grow by more than the limit. Data is charged as written;
+ * a directory or a symlink one block (what it takes on ext4 and most
+ * others); an empty file nothing (an inode). */
+static bool charge(struct apply *a, uint64_t bytes)
+{
+	bytes = (bytes + 4095) & ~(uint64_t)4095;
+	if (bytes > a->budget)
+		return false;
+	a->budget -= bytes;
+	return true;
+}
+
+/* Copies the data of `in` (its holes stay holes) into `out`, within the
+ * budget. */
+static int copy_data(struct apply *a, int in, int out, off_t size)
+{
+	off_t off = 0;
+	while (off < size) {
+		off_t data = lseek(in, off, SEEK_DATA);
+		if (data < 0)
+			break; /* ENXIO: only a hole is left */
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		if (!charge(a, (uint64_t)(hole - data)))
+			return -EFBIG;
+		if (lseek(out, data, SEEK_SET) < 0)
+			return -errno;
+		off_t pos = data;
+		while (pos < hole) {
+			ssize_t n = sendfile(out, in, &pos, (size_t)(hole - pos));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				break;
+		}
+		off = hole;
+	}
+	return ftruncate(out, size) < 0 ? -errno : 0;
+}
+
+static void apply_file(struct apply *a, int up, int host, const char *name,
+		       const struct stat *st, int depth)
+{
+	as_box(a, false);
+	_cleanup_close_ int in = openat(up, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	as_box(a, true);
+	if (in < 0) {
+		failed(a, "read", errno);
+		return;
+	}
+	remove_entry(a, host, name, depth);
+	_cleanup_close_ int out = openat(host, name,
+					 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+					 st->st_mode & 0777);
+	if (out < 0) {
+		failed(a, "create", errno);
+		return;
+	}
+	int r = copy_data(a, in, out, st->st_size);
+	if (r < 0) {
+		failed(a, r == -EFBIG ? "write (more than the disk limit)" : "write", -r);
+		return;
+	}
+	/* The umask narrowed the mode given to openat; set it as the box
+	 * left it, without its set-user-ID, set-group-ID and sticky bits. */
+	if (fchmod(out, st->st_mode & 0777) < 0)
+		failed(a, "chmod", errno);
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	(void)futimens(out, ts);
+}
+
+static void apply_symlink(struct apply *a, int up, int host, const char *name, int depth)
+{
+	char target[4096];
+	as_box(a, false);
+	ssize_t n = readlinkat(up, name, target, sizeof(target) - 1);
+	as_box(a, true);
+	if (n < 0) {
+		failed(a, "read", errno);
+		return;
+	}
+	target[n] = 0;
+	if (!charge(a, 1)) {
+		failed(a, "create (more than the disk limit)", EFBIG);
+		return;
+	}
+	remove_entry(a, host, name, depth);
+	if (symlinkat(target, host, name) < 0)
+		failed(a, "create", errno);
+}
+
+static void apply_dir(struct apply *a, int up, int host, int depth);
+
+static void apply_subdir(struct apply *a, int up, int host, const char *name,
+			 const struct stat *st, int depth)
+{
+	as_box(a, false);
+	int sub = openat(up, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char v = 0;
+	bool opaque = sub >= 0 && fgetxattr(sub, "user.overlay.opaque", &v, 1) == 1 && v == 'y';
+	as_box(a, true);
+	if (sub < 0) {
+		failed(a, "read", errno);
+		return;
+	}
+	struct stat hs;
+	bool have = fstatat(host, name, &hs, AT_SYMLINK_NOFOLLOW) == 0;
+	if (have && !S_ISDIR(hs.st_mode)) {
+		remove_entry(a, host, name, depth);
+		have = false;
+	}
+	if (!have && !charge(a, 1)) {
+		failed(a, "create (more than the disk limit)", EFBIG);
+		close(sub);
+		return;
+	}
+	if (!have && mkdirat(host, name, st->st_mode & 0777) < 0 && errno != EEXIST) {
+		failed(a, "create", errno);
+		close(sub);
+		return;
+	}
+	int hsub = openat(host, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hsub < 0) {
+		failed(a, "open", errno);
+		close(sub);
+		return;
+	}
+	if (opaque && have)
+		remove_children(a, fcntl(hsub, F_DUPFD_CLOEXEC, 3), depth + 1);
+	/* The permission bits as the box left them; the host's own sticky
+	 * and set-group-ID bits stay (the box cannot set them: the copy in
+	 * its layer has them from the host). */
+	if (fstat(hsub, &hs) == 0 && (hs.st_mode & 0777) != (st->st_mode & 0777) &&
+	    fchmod(hsub, (hs.st_mode & (S_ISVTX | S_ISGID)) | (st->st_mode & 0777)) < 0)
+		failed(a, "chmod", errno);
+	apply_dir(a, sub, hsub, depth + 1);
+	close(sub);
+	close(hsub);
+}
+
+/* Replays upper directory `up` onto host directory `host` (both kept). */
+static void apply_dir(struct apply *a, int up, int host, int depth)
+{
+	if (depth > APPLY_MAX_DEPTH) {
+		failed(a, "apply (too deep)", ELOOP);
+		return;
+	}
+	as_box(a, false);
+	int dup_fd = fcntl(up, F_DUPFD_CLOEXEC, 3);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		failed(a, "read", errno);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		as_box(a, false);
+		if (fstatat(up, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		size_t cut = path_push(a, de->d_name);
+		as_box(a, true);
+		if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
+			remove_entry(a, host, de->d_name, depth); /* a whiteout */
+		else if (S_ISDIR(st.st_mode))
+			apply_subdir(a, up, host, de->d_name, &st, depth);
+		else if (S_ISREG(st.st_mode))
+			apply_file(a, up, host, de->d_name, &st, depth);
+		else if (S_ISLNK(st.st_mode))
+			apply_symlink(a, up, host, de->d_name, depth);
+		/* Sockets the box bound: nothing to carry over. */
+		a->path[cut] = 0;
+	}
+	closedir(d);
+}
+
+static void *apply_thread(void *arg)
+{
+	struct apply *a = arg;
+	/* This thread only: no supplementary groups, the box's fsgid. */
+	if (a->root) {
+		(void)syscall(SYS_setfsgid, a->gid);
+		(void)syscall(SYS_setfsuid, a->uid);
+		/* setfs[ug]id(-1) changes nothing and returns the current id. */
+		if (syscall(SYS_setgroups, 0, NULL) < 0 ||
+		    (gid_t)syscall(SYS_setfsgid, -1) != a->gid ||
+		    (uid_t)syscall(SYS_setfsuid, -1) != a->uid) {
+			failed(a, "apply as the box", EPERM);
+			return NULL;
+		}
+	}
+	apply_dir(a, a->upper, a->host, 0);
+	return NULL;
+}
+
+int disk_apply(int upper_fd, int host_fd, const char *host_path, uint64_t limit, bool root,
+	       uid_t box_uid, gid_t box_gid, struct err *e)
+{
+	struct apply *a = calloc(1, sizeof(*a));
+	if (!a)
+		return err_set(e, ENOMEM, "out of memory");
+	*a = (struct apply){.upper = upper_fd, .host = host_fd, .root = root,
+			    .uid = box_uid, .gid = box_gid, .budget = limit};
+	pthread_t t;
+	int r = pthread_create(&t, NULL, apply_thread, a);
+	if (r != 0) {
+		free(a);
+		return err_errno(e, r, "cannot apply the box's writes to '%s'", host_path);
+	}
+	pthread_join(t, NULL);
+	r = 0;
+	if (a->errors)
+		r = err_set(e, EIO, "%u of the box's writes to '%s' were not applied: %s", a->errors,
+			    host_path, a->first);
+	free(a);
+	return r;
+}
