@@ -200,6 +200,7 @@ struct features {
 	int cgroup_version; /* 2, 1 or 0 for none usable */
 	char cgroup_why[512];
 	char cgroup_path[512];	/* where ward would create its cgroups */
+	char cgroup_delegated[512]; /* v2 only: the delegated cgroup used, or "" */
 	bool rlimits;
 };
 int features_probe(struct features *f);

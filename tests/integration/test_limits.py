@@ -5,8 +5,9 @@
 say what was in force and who enforced it.
 
 Memory and procs: an exact verdict (memory-limit, procs-limit) needs a
-cgroup, which only root can create here (cgroup v1 is not writable by an
-ordinary uid, and ward makes v2 cgroups only as root). Without one, ward
+cgroup: root's, or, for an ordinary uid, one in a cgroup v2 subtree
+delegated to it (tests/vm/cgroup2 runs this file so; on this hybrid host
+cgroup v1 is not writable by an ordinary uid). Without one, ward
 falls back to rlimits (RLIMIT_DATA, RLIMIT_NPROC): the program's allocation
 or fork fails and it ends the way it chooses, so those tests then check
 what the fallback guarantees — the program is stopped short of its goal,
@@ -21,14 +22,14 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardtest import (DEFAULT_LIMITS, EXIT, M, PYTHON, Sampler, cgroup_usable,  # noqa: E402
+from wardtest import (DEFAULT_LIMITS, EXIT, M, PYTHON, Sampler, cgroup_usable, delegated_cgroup,  # noqa: E402
                       descendants, expect, expect_eq, expect_gone, expect_exit, expect_finished, expect_in,
                       expect_ok, expect_report, log, main)
 
 
 def uses_cgroup(t, controller):
     """Whether this mode should get a cgroup for this controller here."""
-    return not t.unpriv and cgroup_usable(controller)
+    return cgroup_usable(controller, t.unpriv)
 
 
 def test_wall_time(t):
@@ -345,8 +346,11 @@ def ward_cgroups(pid):
     """The run cgroups ward process pid made (their names start with
     run-PID-), in every hierarchy ward uses."""
     found = []
-    for parent in ("/sys/fs/cgroup/ward", "/sys/fs/cgroup/unified/ward",
-                   "/sys/fs/cgroup/memory/ward", "/sys/fs/cgroup/pids/ward"):
+    parents = ["/sys/fs/cgroup/ward", "/sys/fs/cgroup/unified/ward",
+               "/sys/fs/cgroup/memory/ward", "/sys/fs/cgroup/pids/ward"]
+    if delegated_cgroup():
+        parents.append(delegated_cgroup() + "/ward")
+    for parent in parents:
         try:
             found += [os.path.join(parent, n) for n in os.listdir(parent)
                       if n.startswith("run-%d-" % pid)]

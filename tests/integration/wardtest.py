@@ -255,11 +255,43 @@ def landlock_abi():
     return max(int(v), 0)
 
 
-def cgroup_usable(controller):
-    """Whether root could create a cgroup with this controller here: a v2
-    hierarchy that offers it, or a writable v1 hierarchy of it."""
+def delegated_cgroup():
+    """The cgroup v2 subtree delegated to uid 65534 that an unprivileged
+    ward started from here may use, or None: the parent of this process's
+    cgroup (the 0:: line of /proc/self/cgroup; ward runs beside its caller,
+    cgroup v2 keeps processes in leaves), owned with its cgroup.procs by
+    65534, with memory and pids enabled for its children. Judged from
+    ownership, not from ward's own test (access(2))."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            rel = [line[3:].strip() for line in f if line.startswith("0::")][0]
+    except (OSError, IndexError):
+        return None
+    root = "/sys/fs/cgroup"
+    if not os.path.exists(os.path.join(root, "cgroup.subtree_control")):
+        root = "/sys/fs/cgroup/unified"
+    parent = os.path.dirname(rel.rstrip("/"))
+    if rel in ("", "/") or parent in ("", "/"):
+        return None
+    path = root + parent
+    try:
+        if os.stat(path).st_uid != NOBODY or os.stat(path + "/cgroup.procs").st_uid != NOBODY:
+            return None
+        with open(path + "/cgroup.subtree_control") as f:
+            enabled = f.read().split()
+    except OSError:
+        return None
+    return path if "memory" in enabled and "pids" in enabled else None
+
+
+def cgroup_usable(controller, unpriv=False):
+    """Whether ward could create a cgroup with this controller here: as root
+    a v2 hierarchy that offers it, or a writable v1 hierarchy of it; as uid
+    65534 a delegated v2 subtree (delegated_cgroup)."""
     if os.geteuid() != 0:
         return False
+    if unpriv:
+        return delegated_cgroup() is not None
     try:
         with open("/sys/fs/cgroup/cgroup.controllers") as f:
             if controller in f.read().split():
