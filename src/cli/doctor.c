@@ -92,7 +92,7 @@ int cmd_doctor(int argc, char **argv)
 	case 2:
 		if (f.cgroup_delegated[0])
 			snprintf(detail, sizeof(detail),
-				 "used by every run for the memory and procs limits, under %s (the delegated subtree %s)",
+				 "used by every run for the memory and procs limits, under %s (%s)",
 				 f.cgroup_path, f.cgroup_delegated);
 		else
 			snprintf(detail, sizeof(detail),

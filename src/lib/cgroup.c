@@ -110,8 +110,8 @@ static bool detect_delegated(const char *v2, struct features *f, char *why,
 	}
 	snprintf(f->cgroup_path, sizeof(f->cgroup_path), "%s", probe);
 	snprintf(f->cgroup_delegated, sizeof(f->cgroup_delegated),
-		 "'%s', delegated to uid %d; your cgroup '%s' is a leaf in it and ward's runs go beside it",
-		 parent, (int)geteuid(), rel);
+		 "delegated to uid %d: '%s'; your cgroup '%s' is a leaf in it, the runs go beside it",
+		 (int)geteuid(), parent, rel);
 	return true;
 }
 
