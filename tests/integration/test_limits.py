@@ -87,7 +87,7 @@ def test_memory_limit(t):
     expect("allocated all" not in r.stdout, "the program got 256M past --memory 64M", r)
     if uses_cgroup(t, "memory"):
         expect(source in ("cgroup-v1", "cgroup-v2"), "limit_source.memory is %r, expected a cgroup "
-               "(root can create one on this host)" % source, r)
+               "(ward can create one here)" % source, r)
         expect_exit(r, EXIT["memory-limit"], "memory-limit")
         expect_in("memory limit", r.stderr, "ward's message", r)
         expect(r.report["peak_memory_bytes"] <= 64 * M * 1.05,
@@ -140,7 +140,7 @@ def test_procs_limit(t):
     source = r.report["limit_source"].get("procs")
     if uses_cgroup(t, "pids"):
         expect(source in ("cgroup-v1", "cgroup-v2"), "limit_source.procs is %r, expected a cgroup "
-               "(root can create one on this host)" % source, r)
+               "(ward can create one here)" % source, r)
         expect_exit(r, EXIT["procs-limit"], "procs-limit")
     else:
         # RLIMIT_NPROC fallback: fork fails with EAGAIN and the program
