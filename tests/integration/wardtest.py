@@ -41,6 +41,12 @@ NOBODY = 65534
 PYTHON = "/usr/bin/python3"  # Debian's, never a pyenv shim
 BOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 
+# How much slower than this host the machine is: tests/vm/cgroup2 sets it
+# for its emulated (TCG) CPUs. It stretches the bounds on how long a run may
+# take to end by itself (expect_finished) and the harness's own kill
+# timeout; never a bound the test is about (wall-time or cpu-time limits).
+TIME_SCALE = float(os.environ.get("WARD_TEST_TIME_SCALE", "1"))
+
 K, M, G = 1 << 10, 1 << 20, 1 << 30
 DEFAULT_LIMITS = {
     "memory": 1 * G,
@@ -167,6 +173,7 @@ def expect_finished(run, within=None):
     expect(run.rc is not None and run.rc >= 0,
            "ward itself died of signal %s" % (-run.rc if run.rc is not None else "?"), run)
     if within is not None:
+        within *= TIME_SCALE
         expect(run.wall <= within, "ward took %.2f s, expected at most %.1f s" % (run.wall, within), run)
 
 
@@ -529,7 +536,7 @@ class Context:
         if during:
             during(p)
         try:
-            r.out, r.err = p.communicate(input=input, timeout=timeout)
+            r.out, r.err = p.communicate(input=input, timeout=timeout * TIME_SCALE)
         except subprocess.TimeoutExpired:
             r.timed_out = True
             kill_group(p)
