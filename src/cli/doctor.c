@@ -25,7 +25,7 @@ static void line(const char *layer, const char *state, const char *detail)
 /* A layer every run needs: missing means `ward run` fails. */
 static bool required(const char *layer, bool ok, const char *why, bool *all_ok)
 {
-	char detail[400];
+	char detail[1400];
 	if (ok) {
 		line(layer, "yes", "used by every run");
 		return true;
@@ -90,8 +90,13 @@ int cmd_doctor(int argc, char **argv)
 
 	switch (f.cgroup_version) {
 	case 2:
-		snprintf(detail, sizeof(detail),
-			 "used by every run for the memory and procs limits, under %s", f.cgroup_path);
+		if (f.cgroup_delegated[0])
+			snprintf(detail, sizeof(detail),
+				 "used by every run for the memory and procs limits, under %s (%s)",
+				 f.cgroup_path, f.cgroup_delegated);
+		else
+			snprintf(detail, sizeof(detail),
+				 "used by every run for the memory and procs limits, under %s", f.cgroup_path);
 		line("cgroup", "v2", detail);
 		break;
 	case 1:

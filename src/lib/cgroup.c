@@ -45,17 +45,89 @@ static bool is_cgroup2(const char *path)
 	return statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+/* An ordinary user's delegated v2 subtree (systemd's Delegate=, podman
+ * rootless). The caller's own cgroup (the 0:: line of /proc/self/cgroup)
+ * holds the caller, and by cgroup v2's "no internal processes" rule a cgroup
+ * with processes cannot hand memory and pids to children: ward's runs
+ * cannot go below it. They go beside it, under <parent>/ward, when the
+ * parent is delegated to the caller: the kernel lets a process move (or
+ * clone) into a cgroup only with write access to that cgroup's cgroup.procs
+ * and to the common ancestor's, here the parent's. So the caller must sit
+ * in a leaf of the delegated cgroup (systemd's DelegateSubgroup=). Ward
+ * never moves the caller nor changes the parent's controllers: it creates
+ * and removes only its own children. Returns true and sets the path, or
+ * false with the reason in why. */
+static bool detect_delegated(const char *v2, struct features *f, char *why,
+			     size_t whylen)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *rel = NULL;
+	if (read_file("/proc/self/cgroup", 65536, &buf, NULL) < 0) {
+		snprintf(why, whylen, "cannot read /proc/self/cgroup");
+		return false;
+	}
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (!strncmp(line, "0::", 3))
+			rel = line + 3;
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!rel || rel[0] != '/') {
+		snprintf(why, whylen, "no cgroup v2 entry (0::) in /proc/self/cgroup");
+		return false;
+	}
+	char self[600], parent[600], probe[700];
+	snprintf(self, sizeof(self), "%s%s", v2, strcmp(rel, "/") ? rel : "");
+	snprintf(parent, sizeof(parent), "%s", self);
+	char *slash = strrchr(parent, '/');
+	if (!strcmp(rel, "/") || !slash || (size_t)(slash - parent) <= strlen(v2)) {
+		snprintf(why, whylen,
+			 "your cgroup '%s' is %s, which only root may change, so nothing is delegated to uid %d",
+			 rel, strcmp(rel, "/") ? "a child of the root" : "the root",
+			 (int)geteuid());
+		return false;
+	}
+	*slash = 0;
+	snprintf(probe, sizeof(probe), "%s/cgroup.procs", parent);
+	if (access(parent, W_OK) < 0 || access(probe, W_OK) < 0) {
+		snprintf(why, whylen,
+			 "'%s', the parent of your cgroup, is not delegated to uid %d (it and its cgroup.procs must be writable)",
+			 parent, (int)geteuid());
+		return false;
+	}
+	snprintf(probe, sizeof(probe), "%s/cgroup.subtree_control", parent);
+	if (!file_has_word(probe, "memory") || !file_has_word(probe, "pids")) {
+		snprintf(why, whylen,
+			 "'%s' is delegated to uid %d but its cgroup.subtree_control does not enable memory and pids",
+			 parent, (int)geteuid());
+		return false;
+	}
+	snprintf(probe, sizeof(probe), "%s/ward", parent);
+	if (access(probe, F_OK) == 0 && access(probe, W_OK) < 0) {
+		snprintf(why, whylen, "'%s' exists and is not writable by uid %d", probe,
+			 (int)geteuid());
+		return false;
+	}
+	snprintf(f->cgroup_path, sizeof(f->cgroup_path), "%s", probe);
+	snprintf(f->cgroup_delegated, sizeof(f->cgroup_delegated),
+		 "delegated to uid %d: '%s'; your cgroup '%s' is a leaf in it, the runs go beside it",
+		 (int)geteuid(), parent, rel);
+	return true;
+}
+
 void cgroup_detect(struct features *f)
 {
 	f->cgroup_version = 0;
-	f->cgroup_path[0] = 0;
+	f->cgroup_path[0] = f->cgroup_delegated[0] = 0;
 	bool root = geteuid() == 0;
 	/* Pure v2 (or a hybrid whose v2 mount carries controllers). */
 	const char *v2 = is_cgroup2(CG_ROOT) ? CG_ROOT
 			 : is_cgroup2(CG_ROOT "/unified") ? CG_ROOT "/unified"
 							  : NULL;
 	if (v2) {
-		char p[600];
+		char p[600], why[400];
 		snprintf(p, sizeof(p), "%s/cgroup.subtree_control", v2);
 		bool mem = file_has_word(p, "memory"), pids = file_has_word(p, "pids");
 		if (mem && pids && root && access(v2, W_OK) == 0) {
@@ -63,10 +135,17 @@ void cgroup_detect(struct features *f)
 			snprintf(f->cgroup_path, sizeof(f->cgroup_path), "%s/ward", v2);
 			return;
 		}
-		snprintf(f->cgroup_why, sizeof(f->cgroup_why),
-			 !root ? "cgroup v2 at %s: ward creates its cgroups only as root (an unprivileged user's delegated subtree is not used)"
-			       : "cgroup v2 at %s: the memory and pids controllers are not enabled in its cgroup.subtree_control (ward does not change cgroups it did not create)",
-			 v2);
+		if (!root && detect_delegated(v2, f, why, sizeof(why))) {
+			f->cgroup_version = 2;
+			return;
+		}
+		if (!root)
+			snprintf(f->cgroup_why, sizeof(f->cgroup_why),
+				 "cgroup v2 at %s: no delegated subtree: %s", v2, why);
+		else
+			snprintf(f->cgroup_why, sizeof(f->cgroup_why),
+				 "cgroup v2 at %s: the memory and pids controllers are not enabled in its cgroup.subtree_control (ward does not change cgroups it did not create)",
+				 v2);
 	}
 	if (access(CG_ROOT "/memory/cgroup.procs", F_OK) == 0 &&
 	    access(CG_ROOT "/pids/cgroup.procs", F_OK) == 0) {

@@ -212,6 +212,7 @@ struct features {
 	int cgroup_version; /* 2, 1 or 0 for none usable */
 	char cgroup_why[512];
 	char cgroup_path[512];	/* where ward would create its cgroups */
+	char cgroup_delegated[512]; /* v2 only: the delegated cgroup used, or "" */
 	bool rlimits;
 	int idmap;		/* root: 1 if the current directory's file system
 				 * can be idmapped (--rw as the owner), else 0;

@@ -1,7 +1,14 @@
 /* attack-bomb — resource exhaustion under the default policy.
  *
- * usage: attack-bomb fork | memory | memfork | memfd | flood | tmpfill
+ * usage: attack-bomb fork | memory | unlimit | memfork | memfd | flood | tmpfill
  *   fork     every process forks forever
+ *   unlimit  first tries to lift the box's own memory and pids limits
+ *            (writes "max" to memory.max and pids.max wherever a cgroup
+ *            file system might be reached: /sys/fs/cgroup, a cgroup2
+ *            mounted in the box, the box's cgroup path, any inherited
+ *            descriptor), then runs the memory bomb. Matters most where
+ *            the run's cgroup belongs to the box's own uid (an ordinary
+ *            user's delegated cgroup v2 subtree, tests/vm/cgroup2).
  *   memory   allocates and touches 16 MiB chunks until it is stopped (or,
  *            under an address-space rlimit, until malloc fails: then it
  *            exits 0)
@@ -15,6 +22,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 
 #include "attack.h"
@@ -42,6 +50,62 @@ static void memory_bomb(void)
 		if (total % (256u << 20) == 0)
 			say("%zu MiB touched", total >> 20);
 	}
+}
+
+/* Writes "max" to dir/memory.max and dir/pids.max (dirfd-relative). */
+static void lift_at(int dirfd, const char *dir)
+{
+	static const char *const files[] = {"memory.max", "memory.high", "pids.max"};
+	char what[600];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(what, sizeof(what), "write max to %s/%s", dir, files[i]);
+		int fd = openat(dirfd, files[i], O_WRONLY | O_CLOEXEC);
+		if (deny(what, fd) < 0)
+			continue;
+		deny(what, write(fd, "max", 3));
+		close(fd);
+	}
+}
+
+static void unlimit(void)
+{
+	char cg[512] = "", path[700];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (f) {
+		while (fgets(cg, sizeof(cg), f) && strncmp(cg, "0::", 3))
+			;
+		fclose(f);
+		cg[strcspn(cg, "\n")] = 0;
+		say("own cgroup: %s", cg);
+	}
+	const char *cgpath = !strncmp(cg, "0::", 3) ? cg + 3 : "/";
+	lift_at(AT_FDCWD, "/sys/fs/cgroup");
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s", cgpath);
+	int d = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d >= 0) {
+		lift_at(d, path);
+		close(d);
+	}
+	mkdir("/tmp/cg", 0700);
+	if (deny("mount cgroup2 on /tmp/cg", mount("cgroup2", "/tmp/cg", "cgroup2", 0, NULL)) == 0) {
+		lift_at(AT_FDCWD, "/tmp/cg");
+		snprintf(path, sizeof(path), "/tmp/cg%s", cgpath);
+		d = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (d >= 0) {
+			lift_at(d, path);
+			close(d);
+		}
+	}
+	/* A descriptor of the run's cgroup that leaked into the box. */
+	for (int fd = 3; fd < 1024; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "inherited fd %d", fd);
+		lift_at(fd, path);
+	}
+	say("unlimit: %d forbidden operations succeeded", escaped_count);
+	memory_bomb();
 }
 
 /* Alternates stdout and stderr: the limit is on both together. */
@@ -144,13 +208,15 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2) {
-		fprintf(stderr, "usage: attack-bomb fork|memory|memfork|memfd|flood|tmpfill\n");
+		fprintf(stderr, "usage: attack-bomb fork|memory|unlimit|memfork|memfd|flood|tmpfill\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "fork"))
 		fork_bomb();
 	else if (!strcmp(argv[1], "memory"))
 		memory_bomb();
+	else if (!strcmp(argv[1], "unlimit"))
+		unlimit();
 	else if (!strcmp(argv[1], "flood"))
 		flood();
 	else if (!strcmp(argv[1], "tmpfill"))

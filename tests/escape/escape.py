@@ -1149,7 +1149,7 @@ def memory_total(h, mode):
     if res.status == "exited" and b"malloc failed" in res.stdout:
         h.note("%s: stopped by ENOMEM (an address-space rlimit), not killed" % mode)
         h.expect_exit(res, 0, "exited")
-    elif res.status == "memory-limit" or mode == "memory":
+    elif res.status == "memory-limit" or mode in ("memory", "unlimit"):
         h.expect_exit(res, 119, "memory-limit")
     else:
         h.expect_exit(res, 0, "exited")
@@ -1157,6 +1157,7 @@ def memory_total(h, mode):
     if left:
         h.fail("%d memory-bomb processes outlived the run" % len(left))
         kill_pids(left)
+    return res
 
 
 @case("memory-bomb-fork")
@@ -1173,6 +1174,19 @@ def memory_bomb_memfd(h):
     address-space rlimit), no limit flags: the box stays near the default
     1G of host memory."""
     memory_total(h, "memfd")
+
+
+@case("cgroup-unlimit")
+def cgroup_unlimit(h):
+    """Lift the box's own memory and pids limits (memory.max, pids.max:
+    /sys/fs/cgroup, a cgroup2 mounted in the box, inherited descriptors),
+    then allocate forever: the box still never holds much more than the
+    default 1G of host memory. Where the run's cgroup belongs to the box's
+    own uid (a delegated cgroup v2 subtree) only the box's reach keeps it
+    from these files."""
+    res = memory_total(h, "unlimit")
+    h.check(b"SUCCEEDED" not in res.stdout,
+            "the box changed a cgroup limit file: %s" % res.stdout[:2000].decode(errors="replace"))
 
 
 @case("exec-allowlist")
