@@ -256,9 +256,22 @@ class Soak:
             self.problems.append(msg)
         print("PROBLEM " + msg, file=sys.stderr, flush=True)
 
-    def env(self):
-        return {"PATH": BOX_PATH, "LANG": "C.UTF-8", "TMPDIR": self.tmp,
-                "HOME": "/nonexistent" if self.unpriv else "/root"}
+    def env(self, lib=False):
+        env = {"PATH": BOX_PATH, "LANG": "C.UTF-8", "TMPDIR": self.tmp,
+               "HOME": "/nonexistent" if self.unpriv else "/root"}
+        # A sanitizer build's settings (meson test sets them) reach ward
+        # and libsoak, never a box (ward gives a box its own environment).
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        if lib:
+            # ASan keeps freed memory in a quarantine (256 MiB) to catch
+            # use-after-free: resident size would grow by design. Off for
+            # the library user, whose memory is judged; LeakSanitizer
+            # still checks its heap when it exits.
+            env["ASAN_OPTIONS"] = ":".join(filter(None, [
+                env.get("ASAN_OPTIONS"), "quarantine_size_mb=0", "thread_local_quarantine_size_kb=0"]))
+        return env
 
     def prefix(self):
         return unpriv_prefix() if self.unpriv else []
@@ -351,7 +364,7 @@ class Soak:
                                str(max(1, self.args.lib_runs // 20)), token] + (
                                    ["unpriv"] if not self.cgroup else [])
         with open(os.path.join(self.base, "lib.err"), "wb") as err:
-            p = subprocess.Popen(cmd, cwd=self.work, env=self.env(), stdout=subprocess.PIPE,
+            p = subprocess.Popen(cmd, cwd=self.work, env=self.env(lib=True), stdout=subprocess.PIPE,
                                  stderr=err, start_new_session=True)
             out = p.stdout.read(READ_CAP).decode("utf-8", "replace")
             p.stdout.close()
