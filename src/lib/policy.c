@@ -697,11 +697,11 @@ static int include_profile(struct policy *p, const struct profile *pr, struct pa
 			   struct err *e)
 {
 	char fname[128];
+	/* analyzer: pr is set: include_check returned 0 (gcc 12 does not
+	 * see that its err_set() paths return < 0) */
 	snprintf(fname, sizeof(fname), "%s.policy", pr->name);
 	ctx->stack[ctx->depth++] = pr->name;
 	p->include_depth++;
-	/* analyzer: pr is set: include_check returned 0 (gcc 12 does not
-	 * see that its err_set() paths return < 0) */
 	int r = parse_text(p, fname, NULL, pr->text, strlen(pr->text), ctx, e);
 	p->include_depth--;
 	ctx->depth--;
