@@ -863,6 +863,7 @@ static int resolve_parent(struct req *q, int dirfd, const char *path, char *norm
 			  char *last, size_t lastcap)
 {
 	char abs[2 * PATH_MAX];
+	norm[0] = 0; /* what refuse() records when we fail before absolute() */
 	if (!path[0])
 		return -ENOENT;
 	int r = absolute(q, dirfd, path, abs, sizeof(abs), norm, cap);

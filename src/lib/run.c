@@ -551,7 +551,7 @@ static int plan_limits(struct launch *L, const struct policy *p,
 
 /* ---- inside the box ------------------------------------------------ */
 
-static _noreturn_ void child_fail(int fd, int code, const struct err *e)
+static _noreturn_ _no_asan_ void child_fail(int fd, int code, const struct err *e)
 {
 	struct child_error ce = {.code = code};
 	snprintf(ce.msg, sizeof(ce.msg), "%s", e->msg);
@@ -593,8 +593,9 @@ static int find_program(const struct launch *L, const char *prog, char *out,
 	return err_set(e, ENOENT, "program '%s' not found in the box (PATH=%s)", prog, path);
 }
 
-/* The program's process: confine, then execve. Never returns. */
-static _noreturn_ void box_exec(struct launch *L)
+/* The program's process: confine, then execve. Never returns. Runs on
+ * the stack box_init mmaps for it, hence _no_asan_. */
+static _noreturn_ _no_asan_ void box_exec(struct launch *L)
 {
 	struct err e = {{0}};
 	int efd = L->errp[1];
@@ -718,7 +719,7 @@ static _noreturn_ void box_exec(struct launch *L)
 		   (err_errno(&e, er, "cannot execute '%s'", prog), &e));
 }
 
-static int box_exec_entry(void *arg)
+static _no_asan_ int box_exec_entry(void *arg)
 {
 	box_exec(arg);
 }

@@ -49,6 +49,7 @@ int strv_push_take(struct strv *s, char *str)
 {
 	if (!str)
 		return -ENOMEM;
+	/* analyzer: str is stored in s->v or freed below (gcc 12 loses it) */
 	if (s->n + 2 > s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 8;
 		char **v = realloc(s->v, cap * sizeof(*v));

@@ -14,6 +14,20 @@
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _noreturn_ __attribute__((noreturn))
+/* Code that runs on a stack ASan does not know (the program's vfork-style
+ * start in run.c): uninstrumented, since ASan would take the foreign stack
+ * for a corrupt one at each call of a noreturn function and print a
+ * warning into the box's stderr. */
+#if defined(__SANITIZE_ADDRESS__)
+#define _no_asan_ __attribute__((no_sanitize_address))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define _no_asan_ __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef _no_asan_
+#define _no_asan_
+#endif
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 static inline void freep(void *p) { free(*(void **)p); }

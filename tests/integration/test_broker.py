@@ -271,6 +271,30 @@ mkdir /etc/x 2>/dev/null || echo refused-etc
         expect(d and d[0]["reason"] == "read-only", "no read-only denial for %s %s" % (call, path), r)
 
 
+def test_empty_name_is_no_denial(t):
+    """mkdir(""), rmdir(""), unlink(""), rename("", x): ENOENT, as the
+    kernel answers, and nothing recorded: there is no path to deny. The
+    broker once recorded them with a path buffer it had not written (a
+    previous call's stack), as "denied ... not granted"."""
+    code = r"""
+import os
+for i in range(3):
+    try: os.mkdir("/nonexistent-dir/a")
+    except OSError as e: print("mkdir-other", e.errno)
+    for name, f in (("mkdir", lambda: os.mkdir("")), ("rmdir", lambda: os.rmdir("")),
+                    ("unlink", lambda: os.unlink("")), ("rename", lambda: os.rename("", "/tmp/x"))):
+        try: f()
+        except OSError as e: print(name, e.errno)
+"""
+    r = t.py(code, opts=["--audit"])
+    expect_ok(r, "mkdir-other 2\nmkdir 2\nrmdir 2\nunlink 2\nrename 2\n" * 3)
+    ds = denials(r)
+    empty = [d for d in ds if d["path"] in ("", None)]
+    expect(not empty, "denials recorded for an empty name: %s" % empty, r)
+    others = [d for d in ds if d["path"] != "/nonexistent-dir/a"]
+    expect(not others, "denials for paths the program never named: %s" % others, r)
+
+
 def test_unix_sockets(t):
     """A server and a client in the box over a path socket (bind and
     connect checked by the broker, then made by the kernel); a host socket
