@@ -46,18 +46,30 @@
 
 /* Defaults from the contract: a fork bomb, a memory bomb, an output flood
  * and a disk fill of /tmp are stopped without any option. The maxima only
- * catch typos ("1000T"); they are far above any real box. */
+ * catch typos ("1000T"); they are far above any real box. The minima are
+ * what the box itself needs before the program runs, measured on this
+ * kernel (docs/ARCHITECTURE.md, "Limits too small to start"): a smaller
+ * value could only fail at setup with the kernel's words. */
 const struct limit_info limit_info[_LIMIT_MAX] = {
-	[LIMIT_MEMORY] = {"memory", LIMIT_TYPE_SIZE, 1 * GIB, 16 * TIB},
-	[LIMIT_CPU_TIME] = {"cpu-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS},
-	[LIMIT_WALL_TIME] = {"wall-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS},
-	/* pid_max cannot exceed 2^22 (PID_MAX_LIMIT on 64-bit). */
-	[LIMIT_PROCS] = {"procs", LIMIT_TYPE_COUNT, 128, 4194304},
-	[LIMIT_OUTPUT] = {"output", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
-	[LIMIT_FILE_SIZE] = {"file-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
-	/* RLIMIT_NOFILE cannot exceed fs.nr_open, 2^20 by default. */
-	[LIMIT_OPEN_FILES] = {"open-files", LIMIT_TYPE_COUNT, 1024, 1048576},
-	[LIMIT_TMP_SIZE] = {"tmp-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
+	/* Below ~300K even /bin/true dies in the loader (a cgroup charges
+	 * init and the page tables too); 1M leaves a margin for that. */
+	[LIMIT_MEMORY] = {"memory", LIMIT_TYPE_SIZE, 1 * GIB, 16 * TIB, 1 * MIB,
+			  "the box's init and a program's loader need that much"},
+	[LIMIT_CPU_TIME] = {"cpu-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS, 1, NULL},
+	[LIMIT_WALL_TIME] = {"wall-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS, 1, NULL},
+	/* pid_max cannot exceed 2^22 (PID_MAX_LIMIT on 64-bit). The box's
+	 * init is one of the processes its pids cgroup counts. */
+	[LIMIT_PROCS] = {"procs", LIMIT_TYPE_COUNT, 128, 4194304, 2,
+			 "the box's init and the program are two processes"},
+	[LIMIT_OUTPUT] = {"output", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB, 1, NULL},
+	[LIMIT_FILE_SIZE] = {"file-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB, 1, NULL},
+	/* RLIMIT_NOFILE cannot exceed fs.nr_open, 2^20 by default. It is set
+	 * before Landlock, which opens a ruleset and the paths it grants
+	 * while fds 0-5 (stdio, the error pipe, the host-function channel,
+	 * the broker's socket) are open: descriptors up to 7. */
+	[LIMIT_OPEN_FILES] = {"open-files", LIMIT_TYPE_COUNT, 1024, 1048576, 8,
+			      "the box's setup holds up to 8 descriptors at once"},
+	[LIMIT_TMP_SIZE] = {"tmp-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB, 1, NULL},
 };
 
 int limit_by_name(const char *name)
@@ -480,24 +492,34 @@ int policy_add_ask(struct policy *p, const char *box, struct err *e)
 }
 
 /* "size '0' out of range (expected at least 1 byte and at most 16T)" for
- * the limit's unit; `shown` is the value as the user wrote it. */
-static int limit_range_error(enum limit_id id, const char *shown, struct err *e)
+ * the limit's unit; `shown` is the value as the user wrote it. A value
+ * below a limit's minimum names the minimum and what needs it. */
+static int limit_range_error(enum limit_id id, const char *shown, uint64_t value, struct err *e)
 {
 	const struct limit_info *li = &limit_info[id];
-	char max[32];
+	char max[32], min[32];
+	if (value && value < li->min && li->why_min) {
+		if (li->type == LIMIT_TYPE_SIZE)
+			format_size(li->min, min, sizeof(min));
+		else
+			snprintf(min, sizeof(min), "%" PRIu64, li->min);
+		return err_set(e, ERANGE, "'%s' is too small (at least %s: %s)", shown, min,
+			       li->why_min);
+	}
 	switch (li->type) {
 	case LIMIT_TYPE_SIZE:
 		format_size(li->max, max, sizeof(max));
-		return err_set(e, ERANGE, "size '%s' out of range (expected at least 1 byte and at most %s)",
-			       shown, max);
+		format_size(li->min, min, sizeof(min));
+		return err_set(e, ERANGE, "size '%s' out of range (expected at least %s and at most %s)",
+			       shown, li->min == 1 ? "1 byte" : min, max);
 	case LIMIT_TYPE_DURATION:
 		format_duration(li->max, max, sizeof(max));
 		return err_set(e, ERANGE, "duration '%s' out of range (expected at least 1ms and at most %s)",
 			       shown, max);
 	case LIMIT_TYPE_COUNT:
 	default:
-		return err_set(e, ERANGE, "number '%s' out of range (expected 1 to %" PRIu64 ")", shown,
-			       li->max);
+		return err_set(e, ERANGE, "number '%s' out of range (expected %" PRIu64 " to %" PRIu64 ")",
+			       shown, li->min, li->max);
 	}
 }
 
@@ -507,7 +529,7 @@ int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value, struct 
 		return -EINVAL;
 	if ((unsigned)id >= _LIMIT_MAX)
 		return err_set(e, EINVAL, "unknown limit %d", (int)id);
-	if (value == 0 || value > limit_info[id].max) {
+	if (value < limit_info[id].min || value > limit_info[id].max) {
 		char shown[32];
 		if (limit_info[id].type == LIMIT_TYPE_SIZE)
 			format_size(value, shown, sizeof(shown));
@@ -515,7 +537,7 @@ int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value, struct 
 			format_duration(value, shown, sizeof(shown));
 		else
 			snprintf(shown, sizeof(shown), "%" PRIu64, value);
-		return limit_range_error(id, shown, e);
+		return limit_range_error(id, shown, value, e);
 	}
 	p->limits[id] = value;
 	return 0;
@@ -553,8 +575,8 @@ int policy_set_limit_str(struct policy *p, enum limit_id id, const char *value, 
 			return err_set(e, EINVAL, "invalid number '%s' (expected a whole number, e.g. 64)", v);
 		break;
 	}
-	if (r < 0 || n == 0 || n > li->max)
-		return limit_range_error(id, v, e);
+	if (r < 0 || n < li->min || n > li->max)
+		return limit_range_error(id, v, r < 0 ? UINT64_MAX : n, e);
 	p->limits[id] = n;
 	return 0;
 }
@@ -845,7 +867,7 @@ static int apply_directive(struct policy *p, const char *basedir, const struct l
 					       "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
 					       arg[1]);
 			if (r < 0 || size > limit_info[LIMIT_TMP_SIZE].max)
-				return limit_range_error(LIMIT_TMP_SIZE, arg[1], e);
+				return limit_range_error(LIMIT_TMP_SIZE, arg[1], r < 0 ? UINT64_MAX : size, e);
 		}
 		return policy_add_grant(p, GRANT_TMPFS, NULL, arg[0], size, false, e);
 	}

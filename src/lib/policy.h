@@ -47,6 +47,8 @@ struct limit_info {
 	enum limit_type type;
 	uint64_t def;		/* default when not set; 0 = unlimited */
 	uint64_t max;		/* largest accepted value */
+	uint64_t min;		/* smallest value with which a box can start */
+	const char *why_min;	/* what needs that much, for the message */
 };
 extern const struct limit_info limit_info[_LIMIT_MAX];
 /* Looks a limit up by directive name; -1 if unknown. */

@@ -96,6 +96,35 @@ def test_bad_values(t):
         expect_in(opts[0].lstrip("-"), r.stderr, "the message names the option", r)
 
 
+# Values with which the box itself cannot start (measured: the box's setup
+# holds up to 8 descriptors at once; init and the program are two
+# processes; below ~300K not even /bin/true loads): refused before the run
+# with the usage status, naming the option, the value and the smallest
+# that works, never a setup error in the kernel's words.
+TOO_SMALL = [
+    (["--open-files", str(n)], str(n), "at least 8") for n in range(1, 8)
+] + [
+    (["--procs", "1"], "1", "at least 2"),
+    (["--memory", "256K"], "256K", "at least 1M"),
+    (["--memory", "1000000"], "1000000", "at least 1M"),
+]
+
+
+def test_too_small_to_start(t):
+    for opts, value, least in TOO_SMALL:
+        r = marker_run(t, opts, EXIT["usage"])
+        expect_in("%s: '%s' is too small (%s" % (opts[0], value, least), r.stderr,
+                  "the message names the option, the value and the smallest that works", r)
+    # The same values from a policy file name FILE:LINE.
+    pol = t.write("small.policy", "# limits\nopen-files 4\n")
+    r = marker_run(t, ["--policy", pol], EXIT["usage"])
+    expect_in("small.policy:2: open-files: '4' is too small (at least 8", r.stderr,
+              "the policy file's message", r)
+    # The smallest values do start a box.
+    r = t.run(["/bin/true"], "--open-files", "8", "--procs", "2", "--memory", "1M")
+    expect_exit(r, 0, "exited")
+
+
 def test_option_missing_value(t):
     r = t.ward(["run", "--memory"])
     expect_exit(r, EXIT["usage"])
