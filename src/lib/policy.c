@@ -48,7 +48,7 @@
  * and a disk fill of /tmp are stopped without any option. The maxima only
  * catch typos ("1000T"); they are far above any real box. The minima are
  * what the box itself needs before the program runs, measured on this
- * kernel (docs/ARCHITECTURE.md, "Limits too small to start"): a smaller
+ * kernel (ward-policy(5), "Limits"): a smaller
  * value could only fail at setup with the kernel's words. */
 const struct limit_info limit_info[_LIMIT_MAX] = {
 	/* Below ~300K even /bin/true dies in the loader (a cgroup charges
