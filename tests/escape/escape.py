@@ -48,6 +48,11 @@ DEFAULT_OUTPUT_LIMIT = 64 << 20
 DEFAULT_TMP_SIZE = 64 << 20
 DEFAULT_MEMORY = 1 << 30
 DEFAULT_PROCS = 128
+# The most a case reads from one run (both streams together): the default
+# output limit plus room for ward's messages. Past it the output limit did
+# not hold; the driver stops reading, kills the run and fails the case
+# instead of reading for as long as the box writes.
+READ_CAP = DEFAULT_OUTPUT_LIMIT + (1 << 20)
 
 
 def log(msg=""):
@@ -65,6 +70,7 @@ class Result:
         self.err_bytes = 0
         self.wall = 0.0
         self.timed_out = False
+        self.capped = False  # the driver stopped reading at READ_CAP
         self.report = None
         self.report_text = ""
         self.seen = set()  # secrets found in the output
@@ -453,12 +459,15 @@ class Host:
                     open_fds -= 1
                 else:
                     scans[key.fd].feed(chunk)
-        if not res.timed_out:
+            if out.total + err.total > READ_CAP:
+                res.capped = True
+                break
+        if not res.timed_out and not res.capped:
             try:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 res.timed_out = True
-        if res.timed_out:
+        if res.timed_out or res.capped:
             try:
                 os.killpg(p.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -488,6 +497,8 @@ class Host:
             if self.opts.verbose:
                 log(res.text())
         res.report_required = report is not None and report.startswith(self.reportdir)
+        self.check(not res.capped, "the run wrote more than %d bytes, the driver's cap: the output "
+                   "limit did not hold (the driver stopped reading and killed it)" % READ_CAP, res)
         if unboxed or not judge:
             return res
         self.check(not res.timed_out, "ward did not finish within %ds" % timeout, res)
@@ -914,17 +925,19 @@ def run_on_pty(h, cmd, stdin_tty, timeout=60):
     out = bytearray()
     deadline = time.monotonic() + timeout
     os.set_blocking(master, False)
-    while p.poll() is None and time.monotonic() < deadline:
+    while p.poll() is None and time.monotonic() < deadline and len(out) <= READ_CAP:
         try:
             out += os.read(master, 65536)
         except (BlockingIOError, OSError):
             time.sleep(0.05)
+    if len(out) > READ_CAP:
+        h.fail("the run wrote more than %d bytes to the terminal, the driver's cap" % READ_CAP)
     if p.poll() is None:
         os.killpg(p.pid, signal.SIGKILL)
     p.wait()
     time.sleep(0.2)
     try:
-        while True:
+        while len(out) <= READ_CAP:
             out += os.read(master, 65536)
     except OSError:
         pass
