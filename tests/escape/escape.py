@@ -974,9 +974,14 @@ def tiocsti(h):
     TIOCLINUX into the terminal ward runs on, on every descriptor and
     terminal path the box can reach."""
     attack = h.bin("attack-tty")
-    cal_rc, _, cal_q = run_on_pty(h, h.unboxed_prefix() + [attack, "fds-only"], True)
+    cal_rc, cal_out, cal_q = run_on_pty(h, h.unboxed_prefix() + [attack, "fds-only"], True)
     if not cal_q:
         h.note("calibration: TIOCSTI injects nothing even outside the box (dev.tty.legacy_tiocsti=0?)")
+    # Outside the box the kernel refuses TIOCSTI on a pipe for the fd's
+    # type (ENOTTY); in the box the filter must refuse it first (EPERM),
+    # whatever the fd: the check below can tell the layers apart.
+    h.check(b"ioctl(pipe, TIOCSTI) -> ENOTTY" in cal_out,
+            "calibration: TIOCSTI on a pipe outside the box did not give ENOTTY: %r" % cal_out[:2000])
     for stdin_tty in (False, True):
         report = "%s/report-tty-%d.json" % (h.reportdir, stdin_tty)
         cmd = h.ward_cmd(["--ro", h.bindir], [attack], report)
@@ -989,6 +994,11 @@ def tiocsti(h):
         if not h.check(b"forbidden operations" in out, "the attack did not run to the end", None):
             log(text[:6000])
         h.check(not queued, "characters were injected into the terminal's input: %r" % queued)
+        for probe in (b"ioctl(pipe, TIOCSTI)", b"ioctl(pipe, 0xffffffff00005412)"):
+            h.check(probe + b" -> EPERM" in out, "%s in the box was not refused by the filter "
+                    "(EPERM); the fd's type refused it or it did not run" % probe.decode())
+        h.check(b"session leader: yes" in out, "the program is not the leader of a new session "
+                "(setsid): it shares a session, and maybe a terminal, with ward")
         h.check(h.secret not in text and h.env_secret not in text, "a secret reached the terminal")
         h.check(rc == 0, "ward exited %s, expected 0 (the attack counted %s terminal ioctls that worked)" % (
             rc, rc))
