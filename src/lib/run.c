@@ -411,8 +411,10 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 	return 0;
 }
 
-/* With host functions: the channel's fd, and each client shim's module
- * path (unless the policy sets that variable itself). */
+#define DEFAULT_PATH_ENV "PATH=/usr/local/bin:/usr/bin:/bin"
+
+/* With host functions: the channel's fd, each client shim's module path
+ * (unless the policy sets that variable itself) and ward-call on PATH. */
 static int plan_channel_environment(struct launch *L, const struct policy *p,
 				    const struct run_options *o)
 {
@@ -437,13 +439,24 @@ static int plan_channel_environment(struct launch *L, const struct policy *p,
 		if (!set && strv_push(&L->env, shim_env[i]) < 0)
 			return -ENOMEM;
 	}
+	/* ward-call on the default PATH, so that `ward-call get_post 3`
+	 * works in sh (a PATH the policy sets is left as written). */
+	for (size_t i = 0; o->client_dir && i < L->env.n; i++) {
+		if (strcmp(L->env.v[i], DEFAULT_PATH_ENV))
+			continue;
+		char *path = strdup(DEFAULT_PATH_ENV ":" CLIENT_BOX_DIR "/bin");
+		if (!path)
+			return -ENOMEM;
+		free(L->env.v[i]);
+		L->env.v[i] = path;
+	}
 	return 0;
 }
 
 static int plan_environment(struct launch *L, const struct policy *p)
 {
 	static const char *const defaults[] = {
-		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+		DEFAULT_PATH_ENV, "HOME=/tmp", "LANG=C.UTF-8",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(defaults); i++) {
 		size_t klen = strchr(defaults[i], '=') - defaults[i] + 1;
