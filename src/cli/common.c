@@ -15,10 +15,14 @@ _printf_(1, 0) static void vmessage(const char *fmt, va_list ap, int errnum)
 {
 	/* One fprintf per line: stderr is unbuffered, and a line written in
 	 * pieces can interleave with the box's own stderr. */
-	char buf[2048];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	char raw[2048], buf[4096];
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
-		buf[0] = 0;
+		raw[0] = 0;
+	/* Paths and values quoted from the command line or a file may hold
+	 * any bytes: never echo a terminal control sequence or invalid
+	 * UTF-8 raw. */
+	escape_text(buf, sizeof(buf), raw);
 	if (errnum)
 		fprintf(stderr, "ward: %s: %s\n", buf, strerror_lc(errnum));
 	else

@@ -909,8 +909,26 @@ static unsigned line_of(const char *text, size_t off)
 	return n;
 }
 
+static int parse_text_raw(struct policy *p, const char *name, const char *basedir,
+			  const char *text, size_t len, struct parse_ctx *ctx, struct err *e);
+
+/* Parses a policy's text; a message quoting the file's bytes escapes
+ * invalid UTF-8 and control characters (escape_text), so that it stays one
+ * printable line whatever the file holds. */
 static int parse_text(struct policy *p, const char *name, const char *basedir, const char *text,
 		      size_t len, struct parse_ctx *ctx, struct err *e)
+{
+	int r = parse_text_raw(p, name, basedir, text, len, ctx, e);
+	if (r < 0 && e) {
+		char raw[sizeof(e->msg)];
+		memcpy(raw, e->msg, sizeof(raw));
+		escape_text(e->msg, sizeof(e->msg), raw);
+	}
+	return r;
+}
+
+static int parse_text_raw(struct policy *p, const char *name, const char *basedir,
+			  const char *text, size_t len, struct parse_ctx *ctx, struct err *e)
 {
 	if (!p || (!text && len))
 		return -EINVAL;

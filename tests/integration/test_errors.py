@@ -125,6 +125,21 @@ def test_too_small_to_start(t):
     expect_exit(r, 0, "exited")
 
 
+def test_raw_bytes_escaped(t):
+    """Bytes that are not UTF-8, and control characters, in a policy file
+    or an option are quoted as \\xNN: the message stays one printable line
+    and no escape sequence reaches the terminal."""
+    pol = t.write("raw.policy", b"ro /no\xffsuch\x1b[2J\n")
+    r = marker_run(t, ["--policy", pol], EXIT["usage"])
+    expect_in(b"raw.policy:1: ro: host path '/no\\xffsuch\\x1b[2J' does not exist", r.err,
+              "the policy file's message", r)
+    r = marker_run(t, ["--ro", os.fsdecode(b"/no\xfesuch\x07")], EXIT["usage"])
+    expect_in(b"'/no\\xfesuch\\x07'", r.err, "the option's message", r)
+    for run in (r,):
+        run.err.decode("utf-8")  # raises if not UTF-8
+        expect(not any(c < 0x20 and c != 0x0a for c in run.err), "a control character on stderr", run)
+
+
 def test_option_missing_value(t):
     r = t.ward(["run", "--memory"])
     expect_exit(r, EXIT["usage"])

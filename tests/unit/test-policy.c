@@ -275,6 +275,10 @@ static void test_error_messages(void)
 	parse_err("procs 1 2", NAME ":1: procs: unexpected argument '2' (expected 'procs N')");
 
 	parse_err("ro usr", NAME ":1: ro: path 'usr' must be absolute");
+	/* The file's bytes are quoted escaped: invalid UTF-8 and control
+	 * characters never reach a terminal raw. */
+	parse_err("ro caf\xc3\xa9\xff\x1b[2J", NAME ":1: ro: path 'caf\xc3\xa9\\xff\\x1b[2J' must be absolute");
+	parse_err("\xfe\xfe 1", NAME ":1: unknown directive '\\xfe\\xfe'");
 	parse_err("ro /usr usr", NAME ":1: ro: path 'usr' must be absolute");
 	parse_err("ro", NAME ":1: ro: missing argument (expected 'ro HOST [BOX] [optional]')");
 	parse_err("ro /usr /u maybe", NAME ":1: ro: unexpected argument 'maybe' (expected 'ro HOST [BOX] [optional]')");
