@@ -542,14 +542,36 @@ static _noreturn_ void child_fail(int fd, int code, const struct err *e)
 	_exit(code);
 }
 
+/* The interpreter a script names on its #! line, read into buf; NULL when
+ * prog is not a script. */
+static const char *script_interpreter(const char *prog, char *buf, size_t len)
+{
+	int fd = open(prog, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 2 || buf[0] != '#' || buf[1] != '!')
+		return NULL;
+	buf[n] = 0;
+	char *s = buf + 2;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	s[strcspn(s, " \t\n")] = 0;
+	return *s ? s : NULL;
+}
+
 /* PATH search inside the box (execvpe would use the controller's PATH). */
 static int find_program(const struct launch *L, const char *prog, char *out,
 			size_t len, struct err *e)
 {
 	if (strchr(prog, '/')) {
+		struct stat st;
 		snprintf(out, len, "%s", prog);
-		if (access(out, F_OK) < 0)
+		if (stat(out, &st) < 0)
 			return err_set(e, ENOENT, "program '%s' not found in the box", prog);
+		if (S_ISDIR(st.st_mode))
+			return err_set(e, EACCES, "cannot execute '%s': is a directory", prog);
 		return 0;
 	}
 	const char *path = "/usr/bin:/bin";
@@ -640,20 +662,9 @@ static _noreturn_ void box_exec(struct launch *L)
 		exec_paths[nexec++] = prog;
 		exec_paths[nexec++] = (char *)"/lib64/ld-linux-x86-64.so.2";
 		static char interp[512];
-		int fd = open(prog, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t n = read(fd, interp, sizeof(interp) - 1);
-			close(fd);
-			if (n > 2 && interp[0] == '#' && interp[1] == '!') {
-				interp[n] = 0;
-				char *s = interp + 2;
-				while (*s == ' ' || *s == '\t')
-					s++;
-				s[strcspn(s, " \t\n")] = 0;
-				if (*s == '/')
-					exec_paths[nexec++] = s;
-			}
-		}
+		const char *s = script_interpreter(prog, interp, sizeof(interp));
+		if (s && *s == '/')
+			exec_paths[nexec++] = (char *)s;
 		exec_paths[nexec] = NULL;
 	}
 
@@ -694,6 +705,14 @@ static _noreturn_ void box_exec(struct launch *L)
 		child_fail(efd, EXIT_SETUP, &e);
 	execve(prog, L->argv, L->env.v);
 	int er = errno;
+	/* The program exists (find_program saw it): ENOENT is about its
+	 * #! interpreter. */
+	static char interp_buf[512];
+	const char *interp = er == ENOENT ? script_interpreter(prog, interp_buf, sizeof(interp_buf)) : NULL;
+	if (interp)
+		child_fail(efd, EXIT_NOT_FOUND,
+			   (err_set(&e, er, "cannot execute '%s': its interpreter '%s' (the #! line) "
+					    "was not found in the box", prog, interp), &e));
 	if (er == ENOENT)
 		child_fail(efd, EXIT_NOT_FOUND,
 			   (err_errno(&e, er, "cannot execute '%s'", prog), &e));

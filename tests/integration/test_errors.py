@@ -62,6 +62,27 @@ def test_not_executable(t):
     expect_one_line_error(r)
 
 
+def test_missing_interpreter(t):
+    """A script whose #! interpreter is missing in the box: the message
+    names the interpreter, not the script as missing."""
+    t.write("work/job.sh", "#!/no/such/interp\necho should not run\n", 0o755)
+    r = t.run(["./job.sh"])
+    expect_exit(r, EXIT["not-found"], "setup-error")
+    expect_in("cannot execute './job.sh': its interpreter '/no/such/interp' (the #! line) was not "
+              "found in the box", r.stderr, "the message names the interpreter", r)
+    expect_one_line_error(r)
+
+
+def test_directory_as_program(t):
+    """A directory as PROGRAM is 'a directory', not 'permission denied'."""
+    t.mkdir("work/sub")
+    for prog in ("./sub", "/tmp"):
+        r = t.run([prog])
+        expect_exit(r, EXIT["not-executable"], "setup-error")
+        expect_in("cannot execute '%s': is a directory" % prog, r.stderr, "the message", r)
+        expect_one_line_error(r)
+
+
 def test_bad_option(t):
     r = marker_run(t, ["--memroy", "1G"], EXIT["usage"], hint=True)
     expect_in("memroy", r.stderr, "the message names the option", r)
