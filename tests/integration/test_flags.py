@@ -177,6 +177,26 @@ def test_box_identity(t):
     expect_eq(status["Seccomp"].strip(), "2", "seccomp mode of the boxed program", r)
 
 
+def child_pids(root):
+    """The host pids below root, from /proc/PID/task/TID/children."""
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                    kids = [int(k) for k in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
 # Runs in the box: its session and pid as the box sees them, then calls
 # the allowlist refuses although nothing else in the box would (a
 # personality change, an mqueue in the box's own IPC namespace), then
@@ -205,13 +225,16 @@ def test_new_session_and_filter(t):
     seen = {}
 
     def during(p):
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not seen:
-            for pid in pids_with_token(token):
+            # ward's own descendants only: reading every host process's
+            # cmdline can block behind another process's mmap lock.
+            for pid in child_pids(p.pid):
                 try:
                     with open("/proc/%d/cmdline" % pid, "rb") as f:
-                        if not f.read().startswith(PYTHON.encode()):
-                            continue
+                        cmdline = f.read()
+                    if not cmdline.startswith(PYTHON.encode()) or token.encode() not in cmdline:
+                        continue
                     with open("/proc/%d/stat" % pid) as f:
                         stat = f.read()
                     with open("/proc/%d/status" % pid) as f:
