@@ -133,6 +133,19 @@ struct out_file out_file_check(const char *opt, const char *path)
 	return f;
 }
 
+void out_file_check_distinct(const struct out_file *a, const struct out_file *b)
+{
+	struct stat da, db, fa, fb;
+	if (a->dirfd < 0 || b->dirfd < 0 || fstat(a->dirfd, &da) < 0 || fstat(b->dirfd, &db) < 0)
+		return;
+	bool same = da.st_dev == db.st_dev && da.st_ino == db.st_ino && !strcmp(a->base, b->base);
+	if (!same && fstatat(a->dirfd, a->base, &fa, 0) == 0 && fstatat(b->dirfd, b->base, &fb, 0) == 0)
+		same = fa.st_dev == fb.st_dev && fa.st_ino == fb.st_ino;
+	if (same)
+		die(EXIT_USAGE_ERROR, "--%s '%s' and --%s '%s' are the same file (one would replace the other)",
+		    a->opt, a->path, b->opt, b->path);
+}
+
 bool out_file_write(const struct out_file *f, const char *data, size_t len)
 {
 	char tmp[300];

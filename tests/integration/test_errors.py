@@ -161,6 +161,27 @@ def test_raw_bytes_escaped(t):
         expect(not any(c < 0x20 and c != 0x0a for c in run.err), "a control character on stderr", run)
 
 
+def test_report_and_learn_same_file(t):
+    """--report and --learn naming one file (by the same name, another
+    spelling, or a hard link) are refused before the run: one would
+    replace the other."""
+    out = t.mkdir("out", 0o777)
+    marker = os.path.join(out, "ran")
+    same = os.path.join(out, "same.json")
+    t.write("out/a.json", "")
+    os.link(t.path("out/a.json"), t.path("out/b.json"))
+    for report, learn in ((same, same), (same, out + "/./same.json"),
+                          (t.path("out/a.json"), t.path("out/b.json"))):
+        r = t.ward(["run", "--report", report, "--learn", learn, "--rw", out, "--",
+                    "/usr/bin/touch", marker])
+        expect_exit(r, EXIT["usage"])
+        expect_in("--report '%s' and --learn '%s' are the same file" % (report, learn), r.stderr,
+                  "the message names both options and files", r)
+        expect(not os.path.exists(marker), "the program ran", r)
+        expect_one_line_error(r)
+    expect(not os.path.exists(same), "a file was written", None)
+
+
 def test_option_missing_value(t):
     r = t.ward(["run", "--memory"])
     expect_exit(r, EXIT["usage"])
