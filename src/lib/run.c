@@ -396,6 +396,10 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			check_writable(L, g->host, ret);
 	}
 	/* The host-function client shims, where the environment says. */
+	if (o->channel && o->client_dir && access(o->client_dir, F_OK) < 0 && errno == ENOENT)
+		return err_set(e, ENOENT, "the host-function client shims are not at '%s': install "
+			       "ward with 'meson install', or name their directory with "
+			       "ward_policy_set_client_dir", o->client_dir);
 	if (o->channel && o->client_dir &&
 	    (r = add_bind(L, o->client_dir, CLIENT_BOX_DIR, true, false, false, e)) < 0)
 		return r;
