@@ -11,7 +11,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardtest import EXIT, expect, expect_eq, expect_exit, expect_in, expect_report, main  # noqa: E402
+from wardtest import EXIT, Skip, expect, expect_eq, expect_exit, expect_in, expect_report, main  # noqa: E402
 
 
 def marker_run(t, opts, expect_rc, *, cwd=None, hint=False):
@@ -180,6 +180,49 @@ def test_report_and_learn_same_file(t):
         expect(not os.path.exists(marker), "the program ran", r)
         expect_one_line_error(r)
     expect(not os.path.exists(same), "a file was written", None)
+
+
+def roff_blocks(path, section):
+    """The .EX/.EE blocks of a man page section, as lists of lines with
+    the few roff escapes the pages use turned into text."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    body = text[text.index(".SH " + section + "\n"):]
+    body = body[:body.index("\n.SH ", 1)]
+    blocks, cur = [], None
+    for line in body.split("\n"):
+        if line == ".EX":
+            cur = []
+        elif line == ".EE":
+            blocks.append(cur)
+            cur = None
+        elif cur is not None:
+            for esc, ch in (("\\(aq", "'"), ("\\(dq", '"'), ("\\-", "-"), ("\\(rs", "\\")):
+                line = line.replace(esc, ch)
+            cur.append(line)
+    return blocks
+
+
+def test_man_page_errors_example(t):
+    """ward-policy(5)'s ERRORS example is what ward prints: each line of
+    the example file, alone on its line, gives the message shown."""
+    if not t.examples:
+        raise Skip("no --examples directory given (the source tree)")
+    page = os.path.join(os.path.dirname(t.examples), "man", "ward-policy.5")
+    lines, shown = roff_blocks(page, "ERRORS")[:2]
+    messages = []
+    for line in shown:  # wrapped lines go on with four blanks
+        if line.startswith("    ") and messages:
+            messages[-1] += " " + line.strip()
+        else:
+            messages.append(line)
+    expect_eq(len(messages), len(lines), "messages in the example, one per line of x.policy", None)
+    for n, (line, message) in enumerate(zip(lines, messages), 1):
+        pol = t.write("x.policy", "#\n" * (n - 1) + line + "\n")
+        r = t.ward(["run", "--policy", pol, "--", "/bin/true"])
+        expect_exit(r, EXIT["usage"])
+        expect_eq(r.stderr, "ward: %s/%s\n" % (os.path.dirname(pol), message),
+                  "ward's message for line %d, %r" % (n, line), r)
 
 
 def test_option_missing_value(t):
