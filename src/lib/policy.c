@@ -111,6 +111,7 @@ void policy_free(struct policy *p)
 		grant_clear(&p->grants[i]);
 	free(p->grants);
 	strv_clear(&p->exec);
+	strv_clear(&p->exec_from);
 	strv_clear(&p->env);
 	for (size_t i = 0; i < p->n_files; i++) {
 		free(p->files[i].box);
@@ -293,7 +294,12 @@ int policy_add_exec(struct policy *p, const char *box_path_arg, struct err *e)
 			return 0;
 	if (p->exec.n >= MAX_EXEC)
 		return err_set(e, E2BIG, "too many exec grants (at most %d)", MAX_EXEC);
-	return strv_push_take(&p->exec, TAKE_PTR(b));
+	if (strv_push(&p->exec_from, "") < 0)
+		return -ENOMEM;
+	int r2 = strv_push_take(&p->exec, TAKE_PTR(b));
+	if (r2 < 0)
+		free(p->exec_from.v[--p->exec_from.n]);
+	return r2;
 }
 
 static bool env_name_valid(const char *s, size_t n)
@@ -970,9 +976,19 @@ static int parse_text_raw(struct policy *p, const char *name, const char *basedi
 				       name, lineno, MAX_DIRECTIVES);
 		struct err sub = {{0}};
 		enum msg_kind kind = MSG_DIRECTIVE;
+		size_t nexec = p->exec.n;
 		int r = apply_directive(p, basedir, l, ctx, &kind, &sub);
 		if (r == -ENOMEM)
 			return err_set(e, ENOMEM, "%s:%u: out of memory", name, lineno);
+		if (r == 0 && p->exec.n > nexec) {
+			/* Where the exec path came from, for a message at launch
+			 * (whether it exists is known only with the box's view). */
+			char *from = NULL;
+			if (asprintf(&from, "%s:%u", name, lineno) < 0)
+				return err_set(e, ENOMEM, "%s:%u: out of memory", name, lineno);
+			free(p->exec_from.v[nexec]);
+			p->exec_from.v[nexec] = from;
+		}
 		if (r < 0 && kind == MSG_NESTED)
 			return err_set(e, -r, "%s (included from %s:%u)", sub.msg, name, lineno);
 		if (r < 0 && kind == MSG_LINE)

@@ -66,6 +66,7 @@ struct policy {
 	struct grant *grants;
 	size_t n_grants, cap_grants;
 	struct strv exec;	/* box paths the box may execve; empty = any */
+	struct strv exec_from;	/* where each came from ("FILE:LINE", "" if set by a call) */
 	struct strv env;	/* "NAME=VALUE" entries, last one wins */
 	char *cwd;		/* box working directory; NULL = default */
 	char *hostname;		/* NULL = "ward" */

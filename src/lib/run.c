@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -563,6 +564,55 @@ static const char *script_interpreter(const char *prog, char *buf, size_t len)
 		s++;
 	s[strcspn(s, " \t\n")] = 0;
 	return *s ? s : NULL;
+}
+
+/* Each exec path must exist in the box's view (the mount plan): else
+ * Landlock fails in the box, far from the policy line that named it. */
+static int check_exec_paths(const struct launch *L, const struct policy *p, struct err *e)
+{
+	for (size_t i = 0; i < p->exec.n; i++) {
+		char x[PATH_MAX];
+		snprintf(x, sizeof(x), "%s", p->exec.v[i]);
+		const struct mnt_entry *best = NULL;
+		/* Through the plan's symlinks (/bin -> usr/bin), a few hops. */
+		for (int hop = 0; hop < 8; hop++) {
+			best = NULL;
+			for (size_t j = 0; j < L->mp.n; j++) {
+				const struct mnt_entry *m = &L->mp.e[j];
+				if (path_is_under(x, m->dst) && (!best || strlen(m->dst) >= strlen(best->dst)))
+					best = m;
+			}
+			if (!best || best->kind != MNT_SYMLINK || !strcmp(best->dst, x))
+				break;
+			char next[PATH_MAX];
+			const char *rest = x + strlen(best->dst);
+			if (best->src[0] == '/')
+				snprintf(next, sizeof(next), "%s%s", best->src, rest);
+			else
+				snprintf(next, sizeof(next), "%.*s/%s%s",
+					 (int)(strrchr(best->dst, '/') - best->dst), best->dst, best->src, rest);
+			_cleanup_free_ char *norm = path_normalize(next);
+			if (!norm)
+				return -ENOMEM;
+			snprintf(x, sizeof(x), "%s", norm);
+		}
+		bool found = false;
+		if (best && best->kind == MNT_BIND) {
+			_cleanup_free_ char *host = NULL;
+			const char *rest = x + strlen(best->dst);
+			if (asprintf(&host, "%s%s%s", best->src, *rest && *rest != '/' ? "/" : "", rest) < 0)
+				return -ENOMEM;
+			found = access(host, F_OK) == 0;
+		} else if (best) {
+			found = !strcmp(best->dst, x) || best->kind == MNT_PROC;
+		}
+		if (!found) {
+			const char *from = i < p->exec_from.n ? p->exec_from.v[i] : "";
+			return err_set(e, ENOENT, "%s%sexec: '%s' does not exist in the box", from,
+				       *from ? ": " : "", p->exec.v[i]);
+		}
+	}
+	return 0;
 }
 
 /* PATH search inside the box (execvpe would use the controller's PATH). */
@@ -1439,6 +1489,7 @@ int box_start(const struct policy *p, char *const argv[],
 	    (r = plan_environment(L, p)) < 0 ||
 	    (o->channel && (r = plan_channel_environment(L, p, o)) < 0) ||
 	    (r = strv_copy(&L->exec, &p->exec)) < 0 ||
+	    (r = check_exec_paths(L, p, e)) < 0 ||
 	    (broker_needed(p, o) &&
 	     (r = broker_new(&L->broker, p, o, &L->mp, L->host_uid, L->host_gid, e)) < 0))
 		goto fail;

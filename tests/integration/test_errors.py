@@ -11,7 +11,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardtest import EXIT, Skip, expect, expect_eq, expect_exit, expect_in, expect_report, main  # noqa: E402
+from wardtest import EXIT, Skip, expect, expect_eq, expect_exit, expect_in, expect_ok, expect_report, main  # noqa: E402
 
 
 def marker_run(t, opts, expect_rc, *, cwd=None, hint=False):
@@ -223,6 +223,24 @@ def test_man_page_errors_example(t):
         expect_exit(r, EXIT["usage"])
         expect_eq(r.stderr, "ward: %s/%s\n" % (os.path.dirname(pol), message),
                   "ward's message for line %d, %r" % (n, line), r)
+
+
+def test_missing_exec_path_names_its_line(t):
+    """An exec path that does not exist in the box is refused before the
+    box is built, naming the policy file's FILE:LINE (it was a Landlock
+    message from inside the box). Paths through the base view's symlinks
+    (/bin -> usr/bin) and through a HOST:BOX grant are found."""
+    pol = t.write("exec.policy", "# tools\nexec /usr/bin/tr\nexec /nonexistent/tool\n")
+    r = marker_run(t, ["--policy", pol], EXIT["setup-error"])
+    expect_in("exec.policy:3: exec: '/nonexistent/tool' does not exist in the box", r.stderr,
+              "the message names the file and line", r)
+    r = marker_run(t, ["--exec", "/nonexistent/other"], EXIT["setup-error"])
+    expect_in("exec: '/nonexistent/other' does not exist in the box", r.stderr, "the message", r)
+    tools = t.mkdir("tools")
+    t.write("tools/hello.sh", "#!/bin/sh\necho hello\n", 0o755)
+    r = t.run(["/opt/tools/hello.sh"], "--ro", tools + ":/opt/tools", "--exec", "/opt/tools/hello.sh",
+              "--exec", "/bin/sh")
+    expect_ok(r, "hello\n")
 
 
 def test_option_missing_value(t):
