@@ -70,6 +70,13 @@ WARD_API int ward_policy_allow_exec(ward_policy *p, const char *box_path);
 /* "NAME=VALUE"; the last setting of a name wins. */
 WARD_API int ward_policy_set_env(ward_policy *p, const char *name_value);
 WARD_API int ward_policy_set_cwd(ward_policy *p, const char *box_path);
+/* false: the caller's working directory is never exposed in the box, even
+ * when the run's ward_options.expose_cwd asks for it (a policy file's
+ * `cwd off`); true (the default): expose_cwd decides. The working
+ * directory is then ward_policy_set_cwd's, else the caller's where a grant
+ * shows it, else /. The getter says which. */
+WARD_API int ward_policy_set_expose_cwd(ward_policy *p, bool expose);
+WARD_API bool ward_policy_get_expose_cwd(const ward_policy *p);
 WARD_API int ward_policy_set_hostname(ward_policy *p, const char *name);
 
 enum ward_net {
@@ -239,6 +246,8 @@ enum ward_status {
 	WARD_STATUS_FILE_SIZE_LIMIT,
 	WARD_STATUS_SETUP_ERROR,
 	WARD_STATUS_VIOLATION,	/* broke the host-function channel's rules */
+	WARD_STATUS_IO_ERROR,	/* the box's output could not be delivered to the
+				 * caller's fd, or the caller's stdin not read */
 };
 /* "exited", "time-limit", ... (the report's names); NULL if unknown. */
 WARD_API const char *ward_status_name(enum ward_status s);
@@ -257,7 +266,8 @@ WARD_API uint64_t ward_result_output_bytes(const ward_result *r);
  * stream went to an fd. */
 WARD_API const char *ward_result_stdout(const ward_result *r, size_t *ret_len);
 WARD_API const char *ward_result_stderr(const ward_result *r, size_t *ret_len);
-/* Why the box could not be built, or what the violation was; "" if none. */
+/* Why the box could not be built, what the violation was, or which
+ * stream failed and why for an io-error; "" if none. */
 WARD_API const char *ward_result_message(const ward_result *r);
 /* The run report (the JSON object `ward run --report` writes), a heap
  * string the caller frees; NULL when out of memory. */
@@ -330,13 +340,17 @@ WARD_API const char *ward_profile_text(const char *name);
 WARD_API const char *ward_profile_for_program(const char *program);
 
 /* The exit status ward(1) gives for the result: the exit code, 128 + the
- * signal, 116-121 and 124 for a limit or a violation, 125 for a setup
+ * signal, 116-121 and 124 for a limit or a violation, 123 for an io-error,
+ * 125 for a setup
  * error, 126 when the program is not executable, 127 when it was not
  * found (ward(1), EXIT STATUS). */
 WARD_API int ward_result_exit_status(const ward_result *r);
 /* A one-line notice for the user ("" if none), e.g. that the working
  * directory was not exposed or that the run was cancelled. */
 WARD_API const char *ward_result_notice(const ward_result *r);
+/* The caller's working directory as the run exposed it (read-only, at the
+ * same path: ward_options.expose_cwd), or NULL when it was not exposed. */
+WARD_API const char *ward_result_exposed_cwd(const ward_result *r);
 /* The limit that was in force (0 = unlimited or unknown). */
 WARD_API uint64_t ward_result_limit(const ward_result *r, enum ward_limit limit);
 /* The broker's refusals (any brokered run: audited, with virtual files or

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/filter.h>
+#include <netinet/in.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,10 +193,35 @@ int main(int argc, char **argv)
 
 	/* socket/socketpair: only unix, inet, inet6 (isolate learned this for
 	 * AF_VSOCK; netlink, packet and the rest are not needed by programs). */
-	const int ok_families[] = {AF_UNIX, AF_INET, AF_INET6};
-	for (int i = 0; i < 3; i++) {
-		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, (uint64_t)ok_families[i]);
-		add(ctx, SCMP_ACT_ALLOW, "socket", 1, &c);
+	struct scmp_arg_cmp unix_family = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+	add(ctx, SCMP_ACT_ALLOW, "socket", 1, &unix_family);
+	/* inet and inet6: TCP and UDP only. The protocol (and, for protocol
+	 * 0, the type, which picks the first protocol registered for it) is
+	 * what reaches SCTP, DCCP (CVE-2017-6074), MPTCP, L2TP, UDP-Lite and
+	 * ping sockets, each with its own history of kernel bugs and none
+	 * needed by ordinary programs. The type is compared without its
+	 * SOCK_NONBLOCK/SOCK_CLOEXEC flags; the protocol over all 64 bits, so
+	 * high bits fail closed. Protocols above UDP get EPROTONOSUPPORT, what
+	 * a kernel without them answers (Go probes MPTCP and falls back). */
+	const int inet[] = {AF_INET, AF_INET6};
+	const struct {
+		int type, proto;
+	} inet_ok[] = {{SOCK_STREAM, 0}, {SOCK_STREAM, IPPROTO_TCP},
+		       {SOCK_DGRAM, 0},	 {SOCK_DGRAM, IPPROTO_UDP}};
+	for (int f = 0; f < 2; f++) {
+		for (size_t i = 0; i < sizeof(inet_ok) / sizeof(*inet_ok); i++) {
+			struct scmp_arg_cmp c[3] = {
+				SCMP_A0(SCMP_CMP_EQ, (uint64_t)inet[f]),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (uint64_t)inet_ok[i].type),
+				SCMP_A2(SCMP_CMP_EQ, (uint64_t)inet_ok[i].proto),
+			};
+			add(ctx, SCMP_ACT_ALLOW, "socket", 3, c);
+		}
+		struct scmp_arg_cmp other[2] = {
+			SCMP_A0(SCMP_CMP_EQ, (uint64_t)inet[f]),
+			SCMP_A2(SCMP_CMP_GT, IPPROTO_UDP),
+		};
+		add(ctx, SCMP_ACT_ERRNO(EPROTONOSUPPORT), "socket", 2, other);
 	}
 	struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
 	add(ctx, SCMP_ACT_ALLOW, "socketpair", 1, &unix_only);

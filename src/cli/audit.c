@@ -58,9 +58,10 @@ static int learned_cmp(const void *a, const void *b)
 
 /* The user's grant (not the profile's: the learned policy is used with
  * the same profile) that holds box path `path`, the deepest one, into
- * *ret. Returns false when there is none. */
-static bool user_grant(const ward_policy *p, const ward_policy *profile, const char *path,
-		       struct ward_grant *ret)
+ * *ret; cwd (the caller's directory as the run exposed it, or NULL)
+ * counts as a read-only grant. Returns false when there is none. */
+static bool user_grant(const ward_policy *p, const ward_policy *profile, const struct ward_grant *cwd,
+		       const char *path, struct ward_grant *ret)
 {
 	bool found = false;
 	struct ward_grant g, pg;
@@ -76,65 +77,206 @@ static bool user_grant(const ward_policy *p, const ward_policy *profile, const c
 			found = true;
 		}
 	}
+	if (cwd && path_is_under(path, cwd->box) && (!found || strlen(cwd->box) > strlen(ret->box))) {
+		*ret = *cwd;
+		found = true;
+	}
 	return found;
 }
 
-/* Adds the narrowest grant for one learned access under user grant g:
- * the file read (read-only), the file written, or for a file created the
- * directory it was created in (read-write). Returns 0 or -errno. */
-static int learn_grant(ward_policy *out, const struct ward_grant *g, const char *path, unsigned how)
+/* The learned grants, before they go into the policy. */
+struct lgrant {
+	enum ward_grant_kind kind;
+	char *host, *box;
+};
+
+/* The narrowest grant for one learned access under user grant g: the
+ * file read (read-only), the file written, or for a file created the
+ * directory it was created in (read-write). Returns false when the access
+ * cannot have worked (nothing to grant). */
+static bool learn_grant(const struct ward_grant *g, const char *path, unsigned how, struct lgrant *ret)
 {
-	_cleanup_free_ char *box = NULL;
+	char *box;
 	bool create = how & WARD_ACCESS_CREATE, write = how & (WARD_ACCESS_WRITE | WARD_ACCESS_CREATE);
 	if (write && g->kind != WARD_GRANT_RW)
-		return 0; /* it cannot have worked: nothing to grant */
+		return false;
 	if (create && strcmp(path, g->box) != 0) {
 		const char *slash = strrchr(path, '/');
 		box = strndup(path, slash == path ? 1 : (size_t)(slash - path));
 	} else {
 		box = strdup(path);
 	}
-	if (!box)
-		return -ENOMEM;
-	_cleanup_free_ char *host = NULL;
-	const char *rest = box + strlen(g->box);
-	if (asprintf(&host, "%s%s", strcmp(g->host, "/") ? g->host : "", rest[0] ? rest : "") < 0)
-		return -ENOMEM;
-	if (!host[0] && !(host = strdup("/")))
-		return -ENOMEM;
-	struct stat st;
-	struct ward_grant learned = {.kind = write ? WARD_GRANT_RW : WARD_GRANT_RO, .host = host,
-				     .box = box, .optional = stat(host, &st) < 0};
-	return ward_policy_add_grant(out, &learned);
+	char *host = NULL;
+	const char *rest = box ? box + strlen(g->box) : "";
+	if (!box || asprintf(&host, "%s%s", strcmp(g->host, "/") ? g->host : "", rest[0] ? rest : "") < 0)
+		die_oom();
+	if (!host[0]) {
+		free(host);
+		if (!(host = strdup("/")))
+			die_oom();
+	}
+	*ret = (struct lgrant){write ? WARD_GRANT_RW : WARD_GRANT_RO, host, box};
+	return true;
+}
+
+/* Is learned grant a covered by b (b at or above it, b's host tree the
+ * same below, and b's rights at least a's)? Then a adds nothing. */
+static bool lgrant_covers(const struct lgrant *b, const struct lgrant *a)
+{
+	if (a == b || !path_is_under(a->box, b->box) || (a->kind == WARD_GRANT_RW && b->kind != WARD_GRANT_RW))
+		return false;
+	if (!strcmp(a->box, b->box))
+		return a->kind != b->kind || a < b; /* the same path: keep one */
+	const char *rest = a->box + strlen(b->box);
+	size_t hl = strcmp(b->host, "/") ? strlen(b->host) : 0;
+	return !strncmp(a->host, b->host, hl) && !strcmp(a->host + hl, rest);
+}
+
+/* An argument as sh reads it back, for the header comment: bare when
+ * safe, else single-quoted, or $'...' with escapes when it holds
+ * control characters (a newline must not end the comment). */
+static void put_shell_word(FILE *f, const char *a)
+{
+	if (a[0] && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./=:,+-@%") ==
+			    strlen(a)) {
+		fputs(a, f);
+		return;
+	}
+	bool ctl = false;
+	for (const unsigned char *c = (const unsigned char *)a; *c; c++)
+		ctl |= *c < 0x20 || *c == 0x7f;
+	if (!ctl) {
+		fputc('\'', f);
+		for (; *a; a++)
+			*a == '\'' ? fputs("'\\''", f) : fputc(*a, f);
+		fputc('\'', f);
+		return;
+	}
+	fputs("$'", f);
+	for (const unsigned char *c = (const unsigned char *)a; *c; c++) {
+		if (*c == '\'' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(f, "\\x%02x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('\'', f);
+}
+
+/* Does a line of text (a policy as ward_policy_format writes it) appear
+ * in other, whole? */
+static bool has_line(const char *other, const char *line, size_t len)
+{
+	for (const char *s = other; s && *s;) {
+		const char *eol = strchrnul(s, '\n');
+		if ((size_t)(eol - s) == len && !memcmp(s, line, len))
+			return true;
+		s = *eol ? eol + 1 : NULL;
+	}
+	return false;
 }
 
 /* Writes the learned policy: the user's grants narrowed to what the
- * program used, through out_file_write like the report (a box-planted
- * symlink is never followed). */
+ * program used, the caller's directory no longer exposed (`cwd off`) but
+ * what the program used of it granted, and the rest of the run's policy
+ * as it was (virtual files, exec list, environment, limits...), so that
+ * it reruns the program with the same result and allows nothing more.
+ * Written through out_file_write like the report (a box-planted symlink
+ * is never followed). */
 bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_policy *profile,
-		  struct learner *l, char **program)
+		  struct learner *l, char **program, const ward_result *r)
 {
 	ward_policy *out = NULL;
 	if (ward_policy_new(&out) < 0)
 		die_oom();
 	qsort(l->v, l->n, sizeof(*l->v), learned_cmp);
-	/* Reads first, then writes: a read-write grant of the same path
-	 * replaces the read-only one. A directory only listed or looked at is
-	 * granted whole, unless something below it is granted by itself. */
+	const char *exposed = ward_result_exposed_cwd(r);
+	struct ward_grant cwd_grant = {.kind = WARD_GRANT_RO, .host = exposed, .box = exposed};
+	struct lgrant *lg = calloc(l->n ? l->n : 1, sizeof(*lg));
+	size_t n = 0;
+	if (!lg)
+		die_oom();
+	/* A directory only listed or looked at is granted whole, unless
+	 * something below it is granted by itself. */
+	for (size_t i = 0; i < l->n; i++) {
+		unsigned how = l->v[i].how;
+		bool write = how & (WARD_ACCESS_WRITE | WARD_ACCESS_CREATE);
+		if ((how & WARD_ACCESS_DIR) && !write && i + 1 < l->n &&
+		    path_is_under(l->v[i + 1].path, l->v[i].path))
+			continue;
+		struct ward_grant g;
+		if (user_grant(p, profile, exposed ? &cwd_grant : NULL, l->v[i].path, &g) &&
+		    learn_grant(&g, l->v[i].path, how, &lg[n]))
+			n++;
+	}
+	/* A grant inside another that allows as much (rw out, rw out/d)
+	 * adds nothing. */
+	for (size_t i = 0; i < n; i++) {
+		bool covered = false;
+		for (size_t j = 0; j < n && !covered; j++)
+			covered = lg[j].box && lgrant_covers(&lg[j], &lg[i]);
+		if (covered) {
+			free(lg[i].host);
+			free(lg[i].box);
+			lg[i] = (struct lgrant){0};
+		}
+	}
+	/* Reads first, then writes: the same path written replaces a read. */
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < l->n; i++) {
-			unsigned how = l->v[i].how;
-			bool write = how & (WARD_ACCESS_WRITE | WARD_ACCESS_CREATE);
-			if (write != (pass == 1))
+		for (size_t i = 0; i < n; i++) {
+			if (!lg[i].box || (lg[i].kind == WARD_GRANT_RW) != (pass == 1))
 				continue;
-			if ((how & WARD_ACCESS_DIR) && !write && i + 1 < l->n &&
-			    path_is_under(l->v[i + 1].path, l->v[i].path))
-				continue;
-			struct ward_grant g;
-			if (user_grant(p, profile, l->v[i].path, &g) &&
-			    learn_grant(out, &g, l->v[i].path, how) == -ENOMEM)
+			struct stat st;
+			struct ward_grant g = {.kind = lg[i].kind, .host = lg[i].host, .box = lg[i].box,
+					       .optional = stat(lg[i].host, &st) < 0};
+			if (ward_policy_add_grant(out, &g) == -ENOMEM)
 				die_oom();
 		}
+
+	/* The rest of the run's policy, but for the profile's part (the
+	 * rerun loads the profile again) and the grants narrowed above. */
+	_cleanup_free_ char *all = NULL, *prof = NULL;
+	if (ward_policy_format(p, &all) < 0 || (profile && ward_policy_format(profile, &prof) < 0))
+		die_oom();
+	bool own_cwd = false;
+	char *kept = NULL;
+	size_t kept_len = 0;
+	FILE *k = open_memstream(&kept, &kept_len);
+	if (!k)
+		die_oom();
+	for (const char *s = all; s && *s;) {
+		const char *eol = strchrnul(s, '\n');
+		size_t len = (size_t)(eol - s);
+		bool grant = (len > 3 && (!strncmp(s, "ro ", 3) || !strncmp(s, "rw ", 3)));
+		bool cwd_off = len == 7 && !strncmp(s, "cwd off", 7);
+		own_cwd |= len > 4 && !strncmp(s, "cwd ", 4) && !cwd_off;
+		if (!grant && !cwd_off && !(prof && has_line(prof, s, len)))
+			fprintf(k, "%.*s\n", (int)len, s);
+		s = *eol ? eol + 1 : NULL;
+	}
+	if (fclose(k) != 0)
+		die_oom();
+
+	/* The caller's directory: not exposed; but the working directory it
+	 * was, when the program used something below it (else it would not
+	 * exist in the box). */
+	(void)ward_policy_set_expose_cwd(out, false);
+	_cleanup_free_ char *here = getcwd(NULL, 0);
+	bool used_here = false;
+	struct ward_grant g;
+	for (size_t i = 0; here && i < n; i++)
+		used_here |= lg[i].box && (path_is_under(lg[i].box, here) || path_is_under(here, lg[i].box));
+	for (size_t i = 0; here && profile && ward_policy_get_grant(profile, i, &g) == 0; i++)
+		used_here |= path_is_under(here, g.box);
+	if (!own_cwd && used_here && strcmp(here, "/") != 0 && ward_policy_set_cwd(out, here) == -ENOMEM)
+		die_oom();
+	for (size_t i = 0; i < n; i++) {
+		free(lg[i].host);
+		free(lg[i].box);
+	}
+	free(lg);
+
 	_cleanup_free_ char *text = NULL;
 	if (ward_policy_format(out, &text) < 0)
 		die_oom();
@@ -146,10 +288,13 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 	if (!f)
 		die_oom();
 	fprintf(f, "# learned by 'ward run --learn' from:");
-	for (char **a = program; *a && a - program < 8; a++)
-		fprintf(f, " %.*s", (int)strcspn(*a, "\n"), *a);
-	fprintf(f, "\n# the grants given for that run, narrowed to what the program used%s\n%s",
-		l->dropped ? " (more paths were used than recorded: check it)" : "", text);
+	for (char **a = program; *a; a++) {
+		fputc(' ', f);
+		put_shell_word(f, *a);
+	}
+	fprintf(f, "\n# the grants given for that run, narrowed to what the program used%s\n%s%s",
+		l->dropped ? " (more paths were used than recorded: check it)" : "", text, kept);
+	free(kept);
 	if (fclose(f) != 0)
 		die_oom();
 	bool ok = out_file_write(dest, buf, len);

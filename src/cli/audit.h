@@ -14,7 +14,8 @@ struct learner *learner_new(void);
 void learn_access(void *ctx, const char *box_path, unsigned how);
 /* Writes the learned policy to out (see out_file_write) and frees the
  * learner. p: the run's policy; profile: its profile's grants alone
- * (kept by the profile, not narrowed); program: for the header comment.
+ * (kept by the profile, not narrowed); program: for the header comment;
+ * r: the run's result (what it exposed of the current directory).
  * Returns false after a message when the file could not be written. */
 bool learn_finish(const struct out_file *out, const ward_policy *p, const ward_policy *profile,
-		  struct learner *l, char **program);
+		  struct learner *l, char **program, const ward_result *r);

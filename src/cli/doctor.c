@@ -107,6 +107,12 @@ int cmd_doctor(int argc, char **argv)
 		line("cgroup", "none", detail);
 		break;
 	}
+	if (f.cgroup_version) {
+		/* A ward killed with SIGKILL could not remove its cgroups. */
+		int n = cgroup_remove_stale(&f);
+		snprintf(detail, sizeof(detail), "%d left by runs whose ward was killed, removed", n);
+		line("stale cgroups", n ? "removed" : "none", n ? detail : "no run cgroups left by a killed ward");
+	}
 	line("rlimits", f.rlimits ? "yes" : "no",
 	     f.cgroup_version ? "used by every run: cpu, file size, open files, no core dumps"
 			      : "used by every run: cpu, file size, open files, no core dumps; memory and procs without a cgroup");

@@ -100,6 +100,7 @@ void print_help(FILE *f)
 	      "                         --tmp-size limit)\n"
 	      "  --cwd BOX              working directory in the box (default: the current\n"
 	      "                         directory, or / when it is not exposed)\n"
+	      "  --no-cwd               do not expose the current directory (policy: cwd off)\n"
 	      "  --env NAME[=VALUE]     set NAME in the box; NAME alone copies ward's value\n"
 	      "  --hostname NAME        the box's host name (default: ward)\n"
 	      "  --exec PATH            the box may execute only the files given with --exec\n"
@@ -160,13 +161,16 @@ int cmd_version(int argc, char **argv)
 }
 
 /* A program started with fd 0, 1 or 2 closed would open its own files
- * there and later write messages into them: park /dev/null on them. */
+ * there and later write messages into them: park /dev/null on them. On 1
+ * and 2 read-only, so that writing there still fails (EBADF) as it would
+ * on the closed fd: output sent to a closed stdout is an error (io-error
+ * for a run), never silently dropped. A closed stdin reads as empty. */
 static void ensure_std_fds(void)
 {
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
 			continue;
-		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		int n = open("/dev/null", O_RDONLY | O_NOCTTY);
 		if (n < 0)
 			exit(EXIT_SETUP_ERROR); /* nowhere to say it */
 		if (n != fd) /* a lower fd was closed too and got it */

@@ -25,6 +25,7 @@ enum {
 	OPT_RW,
 	OPT_TMPFS,
 	OPT_CWD,
+	OPT_NO_CWD,
 	OPT_ENV,
 	OPT_HOSTNAME,
 	OPT_EXEC,
@@ -46,6 +47,7 @@ static const struct option options[] = {
 	{"rw", required_argument, NULL, OPT_RW},
 	{"tmpfs", required_argument, NULL, OPT_TMPFS},
 	{"cwd", required_argument, NULL, OPT_CWD},
+	{"no-cwd", no_argument, NULL, OPT_NO_CWD},
 	{"env", required_argument, NULL, OPT_ENV},
 	{"hostname", required_argument, NULL, OPT_HOSTNAME},
 	{"exec", required_argument, NULL, OPT_EXEC},
@@ -408,6 +410,9 @@ static void apply_op(ward_policy *p, const struct op *o)
 			check_box_path("cwd", o->arg, NULL);
 			r = ward_policy_set_cwd(p, o->arg);
 			break;
+		case OPT_NO_CWD:
+			r = ward_policy_set_expose_cwd(p, false);
+			break;
 		case OPT_EXEC:
 			check_box_path("exec", o->arg, NULL);
 			r = ward_policy_allow_exec(p, o->arg);
@@ -620,6 +625,8 @@ int cmd_run(int argc, char **argv)
 		warn("%s", ward_result_notice(r));
 	if (rs == WARD_STATUS_SETUP_ERROR)
 		warn("%s", ward_result_message(r)[0] ? ward_result_message(r) : "the box could not be built");
+	else if (rs == WARD_STATUS_IO_ERROR) /* an error: printed even with --quiet */
+		warn("%s", ward_result_message(r));
 	else if (!a.quiet)
 		print_limit(r);
 	/* ask rules refuse without an application to ask: say so */
@@ -633,7 +640,7 @@ int cmd_run(int argc, char **argv)
 	if (!report_finish(&report, r))
 		status = EXIT_SETUP_ERROR;
 	if (a.learn && rs != WARD_STATUS_SETUP_ERROR &&
-	    !learn_finish(&learn, p, profile_only, learner, a.program))
+	    !learn_finish(&learn, p, profile_only, learner, a.program, r))
 		status = EXIT_SETUP_ERROR;
 	if (cancelled) {
 		int sig = cancelled;

@@ -65,7 +65,7 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e);
 /* clone3() into fresh user, mount, pid, net, ipc, uts and cgroup
  * namespaces. cgroup_fd >= 0 places the child in that cgroup (v2). Returns
  * the pid in the parent (with *ret_pidfd), 0 in the child, -errno. */
-pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, int *ret_pidfd);
+pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, uid_t owner, int *ret_pidfd);
 /* From the controller: maps box uid/gid 1000 to host_uid/host_gid. */
 int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 		     bool allow_setgroups, struct err *e);
@@ -73,6 +73,9 @@ int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 int ns_become_box_user(bool can_setgroups, struct err *e);
 int ns_set_hostname(const char *name, struct err *e);
 int ns_loopback_up(struct err *e);
+
+/* The ELF interpreter, part of "the program" for an exec list. */
+#define BOX_ELF_INTERP "/lib64/ld-linux-x86-64.so.2"
 
 #define BOX_UID 1000
 #define BOX_GID 1000
@@ -99,6 +102,15 @@ struct box_limits {
 	bool procs_by_cgroup;
 };
 int limits_apply_rlimits(const struct box_limits *l, struct err *e);
+/* Without a memory cgroup, RLIMIT_DATA is the memory limit plus this much:
+ * init's count enforces the limit itself, and the rlimit only bounds how
+ * far one process can get ahead of the count. Runtimes map private
+ * writable memory they never touch (node's thread stacks and V8 heap:
+ * ~48 MiB before any script runs; ruby ~58 MiB), which a bare limit-sized
+ * rlimit would refuse long before the box holds the limit. */
+#define DATA_HEADROOM (128ULL << 20)
+uint64_t limits_data_rlimit(uint64_t memory);
+int limits_apply_ns_quotas(struct err *e);
 /* Drops every capability from every set, including the bounding and
  * ambient sets, and locks the securebits. */
 int caps_drop_all(struct err *e);
@@ -130,6 +142,9 @@ int cgroup_join_self(struct cgroup *cg, struct err *e);
  * them; cgroup_join_self and cgroup_destroy close them too). */
 void cgroup_close_tasks(struct cgroup *cg);
 void cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *u);
+/* The pids controller's `max` event count (forks refused at pids.max) so
+ * far; false without a pids cgroup or when it cannot be read. */
+bool cgroup_read_pids_events(const struct cgroup *cg, uint64_t *ret);
 void cgroup_destroy(struct cgroup *cg);
 /* Detects which cgroup version ward can use and where (for features). */
 void cgroup_detect(struct features *f);

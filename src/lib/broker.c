@@ -27,8 +27,9 @@
  * the kernel would read the path again from memory the box can change
  * between our check and its use (TOCTOU). The one exception is execve:
  * there is no way to exec on the box's behalf, so the broker audits it
- * (and refuses what it can tell will fail) and then lets the kernel
- * decide with the static layers (mount namespace, Landlock, permissions)
+ * (and refuses what it can tell will fail, an exec outside the exec list
+ * included: see exec_check) and then lets the kernel decide with the
+ * static layers (mount namespace, Landlock, permissions)
  * — the broker never widens what they allow.
  *
  * /proc is the exception: see LEAVE_TO_KERNEL.
@@ -136,6 +137,11 @@ static const struct call {
 	{__NR_bind, "bind", OP_BIND, -1, 1, -1},
 };
 
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct vfile_fd {
 	char *box;
 	int memfd;
@@ -156,6 +162,10 @@ struct broker {
 	void (*on_access)(void *ctx, const char *box_path, unsigned how);
 	void *access_ctx;
 	struct strv ask;   /* the policy's ask prefixes */
+	struct strv exec;  /* the policy's exec list (box paths); empty = any */
+	struct file_id *exec_ids; /* what it resolved to (see exec_check) */
+	size_t n_exec_ids;
+	bool seen_first;   /* the first notification came (the program's execve) */
 	bool (*ask_fn)(void *ctx, const char *box_path, unsigned how, const char *call);
 	void *ask_ctx;
 	/* what goes to the run result */
@@ -321,6 +331,8 @@ int broker_new(struct broker **ret, const struct policy *p, const struct run_opt
 	for (size_t i = 0; i < p->ask.n; i++)
 		if ((r = strv_push(&b->ask, p->ask.v[i])) < 0)
 			goto fail;
+	if ((r = strv_copy(&b->exec, &p->exec)) < 0)
+		goto fail;
 	b->files = calloc(p->n_files ? p->n_files : 1, sizeof(*b->files));
 	if (!b->files) {
 		r = -ENOMEM;
@@ -381,6 +393,8 @@ void broker_free(struct broker *b)
 	free(b->files);
 	strv_clear(&b->granted);
 	strv_clear(&b->ask);
+	strv_clear(&b->exec);
+	free(b->exec_ids);
 	free(b);
 }
 
@@ -397,6 +411,7 @@ struct req {
 	const char *reason; /* set when an ask rule refused the call */
 	bool is_vfile;
 	int vfile;
+	bool first;	    /* the run's first notification */
 };
 
 static bool id_valid(const struct broker *b, uint64_t id)
@@ -1019,6 +1034,14 @@ static int open_asked(struct req *q, int dirfd, int fl, uint64_t of, uint64_t mo
 	return r;
 }
 
+/* Does an open with flags fl create a file? glibc's __O_TMPFILE includes
+ * O_DIRECTORY (O_TMPFILE is "a directory, and an unnamed file in it"), so
+ * `fl & __O_TMPFILE` is true for every directory open: test all its bits. */
+static bool open_creates(int fl)
+{
+	return (fl & O_CREAT) || (fl & __O_TMPFILE) == __O_TMPFILE;
+}
+
 static void handle_open(struct req *q, uint64_t id)
 {
 	const struct seccomp_notif *n = q->n;
@@ -1032,20 +1055,20 @@ static void handle_open(struct req *q, uint64_t id)
 	      O_SYNC | O_PATH | __O_TMPFILE;
 	if (fl & O_PATH)
 		fl &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-	if (!(fl & (O_CREAT | __O_TMPFILE)))
+	if (!open_creates(fl))
 		mode = 0;
 	int dirfd = q->c->dir >= 0 ? (int)n->data.args[q->c->dir] : AT_FDCWD;
 	char norm[PATH_MAX];
 	open_flags_str(fl, q->flagstr, sizeof(q->flagstr));
 
-	if (fl & (O_CREAT | __O_TMPFILE))
+	if (open_creates(fl))
 		mode &= ~(uint64_t)box_umask(q->pid);
 	/* O_NONBLOCK: a FIFO with no writer must not stall the broker; the
 	 * flag is cleared again below unless the box asked for it. */
 	uint64_t of = (uint64_t)(fl & ~O_CLOEXEC) | (fl & O_PATH ? 0 : O_NOCTTY | O_NONBLOCK);
 	q->how = (fl & O_ACCMODE) == O_RDONLY ? ACCESS_READ
 		 : (fl & O_ACCMODE) == O_WRONLY ? ACCESS_WRITE : ACCESS_READ | ACCESS_WRITE;
-	if (fl & (O_CREAT | __O_TMPFILE))
+	if (open_creates(fl))
 		q->how |= ACCESS_CREATE;
 	if (fl & O_TRUNC)
 		q->how |= ACCESS_WRITE;
@@ -1058,7 +1081,8 @@ static void handle_open(struct req *q, uint64_t id)
 	if (fd == -EEXIST && q->is_vfile && (fl & O_DIRECTORY)) {
 		fd = -ENOTDIR;
 	} else if (fd == -EEXIST && q->is_vfile) {
-		if ((fl & O_ACCMODE) != O_RDONLY || (fl & (O_TRUNC | __O_TMPFILE)) ||
+		if ((fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC) ||
+		    (fl & __O_TMPFILE) == __O_TMPFILE ||
 		    (fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
 			refuse(q, id, norm, EROFS);
 			return;
@@ -1092,7 +1116,7 @@ static void handle_open(struct req *q, uint64_t id)
 		struct stat st;
 		unsigned how = (fl & O_ACCMODE) == O_RDONLY ? ACCESS_READ
 			       : (fl & O_ACCMODE) == O_WRONLY ? ACCESS_WRITE : ACCESS_READ | ACCESS_WRITE;
-		if (fl & (O_CREAT | __O_TMPFILE))
+		if (open_creates(fl))
 			how |= ACCESS_CREATE;
 		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
 			how |= ACCESS_DIR;
@@ -1233,6 +1257,126 @@ static void handle_readlink(struct req *q, uint64_t id)
 	(void)send_resp(b, id, r < 0 ? 0 : k, r < 0 ? -r : 0, 0);
 }
 
+/* The first bytes of the file that O_PATH fd names, read with the box's
+ * ids (a file the box may not read is not looked into). */
+static ssize_t read_head(int fd, char *buf, size_t cap)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -1;
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	_cleanup_close_ int rfd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	return rfd < 0 ? -1 : pread(rfd, buf, cap, 0);
+}
+
+static int exec_id_add(struct broker *b, int fd)
+{
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	b->exec_ids[b->n_exec_ids++] = (struct file_id){st.st_dev, st.st_ino};
+	return 0;
+}
+
+/* The exec list as the launcher gave it to Landlock (run.c, box_exec):
+ * the listed paths, the program (fd), its #! interpreter and the ELF
+ * interpreter, each resolved in the box as Landlock opened it. */
+static void exec_ids_build(struct broker *b, int fd)
+{
+	b->exec_ids = calloc(b->exec.n + 3, sizeof(*b->exec_ids));
+	if (!b->exec_ids)
+		return;
+	const char *fixed[] = {BOX_ELF_INTERP, NULL};
+	char head[512];
+	ssize_t k = read_head(fd, head, sizeof(head) - 1);
+	fixed[1] = k > 0 ? script_interp(head, (size_t)k) : NULL;
+	for (size_t i = 0; i < b->exec.n + 2; i++) {
+		const char *path = i < b->exec.n ? b->exec.v[i] : fixed[i - b->exec.n];
+		if (!path)
+			continue;
+		int pfd = open_in_box(b, path, O_PATH, 0, 0);
+		(void)exec_id_add(b, pfd);
+		if (pfd >= 0)
+			close(pfd);
+	}
+	(void)exec_id_add(b, fd);
+}
+
+static bool exec_id_known(const struct broker *b, const struct stat *st)
+{
+	for (size_t i = 0; i < b->n_exec_ids; i++)
+		if (b->exec_ids[i].dev == st->st_dev && b->exec_ids[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/* Does Landlock's exec list hold the file fd names: that very inode
+ * (rules are on inodes), or a directory above it in the box's tree? */
+static bool exec_listed(struct broker *b, int fd)
+{
+	struct stat st;
+	char path[PATH_MAX];
+	if (fstat(fd, &st) < 0)
+		return false;
+	if (exec_id_known(b, &st))
+		return true;
+	if (!fd_box_path(fd, path, sizeof(path)))
+		return false;
+	for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
+		if (slash == path)
+			slash[1] = 0; /* the root: never listed (policy.c refuses it) */
+		else
+			slash[0] = 0;
+		int dfd = open_in_box(b, path, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, 0);
+		bool known = dfd >= 0 && fstat(dfd, &st) == 0 && exec_id_known(b, &st);
+		if (dfd >= 0)
+			close(dfd);
+		if (known)
+			return true;
+		if (slash == path)
+			break;
+	}
+	return false;
+}
+
+/* With an exec list, Landlock refuses every other exec, and the kernel's
+ * refusal reaches nobody: the broker refuses what Landlock would (and so
+ * records it) before the kernel sees the call. The list is resolved at
+ * the program's own execve, the run's first notification, made by the
+ * launcher before any of the box's code ran (exec_ids_build). A script's
+ * interpreter is executed too (binfmt_script) and checked by Landlock the
+ * same way: checked here one level deep. This only narrows: Landlock
+ * still decides whatever passes. Returns 0 or -EACCES (reason in q). */
+static int exec_check(struct req *q, int fd)
+{
+	struct broker *b = q->b;
+	if (!b->exec.n)
+		return 0;
+	if (q->first) {
+		exec_ids_build(b, fd);
+		return 0;
+	}
+	if (!b->exec_ids)
+		return 0; /* not known: Landlock alone decides */
+	if (!exec_listed(b, fd)) {
+		q->reason = "not in the exec list";
+		return -EACCES;
+	}
+	char head[512];
+	ssize_t k = read_head(fd, head, sizeof(head) - 1);
+	const char *interp = k > 0 ? script_interp(head, (size_t)k) : NULL;
+	int ifd = interp ? open_in_box(b, interp, O_PATH, 0, 0) : -1;
+	bool listed = ifd < 0 || exec_listed(b, ifd);
+	if (ifd >= 0)
+		close(ifd);
+	if (!listed) {
+		q->reason = "its interpreter is not in the exec list";
+		return -EACCES;
+	}
+	return 0;
+}
+
 /* execve cannot be done on the box's behalf: refuse what would fail,
  * then let the kernel (mount namespace, Landlock, permissions) decide.
  * CONTINUE here grants nothing the static layers do not. */
@@ -1255,6 +1399,8 @@ static void handle_exec(struct req *q, uint64_t id)
 		r = fd;
 	} else {
 		r = syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
+		if (r == 0)
+			r = exec_check(q, fd);
 		close(fd);
 	}
 	if (r < 0) {
@@ -1450,7 +1596,8 @@ static void handle(struct broker *b, const struct seccomp_notif *n)
 		(void)send_resp(b, n->id, 0, ENOSYS, 0);
 		return;
 	}
-	struct req q = {.b = b, .n = n, .c = c, .pid = (pid_t)n->pid};
+	struct req q = {.b = b, .n = n, .c = c, .pid = (pid_t)n->pid, .first = !b->seen_first};
+	b->seen_first = true;
 	if (c->op == OP_OPEN2) {
 		(void)send_resp(b, n->id, 0, ENOSYS, 0);
 		return;

@@ -12,12 +12,14 @@
  * (cgroup_join_self), before it starts anything. Ward only ever writes to
  * cgroups it created: a `ward` parent per hierarchy and one child per run,
  * both removed when empty. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <signal.h>
 #include <time.h>
 
 #include "box.h"
@@ -95,14 +97,103 @@ static int mkdir_owned(const char *path, char *created, size_t len)
 	return errno == EEXIST ? 0 : -errno;
 }
 
+/* The start time of process pid (field 22 of /proc/PID/stat, clock ticks
+ * since boot), 0 when it does not exist or cannot be read. With the pid it
+ * names one process for good: a pid reused later has a later start. */
+static unsigned long long proc_start_time(pid_t pid)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file(path, 4096, &buf, NULL) < 0)
+		return 0;
+	/* The command name may hold spaces and parentheses: count the
+	 * fields after its last ')'. Field 3 is the first after it. */
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* "run-PID-sSTART-N": the controller's pid and start time (so that a later
+ * run can tell a run whose ward is gone, cgroup_remove_stale), and a
+ * counter for the runs of one controller. */
 static void run_name(char *buf, size_t len)
 {
 	static unsigned counter;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	snprintf(buf, len, "run-%d-%u-%ld", (int)getpid(),
-		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED),
-		 (long)(ts.tv_nsec % 1000000));
+	pid_t pid = getpid();
+	snprintf(buf, len, "run-%d-s%llu-%u", (int)pid, proc_start_time(pid),
+		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+}
+
+/* Whether the controller that named a run cgroup is gone for sure. New
+ * names carry its start time; an older "run-PID-N-NS" name only its pid,
+ * which is gone for sure only when no process has it. */
+static bool run_owner_gone(const char *name)
+{
+	char *end;
+	if (strncmp(name, "run-", 4) != 0)
+		return false;
+	unsigned long pid = strtoul(name + 4, &end, 10);
+	if (end == name + 4 || *end != '-' || pid == 0 || pid > INT32_MAX)
+		return false;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return true;
+	if (end[1] != 's')
+		return false;
+	unsigned long long start = strtoull(end + 2, &end, 10);
+	if (*end != '-')
+		return false;
+	/* A live process with that pid: gone only when its start time is
+	 * known and not the one in the name (the pid was reused). */
+	unsigned long long now = proc_start_time((pid_t)pid);
+	return now != 0 && now != start;
+}
+
+/* Removes the run cgroups under parent (one of ward's own `ward`
+ * directories) whose controller is gone: killed with SIGKILL, it could not
+ * remove them. rmdir removes only an empty cgroup (EBUSY otherwise), so a
+ * cgroup still in use is never touched; one of a live controller is not
+ * even tried (it may be empty between its mkdir and the box's start).
+ * Returns how many were removed. */
+static int remove_stale_in(const char *parent)
+{
+	_cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	DIR *d = fdopendir(fd);
+	if (!d)
+		return 0;
+	fd = -1; /* the DIR owns it */
+	int n = 0;
+	uint64_t give_up = now_ns() + 100 * 1000000ULL;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !run_owner_gone(de->d_name))
+			continue;
+		/* A box whose controller was killed a moment ago may still be
+		 * dying (its init gets SIGKILL as the parent-death signal):
+		 * wait for that a little, once per sweep. */
+		int r;
+		while ((r = unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR)) < 0 && errno == EBUSY &&
+		       now_ns() < give_up) {
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+		if (r == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int cgroup_remove_stale(const struct features *f)
+{
+	if (f->cgroup_version == 2)
+		return remove_stale_in(f->cgroup_path);
+	if (f->cgroup_version == 1)
+		return remove_stale_in(CG_ROOT "/memory/ward") + remove_stale_in(CG_ROOT "/pids/ward");
+	return 0;
 }
 
 static int write_value(const char *dir, const char *file, uint64_t v,
@@ -230,6 +321,8 @@ int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 {
 	*cg = (struct cgroup){.v2_fd = -1, .v1_tasks = {-1, -1}};
 	int r;
+	/* The leftovers of runs whose controller was killed go first. */
+	cgroup_remove_stale(f);
 	if (f->cgroup_version == 2)
 		r = create_v2(cg, f, memory, procs, e);
 	else if (f->cgroup_version == 1)
@@ -295,6 +388,15 @@ static bool read_u64(const char *dir, const char *file, uint64_t *ret)
 		return false;
 	*ret = v;
 	return true;
+}
+
+bool cgroup_read_pids_events(const struct cgroup *cg, uint64_t *ret)
+{
+	if (cg->version == 2)
+		return read_key(cg->v2_path, "pids.events", "max", ret);
+	if (cg->version == 1 && cg->v1_pids[0])
+		return read_key(cg->v1_pids, "pids.events", "max", ret);
+	return false;
 }
 
 void cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *u)

@@ -5,7 +5,10 @@
  * when no cgroup enforces them. RLIMIT_NPROC is counted per user in the
  * box's own user namespace (ucounts, Linux >= 5.14), so it bounds the
  * box's processes without being confused by the host user's others. */
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -36,6 +39,21 @@ int limits_apply_rlimits(const struct box_limits *l, struct err *e)
 	int r;
 	if ((r = set1(RLIMIT_CORE, "RLIMIT_CORE", 0, 0, e)) < 0)
 		return r;
+	/* Pending signals and POSIX mqueue bytes are counted per user, and
+	 * what the box queues counts for its host uid too (see
+	 * ns_clone_box): an eighth of the caller's allowance of queued
+	 * signals, so that one box cannot take them all; mq_* are refused by
+	 * the filter, and no mqueue byte is allowed either. */
+	struct rlimit sp;
+	if (getrlimit(RLIMIT_SIGPENDING, &sp) == 0) {
+		rlim_t n = sp.rlim_cur == RLIM_INFINITY ? 4096 : sp.rlim_cur / 8;
+		if (n < 64)
+			n = sp.rlim_cur < 64 ? sp.rlim_cur : 64;
+		if ((r = set1(RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", n, n, e)) < 0)
+			return r;
+	}
+	if ((r = set1(RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", 0, 0, e)) < 0)
+		return r;
 	if (l->v[LIMIT_CPU_TIME]) {
 		/* Soft limit: SIGXCPU at the limit (rounded up to a second);
 		 * hard limit one second later: SIGKILL for those who catch it. */
@@ -56,11 +74,59 @@ int limits_apply_rlimits(const struct box_limits *l, struct err *e)
 		      l->v[LIMIT_PROCS], e)) < 0)
 		return r;
 	/* RLIMIT_DATA (private writable memory) rather than RLIMIT_AS:
-	 * runtimes like V8 reserve large PROT_NONE ranges they never use. */
-	if (l->v[LIMIT_MEMORY] && !l->memory_by_cgroup &&
-	    (r = set1(RLIMIT_DATA, "RLIMIT_DATA", l->v[LIMIT_MEMORY],
-		      l->v[LIMIT_MEMORY], e)) < 0)
-		return r;
+	 * runtimes like V8 reserve large PROT_NONE ranges they never use.
+	 * With headroom (box.h): init's count is what holds the limit. */
+	if (l->v[LIMIT_MEMORY] && !l->memory_by_cgroup) {
+		rlim_t data = limits_data_rlimit(l->v[LIMIT_MEMORY]);
+		if ((r = set1(RLIMIT_DATA, "RLIMIT_DATA", data, data, e)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+uint64_t limits_data_rlimit(uint64_t memory)
+{
+	return memory > UINT64_MAX - DATA_HEADROOM ? UINT64_MAX : memory + DATA_HEADROOM;
+}
+
+/* Lowers the per-user quotas of the box's own user namespace to an
+ * eighth of the host's per-user value. The kernel counts inotify
+ * instances and watches per user at every namespace level up to the host
+ * (ucounts), against each level's limit; a new namespace starts with no
+ * limit of its own, so without this one box could take its host uid's
+ * whole allowance from every other box and process of that uid. Needs
+ * CAP_SYS_RESOURCE in the box's namespace: init calls it before it
+ * becomes the box user. The files are per namespace: /proc/sys/user is
+ * resolved in the writer's user namespace. */
+int limits_apply_ns_quotas(struct err *e)
+{
+	static const struct {
+		const char *host, *box;
+	} q[] = {
+		{"/proc/sys/fs/inotify/max_user_instances", "/proc/sys/user/max_inotify_instances"},
+		{"/proc/sys/fs/inotify/max_user_watches", "/proc/sys/user/max_inotify_watches"},
+	};
+	for (size_t i = 0; i < sizeof(q) / sizeof(*q); i++) {
+		char buf[32];
+		long host = 0;
+		int fd = open(q[i].host, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n > 0) {
+				buf[n] = 0;
+				host = strtol(buf, NULL, 10);
+			}
+		}
+		/* A kernel without inotify has neither file: nothing to bound. */
+		if (host <= 0)
+			continue;
+		long box = host / 8 > 0 ? host / 8 : 1;
+		snprintf(buf, sizeof(buf), "%ld\n", box);
+		int r = write_file_at(AT_FDCWD, q[i].box, buf);
+		if (r < 0)
+			return err_errno(e, -r, "cannot write '%s'", q[i].box);
+	}
 	return 0;
 }
 

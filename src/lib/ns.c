@@ -7,16 +7,71 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "box.h"
 
+/* Makes this thread's effective uid `owner` for the clone that creates
+ * the box's user namespace, whose owner is its creator's euid. The kernel
+ * charges what a namespace's processes use of the per-user quotas
+ * (ucounts: inotify instances and watches, pending signals, processes,
+ * user namespaces, mqueue bytes) to the namespace's owner at every
+ * ancestor level: a namespace made by root charges root, so a box run by
+ * root could use up root's own inotify instances or signal queue. Only
+ * this thread changes (raw syscalls: to the kernel, credentials are per
+ * thread), and its fsuid stays 0 so that the child reaches the grants
+ * and its cgroup exactly as before. The uid change clears the thread's
+ * dumpable flag and parent-death signal; both are put back. */
+struct owner_save {
+	bool on;
+	int dumpable, pdeath;
+};
+
+static int owner_begin(uid_t owner, struct owner_save *s)
+{
+	*s = (struct owner_save){0};
+	uid_t ruid, euid, suid;
+	if (owner == 0 || owner == (uid_t)-1 || getresuid(&ruid, &euid, &suid) < 0 || euid != 0)
+		return 0;
+	/* The way back to euid 0 (and to fsuid 0) is a real or saved uid 0. */
+	if (ruid != 0 && suid != 0)
+		return 0;
+	s->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (prctl(PR_GET_PDEATHSIG, &s->pdeath, 0, 0, 0) < 0)
+		s->pdeath = 0;
+	if (syscall(SYS_setresuid, -1, owner, -1) < 0)
+		return -errno;
+	s->on = true;
+	syscall(SYS_setfsuid, 0);
+	if (syscall(SYS_setfsuid, -1) != 0)
+		return -EPERM;
+	return 0;
+}
+
+static void owner_end(const struct owner_save *s)
+{
+	if (!s->on)
+		return;
+	/* Cannot fail: the saved uid is 0. If it did, this thread must not
+	 * go on with another uid than the caller's. */
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+		abort();
+	if (s->dumpable > 0)
+		prctl(PR_SET_DUMPABLE, s->dumpable, 0, 0, 0);
+	if (s->pdeath > 0)
+		prctl(PR_SET_PDEATHSIG, s->pdeath, 0, 0, 0);
+}
+
 /* new_cgroup_ns is false when the child must first move itself into its
- * cgroup v1 (cgroup_join_self) and unshare its cgroup namespace after. */
-pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, int *ret_pidfd)
+ * cgroup v1 (cgroup_join_self) and unshare its cgroup namespace after.
+ * owner: the host uid that owns the box's user namespace (see above), or
+ * -1 for the caller's. */
+pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, uid_t owner, int *ret_pidfd)
 {
 	int pidfd = -1;
 	struct clone_args args = {
@@ -32,9 +87,18 @@ pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, int *ret_pidfd)
 	}
 	/* Without CLONE_VM and without a stack, clone3 behaves like fork():
 	 * the child continues on a copy of this stack. */
+	struct owner_save save;
+	int r = owner_begin(owner, &save);
+	if (r < 0) {
+		owner_end(&save);
+		return r;
+	}
 	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	int err = errno;
+	if (pid != 0)
+		owner_end(&save);
 	if (pid < 0)
-		return -errno;
+		return -err;
 	if (pid > 0)
 		*ret_pidfd = pidfd;
 	return (pid_t)pid;

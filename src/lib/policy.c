@@ -370,6 +370,14 @@ int policy_set_cwd(struct policy *p, const char *path, struct err *e)
 	return 0;
 }
 
+int policy_set_hide_cwd(struct policy *p, bool hide)
+{
+	if (!p)
+		return -EINVAL;
+	p->hide_cwd = hide;
+	return 0;
+}
+
 int policy_set_hostname(struct policy *p, const char *name, struct err *e)
 {
 	if (!p)
@@ -778,7 +786,7 @@ static const struct {
 	{"tmpfs", D_TMPFS, 1, 2, "tmpfs BOX [SIZE]"},
 	{"exec", D_EXEC, 1, 1, "exec PATH"},
 	{"env", D_ENV, 1, 1, "env NAME=VALUE or env NAME"},
-	{"cwd", D_CWD, 1, 1, "cwd BOX"},
+	{"cwd", D_CWD, 1, 1, "cwd BOX|off"},
 	{"hostname", D_HOSTNAME, 1, 1, "hostname NAME"},
 	{"net", D_NET, 1, 1, "net none|loopback"},
 	{"audit", D_AUDIT, 1, 1, "audit on|off"},
@@ -882,6 +890,9 @@ static int apply_directive(struct policy *p, const char *basedir, const struct l
 	case D_ENV:
 		return policy_add_env(p, arg[0], e);
 	case D_CWD:
+		/* "off" is no box path (those are absolute): no ambiguity. */
+		if (!strcmp(arg[0], "off"))
+			return policy_set_hide_cwd(p, true);
 		return policy_set_cwd(p, arg[0], e);
 	case D_HOSTNAME:
 		return policy_set_hostname(p, arg[0], e);
@@ -1104,6 +1115,8 @@ int policy_format(const struct policy *p, char **ret_text)
 		put_directive(f, "exec", p->exec.v[i], NULL, NULL);
 	for (size_t i = 0; i < p->env.n; i++)
 		put_directive(f, "env", p->env.v[i], NULL, NULL);
+	if (p->hide_cwd)
+		put_directive(f, "cwd", "off", NULL, NULL);
 	if (p->cwd)
 		put_directive(f, "cwd", p->cwd, NULL, NULL);
 	if (p->hostname)

@@ -69,6 +69,7 @@ struct policy {
 	struct strv exec_from;	/* where each came from ("FILE:LINE", "" if set by a call) */
 	struct strv env;	/* "NAME=VALUE" entries, last one wins */
 	char *cwd;		/* box working directory; NULL = default */
+	bool hide_cwd;		/* `cwd off`: never expose the caller's directory */
 	char *hostname;		/* NULL = "ward" */
 	enum net_mode net;
 	uint64_t limits[_LIMIT_MAX]; /* 0 = not set (use default) */
@@ -93,6 +94,9 @@ int policy_add_exec(struct policy *p, const char *box_path, struct err *e);
  * environment (or is ignored if the caller has none). */
 int policy_add_env(struct policy *p, const char *spec, struct err *e);
 int policy_set_cwd(struct policy *p, const char *box_path, struct err *e);
+/* `cwd off` (hide): the caller's working directory is not exposed in the
+ * box, whatever the front end asks (run_options.bind_cwd). */
+int policy_set_hide_cwd(struct policy *p, bool hide);
 int policy_set_hostname(struct policy *p, const char *name, struct err *e);
 int policy_set_net(struct policy *p, const char *mode, struct err *e);
 int policy_set_audit(struct policy *p, const char *onoff, struct err *e);

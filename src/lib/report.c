@@ -86,8 +86,10 @@ char *report_json(const struct run_result *r)
 	json_object_set_new(o, "limit_source", sources);
 	json_object_set_new(o, "layers", layers);
 	json_object_set_new(o, "landlock_abi", json_integer(r->landlock_abi));
-	json_object_set_new(o, "error", r->status == STATUS_SETUP_ERROR && r->error.msg[0]
+	json_object_set_new(o, "error", (r->status == STATUS_SETUP_ERROR || r->status == STATUS_IO_ERROR) &&
+						r->error.msg[0]
 						? json_string(r->error.msg) : json_null());
+	json_object_set_new(o, "evidence", r->evidence ? json_string(r->evidence) : json_null());
 	if (r->layers & LAYER_BROKER) {
 		json_t *d = json_array();
 		for (unsigned i = 0; d && i < r->n_denials; i++) {

@@ -49,6 +49,7 @@ static const char *const status_names[_STATUS_MAX] = {
 	[STATUS_FILE_SIZE_LIMIT] = "file-size-limit",
 	[STATUS_SETUP_ERROR] = "setup-error",
 	[STATUS_VIOLATION] = "violation",
+	[STATUS_IO_ERROR] = "io-error",
 };
 
 const char *run_status_name(enum run_status s)
@@ -68,6 +69,7 @@ int run_exit_code(const struct run_result *r)
 	case STATUS_PROCS_LIMIT: return EXIT_PROCS_LIMIT;
 	case STATUS_FILE_SIZE_LIMIT: return EXIT_FILE_SIZE_LIMIT;
 	case STATUS_VIOLATION: return EXIT_VIOLATION;
+	case STATUS_IO_ERROR: return EXIT_IO_ERROR;
 	case STATUS_SETUP_ERROR:
 	default:
 		if (r->not_found)
@@ -81,8 +83,11 @@ int run_exit_code(const struct run_result *r)
 /* What init sends when the program has exited. */
 struct exit_record {
 	int status;
-	int procs_stalled; /* init ended a run pinned at the procs limit */
 	int memory_exceeded; /* init ended a run over its memory limit */
+	/* Without a cgroup (evidence for the rlimits, box_sample): the box's
+	 * tasks reached RLIMIT_NPROC; a process mapped nearly RLIMIT_DATA. */
+	int procs_at_limit;
+	int data_near_limit;
 	uint64_t peak_memory; /* highest sampled box memory (no cgroup) */
 	struct rusage ru; /* the program and the descendants it waited for */
 };
@@ -358,7 +363,12 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			has_sockets = path_is_under(sockets[i], cwdbuf) ||
 				      path_is_under(cwdbuf, sockets[i]);
 		/* (path_is_under(child, parent)) */
-		if (!strcmp(cwdbuf, "/") || (home && home[0] == '/' && path_is_under(home, cwdbuf))) {
+		if (p->hide_cwd) {
+			/* `cwd off`: not exposed, no notice (asked for); still
+			 * the working directory where a grant shows it. */
+			if (explicit_grant_covers(p, cwdbuf))
+				cwd = own(L, strdup(cwdbuf));
+		} else if (!strcmp(cwdbuf, "/") || (home && home[0] == '/' && path_is_under(home, cwdbuf))) {
 			snprintf(ret->notice, sizeof(ret->notice),
 				 "the current directory '%s' is not exposed in the box (it is / or your home directory, or holds it); grant what the program needs with --ro or --rw",
 				 cwdbuf);
@@ -376,6 +386,7 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			cwd = own(L, strdup(cwdbuf));
 			if (!cwd || (r = add_bind(L, cwd, cwd, true, false, false, e)) < 0)
 				return r < 0 ? r : -ENOMEM;
+			snprintf(ret->exposed_cwd, sizeof(ret->exposed_cwd), "%s", cwd);
 		}
 	}
 
@@ -547,8 +558,8 @@ static _noreturn_ void child_fail(int fd, int code, const struct err *e)
 	_exit(code);
 }
 
-/* The interpreter a script names on its #! line, read into buf; NULL when
- * prog is not a script. */
+/* The interpreter a script names on its #! line (script_interp), read
+ * into buf; NULL when prog is not a script. */
 static const char *script_interpreter(const char *prog, char *buf, size_t len)
 {
 	int fd = open(prog, O_RDONLY | O_CLOEXEC);
@@ -556,14 +567,7 @@ static const char *script_interpreter(const char *prog, char *buf, size_t len)
 		return NULL;
 	ssize_t n = read(fd, buf, len - 1);
 	close(fd);
-	if (n <= 2 || buf[0] != '#' || buf[1] != '!')
-		return NULL;
-	buf[n] = 0;
-	char *s = buf + 2;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	s[strcspn(s, " \t\n")] = 0;
-	return *s ? s : NULL;
+	return n > 0 ? script_interp(buf, (size_t)n) : NULL;
 }
 
 /* Each exec path must exist in the box's view (the mount plan): else
@@ -699,6 +703,12 @@ static _noreturn_ void box_exec(struct launch *L)
 	}
 	if (bfd >= 0 && cfd < 0)
 		close(CHANNEL_BOX_FD); /* no channel: nothing may stay at 4 */
+#ifdef WARD_FAULT_HOOKS
+	/* Test builds only (tests/unit/test-faults): an inheritable copy of
+	 * the error pipe, as a missing O_CLOEXEC would leave one; the
+	 * close_range below must keep it from the program. */
+	(void)fcntl(efd, F_DUPFD, 42);
+#endif
 	if (syscall(SYS_close_range, bfd >= 0 ? 6U : cfd >= 0 ? 5U : 4U, ~0U, 0) < 0) {
 		err_errno(&e, errno, "cannot close inherited file descriptors");
 		child_fail(efd, EXIT_SETUP, &e);
@@ -714,11 +724,16 @@ static _noreturn_ void box_exec(struct launch *L)
 		for (size_t i = 0; i < L->exec.n && nexec < 250; i++)
 			exec_paths[nexec++] = L->exec.v[i];
 		exec_paths[nexec++] = prog;
-		exec_paths[nexec++] = (char *)"/lib64/ld-linux-x86-64.so.2";
+		exec_paths[nexec++] = (char *)BOX_ELF_INTERP;
 		static char interp[512];
-		const char *s = script_interpreter(prog, interp, sizeof(interp));
-		if (s && *s == '/')
-			exec_paths[nexec++] = (char *)s;
+		int fd = open(prog, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, interp, sizeof(interp) - 1);
+			close(fd);
+			char *s = n > 0 ? script_interp(interp, (size_t)n) : NULL;
+			if (s)
+				exec_paths[nexec++] = s;
+		}
 		exec_paths[nexec] = NULL;
 	}
 
@@ -806,42 +821,56 @@ static void for_each_box_pid(void (*fn)(const char *pid, void *arg), void *arg)
 	close(fd);
 }
 
-static void count_pid(const char *pid, void *arg)
-{
-	(*(uint64_t *)arg)++;
-}
+/* One look at the box's processes, as init sees them in the box's own
+ * /proc (box_sample). */
+struct sample {
+	uint64_t memory;   /* RssAnon + RssShmem + VmPTE of every process */
+	uint64_t tasks;	   /* threads of every process, init included */
+	uint64_t max_data; /* the largest VmData of one process */
+};
 
-/* Adds the kB values of RssAnon, RssShmem and VmPTE in a /proc/PID/status
- * file to *total. The file is read in chunks, so a long Groups: line
- * (an unprivileged caller keeps its supplementary groups) cannot push the
- * fields out of reach; a field split across chunks is found through the
- * carried-over tail. */
-static void add_status_memory(int fd, uint64_t *total)
+/* Adds what a /proc/PID/status file says to *sm. The file is read in
+ * chunks, so a long Groups: line (an unprivileged caller keeps its
+ * supplementary groups) cannot push the fields out of reach; a field
+ * split across chunks is found through the carried-over tail. */
+static void add_status(int fd, struct sample *sm)
 {
-	static const char *const keys[] = {"\nRssAnon:", "\nRssShmem:", "\nVmPTE:"};
+	enum { MEM, TASKS, DATA };
+	static const struct {
+		const char *key;
+		int what;
+	} keys[] = {{"\nRssAnon:", MEM}, {"\nRssShmem:", MEM}, {"\nVmPTE:", MEM},
+		    {"\nVmData:", DATA}, {"\nThreads:", TASKS}};
 	char buf[4096 + 64];
 	size_t keep = 0;
-	bool seen[3] = {false, false, false};
+	bool seen[ELEMENTSOF(keys)] = {false};
 	for (;;) {
 		ssize_t n = read(fd, buf + keep, sizeof(buf) - 1 - keep);
 		if (n <= 0)
 			break;
 		size_t len = keep + (size_t)n;
 		buf[len] = 0;
-		for (int i = 0; i < 3; i++) {
-			const char *p = seen[i] ? NULL : strstr(buf, keys[i]);
-			/* A match must end in a complete number ("...kB"). */
-			if (p && strstr(p, " kB")) {
-				*total += strtoull(p + strlen(keys[i]), NULL, 10) * 1024;
-				seen[i] = true;
-			}
+		for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+			const char *p = seen[i] ? NULL : strstr(buf, keys[i].key);
+			/* A match must end in a complete number ("...kB", or
+			 * the line's end for Threads). */
+			if (!p || !strchr(p + 1, '\n'))
+				continue;
+			uint64_t v = strtoull(p + strlen(keys[i].key), NULL, 10);
+			if (keys[i].what == MEM)
+				sm->memory += v * 1024;
+			else if (keys[i].what == TASKS)
+				sm->tasks += v;
+			else if (v * 1024 > sm->max_data)
+				sm->max_data = v * 1024;
+			seen[i] = true;
 		}
 		keep = len < 48 ? len : 48;
 		memmove(buf, buf + len - keep, keep);
 	}
 }
 
-static void add_pid_memory(const char *pid, void *arg)
+static void add_pid_status(const char *pid, void *arg)
 {
 	char path[64];
 	if (!strcmp(pid, "1"))
@@ -850,23 +879,25 @@ static void add_pid_memory(const char *pid, void *arg)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	add_status_memory(fd, arg);
+	add_status(fd, arg);
 	close(fd);
 }
 
-/* The memory the box's processes hold, as init sees it in the box's own
- * /proc: resident anonymous and shared-memory pages and page tables of
- * every process. Shared pages mapped by several processes count once per
- * process, so this errs on the high side. File-backed pages are page
- * cache the kernel can reclaim; memfd and SysV segments, which need not be
- * mapped, are refused by seccomp_apply_memory_guard when this count is the
- * limit. Kernel memory (socket and pipe buffers) is not seen: only a
- * cgroup charges it (SECURITY.md). */
-static uint64_t box_memory_usage(void)
+/* The memory the box's processes hold: resident anonymous and
+ * shared-memory pages and page tables of every process. Shared pages
+ * mapped by several processes count once per process, so this errs on the
+ * high side. File-backed pages are page cache the kernel can reclaim;
+ * memfd and SysV segments, which need not be mapped, are refused by
+ * seccomp_apply_memory_guard when this count is the limit. Kernel memory
+ * (socket and pipe buffers) is not seen: only a cgroup charges it
+ * (SECURITY.md). Also the box's tasks, counted as RLIMIT_NPROC counts
+ * them (every thread of the box's uid, init included), and the largest
+ * private writable mapping total (VmData, what RLIMIT_DATA bounds). */
+static struct sample box_sample(void)
 {
-	uint64_t total = 0;
-	for_each_box_pid(add_pid_memory, &total);
-	return total;
+	struct sample sm = {.tasks = 1}; /* init, single-threaded */
+	for_each_box_pid(add_pid_status, &sm);
+	return sm;
 }
 
 /* Closes every fd above 2 that is not one of the plan's. The box's init is
@@ -940,7 +971,6 @@ static _noreturn_ void box_init(struct launch *L)
 	}
 	if (read(L->sync[0], &c, 1) != 1)
 		_exit(EXIT_SETUP);
-	close(L->sync[0]);
 	close(L->status[0]);
 	close(L->errp[0]);
 	close(L->out[0]);
@@ -950,10 +980,18 @@ static _noreturn_ void box_init(struct launch *L)
 	if (L->chan[0] >= 0)
 		close(L->chan[0]);
 
-	/* Changing credentials clears the parent-death signal: set it again. */
-	if (ns_become_box_user(L->root, &e) < 0 ||
-	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
-	    ns_set_hostname(L->hostname, &e) < 0 ||
+	/* Changing credentials clears the parent-death signal: set it again,
+	 * then make sure the controller did not die in between (it holds the
+	 * sync pipe's write end for the whole run: POLLHUP means it is gone),
+	 * or the box would run on without it. */
+	struct pollfd alive = {L->sync[0], POLLIN, 0};
+	if (limits_apply_ns_quotas(&e) < 0 || ns_become_box_user(L->root, &e) < 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	if (poll(&alive, 1, 0) != 0)
+		_exit(EXIT_SETUP);
+	close(L->sync[0]);
+	if (ns_set_hostname(L->hostname, &e) < 0 ||
 	    (L->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
 	    mnt_build_root(&L->mp, &e) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
@@ -996,23 +1034,24 @@ static _noreturn_ void box_init(struct launch *L)
 		close(L->stdin_direct);
 	if (L->chan[1] >= 0)
 		close(L->chan[1]);
-	/* Reap promptly on SIGCHLD. Once a second, count the box's
-	 * processes: a box pinned at its process limit for several seconds is
-	 * a fork bomb that would otherwise never end (its processes retry fork
-	 * forever), so the run ends as procs-limit. Without a memory cgroup,
-	 * also sample the box's memory every 20 ms and end the run when it
-	 * exceeds the limit. Both run on a CLOCK_MONOTONIC schedule, whatever
-	 * woke init: a stream of SIGCHLD (a child stopped and continued in a
-	 * loop) must not postpone them. */
+	/* Reap promptly on SIGCHLD. Without a cgroup, also look at the box's
+	 * processes every 20 ms: end the run when their memory exceeds the
+	 * limit, and keep the evidence that an rlimit was reached (the tasks
+	 * at RLIMIT_NPROC, a process near RLIMIT_DATA), which the controller
+	 * uses only to name how a failed program ended: being near a limit
+	 * never ends a run. The samples run on a CLOCK_MONOTONIC schedule,
+	 * whatever woke init: a stream of SIGCHLD (a child stopped and
+	 * continued in a loop) must not postpone them. */
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
-	uint64_t limit = L->lim.v[LIMIT_PROCS];
+	uint64_t procs_limit = L->lim.procs_by_cgroup ? 0 : L->lim.v[LIMIT_PROCS];
 	uint64_t mem_limit = L->lim.memory_by_cgroup ? 0 : L->lim.v[LIMIT_MEMORY];
-	const uint64_t mem_every = 20 * 1000000ULL, count_every = 1000000000ULL;
-	uint64_t next_mem = now_ns() + mem_every, next_count = now_ns() + count_every;
-	int pinned = 0;
+	uint64_t data_near = mem_limit ? limits_data_rlimit(mem_limit) - DATA_HEADROOM / 2 : 0;
+	bool sampling = procs_limit || mem_limit;
+	const uint64_t every = 20 * 1000000ULL, idle = 1000000000ULL;
+	uint64_t next_sample = now_ns() + every;
 	uint64_t peak = 0;
 	struct exit_record rec = {0};
 	for (;;) {
@@ -1028,33 +1067,22 @@ static _noreturn_ void box_init(struct launch *L)
 		if (w < 0 && errno != EINTR && errno != ECHILD)
 			_exit(EXIT_SETUP);
 		uint64_t now = now_ns();
-		if (mem_limit && now >= next_mem) {
-			next_mem = now + mem_every;
-			uint64_t used = box_memory_usage();
-			if (used > peak)
-				peak = used;
-			if (used > mem_limit) {
+		if (sampling && now >= next_sample) {
+			next_sample = now + every;
+			struct sample sm = box_sample();
+			if (sm.memory > peak)
+				peak = sm.memory;
+			if (procs_limit && sm.tasks >= procs_limit)
+				rec.procs_at_limit = 1;
+			if (mem_limit && sm.max_data >= data_near)
+				rec.data_near_limit = 1;
+			if (mem_limit && sm.memory > mem_limit) {
 				rec.status = SIGKILL; /* as killed */
 				rec.memory_exceeded = 1;
 				break;
 			}
 		}
-		if (limit && now >= next_count) {
-			next_count = now + count_every;
-			uint64_t n = 0;
-			for_each_box_pid(count_pid, &n);
-			pinned = n + 2 >= limit ? pinned + 1 : 0;
-			if (pinned >= 3) {
-				rec.status = SIGKILL; /* as killed */
-				rec.procs_stalled = 1;
-				break;
-			}
-		}
-		uint64_t next = now + count_every;
-		if (limit && next_count < next)
-			next = next_count;
-		if (mem_limit && next_mem < next)
-			next = next_mem;
+		uint64_t next = sampling ? next_sample : now + idle;
 		uint64_t wait = next > now ? next - now : 0;
 		struct timespec tick = {(time_t)(wait / 1000000000ULL), (long)(wait % 1000000000ULL)};
 		(void)sigtimedwait(&chld, NULL, &tick);
@@ -1097,8 +1125,18 @@ struct supervisor {
 	bool output_hit, timed_out, cancelled, killed, init_done;
 	int prog_status;
 	struct rusage prog_ru;
-	bool have_prog_status, procs_stalled, memory_exceeded;
+	bool have_prog_status, memory_exceeded, procs_at_limit, data_near_limit;
 	uint64_t sampled_peak;
+	/* The first failure to deliver the box's output or read the
+	 * caller's stdin: the stream's name and errno (0 = none). */
+	const char *io_stream;
+	int io_errno;
+	/* With a pids cgroup: its `max` event count at the last look (once a
+	 * second), for how many looks in a row it rose, and whether the run
+	 * was ended for failing to fork all that time. */
+	uint64_t pids_next_ns, pids_events;
+	int pids_rising;
+	bool procs_failing;
 	struct child_error cerr;
 	size_t cerr_len;
 	struct channel ch;	/* host functions; ch.fd < 0 without */
@@ -1112,6 +1150,18 @@ static void kill_box(struct supervisor *s)
 	if (!s->killed)
 		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
 	s->killed = true;
+}
+
+/* The box's output cannot be delivered, or the caller's stdin cannot be
+ * read: the run ends (as io-error), since going on would lose data
+ * without a word. The other stream is still drained and delivered. */
+static void io_failed(struct supervisor *s, const char *stream, int errnum)
+{
+	if (!s->io_errno) {
+		s->io_stream = stream;
+		s->io_errno = errnum ? errnum : EIO;
+	}
+	kill_box(s);
 }
 
 static void stream_read(struct supervisor *s, struct stream *st)
@@ -1138,14 +1188,16 @@ static void stream_read(struct supervisor *s, struct stream *st)
 		st->len = 0;
 }
 
-static void stream_write(struct stream *st)
+static void stream_write(struct supervisor *s, struct stream *st, const char *name)
 {
 	ssize_t n = write(st->dst, st->buf + st->off, st->len - st->off);
 	if (n < 0) {
 		if (errno == EINTR || errno == EAGAIN)
 			return;
-		/* The caller's reader went away (EPIPE): like a pipeline, the
-		 * box now sees its output pipe closed. */
+		/* A full disk, an I/O error, a closed or read-only fd, a reader
+		 * that went away (EPIPE): what the box writes from here on is
+		 * lost, so the run ends and says so. */
+		io_failed(s, name, errno);
 		st->dst_dead = true;
 		st->len = st->off = 0;
 		if (st->src >= 0) {
@@ -1208,6 +1260,27 @@ static nfds_t supervise_fds(const struct supervisor *s, struct pollfd pf[9],
 	return n;
 }
 
+/* A box whose process creation fails at the pids cgroup's limit
+ * (pids.events `max` rising) in every one of PIDS_FAILING_LOOKS looks a
+ * second apart is a fork bomb retrying forever: it ends as procs-limit.
+ * Being at or near the limit is not enough: only failed forks count, and
+ * only a cgroup sees them (without one, nothing ends a run for its
+ * processes; ward(1) LIMITS). */
+#define PIDS_FAILING_LOOKS 3
+static void watch_pids(struct supervisor *s, uint64_t now)
+{
+	uint64_t n = 0;
+	s->pids_next_ns = now + 1000000000ULL;
+	if (!cgroup_read_pids_events(&s->L->cg, &n))
+		return;
+	s->pids_rising = n > s->pids_events ? s->pids_rising + 1 : 0;
+	s->pids_events = n;
+	if (s->pids_rising >= PIDS_FAILING_LOOKS) {
+		s->procs_failing = true;
+		kill_box(s);
+	}
+}
+
 /* Done when the box is gone and its output fully drained. */
 static bool supervise_done(const struct supervisor *s)
 {
@@ -1238,6 +1311,14 @@ static int supervise_once(struct supervisor *s, int max_wait_ms)
 		}
 		int left = (int)((s->deadline_ns - now + 999999) / 1000000);
 		if (timeout < 0 || left < timeout)
+			timeout = left;
+	}
+	if (s->pids_next_ns && !s->killed) {
+		uint64_t now = now_ns();
+		if (now >= s->pids_next_ns)
+			watch_pids(s, now);
+		int left = (int)((s->pids_next_ns - now + 999999) / 1000000);
+		if (!s->killed && (timeout < 0 || left < timeout))
 			timeout = left;
 	}
 	if (s->o->cancel && *s->o->cancel && !s->killed) {
@@ -1276,15 +1357,19 @@ static int supervise_once(struct supervisor *s, int max_wait_ms)
 	if (ix.err >= 0 && pf[ix.err].revents)
 		stream_read(s, &s->err);
 	if (ix.outw >= 0 && pf[ix.outw].revents)
-		stream_write(&s->out);
+		stream_write(s, &s->out, "stdout");
 	if (ix.errw >= 0 && pf[ix.errw].revents)
-		stream_write(&s->err);
+		stream_write(s, &s->err, "stderr");
 	if (ix.in >= 0 && pf[ix.in].revents) {
 		ssize_t k = read(s->in_src, s->inbuf, sizeof(s->inbuf));
 		if (k > 0) {
 			s->in_len = (size_t)k;
 			s->in_off = 0;
 		} else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+			/* A read error is not an end of input: the box would
+			 * take what it got for all of it. */
+			if (k < 0)
+				io_failed(s, "stdin", errno);
 			s->in_src = -1; /* the caller's fd is not ours to close */
 			close(s->in_dst);
 			s->in_dst = -1;
@@ -1309,8 +1394,9 @@ static int supervise_once(struct supervisor *s, int max_wait_ms)
 		if (k == (ssize_t)sizeof(rec)) {
 			s->prog_status = rec.status;
 			s->prog_ru = rec.ru;
-			s->procs_stalled = rec.procs_stalled;
 			s->memory_exceeded = rec.memory_exceeded;
+			s->procs_at_limit = rec.procs_at_limit;
+			s->data_near_limit = rec.data_near_limit;
 			s->sampled_peak = rec.peak_memory;
 			s->have_prog_status = true;
 		}
@@ -1360,16 +1446,30 @@ static void attribute(struct supervisor *s, int init_status,
 	 * the limit's signal reaching the program that way counts too. */
 	int via_shell = WIFEXITED(st) && WEXITSTATUS(st) > 128 ? WEXITSTATUS(st) - 128 : 0;
 
+	/* The program failed by itself: it exited non-zero or was killed,
+	 * and not by the controller (time, output, cancel...). */
+	bool failed = !s->killed && !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
 	r->signal = sig;
 	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (s->violation)
+	r->evidence = NULL;
+	if (s->io_errno) {
+		/* First: whatever else happened, the output is incomplete. */
+		r->status = STATUS_IO_ERROR;
+		if (!strcmp(s->io_stream, "stdin"))
+			err_errno(&r->error, s->io_errno, "cannot read the box's stdin from the caller");
+		else
+			err_errno(&r->error, s->io_errno, "cannot deliver the box's %s", s->io_stream);
+	} else if (s->violation)
 		r->status = STATUS_VIOLATION;
 	else if (s->output_hit)
 		r->status = STATUS_OUTPUT_LIMIT;
 	else if (s->timed_out)
 		r->status = STATUS_TIME_LIMIT;
-	else if (cu->oom_kills > 0 || s->memory_exceeded)
+	else if (cu->oom_kills > 0 || s->memory_exceeded) {
 		r->status = STATUS_MEMORY_LIMIT;
+		r->evidence = cu->oom_kills > 0 ? "oom-kill" : "count";
+	}
 	else if (sig == SIGXCPU ||
 		 /* relayed by a shell: only when the box did use about the
 		  * limit (rusage and RLIMIT_CPU account slightly differently),
@@ -1381,10 +1481,18 @@ static void attribute(struct supervisor *s, int init_status,
 		r->status = STATUS_CPU_LIMIT;
 	else if (sig == SIGXFSZ || (via_shell == SIGXFSZ && l->v[LIMIT_FILE_SIZE]))
 		r->status = STATUS_FILE_SIZE_LIMIT;
-	else if (s->procs_stalled ||
-		 (cu->pids_max_events > 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)))
+	/* The weaker evidence: the program failed after an rlimit or the
+	 * pids cgroup refused it something (ward(1) LIMITS). */
+	else if (s->procs_failing || (failed && cu->pids_max_events > 0)) {
 		r->status = STATUS_PROCS_LIMIT;
-	else if (sig)
+		r->evidence = "pids-max";
+	} else if (failed && s->data_near_limit && !l->memory_by_cgroup) {
+		r->status = STATUS_MEMORY_LIMIT;
+		r->evidence = "rlimit";
+	} else if (failed && s->procs_at_limit && !l->procs_by_cgroup) {
+		r->status = STATUS_PROCS_LIMIT;
+		r->evidence = "rlimit";
+	} else if (sig)
 		r->status = STATUS_SIGNALED;
 	else
 		r->status = STATUS_EXITED;
@@ -1526,7 +1634,7 @@ int box_start(const struct policy *p, char *const argv[],
 
 	pipe_guard_begin(&old_mask);
 	pid_t pid = ns_clone_box(L->have_cg && L->cg.version == 2 ? L->cg.v2_fd : -1,
-				 !(L->have_cg && L->cg.version == 1), &s->pidfd);
+				 !(L->have_cg && L->cg.version == 1), L->host_uid, &s->pidfd);
 	if (pid < 0) {
 		pipe_guard_end(&old_mask);
 		r = err_errno(e, -pid, "cannot create the box's namespaces%s",
@@ -1570,7 +1678,8 @@ int box_start(const struct policy *p, char *const argv[],
 	pipe_guard_end(&old_mask);
 	b->pid = pid;
 	b->running = true;
-	close_pair(L->sync);
+	/* sync[1] stays open until the run ends: init's check that the
+	 * controller lives (box_init). */
 	close(L->status[1]);
 	close(L->errp[1]);
 	close(L->out[1]);
@@ -1600,6 +1709,8 @@ int box_start(const struct policy *p, char *const argv[],
 	}
 	if (L->lim.v[LIMIT_WALL_TIME])
 		s->deadline_ns = s->start_ns + L->lim.v[LIMIT_WALL_TIME] * 1000000ull;
+	if (L->lim.procs_by_cgroup)
+		s->pids_next_ns = s->start_ns + 1000000000ull;
 	*ret_run = b;
 	return 0;
 
@@ -1638,7 +1749,10 @@ size_t box_wait_set(struct box_run *b, struct pollfd *pf, size_t cap,
 	if (n > cap)
 		n = cap;
 	memcpy(pf, all, n * sizeof(*pf));
-	*ret_deadline_ns = b->done || b->s.killed ? 0 : b->s.deadline_ns;
+	uint64_t d = b->s.deadline_ns, p = b->s.pids_next_ns;
+	if (p && (!d || p < d))
+		d = p;
+	*ret_deadline_ns = b->done || b->s.killed ? 0 : d;
 	/* Nothing to wait for but the run is over: box_step says so at once. */
 	if (!b->done && supervise_done(&b->s))
 		*ret_deadline_ns = 1;

@@ -25,6 +25,9 @@ enum run_status {
 	STATUS_FILE_SIZE_LIMIT,
 	STATUS_SETUP_ERROR,
 	STATUS_VIOLATION, /* the box broke the host-function channel's rules */
+	/* the box's output could not be delivered, or the caller's stdin
+	 * could not be read (ret->error says which and why) */
+	STATUS_IO_ERROR,
 	_STATUS_MAX,
 };
 const char *run_status_name(enum run_status s);
@@ -126,7 +129,12 @@ struct run_result {
 	bool not_executable;
 	/* A one-line notice for the user (e.g. cwd not exposed); may be "". */
 	char notice[512];
-	struct err error;	/* setup-error / exec failure message */
+	/* The caller's directory, when the run exposed it read-only; else "". */
+	char exposed_cwd[4096];
+	struct err error;	/* setup-error / io-error / exec failure message */
+	/* What showed a memory-limit or procs-limit ("oom-kill", "count",
+	 * "rlimit", "pids-max"; static), NULL otherwise. */
+	const char *evidence;
 	/* The broker's refusals (LAYER_BROKER): the first RUN_MAX_DENIALS,
 	 * and how many more there were. */
 	struct denial denials[RUN_MAX_DENIALS];
@@ -174,6 +182,7 @@ enum {
 	EXIT_CPU_LIMIT = 120,
 	EXIT_VIOLATION = 121,
 	EXIT_USAGE = 122,
+	EXIT_IO_ERROR = 123,
 	EXIT_TIME_LIMIT = 124,
 	EXIT_SETUP = 125,
 	EXIT_NOT_EXECUTABLE = 126,
@@ -203,3 +212,9 @@ struct features {
 	bool rlimits;
 };
 int features_probe(struct features *f);
+/* Removes the empty run cgroups of controllers that are gone (killed
+ * before they could remove them), under the cgroup_path f names; returns
+ * how many. Only ward's own `ward/run-*` cgroups, never one whose
+ * controller lives (cgroup.c). Every run does this first; so does
+ * `ward doctor`. */
+int cgroup_remove_stale(const struct features *f);

@@ -394,3 +394,15 @@ void escape_text(char *dst, size_t len, const char *src)
 	}
 	dst[o] = 0;
 }
+
+char *script_interp(char *buf, size_t n)
+{
+	if (n <= 2 || buf[0] != '#' || buf[1] != '!')
+		return NULL;
+	buf[n] = 0;
+	char *s = buf + 2;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	s[strcspn(s, " \t\n")] = 0;
+	return *s == '/' ? s : NULL;
+}

@@ -85,6 +85,10 @@ void format_duration(uint64_t ms, char *buf, size_t len);
 char *path_normalize(const char *path);
 /* true if child equals parent or lies below it (both normalised). */
 bool path_is_under(const char *child, const char *parent);
+/* The interpreter of a script whose first n bytes are in buf (cap > n):
+ * the absolute path on its #! line, cut out in place; NULL if none. The
+ * same reading as the launcher's exec list and the broker's check. */
+char *script_interp(char *buf, size_t n);
 /* Number of components: "/" = 0, "/usr" = 1, "/usr/lib" = 2. */
 size_t path_depth(const char *path);
 

@@ -26,7 +26,8 @@ _Static_assert(WARD_LIMIT_MEMORY == (int)LIMIT_MEMORY && WARD_LIMIT_CPU_TIME == 
 	       "enum ward_limit mirrors enum limit_id");
 _Static_assert(WARD_STATUS_EXITED == (int)STATUS_EXITED &&
 		       WARD_STATUS_SETUP_ERROR == (int)STATUS_SETUP_ERROR &&
-		       WARD_STATUS_VIOLATION == (int)STATUS_VIOLATION && _STATUS_MAX == 10,
+		       WARD_STATUS_VIOLATION == (int)STATUS_VIOLATION &&
+		       WARD_STATUS_IO_ERROR == (int)STATUS_IO_ERROR && _STATUS_MAX == 11,
 	       "enum ward_status mirrors enum run_status");
 _Static_assert((int)WARD_ACCESS_READ == (int)ACCESS_READ &&
 		       (int)WARD_ACCESS_WRITE == (int)ACCESS_WRITE &&
@@ -202,6 +203,18 @@ WARD_API int ward_policy_set_cwd(ward_policy *p, const char *box_path)
 	if (!p || !box_path)
 		return -EINVAL;
 	return SET(p, policy_set_cwd(p->core, box_path, &e_));
+}
+
+WARD_API int ward_policy_set_expose_cwd(ward_policy *p, bool expose)
+{
+	if (!p)
+		return -EINVAL;
+	return policy_set_hide_cwd(p->core, !expose);
+}
+
+WARD_API bool ward_policy_get_expose_cwd(const ward_policy *p)
+{
+	return p && !p->core->hide_cwd;
 }
 
 WARD_API int ward_policy_set_hostname(ward_policy *p, const char *name)
@@ -716,7 +729,7 @@ WARD_API const char *ward_result_message(const ward_result *r)
 {
 	if (!r)
 		return "";
-	if (r->r.status == STATUS_SETUP_ERROR)
+	if (r->r.status == STATUS_SETUP_ERROR || r->r.status == STATUS_IO_ERROR)
 		return r->r.error.msg;
 	if (r->r.status == STATUS_VIOLATION)
 		return r->r.notice;
@@ -906,6 +919,11 @@ WARD_API int ward_result_exit_status(const ward_result *r)
 WARD_API const char *ward_result_notice(const ward_result *r)
 {
 	return r ? r->r.notice : "";
+}
+
+WARD_API const char *ward_result_exposed_cwd(const ward_result *r)
+{
+	return r && r->r.exposed_cwd[0] ? r->r.exposed_cwd : NULL;
 }
 
 WARD_API uint64_t ward_result_limit(const ward_result *r, enum ward_limit limit)

@@ -1095,11 +1095,11 @@ def proc_sys_dev(h):
         h.check(st.st_uid != 0, "the box created a root-owned file '%s' on the host" % p)
 
 
-def bomb(h, mode, sampler_fn, timeout):
+def bomb(h, mode, sampler_fn, timeout, wargs=()):
     sampler = Sampler(sampler_fn)
     sampler.start()
     try:
-        res = h.run(["--ro", h.bindir], [h.bin("attack-bomb"), mode], timeout=timeout)
+        res = h.run(["--ro", h.bindir] + list(wargs), [h.bin("attack-bomb"), mode], timeout=timeout)
     finally:
         values = sampler.finish()
     return res, values
@@ -1128,18 +1128,27 @@ def kill_pids(pids):
 
 @case("fork-bomb")
 def fork_bomb(h):
-    """Every process forks forever, no limit flags: the run must end in
-    bounded time with status procs-limit, the host's process count stays
-    near the default limit (128) and nothing is left behind."""
+    """Every process forks forever, no limit flags but a 20 s wall time:
+    the host's process count stays near the default limit (128), nothing
+    is left behind, and with a pids cgroup (which sees the refused forks)
+    the run ends within seconds as procs-limit. Without one no refusal is
+    visible, and being at the limit never ends a run (ward(1) LIMITS): the
+    wall time does."""
     # The box's processes are the ones running this run's copy of the
     # attack (its path is unique to the run).
     path = h.bins["attack-bomb"].encode()
-    res, counts = bomb(h, "fork", lambda: sum(runs_program(p, path) for p in host_pids()), 120)
+    res, counts = bomb(h, "fork", lambda: sum(runs_program(p, path) for p in host_pids()), 120,
+                       ["--wall-time", "20s"])
     peak = max(counts, default=0)
     log("  fork-bomb processes on the host: peak %d" % peak)
     h.check(peak <= DEFAULT_PROCS + 8,
             "the box ran %d processes at once (default procs limit %d)" % (peak, DEFAULT_PROCS))
-    h.expect_exit(res, 118, "procs-limit")
+    source = (res.report or {}).get("limit_source", {}).get("procs", "")
+    if source.startswith("cgroup"):
+        h.expect_exit(res, 118, "procs-limit")
+        h.check(res.wall < 15, "a fork bomb under a pids cgroup ran %.1f s" % res.wall)
+    else:
+        h.expect_exit(res, 124, "time-limit")
     left = leftovers(h.bins["attack-bomb"])
     if left:
         h.fail("%d fork-bomb processes outlived the run" % len(left))
@@ -1246,6 +1255,21 @@ def broker_toctou(h):
         else:
             h.expect_exit(res)
         h.check("of the granted file" in out, "the race did not run", res)
+    # Under an ask rule the canary itself is granted, and only the broker
+    # refuses it (ward run has no application to ask): the mount namespace
+    # and Landlock let it through, so a broker that let the kernel read the
+    # path again, or read it twice itself, would hand the box the canary.
+    pol = h.reportdir + "/ask.policy"
+    with open(pol, "w") as f:
+        f.write("ro %s\nask %s\n" % (h.canary, h.canary))
+    os.chmod(pol, 0o644)
+    boxed = ["--ro", h.granted, "--ro", h.bindir, "--ro", h.canary]
+    cal = h.run(boxed, argv, quiet=True, judge=False, timeout=60)
+    h.check(h.secret in cal.seen, "calibration: granted, without the ask rule, the race reaches the canary", cal)
+    res = h.run(["--ro", h.granted, "--ro", h.bindir, "--policy", pol], argv,
+                expect_out="forbidden operations", timeout=60)
+    h.expect_exit(res)
+    h.check("of the granted file" in res.stdout.decode(errors="replace"), "the race did not run", res)
 
 
 @case("broker-paths")
@@ -1569,6 +1593,638 @@ def profiles(h):
         h.expect_exit(res)
 
 
+# ---- kernel memory, per-user quotas, rare kernel surface, host-global
+# files, two boxes at once --------------------------------------------
+#
+# The pin and quota attacks (attack-pin) take what they can and then hold
+# it: they create HOLD/holding in their --rw dir and keep everything until
+# the driver creates HOLD/release. While they hold, the driver measures
+# from outside what the box pinned, and checks that the host user the box
+# is charged to, and a second box, can still use the same quota.
+
+KMEM_LIMIT = 128 << 20  # --memory for the kernel-memory cases
+KMEM_TRY = 384  # MiB each kernel-memory attack tries to pin
+KMEM_MARGIN = 32 << 20
+
+# Known gaps: case -> why ward cannot close it yet. Such a case still runs
+# and still fails (meson marks it should_fail, so it shows as an expected
+# failure, and as an unexpected pass once the gap is closed).
+NO_MEMCG = ("without a memory cgroup (unprivileged here) ward bounds memory by RLIMIT_DATA and "
+            "init's count of resident pages; kernel memory held in %s is in neither, and no "
+            "rlimit bounds it (see SECURITY.md)")
+KNOWN_GAPS = {
+    "kmem-pipes": NO_MEMCG % "pipe buffers",
+    "kmem-socket-stream": NO_MEMCG % "socket buffers",
+    "kmem-socket-dgram": NO_MEMCG % "queued datagrams",
+    "quota-pipe-pages": "fs.pipe-user-pages-soft is counted per host uid (user_struct), not per "
+                        "user namespace: every box runs as the same host uid (65534 as root, the "
+                        "caller's own otherwise), so one box can use up the quota of the others and "
+                        "of the host processes of that uid (they then get 2-page pipes and cannot "
+                        "enlarge them); closing it needs a host uid per box",
+}
+
+
+def box_pids_of(path):
+    """Host pids of the processes running the program at path."""
+    return [p for p in host_pids() if runs_program(p, path.encode())]
+
+
+def fd_links(pid):
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return []
+    out = []
+    for fd in fds:
+        try:
+            out.append((int(fd), os.readlink("/proc/%d/fd/%s" % (pid, fd))))
+        except OSError:
+            pass
+    return out
+
+
+def pinned_pipes(pids):
+    """Bytes queued in the pipes the processes hold (each pipe once)."""
+    seen, total = set(), 0
+    buf = bytearray(4)
+    for pid in pids:
+        for fd, link in fd_links(pid):
+            if not link.startswith("pipe:") or link in seen:
+                continue
+            seen.add(link)
+            try:
+                f = os.open("/proc/%d/fd/%d" % (pid, fd), os.O_RDONLY | os.O_NONBLOCK)
+            except OSError:
+                continue
+            try:
+                fcntl.ioctl(f, termios.FIONREAD, buf)
+                total += int.from_bytes(buf, sys.byteorder)
+            finally:
+                os.close(f)
+    return total
+
+
+def pidfd_getfd(pid, fd):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pfd = libc.syscall(434, pid, 0)  # pidfd_open
+    if pfd < 0:
+        return -1
+    try:
+        return libc.syscall(438, pfd, fd, 0)  # pidfd_getfd
+    finally:
+        os.close(pfd)
+
+
+def pinned_sockets(pids):
+    """Socket buffer memory the processes' unix sockets hold: SIOCOUTQ of
+    a unix socket is its sk_wmem_alloc, the truesize of every skb it sent
+    that is not consumed yet (queued at its peer included)."""
+    seen, total = set(), 0
+    buf = bytearray(4)
+    for pid in pids:
+        for fd, link in fd_links(pid):
+            if not link.startswith("socket:") or link in seen:
+                continue
+            seen.add(link)
+            f = pidfd_getfd(pid, fd)
+            if f < 0:
+                continue
+            try:
+                fcntl.ioctl(f, termios.TIOCOUTQ, buf)
+                total += int.from_bytes(buf, sys.byteorder)
+            except OSError:
+                pass
+            finally:
+                os.close(f)
+    return total
+
+
+def pinned_sysvipc(pids, kind):
+    """SysV shared memory (resident bytes) or message queue bytes in the
+    IPC namespace of the first pid, read through nsenter."""
+    if not pids:
+        return 0
+    out = subprocess.run(["nsenter", "--ipc=/proc/%d/ns/ipc" % pids[0], "cat", "/proc/sysvipc/" + kind],
+                         capture_output=True, text=True, timeout=30).stdout.splitlines()
+    if not out:
+        return 0
+    cols = out[0].split()
+    col = cols.index("rss" if kind == "shm" else "cbytes")
+    return sum(int(l.split()[col]) for l in out[1:] if len(l.split()) > col)
+
+
+def pinned_tmpfs(pids):
+    if not pids:
+        return 0
+    st = os.statvfs("/proc/%d/root/tmp" % pids[0])
+    return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+
+def holding_run(h, wargs, argv, during, timeout=120, hold_dir=None):
+    """Runs ward in a thread; once the box has created HOLD/holding, calls
+    during() while it holds, then lets it go. Returns (ward's result,
+    during's result or None when the box ended without holding)."""
+    hold_dir = hold_dir or h.rw
+    for n in ("holding", "release"):
+        if os.path.exists(hold_dir + "/" + n):
+            os.unlink(hold_dir + "/" + n)
+    box = []
+    t = threading.Thread(target=lambda: box.append(h.run(wargs, argv, timeout=timeout)), daemon=True)
+    t.start()
+    got = None
+    while t.is_alive() and not os.path.exists(hold_dir + "/holding"):
+        time.sleep(0.05)
+    if t.is_alive():
+        try:
+            got = during()
+        finally:
+            with open(hold_dir + "/release", "w"):
+                pass
+    t.join()
+    return box[0], got
+
+
+def kmem(h, mode, measure):
+    """Kernel memory pinned by a box with --memory 128M, measured from
+    outside while the box holds it, must stay within the memory limit."""
+    argv = [h.bin("attack-pin"), mode, h.rw, str(KMEM_TRY)]
+    wargs = ["--ro", h.bindir, "--rw", h.rw, "--memory", "%dM" % (KMEM_LIMIT >> 20)]
+    path = h.bins["attack-pin"]
+    if not h.root:
+        h.note("not root: cannot measure another uid's kernel objects; only the run is checked")
+        measure = lambda pids: 0
+    before = meminfo_available()
+
+    def during():
+        pinned = measure(box_pids_of(path))
+        log("  the box pins %d MiB (%s), host MemAvailable dropped %d MiB" % (
+            pinned >> 20, mode, (before - meminfo_available()) >> 20))
+        return pinned
+
+    res, pinned = holding_run(h, wargs, argv, during)
+    if pinned is not None:
+        h.check(pinned <= KMEM_LIMIT + KMEM_MARGIN,
+                "%s: the box pinned %d MiB of kernel memory outside its %d MiB memory limit" % (
+                    mode, pinned >> 20, KMEM_LIMIT >> 20), res)
+    if res.status == "memory-limit":
+        h.expect_exit(res, 119, "memory-limit")
+    else:
+        h.expect_exit(res)
+    left = leftovers(path)
+    if left:
+        h.fail("%d processes of the attack outlived the run" % len(left))
+        kill_pids(left)
+
+
+@case("kmem-pipes")
+def kmem_pipes(h):
+    """64 processes fill pipes enlarged to 1 MiB (F_SETPIPE_SZ) up to 384
+    MiB in all, with --memory 128M: the pipe buffers the box pins count
+    against its memory limit."""
+    kmem(h, "pipes", pinned_pipes)
+
+
+@case("kmem-socket-stream")
+def kmem_socket_stream(h):
+    """8 processes fill unix stream socketpairs with SO_SNDBUF at its
+    maximum, up to 384 MiB in all, with --memory 128M: the socket buffers
+    count against the box's memory limit."""
+    kmem(h, "stream", pinned_sockets)
+
+
+@case("kmem-socket-dgram")
+def kmem_socket_dgram(h):
+    """8 processes queue unix datagrams at their socketpair peers, up to
+    384 MiB in all, with --memory 128M: the queued datagrams count
+    against the box's memory limit."""
+    kmem(h, "dgram", pinned_sockets)
+
+
+@case("kmem-sysv-shm")
+def kmem_sysv_shm(h):
+    """SysV shared memory segments created, touched and detached (they
+    outlive every mapping), up to 384 MiB, with --memory 128M."""
+    kmem(h, "shm", lambda pids: pinned_sysvipc(pids, "shm"))
+
+
+@case("kmem-sysv-msg")
+def kmem_sysv_msg(h):
+    """SysV message queues filled with 8 KiB messages, up to 384 MiB,
+    with --memory 128M."""
+    kmem(h, "msg", lambda pids: pinned_sysvipc(pids, "msg"))
+
+
+@case("kmem-dev-shm")
+def kmem_dev_shm(h):
+    """POSIX shared memory: files in /dev/shm (the box's /tmp tmpfs), up
+    to 384 MiB, with --memory 128M: bounded by tmp-size (64M) and the
+    memory limit; nothing lands in the host's /dev/shm."""
+    before = set(os.listdir("/dev/shm"))
+    kmem(h, "devshm", pinned_tmpfs)
+    new = [n for n in set(os.listdir("/dev/shm")) - before if n.startswith("pin-")]
+    h.check(not new, "the box's files appeared in the host's /dev/shm: %s" % new[:5])
+
+
+def userns_owner(pids):
+    """Host uid that owns the user namespace of the first pid
+    (NS_GET_OWNER_UID), or None."""
+    if not pids:
+        return None
+    try:
+        fd = os.open("/proc/%d/ns/user" % pids[0], os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        buf = bytearray(4)
+        fcntl.ioctl(fd, 0xb704, buf)  # NS_GET_OWNER_UID
+        return int.from_bytes(buf, sys.byteorder)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def run_probe(h, probe, as_uid):
+    """Runs an attack-pin probe on the host as as_uid: True when the
+    resource was still available."""
+    pre = [] if as_uid == 0 else ["setpriv", "--reuid=%d" % as_uid, "--regid=%d" % as_uid, "--clear-groups", "--"]
+    p = subprocess.run(pre + [h.bin("attack-pin"), probe], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=60)
+    log("  host probe as uid %d: %s -> exit %d" % (as_uid, p.stdout.decode(errors="replace").strip()[:300],
+                                                    p.returncode))
+    return p.returncode == 0
+
+
+def quota(h, mode, probe, extra=(), statuses=("exited",)):
+    """While a box holds all it can of a per-user kernel quota, the host
+    user(s) the box is charged to, and a second box, can still use it.
+    As root the box's user namespace is owned by root, so root is one of
+    the users charged; the box's own host uid is the other."""
+    argv = [h.bin("attack-pin"), mode, h.rw] + list(extra)
+    wargs = ["--ro", h.bindir, "--rw", h.rw]
+    uids = [0, NOBODY] if h.mode == "root" else [os.geteuid() if h.mode == "user" else NOBODY]
+
+    def during():
+        got = {}
+        owner = userns_owner(box_pids_of(h.bins["attack-pin"]))
+        log("  the box's user namespace is owned by host uid %s" % owner)
+        if h.mode == "root" and owner is not None:  # None: the box has ended already
+            h.check(owner == NOBODY, "the box's user namespace is owned by host uid %s, not by the box's "
+                    "uid %d: the kernel charges the box's use of per-user quotas to it" % (owner, NOBODY))
+        for uid in uids:
+            got["host uid %d" % uid] = run_probe(h, probe, uid)
+        second = h.run(["--ro", h.bindir], [h.bin("attack-pin"), probe], judge=False)
+        log("  second box: %s" % second.stdout.decode(errors="replace").strip()[:300])
+        got["a second box"] = second.rc == 0
+        return got
+
+    res, got = holding_run(h, wargs, argv, during)
+    out = res.stdout.decode(errors="replace")
+    h.check(got is not None or res.status not in ("exited", None),
+            "%s: the box never held its quota" % mode, res)
+    for who, ok in (got or {}).items():
+        h.check(ok, "%s: while the box held its maximum, %s could not use it any more (%s)" % (
+            mode, who, probe), res)
+    if res.status == "procs-limit" and "procs-limit" in statuses:
+        h.expect_exit(res, 118, "procs-limit")
+    else:
+        h.expect_exit(res)
+    left = leftovers(h.bins["attack-pin"], wait=5)
+    if left:
+        h.fail("%d processes of the attack outlived the run" % len(left))
+        kill_pids(left)
+    return out
+
+
+@case("quota-inotify")
+def quota_inotify(h):
+    """Create inotify instances until the kernel refuses and hold them
+    (max_user_instances is per user, 128 here): the host user the box is
+    charged to (root too, as root) and a second box can still create one."""
+    quota(h, "inotify", "probe-inotify")
+
+
+@case("quota-inotify-watches")
+def quota_inotify_watches(h):
+    """Add inotify watches on 8000 files from every instance the box may
+    have until the kernel refuses (max_user_watches is per user), hold
+    them: the host user and a second box can still add a watch."""
+    quota(h, "watches", "probe-watch", ["8000"])
+
+
+@case("quota-sigqueue")
+def quota_sigqueue(h):
+    """Queue real-time signals to itself (sigqueue, which RLIMIT_SIGPENDING
+    bounds per user) until refused, hold them: the host user and a second
+    box can still queue one."""
+    quota(h, "sigqueue", "probe-sigqueue")
+
+
+@case("quota-procs")
+def quota_procs(h):
+    """Fork until refused and hold the processes (RLIMIT_NPROC is per
+    user): the host user and a second box can still fork."""
+    quota(h, "procs", "probe-fork", statuses=("exited", "procs-limit"))
+
+
+@case("quota-pipe-pages")
+def quota_pipe_pages(h):
+    """Enlarge pipes to 1 MiB and fill them until the per-user pipe quota
+    (fs.pipe-user-pages-soft, counted per host uid) is used up, hold them:
+    the host user and a second box can still enlarge a pipe."""
+    quota(h, "pipes", "probe-pipe", [str(KMEM_TRY)])
+
+
+@case("quota-userns")
+def quota_userns(h):
+    """Create user namespaces (unshare, clone) to use up max_user_namespaces:
+    refused; the host user can still create one."""
+    res = h.run(["--ro", h.bindir], [h.bin("attack-pin"), "userns", h.rw], expect_out="forbidden operations")
+    h.expect_exit(res)
+    h.check(run_probe(h, "probe-userns", 0 if h.mode == "root" else os.geteuid() if h.mode == "user" else NOBODY),
+            "the host user could not create a user namespace after the box tried", res)
+
+
+@case("quota-mqueue")
+def quota_mqueue(h):
+    """POSIX message queues (mq_open, whose bytes RLIMIT_MSGQUEUE counts
+    per user): refused, so the box takes nothing of the user's quota."""
+    res = h.run(["--ro", h.bindir], [h.bin("attack-pin"), "mqueue", h.rw], expect_out="forbidden operations")
+    h.expect_exit(res)
+
+
+def rare(h, group, extra=(), wargs=(), calibrate=False):
+    argv = [h.bin("attack-rare"), group] + list(extra)
+    if calibrate:
+        cal = h.run([], argv, unboxed=True, quiet=True)
+        h.check(cal.rc and cal.rc > 0, "calibration: outside the box no '%s' call works, the test "
+                "cannot tell" % group, cal)
+    res = h.run(["--ro", h.bindir] + list(wargs), argv, expect_out="forbidden operations")
+    h.expect_exit(res)
+    return res
+
+
+@case("socket-protocols")
+def socket_protocols(h):
+    """AF_INET/AF_INET6 sockets of rarely used protocols with a history of
+    kernel bugs (SCTP, DCCP, MPTCP, L2TP, UDP-Lite, ping, IGMP, SMC),
+    also with high bits set in the protocol: refused, while TCP and UDP
+    work."""
+    res = rare(h, "sockproto")
+    out = res.stdout.decode(errors="replace")
+    h.check("socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) -> ok" in out, "TCP sockets no longer work", res)
+
+
+@case("syscalls-mm")
+def syscalls_mm(h):
+    """process_madvise, process_mrelease, memfd_secret, NUMA policy calls,
+    move_pages, remap_file_pages, AIO, kcmp, mlockall, lookup_dcookie,
+    quotactl, uselib, fspick, syncfs."""
+    rare(h, "mm", calibrate=True)
+
+
+@case("syscalls-time")
+def syscalls_time(h):
+    """settimeofday, clock_settime, adjtimex (also read-only),
+    clock_adjtime: all refused, the host clock untouched."""
+    rare(h, "time", calibrate=True)
+
+
+@case("open-by-handle")
+def open_by_handle(h):
+    """open_by_handle_at with the canary's real file handle (made on the
+    host) and with handles of a granted file and its inode neighbours."""
+    p = subprocess.run([h.bin("attack-rare"), "handle-of", h.canary], capture_output=True, text=True)
+    handle = [l.split(" ", 1)[1] for l in p.stdout.splitlines() if l.startswith("HANDLE ")]
+    if not h.check(handle, "cannot make the canary's file handle on the host: %s" % p.stdout):
+        return
+    argv = [h.bin("attack-rare"), "handle", handle[0], h.granted + "/file"]
+    if h.mode == "root":
+        cal = subprocess.run(argv, capture_output=True, text=True)
+        h.check(h.secret in cal.stdout, "calibration: root outside the box does not read the canary "
+                "by its handle: %s" % cal.stdout[:2000])
+    res = h.run(["--ro", h.bindir, "--ro", h.granted], argv, expect_out="forbidden operations")
+    h.expect_exit(res)
+
+
+@case("kernel-bugs")
+def kernel_bugs(h):
+    """Replays of page-cache write bugs against a read-only grant: Dirty
+    Pipe (CVE-2022-0847), /proc/self/mem into a shared read-only mapping,
+    Dirty COW (CVE-2016-5195): the file is unchanged."""
+    target = h.granted + "/file"
+    st = os.stat(target)
+    res = rare(h, "bugs", [target], ["--ro", h.granted])
+    with open(target) as f:
+        h.check(f.read() == "ORIGINAL\n", "the read-only file '%s' was modified" % target, res)
+    h.check(os.stat(target).st_mtime_ns == st.st_mtime_ns, "the read-only file's mtime changed", res)
+
+
+def host_files(paths):
+    got = {}
+    for p in paths:
+        try:
+            with open(p, "rb") as f:
+                got[p] = f.read(65536)
+        except OSError:
+            got[p] = None
+    return got
+
+
+def global_write(h, group, paths, extra=()):
+    """Runs a host-global attack and checks that none of paths changed
+    (putting back any that did)."""
+    before = host_files(paths)
+    res = rare(h, group, extra)
+    after = host_files(paths)
+    for p in paths:
+        if after[p] != before[p]:
+            h.fail("the host's '%s' changed: %r -> %r" % (p, before[p], after[p]), res)
+            if before[p] is not None:
+                try:
+                    with open(p, "wb") as f:
+                        f.write(before[p])
+                except OSError as e:
+                    log("  cannot restore '%s': %s" % (p, e))
+    return res
+
+
+@case("core-pattern")
+def core_pattern(h):
+    """Write /proc/sys/kernel/core_pattern (and core_pipe_limit,
+    suid_dumpable), directly, through /proc/1/root and a new procfs; raise
+    RLIMIT_CORE. Each write puts back the value read, so a success is
+    harmless: it is counted, and the host values are compared."""
+    global_write(h, "corepattern", ["/proc/sys/kernel/core_pattern", "/proc/sys/kernel/core_pipe_limit",
+                                    "/proc/sys/kernel/core_uses_pid", "/proc/sys/fs/suid_dumpable"])
+
+
+@case("binfmt-misc")
+def binfmt_misc(h):
+    """Register a binfmt_misc interpreter (a harmless one for an unused
+    extension): through the host's binfmt_misc, /proc/1/root, and a new
+    binfmt_misc mount. No entry appears on the host."""
+    entry = "/proc/sys/fs/binfmt_misc/ward-escape-" + h.token
+    rare(h, "binfmt", [h.token])
+    if os.path.exists(entry):
+        h.fail("the box registered binfmt_misc entry '%s'" % entry)
+        with open(entry, "w") as f:
+            f.write("-1")
+
+
+@case("uevent-helper")
+def uevent_helper(h):
+    """Write /sys/kernel/uevent_helper and /proc/sys/kernel/hotplug (a new
+    sysfs, a uevent trigger, NETLINK_KOBJECT_UEVENT): refused, host values
+    unchanged."""
+    global_write(h, "uevent", ["/sys/kernel/uevent_helper", "/proc/sys/kernel/hotplug"])
+
+
+@case("release-agent")
+def release_agent(h):
+    """Mount cgroup v1 hierarchies (a named one, memory, rdma) and write a
+    release_agent or notify_on_release, in a new mount or the host's
+    /sys/fs/cgroup/*: refused, host files unchanged."""
+    paths = []
+    for d in os.listdir("/sys/fs/cgroup"):
+        for n in ("release_agent", "notify_on_release"):
+            p = "/sys/fs/cgroup/%s/%s" % (d, n)
+            if os.path.exists(p):
+                paths.append(p)
+    global_write(h, "release-agent", paths)
+
+
+@case("sysrq-modprobe")
+def sysrq_modprobe(h):
+    """/proc/sysrq-trigger, kernel.sysrq, kernel.modprobe (modprobe_path),
+    poweroff_cmd, the usermode-helper bounding set, panic settings; and an
+    exec of an unknown binary format (which asks modprobe): refused."""
+    global_write(h, "sysrq", ["/proc/sys/kernel/sysrq", "/proc/sys/kernel/modprobe",
+                              "/proc/sys/kernel/poweroff_cmd", "/proc/sys/vm/panic_on_oom",
+                              "/proc/sys/kernel/panic"])
+
+
+@case("proc-sys-scan")
+def proc_sys_scan(h):
+    """Open every file under the box's /proc/sys and /sys for writing
+    (never writing): none may open."""
+    res = rare(h, "procsys")
+    h.check(b" 0 of 0 files" not in res.stdout, "the box saw no file under /proc/sys", res)
+
+
+class PeerBox:
+    """Box B for the two-box cases: attack-peer victim, with a secret in
+    its /tmp, its --rw dir, its arguments and environment, listening on
+    an abstract and a /tmp unix socket."""
+
+    def __init__(self, h):
+        self.h = h
+        self.dir = h.base + "/peer"
+        os.mkdir(self.dir)
+        os.chmod(self.dir, 0o777)
+        if h.root:
+            os.chown(self.dir, NOBODY, NOBODY)
+        self.name = "ward-peer-" + h.token
+        report = "%s/report-peer.json" % h.reportdir
+        cmd = h.ward_cmd(["--ro", h.bindir, "--rw", self.dir, "--env", "PEER_SECRET=" + h.other_secret],
+                         [h.bin("attack-peer"), "victim", self.dir, h.other_secret, self.name], report)
+        log("$ " + " ".join(cmd) + "   (box B)")
+        self.out = tempfile.TemporaryFile()
+        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
+                                  cwd=h.cwd, env=h.env(), start_new_session=True)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.dir + "/holding") and time.monotonic() < deadline and self.p.poll() is None:
+            time.sleep(0.05)
+        self.pid = None
+        for pid in box_pids_of(h.bins["attack-peer"]):
+            if b"victim" in proc_read(pid, "cmdline"):
+                self.pid = pid
+        h.check(self.pid is not None, "box B did not start")
+        log("  box B's program is host pid %s" % self.pid)
+
+    def finish(self):
+        """Lets B go and checks it was alive and accepted nothing."""
+        h = self.h
+        alive = self.p.poll() is None
+        if self.pid:
+            st = dict(l.split(":", 1) for l in proc_read(self.pid, "status").decode().splitlines() if ":" in l)
+            h.check(not st.get("State", "").strip().startswith(("T", "t")),
+                    "box B's program is stopped or traced: %s" % st.get("State"))
+        with open(self.dir + "/release", "w"):
+            pass
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+        self.out.seek(0)
+        text = self.out.read(65536).decode(errors="replace")
+        self.out.close()
+        h.check(alive and self.p.returncode == 0, "box B was killed or failed (exit %s): %s" % (
+            self.p.returncode, text[-2000:]))
+        h.check("victim: accepted 0 connections" in text, "box B's sockets accepted a connection from box A: %s"
+                % text[-2000:])
+
+
+def two_boxes(h, argv_of, runs=((),)):
+    b = PeerBox(h)
+    try:
+        if b.pid:
+            for extra in runs:
+                res = h.run(["--ro", h.bindir, "--rw", h.rw] + list(extra), argv_of(b),
+                            expect_out="forbidden operations")
+                h.expect_exit(res)
+    finally:
+        b.finish()
+
+
+@case("twobox-tmp")
+def twobox_tmp(h):
+    """Box A reads box B's /tmp/peer-secret: its own /tmp, every
+    /proc/PID/root/tmp it sees, B's host pid's root."""
+    two_boxes(h, lambda b: [h.bin("attack-peer"), "files", "/tmp/peer-secret",
+                            "/proc/%d/root/tmp/peer-secret" % b.pid])
+
+
+@case("twobox-rwdir")
+def twobox_rwdir(h):
+    """Box A reads the file box B wrote into B's read-write grant (not
+    granted to A), directly and through /proc."""
+    two_boxes(h, lambda b: [h.bin("attack-peer"), "files", b.dir + "/peer-secret",
+                            "/proc/%d/root%s/peer-secret" % (b.pid, b.dir)])
+
+
+@case("twobox-proc")
+def twobox_proc(h):
+    """Box A reads /proc/*/cmdline and environ of every pid up to 4096,
+    B's host pid's cmdline, environ, mem and root, process_vm_readv and
+    pidfd_open on it: B's arguments and environment (its secret) stay out."""
+    two_boxes(h, lambda b: [h.bin("attack-peer"), "proc", str(b.pid)])
+
+
+@case("twobox-abstract")
+def twobox_abstract(h):
+    """Box A connects (stream and datagram) to box B's abstract unix
+    socket, with --net none and --net loopback: B accepts nothing."""
+    two_boxes(h, lambda b: [h.bin("attack-peer"), "abstract", b.name], runs=((), ("--net", "loopback")))
+
+
+@case("twobox-unix")
+def twobox_unix(h):
+    """Box A connects to the unix socket box B listens on in B's /tmp:
+    its own /tmp, /proc/PID/root/tmp, B's host pid's root."""
+    two_boxes(h, lambda b: [h.bin("attack-peer"), "unix", "/tmp/%s.sock" % b.name,
+                            "/proc/%d/root/tmp/%s.sock" % (b.pid, b.name)])
+
+
+@case("twobox-signal")
+def twobox_signal(h):
+    """Box A sends SIGKILL and SIGSTOP to B's host pid, SIGSTOP to every
+    pid up to 65536, and kill(-1, SIGKILL): B lives, not stopped."""
+    two_boxes(h, lambda b: [h.bin("attack-peer"), "signal", str(b.pid)])
+
+
 # ---- main ------------------------------------------------------------
 
 
@@ -1622,6 +2278,11 @@ def main():
         elif h.skip_reason:
             skipped.append((mode, h.skip_reason))
     log("")
+    gap = KNOWN_GAPS.get(opts.case)
+    if gap and failed:
+        log("KNOWN GAP (expected failure): %s" % gap)
+    elif gap:
+        log("the known gap did not show: take '%s' out of KNOWN_GAPS and should_fail" % opts.case)
     if failed:
         for mode, fails in failed:
             for f in fails:

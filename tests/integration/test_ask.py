@@ -81,6 +81,18 @@ def test_without_handler_everything_under_ask_is_refused(t):
     expect_in(("open", "/data/ok.txt", "no application to ask"), denials(rep), "denials", r)
 
 
+def test_listing_a_directory_is_no_create(t):
+    # glibc's __O_TMPFILE includes O_DIRECTORY: a directory open must be
+    # asked as a read of a directory, never as a create.
+    policy = setup(t)
+    r, rep = hostfn(t, [PYTHON, "-c", "import os; print(sorted(os.listdir('/data')))"],
+                    "--profile", "python3", "--policy", policy, "--allow", "/data")
+    expect_eq(rep["stdout"], "['ok.txt', 'secret.txt']\n", "stdout (%s)" % rep["stderr"][-300:], r)
+    expect_in("open /data rd", rep["asked"], "the question about listing /data", r)
+    expect_eq([a for a in rep["asked"] if a.startswith("open /data ") and "c" in a.split()[-1]], [],
+              "questions asking to create /data", r)
+
+
 def test_resolved_path_is_asked(t):
     # A symlink outside the prefixes into one is asked as its target; the
     # box's /proc links around the rules are refused.

@@ -90,6 +90,35 @@ def test_audit_denied_exec(t):
     expect_in(b'ward: denied exec("./notexec.sh"): permission denied', r.err, "stderr", r)
 
 
+def test_audit_denied_exec_outside_the_exec_list(t):
+    """Landlock refuses an exec outside --exec; the refusal must still be
+    audited (the broker checks the same list): the program, a listed file,
+    an unlisted one, and a listed script whose interpreter is not listed."""
+    t.write("work/listed.sh", "#!/usr/bin/env true\n", mode=0o755)
+    script = ("echo hi | /usr/bin/tr a-z A-Z; /bin/ls /; echo ls=$?; ./listed.sh; echo script=$?")
+    r = t.sh(script, opts=["--audit", "--exec", "/usr/bin/tr", "--exec", t.path("work", "listed.sh")])
+    expect_exit(r, 0, "exited")
+    expect_eq(r.out, b"HI\nls=126\nscript=126\n", "stdout", r)
+    expect_in(b'ward: denied exec("/bin/ls"): not in the exec list\n', r.err, "stderr", r)
+    d = find(denials(r), "exec", "/bin/ls")
+    expect(d and d[0]["errno"] == "EACCES", "no EACCES denial record for /bin/ls", r)
+    d = find(denials(r), "exec", "./listed.sh")
+    expect(d and d[0]["reason"] == "its interpreter is not in the exec list",
+           "no denial record for the script's unlisted interpreter", r)
+    expect(not find(denials(r), "exec", "/usr/bin/tr"), "the listed tr was recorded as denied", r)
+    expect(not find(denials(r), "exec", "/bin/sh"), "the program itself was recorded as denied", r)
+
+
+def test_exec_list_directory_and_symlink(t):
+    """A listed directory allows what is below it (as Landlock does), and a
+    symlink to a listed file is that file: the broker refuses neither."""
+    r = t.sh("/usr/bin/tr a b </dev/null; echo tr=$?; /bin/true; echo true=$?; /bin/ls -d / >/dev/null; echo ls=$?",
+             opts=["--audit", "--exec", "/usr/bin"])
+    expect_exit(r, 0, "exited")
+    expect_eq(r.out, b"tr=0\ntrue=0\nls=0\n", "stdout", r)
+    expect(not [d for d in denials(r) if d["syscall"] == "exec"], "exec denials under a listed directory", r)
+
+
 def test_audit_line_escapes_control_characters(t):
     r = t.py("import os\ntry: open('/x\\nward: forged\\x1b[2J')\nexcept OSError: pass", opts=["--audit"])
     expect_exit(r, 0, "exited")
@@ -328,7 +357,7 @@ def test_learn_round_trip(t):
     with open(learned) as f:
         text = f.read()
     lines = [l for l in text.splitlines() if l and not l.startswith("#")]
-    expect_eq(sorted(lines), sorted(["ro %s/a.txt" % data, "ro %s/b.txt" % data, "rw %s" % out]),
+    expect_eq(sorted(lines), sorted(["ro %s/a.txt" % data, "ro %s/b.txt" % data, "rw %s" % out, "cwd off"]),
               "learned grants", r)
     r = t.sh("cat %s/a.txt %s/b.txt; echo y > %s/again.txt" % (data, data, out), opts=["--policy", learned])
     expect_ok(r, "A.TXTB.TXT")
@@ -337,6 +366,52 @@ def test_learn_round_trip(t):
     r = t.run(["/bin/cat", data + "/secret.txt"], "--policy", learned, "--audit")
     expect_exit(r, 1, "exited")
     expect_in(('ward: denied open("%s/secret.txt", O_RDONLY): not granted' % data).encode(), r.err, "stderr", r)
+
+
+def test_learn_keeps_listed_directories(t):
+    """A directory the program only listed is learned read-only (an open
+    with O_DIRECTORY is no create), and the learned policy lists it again."""
+    data = t.mkdir("data")
+    t.write("data/sub/x", "x")
+    t.write("data/a.txt", "A\n")
+    learned = t.path("reports", "learned.policy")
+    script = "ls %s/sub; cat %s/a.txt" % (data, data)
+    r = t.sh(script, opts=["--learn", learned, "--ro", data])
+    expect_ok(r, "x\nA\n")
+    with open(learned) as f:
+        lines = [l for l in f.read().splitlines() if l and not l.startswith("#")]
+    expect_in("ro %s/sub" % data, lines, "learned grants", r)
+    r = t.sh(script, opts=["--policy", learned])
+    expect_ok(r, "x\nA\n")
+
+
+def test_learn_complete_and_narrow(t):
+    """A learned policy reruns the same program with the same result (its
+    virtual files kept, the working directory the same) and allows nothing
+    it did not use: not a sibling of a file read in the current directory
+    (which it no longer exposes: `cwd off`), nor a grant nested in another
+    written one. Its header quotes the command."""
+    t.write("work/data/in.csv", "IN\n")
+    t.write("work/data/unused.csv", "UNUSED-8d1f\n")
+    t.mkdir("work/out", 0o777)
+    learned = t.path("reports", "learned.policy")
+    script = ("cat data/in.csv; cat /etc/greeting; echo; mkdir -p out/d/e; echo x > out/d/e/f; ls out; pwd;"
+              "echo \"$1\"")
+    r = t.sh(script, "a b'c", opts=["--learn", learned, "--rw", "out", "--file-text", "/etc/greeting=hello"])
+    want = "IN\nhello\nd\n%s\na b'c\n" % t.work
+    expect_ok(r, want)
+    with open(learned) as f:
+        text = f.read()
+    expect_in("-c %s sh 'a b'\\''c'\n" % ("'" + script.replace("'", "'\\''") + "'"), text, "the header", r)
+    lines = [l for l in text.splitlines() if l and not l.startswith("#")]
+    expect_eq(sorted(lines), sorted(["ro %s/data/in.csv" % t.work, "rw %s/out" % t.work, "cwd off",
+                                     "cwd %s" % t.work, "text /etc/greeting hello"]), "learned policy", r)
+    r = t.sh(script, "a b'c", opts=["--policy", learned])
+    expect_ok(r, want)
+    r = t.run(["/bin/cat", "data/unused.csv"], "--policy", learned, "--audit")
+    expect_exit(r, 1, "exited")
+    expect_not_in(b"UNUSED-8d1f", r.out + r.err, "output of the unused sibling", r)
+    expect_in(b'ward: denied open("data/unused.csv", O_RDONLY): not granted', r.err, "stderr", r)
 
 
 def test_learn_refuses_bad_file(t):

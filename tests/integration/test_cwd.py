@@ -2,7 +2,7 @@
 """The implicit current directory: exposed read-only at the same path so
 that `ward run -- python3 script.py` finds its script; not exposed (with a
 one-line notice, and the run still happens) from / or $HOME; an explicit
-grant wins over it."""
+grant wins over it; --no-cwd and `cwd off` turn it off."""
 
 import os
 import shutil
@@ -139,6 +139,22 @@ def test_run_from_under_tmp(t):
     finally:
         other.close()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_no_cwd(t):
+    """--no-cwd and `cwd off`: the current directory is not exposed, and no
+    notice says so (it was asked for)."""
+    t.write("work/data.txt", "DATA-2c9e\n")
+    r = t.run(["/bin/cat", "data.txt"])
+    expect_ok(r, "DATA-2c9e\n")
+    r = t.run(["/bin/cat", "data.txt"], "--no-cwd")
+    expect_eq(r.rc, 1, "exit status", r)
+    expect_not_in(b"DATA-2c9e", r.out + r.err, "output", r)
+    expect_not_in(b"not exposed", r.err, "stderr", r)
+    pol = t.write("nocwd.policy", "cwd off\n")
+    r = t.run(["/bin/sh", "-c", "pwd; cat data.txt"], "--policy", pol)
+    expect_eq(r.rc, 1, "exit status", r)
+    expect_eq(r.out, b"/\n", "stdout", r)
 
 
 def test_host_tree_not_visible(t):

@@ -61,7 +61,8 @@ DEFAULT_LIMITS = {
 # ~24 GB and the host's OOM killer fired).
 READ_CAP = DEFAULT_LIMITS["output"] + 1 * M
 STATUSES = {"exited", "signaled", "time-limit", "cpu-limit", "memory-limit",
-            "output-limit", "procs-limit", "file-size-limit", "setup-error"}
+            "output-limit", "procs-limit", "file-size-limit", "setup-error", "io-error",
+            "violation"}
 EXIT = {
     "output-limit": 116,
     "file-size-limit": 117,
@@ -69,6 +70,7 @@ EXIT = {
     "memory-limit": 119,
     "cpu-limit": 120,
     "usage": 122,
+    "io-error": 123,
     "time-limit": 124,
     "setup-error": 125,
     "not-executable": 126,
@@ -223,8 +225,8 @@ def check_report_shape(rep, run=None):
            "report signal is neither null nor a signal name", run)
     if rep["status"] == "signaled":
         expect(rep["signal"] is not None, "signaled without a signal name", run)
-    if rep["status"] == "setup-error":
-        expect(isinstance(rep["error"], str) and rep["error"], "setup-error without an error message", run)
+    if rep["status"] in ("setup-error", "io-error"):
+        expect(isinstance(rep["error"], str) and rep["error"], "%s without an error message" % rep["status"], run)
     else:
         expect(rep["error"] is None, "error is set but status is %s" % rep["status"], run)
     expect(isinstance(rep["limits"], dict), "report limits is not an object", run)

@@ -125,6 +125,7 @@ static void test_status_names(void)
 	CHECK_STR(ward_status_name(WARD_STATUS_TIME_LIMIT), "time-limit");
 	CHECK_STR(ward_status_name(WARD_STATUS_SETUP_ERROR), "setup-error");
 	CHECK_STR(ward_status_name(WARD_STATUS_VIOLATION), "violation");
+	CHECK_STR(ward_status_name(WARD_STATUS_IO_ERROR), "io-error");
 	CHECK(ward_status_name((enum ward_status)42) == NULL);
 }
 
@@ -217,6 +218,30 @@ static void test_stdio_buffers(void)
 	CHECK_STR(ward_result_stdout(r, NULL), "");
 	close(pfd[0]);
 	ward_result_free(r);
+	ward_policy_free(p);
+}
+
+/* Output the caller's fd cannot take (a full disk) is an io-error with
+ * the stream and the reason, and exit status 123, never a success. */
+static void test_output_undeliverable(void)
+{
+	ward_policy *p = new_policy();
+	struct ward_options o = WARD_OPTIONS_INIT;
+	o.stdout_fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	CHECK(o.stdout_fd >= 0);
+	/* stderr first: what the box wrote before the failure still arrives */
+	ward_result *r = run_sh(p, "echo there >&2; echo hi", &o);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_IO_ERROR);
+	CHECK_INT(ward_result_exit_status(r), 123);
+	CHECK_INT(ward_result_exit_code(r), -1);
+	CHECK_STR(ward_result_message(r), "cannot deliver the box's stdout: no space left on device");
+	CHECK_STR(ward_result_stderr(r, NULL), "there\n");
+	char *report = ward_result_report(r);
+	CHECK(report && strstr(report, "\"status\": \"io-error\"") &&
+	      strstr(report, "\"error\": \"cannot deliver the box's stdout"));
+	free(report);
+	ward_result_free(r);
+	close(o.stdout_fd);
 	ward_policy_free(p);
 }
 
@@ -651,7 +676,23 @@ static void test_front_end_options(void)
 	size_t len;
 	const char *out = ward_result_stdout(r, &len);
 	CHECK(strncmp(out, "in cwd\n", 7) == 0 && strstr(out, dir));
+	CHECK_STR(ward_result_exposed_cwd(r), dir);
 	ward_result_free(r);
+	CHECK(ward_result_exposed_cwd(NULL) == NULL);
+
+	/* The policy's `cwd off` wins over the option. */
+	CHECK_INT(ward_policy_set_expose_cwd(NULL, false), -EINVAL);
+	CHECK(!ward_policy_get_expose_cwd(NULL));
+	CHECK(ward_policy_get_expose_cwd(p));
+	CHECK_INT(ward_policy_set_expose_cwd(p, false), 0);
+	CHECK(!ward_policy_get_expose_cwd(p));
+	r = run_sh(p, "pwd; cat seen-file", &o);
+	CHECK(ward_result_exit_code(r) != 0);
+	CHECK_STR(ward_result_stdout(r, NULL), "/\n");
+	CHECK(ward_result_exposed_cwd(r) == NULL);
+	CHECK_STR(ward_result_notice(r), "");
+	ward_result_free(r);
+	CHECK_INT(ward_policy_set_expose_cwd(p, true), 0);
 
 	/* The access callback sees what the broker allowed. */
 	struct seen seen = {"", 0};
@@ -687,6 +728,7 @@ int main(void)
 		TEST(test_free_null),	    TEST(test_arguments),
 		TEST(test_function_names), TEST(test_status_names),
 		TEST(test_deny_by_default), TEST(test_stdio_buffers),
+		TEST(test_output_undeliverable),
 		TEST(test_limits),	    TEST(test_spawn_event_loop),
 		TEST(test_no_fds_held_by_the_box), TEST(test_threads),
 		TEST(test_features),

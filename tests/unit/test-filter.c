@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <termios.h>
 
@@ -144,6 +145,12 @@ static uint32_t native(int nr, uint64_t a0, uint64_t a1)
 	return run_call(AUDIT_ARCH_X86_64, nr, args);
 }
 
+static uint32_t native3(int nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	const uint64_t args[6] = {a0, a1, a2, 0, 0, 0};
+	return run_call(AUDIT_ARCH_X86_64, nr, args);
+}
+
 static int nr_of(const char *name)
 {
 	return seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
@@ -259,8 +266,26 @@ static void test_argument_rules(void)
 		CHECK_ACTION(label, native(clone, ns[i] | 17, 0), RET_ERRNO(ENOSYS));
 	}
 	CHECK_ACTION("socket(AF_UNIX)", native(socket_nr, AF_UNIX, 0), SECCOMP_RET_ALLOW);
-	CHECK_ACTION("socket(AF_INET)", native(socket_nr, AF_INET, 0), SECCOMP_RET_ALLOW);
-	CHECK_ACTION("socket(AF_INET6)", native(socket_nr, AF_INET6, 0), SECCOMP_RET_ALLOW);
+	/* inet and inet6: TCP and UDP only (the type without its flags). */
+	static const int inet[] = {AF_INET, AF_INET6};
+	for (size_t f = 0; f < N(inet); f++) {
+		CHECK_ACTION("socket(inet, SOCK_STREAM, 0)", native3(socket_nr, inet[f], SOCK_STREAM, 0),
+			     SECCOMP_RET_ALLOW);
+		CHECK_ACTION("socket(inet, SOCK_STREAM|SOCK_CLOEXEC, TCP)",
+			     native3(socket_nr, inet[f], SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP),
+			     SECCOMP_RET_ALLOW);
+		CHECK_ACTION("socket(inet, SOCK_DGRAM|SOCK_NONBLOCK, UDP)",
+			     native3(socket_nr, inet[f], SOCK_DGRAM | SOCK_NONBLOCK, IPPROTO_UDP),
+			     SECCOMP_RET_ALLOW);
+		static const uint64_t bad_protos[] = {IPPROTO_SCTP, IPPROTO_DCCP, IPPROTO_MPTCP,
+						      IPPROTO_UDPLITE, 115 /* L2TP */};
+		for (size_t i = 0; i < N(bad_protos); i++)
+			CHECK(native3(socket_nr, inet[f], SOCK_STREAM, bad_protos[i]) != SECCOMP_RET_ALLOW);
+		CHECK(native3(socket_nr, inet[f], SOCK_DGRAM, IPPROTO_ICMP) != SECCOMP_RET_ALLOW);
+		CHECK(native3(socket_nr, inet[f], SOCK_RAW, 0) != SECCOMP_RET_ALLOW);
+		CHECK(native3(socket_nr, inet[f], SOCK_STREAM, (1ull << 32) | IPPROTO_TCP) !=
+		      SECCOMP_RET_ALLOW);
+	}
 	static const int bad_families[] = {AF_NETLINK, AF_PACKET, AF_VSOCK, AF_ALG, AF_KEY,
 					   AF_BLUETOOTH, AF_XDP};
 	for (size_t i = 0; i < N(bad_families); i++) {

@@ -325,7 +325,7 @@ static void test_error_messages(void)
 	parse_err("env A=1 B=2", NAME ":1: env: unexpected argument 'B=2' (expected 'env NAME=VALUE or env NAME')");
 
 	parse_err("cwd work", NAME ":1: cwd: path 'work' must be absolute");
-	parse_err("cwd", NAME ":1: cwd: missing argument (expected 'cwd BOX')");
+	parse_err("cwd", NAME ":1: cwd: missing argument (expected 'cwd BOX|off')");
 
 	parse_err("hostname bad_name",
 		  NAME ":1: hostname: invalid hostname 'bad_name' (expected 1 to 64 letters, digits, '-' or '.')");
@@ -648,6 +648,7 @@ static void check_same(const struct policy *a, const struct policy *b)
 	for (size_t i = 0; i < a->env.n && i < b->env.n; i++)
 		CHECK_STR(a->env.v[i], b->env.v[i]);
 	CHECK_STR(a->cwd, b->cwd);
+	CHECK_INT(a->hide_cwd, b->hide_cwd);
 	CHECK_STR(a->hostname, b->hostname);
 	CHECK_INT(a->net, b->net);
 	for (int i = 0; i < _LIMIT_MAX; i++)
@@ -687,6 +688,19 @@ static void test_format(void)
 	free(text);
 	policy_free(p);
 
+	/* `cwd off` hides the caller's directory; a working directory may
+	 * still be given, and "off" is no box path. */
+	p = parse_ok("cwd off\ncwd /work\n");
+	CHECK(p->hide_cwd);
+	CHECK_STR(p->cwd, "/work");
+	text = format(p);
+	CHECK_STR(text, "cwd off\ncwd /work\n");
+	free(text);
+	policy_free(p);
+	p = parse_ok("cwd /work\n");
+	CHECK(!p->hide_cwd);
+	policy_free(p);
+
 	/* An empty policy formats as nothing. */
 	CHECK_INT(policy_new(&p), 0);
 	text = format(p);
@@ -714,6 +728,7 @@ static void test_format_round_trip(void)
 	CHECK_INT(policy_add_env(p, "EQ==a=b", &e), 0);
 	CHECK_INT(policy_add_env(p, "U=\xc3\xa9t\xc3\xa9", &e), 0);
 	CHECK_INT(policy_set_cwd(p, "/box path", &e), 0);
+	CHECK_INT(policy_set_hide_cwd(p, true), 0);
 	CHECK_INT(policy_set_hostname(p, "a.b-c", &e), 0);
 	CHECK_INT(policy_set_net(p, "loopback", &e), 0);
 	for (int i = 0; i < _LIMIT_MAX; i++)

@@ -60,6 +60,23 @@ static void test_report_keys(void)
 	r.status = STATUS_EXITED;
 	json_t *o = report_of(&r);
 	CHECK(json_object_get(o, "denials") == NULL);
+	CHECK(json_is_null(json_object_get(o, "evidence")));
+	CHECK(json_is_null(json_object_get(o, "error")));
+	json_decref(o);
+
+	/* A limit's evidence, an io-error's message. */
+	r.status = STATUS_MEMORY_LIMIT;
+	r.evidence = "rlimit";
+	o = report_of(&r);
+	CHECK_STR(json_string_value(json_object_get(o, "status")), "memory-limit");
+	CHECK_STR(json_string_value(json_object_get(o, "evidence")), "rlimit");
+	json_decref(o);
+	r.status = STATUS_IO_ERROR;
+	r.evidence = NULL;
+	snprintf(r.error.msg, sizeof(r.error.msg), "cannot deliver the box's stdout: broken pipe");
+	o = report_of(&r);
+	CHECK_STR(json_string_value(json_object_get(o, "status")), "io-error");
+	CHECK_STR(json_string_value(json_object_get(o, "error")), "cannot deliver the box's stdout: broken pipe");
 	CHECK(json_object_get(o, "denials_dropped") == NULL);
 	json_decref(o);
 

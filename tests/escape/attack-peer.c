@@ -1,0 +1,238 @@
+/* attack-peer — two boxes at once: a victim box and an attacker beside it.
+ *
+ * usage: attack-peer victim HOLDDIR SECRET NAME   (box B)
+ *        attack-peer files PATH...                 (box A)
+ *        attack-peer proc HOSTPID                  (box A)
+ *        attack-peer abstract NAME                 (box A)
+ *        attack-peer unix PATH...                  (box A)
+ *        attack-peer signal HOSTPID                (box A)
+ *
+ * The victim writes SECRET into its /tmp and its read-write grant
+ * (HOLDDIR), keeps it in its arguments and environment, listens on the
+ * abstract unix socket @NAME and on /tmp/NAME.sock, creates
+ * HOLDDIR/holding and serves until HOLDDIR/release appears; it then
+ * prints how many connections it accepted. The attacker, in a second box
+ * of the same host uid, tries to read those files (through every /proc/
+ * PID/root it can see, and the victim's host pid), the victim's
+ * cmdline, environ and memory, to connect to its sockets, and to signal
+ * it. The driver judges: SECRET absent from A's output, B alive, B
+ * accepted nothing. */
+#include <poll.h>
+#include <stddef.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "attack.h"
+
+static void write_secret(const char *path, const char *secret)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+	show(path, fd);
+	if (fd >= 0) {
+		if (write(fd, secret, strlen(secret)) < 0)
+			show("write", -1);
+		close(fd);
+	}
+}
+
+static int listen_unix(const char *path, bool abstract)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	socklen_t len;
+	if (abstract) {
+		snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "%s", path);
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(path));
+	} else {
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+		len = sizeof(a);
+	}
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, len) < 0 || listen(s, 16) < 0)
+		return (int)show("listen", -1);
+	if (!abstract)
+		chmod(path, 0777);
+	return s;
+}
+
+static int victim(const char *dir, const char *secret, const char *name)
+{
+	char p[4096];
+	write_secret("/tmp/peer-secret", secret);
+	snprintf(p, sizeof(p), "%s/peer-secret", dir);
+	write_secret(p, secret);
+	int a = listen_unix(name, true);
+	char sp[108];
+	snprintf(sp, sizeof(sp), "/tmp/%s.sock", name);
+	int u = listen_unix(sp, false);
+	snprintf(p, sizeof(p), "%s/holding", dir);
+	int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	snprintf(p, sizeof(p), "%s/release", dir);
+	int accepted = 0;
+	for (int i = 0; i < 2400 && access(p, F_OK) != 0; i++) {
+		struct pollfd pf[2] = {{a, POLLIN, 0}, {u, POLLIN, 0}};
+		if (poll(pf, 2, 50) > 0)
+			for (int k = 0; k < 2; k++)
+				if (pf[k].revents) {
+					int c = accept4(pf[k].fd, NULL, NULL, SOCK_CLOEXEC);
+					if (c >= 0) {
+						accepted++;
+						close(c);
+					}
+				}
+	}
+	say("victim: accepted %d connections", accepted);
+	return 0;
+}
+
+static void files(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		try_read(argv[i]);
+	/* Every /proc/PID/root the box can see. */
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char p[512];
+		snprintf(p, sizeof(p), "/proc/%s/root/tmp/peer-secret", de->d_name);
+		try_read(p);
+		for (int i = 0; i < argc; i++) {
+			snprintf(p, sizeof(p), "/proc/%s/root%s", de->d_name, argv[i]);
+			try_read(p);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+static void proc(int host)
+{
+	char p[128];
+	int max = 4096;
+	for (int pid = 1; pid <= max; pid++) {
+		static const char *f[] = {"cmdline", "environ"};
+		for (int k = 0; k < 2; k++) {
+			snprintf(p, sizeof(p), "/proc/%d/%s", pid, f[k]);
+			if (access(p, F_OK) == 0)
+				try_read(p);
+		}
+	}
+	const char *hf[] = {"cmdline", "environ", "mem", "root/tmp/peer-secret"};
+	for (int k = 0; k < 4; k++) {
+		snprintf(p, sizeof(p), "/proc/%d/%s", host, hf[k]);
+		try_read(p);
+	}
+	/* The victim's stack, through the process_vm and mem interfaces. */
+	static char buf[65536];
+	struct iovec l = {buf, sizeof(buf)}, r = {(void *)0x7ff000000000UL, sizeof(buf)};
+	deny("process_vm_readv(victim host pid)", process_vm_readv(host, &l, 1, &r, 1, 0));
+	int fd = open("/proc/1/mem", O_RDONLY | O_CLOEXEC);
+	deny("open(/proc/1/mem)", fd);
+	if (fd >= 0)
+		close(fd);
+	deny("pidfd_open(victim host pid)", syscall(SYS_pidfd_open, host, 0));
+}
+
+static void connect_to(const char *what, const char *path, bool abstract)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	socklen_t len;
+	if (abstract) {
+		snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "%s", path);
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(path));
+	} else {
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+		len = sizeof(a);
+	}
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	deny(what, connect(s, (struct sockaddr *)&a, len));
+	close(s);
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char w[512];
+	snprintf(w, sizeof(w), "%s (datagram)", what);
+	deny(w, sendto(s, "x", 1, 0, (struct sockaddr *)&a, len));
+	close(s);
+}
+
+static void abstract(const char *name)
+{
+	char w[512];
+	snprintf(w, sizeof(w), "connect(@%s)", name);
+	connect_to(w, name, true);
+	char sub[256];
+	snprintf(sub, sizeof(sub), "%s.sock", name);
+	snprintf(w, sizeof(w), "connect(@%s)", sub);
+	connect_to(w, sub, true);
+}
+
+static void unix_paths(int argc, char **argv)
+{
+	char w[600];
+	for (int i = 0; i < argc; i++) {
+		snprintf(w, sizeof(w), "connect(%s)", argv[i]);
+		connect_to(w, argv[i], false);
+	}
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		for (int i = 0; i < argc; i++) {
+			char p[512];
+			snprintf(p, sizeof(p), "/proc/%s/root%s", de->d_name, argv[i]);
+			if (strlen(p) < 108) {
+				snprintf(w, sizeof(w), "connect(%s)", p);
+				connect_to(w, p, false);
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+static void signal_all(int host)
+{
+	deny("kill(victim host pid, SIGKILL)", kill(host, SIGKILL));
+	deny("sigqueue(victim host pid, SIGSTOP)", sigqueue(host, SIGSTOP, (union sigval){0}));
+	int reached = 0;
+	for (int pid = 2; pid <= 65536; pid++) {
+		if (pid == getpid())
+			continue;
+		if (kill(pid, SIGSTOP) == 0)
+			reached++;
+	}
+	say("signal: SIGSTOP reached %d pids of this box", reached);
+	/* kill(-1) reaches everything the caller may signal but itself;
+	 * SIGUSR1, which ends the victim and which this process ignores. */
+	signal(SIGUSR1, SIG_IGN);
+	show("kill(-1, SIGUSR1)", kill(-1, SIGUSR1));
+	say("signal: done");
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 5 && !strcmp(argv[1], "victim"))
+		return victim(argv[2], argv[3], argv[4]);
+	if (argc >= 3 && !strcmp(argv[1], "files"))
+		files(argc - 2, argv + 2);
+	else if (argc == 3 && !strcmp(argv[1], "proc"))
+		proc(atoi(argv[2]));
+	else if (argc == 3 && !strcmp(argv[1], "abstract"))
+		abstract(argv[2]);
+	else if (argc >= 3 && !strcmp(argv[1], "unix"))
+		unix_paths(argc - 2, argv + 2);
+	else if (argc == 3 && !strcmp(argv[1], "signal"))
+		signal_all(atoi(argv[2]));
+	else {
+		fprintf(stderr, "usage: attack-peer victim|files|proc|abstract|unix|signal ...\n");
+		return 2;
+	}
+	return attack_exit();
+}

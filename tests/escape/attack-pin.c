@@ -1,0 +1,455 @@
+/* attack-pin — pin kernel memory and per-user kernel quotas, then hold them.
+ *
+ * usage: attack-pin MODE HOLDDIR [ARG]      inside the box
+ *        attack-pin probe-WHAT                outside the box (the driver)
+ *
+ * Kernel memory a box can pin outside its memory limit (pipe buffers,
+ * socket buffers, SysV shared memory and message queues, tmpfs) and
+ * per-user kernel quotas that the box shares with the host user it is
+ * charged to, or with other boxes (inotify instances and watches, the
+ * signal queue, processes). Each mode takes as much as it can, up to ARG
+ * MiB where it is memory (bounded so that a success never harms the
+ * host), then creates HOLDDIR/holding and keeps everything until
+ * HOLDDIR/release appears (or 60 s pass). While it holds, the driver
+ * measures from outside what the box pinned and checks that the host user
+ * (and a second box) can still use the same quota (the probe-* modes,
+ * which exit 0 when the resource was still available, 1 when not).
+ * Everything is released when the process exits. */
+#include <mqueue.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "attack.h"
+
+#define MIB (1024L * 1024L)
+
+static const char *holddir;
+
+static void touch(const char *name)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/%s", holddir, name);
+	int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Announces the hold and waits for the driver's release (60 s at most). */
+static void hold(void)
+{
+	touch("holding");
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/release", holddir);
+	for (int i = 0; i < 1200 && access(p, F_OK) != 0; i++)
+		usleep(50000);
+	say("released");
+}
+
+/* Fills fd (non-blocking) until it refuses more or cap bytes went in. */
+static long fill(int fd, long cap)
+{
+	static char buf[65536];
+	long total = 0;
+	while (total < cap) {
+		size_t n = sizeof(buf);
+		if ((long)n > cap - total)
+			n = (size_t)(cap - total);
+		ssize_t w = write(fd, buf, n);
+		if (w <= 0)
+			break;
+		total += w;
+	}
+	return total;
+}
+
+/* Runs pin(share) in nproc children, each taking up to share bytes, and
+ * holds while they hold. Returns the bytes the children reported. */
+static long spread(int nproc, long total, long (*pin)(long share))
+{
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return show("pipe", -1), 0;
+	pid_t kids[256];
+	int n = 0;
+	for (int i = 0; i < nproc && i < 256; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			long got = pin(total / nproc);
+			if (write(rep[1], &got, sizeof(got)) != sizeof(got))
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		if (pid < 0) {
+			show("fork", -1);
+			break;
+		}
+		kids[n++] = pid;
+	}
+	close(rep[1]);
+	long sum = 0, got;
+	for (int i = 0; i < n && read(rep[0], &got, sizeof(got)) == sizeof(got); i++)
+		sum += got;
+	close(rep[0]);
+	say("pinned %ld MiB in %d processes", sum / MIB, n);
+	hold();
+	for (int i = 0; i < n; i++)
+		kill(kids[i], SIGKILL);
+	for (int i = 0; i < n; i++)
+		waitpid(kids[i], NULL, 0);
+	return sum;
+}
+
+/* Pipes enlarged to 1 MiB (F_SETPIPE_SZ, where the per-user quota lets
+ * it) and filled, until share bytes or no more fds. */
+static long pin_pipes(long share)
+{
+	long got = 0;
+	while (got < share) {
+		int p[2];
+		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+			break;
+		fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+		long n = fill(p[1], share - got);
+		got += n;
+		if (n == 0)
+			break;
+	}
+	return got;
+}
+
+/* Unix stream socketpairs with the largest send buffer, filled. */
+static long pin_stream(long share)
+{
+	long got = 0;
+	while (got < share) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+			break;
+		int big = 64 << 20;
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+		long n = fill(sv[0], share - got);
+		got += n;
+		if (n == 0)
+			break;
+	}
+	return got;
+}
+
+/* Unix datagram socketpairs: datagrams queued at the peer until the
+ * queue or the send buffer is full. */
+static long pin_dgram(long share)
+{
+	static char buf[256 * 1024];
+	long got = 0;
+	while (got < share) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+			break;
+		int big = 64 << 20;
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+		long before = got;
+		size_t sz = sizeof(buf);
+		while (got < share) {
+			ssize_t w = send(sv[0], buf, sz, MSG_DONTWAIT);
+			if (w < 0 && errno == EMSGSIZE && sz > 4096) {
+				sz /= 2;
+				continue;
+			}
+			if (w <= 0)
+				break;
+			got += w;
+		}
+		if (got == before)
+			break;
+	}
+	return got;
+}
+
+static long pin_shm(long share)
+{
+	long got = 0;
+	while (got < share) {
+		size_t sz = 16 * MIB;
+		int id = shmget(IPC_PRIVATE, sz, IPC_CREAT | 0600);
+		if (id < 0) {
+			show("shmget(16 MiB)", -1);
+			break;
+		}
+		char *m = shmat(id, NULL, 0);
+		if (m == (void *)-1) {
+			show("shmat", -1);
+			break;
+		}
+		memset(m, 0x5a, sz); /* the segment outlives the mapping */
+		shmdt(m);
+		got += (long)sz;
+	}
+	return got;
+}
+
+static long pin_msg(long share)
+{
+	struct {
+		long type;
+		char text[8192];
+	} m = {.type = 1};
+	long got = 0;
+	while (got < share) {
+		int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+		if (id < 0) {
+			show("msgget", -1);
+			break;
+		}
+		long before = got;
+		while (got < share && msgsnd(id, &m, sizeof(m.text), IPC_NOWAIT) == 0)
+			got += (long)sizeof(m.text);
+		if (got == before)
+			break;
+	}
+	return got;
+}
+
+/* Files in a tmpfs (/dev/shm, /tmp) until ENOSPC or share bytes. */
+static long pin_tmpfs(const char *dir, long share)
+{
+	long got = 0;
+	for (int i = 0; got < share; i++) {
+		char p[256];
+		snprintf(p, sizeof(p), "%s/pin-%d", dir, i);
+		int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			show("open in tmpfs", -1);
+			break;
+		}
+		long n = fill(fd, share - got < 16 * MIB ? share - got : 16 * MIB);
+		int e = errno;
+		close(fd);
+		got += n;
+		if (n < 16 * MIB && got < share) {
+			errno = e;
+			show("write in tmpfs", -1);
+			break;
+		}
+	}
+	return got;
+}
+
+static void inotify_instances(void)
+{
+	int n = 0;
+	while (n < 100000) {
+		int fd = inotify_init1(IN_CLOEXEC);
+		if (fd < 0) {
+			show("inotify_init1", -1);
+			break;
+		}
+		n++;
+	}
+	say("holding %d inotify instances", n);
+	hold();
+}
+
+/* Watches on nfiles files from as many inotify instances as the box may
+ * have, until the kernel refuses. */
+static void inotify_watches(long nfiles)
+{
+	int inst[1024], ni = 0;
+	while (ni < 1024 && (inst[ni] = inotify_init1(IN_CLOEXEC)) >= 0)
+		ni++;
+	long n = 0;
+	for (long f = 0; f < nfiles; f++) {
+		char p[64];
+		snprintf(p, sizeof(p), "/tmp/w-%ld", f);
+		int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			nfiles = f;
+			break;
+		}
+		close(fd);
+	}
+	bool full = false;
+	for (int i = 0; i < ni && !full; i++)
+		for (long f = 0; f < nfiles; f++) {
+			char p[64];
+			snprintf(p, sizeof(p), "/tmp/w-%ld", f);
+			if (inotify_add_watch(inst[i], p, IN_MODIFY) < 0) {
+				show("inotify_add_watch", -1);
+				full = true;
+				break;
+			}
+			n++;
+		}
+	say("holding %ld inotify watches in %d instances", n, ni);
+	hold();
+}
+
+static void sigqueue_fill(void)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+	long n = 0;
+	union sigval v = {0};
+	while (n < 10000000 && sigqueue(getpid(), SIGRTMIN, v) == 0)
+		n++;
+	show("sigqueue(self, SIGRTMIN)", -1);
+	say("holding %ld queued signals", n);
+	hold();
+}
+
+static void procs_fill(void)
+{
+	pid_t kids[8192];
+	int n = 0;
+	while (n < 8192) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		if (pid < 0) {
+			show("fork", -1);
+			break;
+		}
+		kids[n++] = pid;
+	}
+	say("holding %d processes", n);
+	hold();
+	for (int i = 0; i < n; i++)
+		kill(kids[i], SIGKILL);
+	for (int i = 0; i < n; i++)
+		waitpid(kids[i], NULL, 0);
+}
+
+/* POSIX message queues: refused (mq_* are not in the allowlist), so
+ * RLIMIT_MSGQUEUE bytes cannot be taken from the user either. */
+static void mqueue(void)
+{
+	struct mq_attr a = {.mq_maxmsg = 10, .mq_msgsize = 8192};
+	mqd_t q = mq_open("/ward-escape", O_CREAT | O_RDWR | O_CLOEXEC, 0600, &a);
+	deny("mq_open(/ward-escape, O_CREAT)", q);
+	if (q >= 0)
+		mq_unlink("/ward-escape");
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_MSGQUEUE, &rl) == 0)
+		say("RLIMIT_MSGQUEUE soft %llu hard %llu", (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)rl.rlim_max);
+}
+
+static void userns(void)
+{
+	for (int i = 0; i < 3; i++) {
+		deny("unshare(CLONE_NEWUSER)", unshare(CLONE_NEWUSER));
+		pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+		if (pid == 0)
+			_exit(0);
+		if (deny("clone(CLONE_NEWUSER)", pid) > 0)
+			waitpid(pid, NULL, 0);
+	}
+}
+
+/* Probes, run outside the box: is the resource still available? */
+static int probe(const char *what)
+{
+	if (!strcmp(what, "probe-inotify"))
+		return show("inotify_init1", inotify_init1(IN_CLOEXEC)) < 0;
+	if (!strcmp(what, "probe-watch")) {
+		int fd = inotify_init1(IN_CLOEXEC);
+		if (show("inotify_init1", fd) < 0)
+			return 1;
+		return show("inotify_add_watch(/)", inotify_add_watch(fd, "/", IN_MODIFY)) < 0;
+	}
+	if (!strcmp(what, "probe-sigqueue")) {
+		sigset_t s;
+		sigemptyset(&s);
+		sigaddset(&s, SIGRTMIN);
+		sigprocmask(SIG_BLOCK, &s, NULL);
+		union sigval v = {0};
+		return show("sigqueue(self, SIGRTMIN)", sigqueue(getpid(), SIGRTMIN, v)) < 0;
+	}
+	if (!strcmp(what, "probe-pipe")) {
+		int p[2];
+		if (show("pipe", pipe(p)) < 0)
+			return 1;
+		return show("fcntl(F_SETPIPE_SZ, 1 MiB)", fcntl(p[1], F_SETPIPE_SZ, 1 << 20)) < 0;
+	}
+	if (!strcmp(what, "probe-fork")) {
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		if (show("fork", pid) < 0)
+			return 1;
+		waitpid(pid, NULL, 0);
+		return 0;
+	}
+	if (!strcmp(what, "probe-userns")) {
+		pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+		if (pid == 0)
+			_exit(0);
+		if (show("clone(CLONE_NEWUSER)", pid) < 0)
+			return 1;
+		waitpid(pid, NULL, 0);
+		return 0;
+	}
+	fprintf(stderr, "attack-pin: unknown probe '%s'\n", what);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 2 && !strncmp(argv[1], "probe-", 6))
+		return probe(argv[1]);
+	if (argc < 3) {
+		fprintf(stderr, "usage: attack-pin MODE HOLDDIR [MIB]\n");
+		return 2;
+	}
+	const char *mode = argv[1];
+	holddir = argv[2];
+	long cap = (argc > 3 ? atol(argv[3]) : 256) * MIB;
+	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(mode, "pipes"))
+		spread(64, cap, pin_pipes);
+	else if (!strcmp(mode, "stream"))
+		spread(8, cap, pin_stream);
+	else if (!strcmp(mode, "dgram"))
+		spread(8, cap, pin_dgram);
+	else if (!strcmp(mode, "shm")) {
+		say("pinned %ld MiB of SysV shared memory", pin_shm(cap) / MIB);
+		hold();
+	} else if (!strcmp(mode, "msg")) {
+		say("pinned %ld MiB in SysV message queues", pin_msg(cap) / MIB);
+		hold();
+	} else if (!strcmp(mode, "devshm")) {
+		say("pinned %ld MiB in /dev/shm", pin_tmpfs("/dev/shm", cap) / MIB);
+		hold();
+	} else if (!strcmp(mode, "inotify"))
+		inotify_instances();
+	else if (!strcmp(mode, "watches"))
+		inotify_watches(argc > 3 ? atol(argv[3]) : 8000);
+	else if (!strcmp(mode, "sigqueue"))
+		sigqueue_fill();
+	else if (!strcmp(mode, "procs"))
+		procs_fill();
+	else if (!strcmp(mode, "mqueue"))
+		mqueue();
+	else if (!strcmp(mode, "userns"))
+		userns();
+	else {
+		fprintf(stderr, "attack-pin: unknown mode '%s'\n", mode);
+		return 2;
+	}
+	return attack_exit();
+}
