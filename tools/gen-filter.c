@@ -137,6 +137,14 @@ static void add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	}
 }
 
+static void emit_names(FILE *out, const char *var, const char *const *names, size_t n)
+{
+	fprintf(out, "static const char *const %s[] = {\n", var);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "\t\"%s\",\n", names[i]);
+	fprintf(out, "};\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -338,6 +346,16 @@ int main(int argc, char **argv)
 		fprintf(out, "\t{0x%04x, %u, %u, 0x%08x},\n", prog[i].code,
 			prog[i].jt, prog[i].jf, prog[i].k);
 	fprintf(out, "};\n");
+	/* The tables the program came from, for tests/unit/test-filter.c,
+	 * which runs the program above on crafted seccomp_data for every
+	 * name (only there: the library has no use for them). */
+	fprintf(out, "#ifdef WARD_FILTER_TABLES\n");
+	emit_names(out, "ward_filter_allowed", allowed, sizeof(allowed) / sizeof(*allowed));
+	emit_names(out, "ward_filter_denied", denied, sizeof(denied) / sizeof(*denied));
+	fprintf(out, "static const unsigned ward_filter_bad_ioctls[] = {");
+	for (size_t i = 0; i < nbad; i++)
+		fprintf(out, "%s0x%x", i ? ", " : "", bad_ioctls[i]);
+	fprintf(out, "};\n#endif\n");
 	if (fclose(out) != 0)
 		return 1;
 	if (argc > 2) {

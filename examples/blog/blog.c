@@ -116,6 +116,8 @@ int main(int argc, char **argv)
 		if (ward_result_status(r) == WARD_STATUS_EXITED)
 			fprintf(stderr, " %d (%.*s)", ward_result_exit_code(r), (int)(end - start),
 				err + start);
+		else if (ward_result_status(r) == WARD_STATUS_SETUP_ERROR)
+			fprintf(stderr, " (%s)", ward_result_message(r)); /* the library's reason */
 		fputc('\n', stderr);
 		rc = 1;
 	}

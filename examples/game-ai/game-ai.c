@@ -162,6 +162,9 @@ int main(int argc, char **argv)
 				printf("moved %d unit%s\n", g.moves, g.moves == 1 ? "" : "s");
 			else if (st == WARD_STATUS_EXITED)
 				printf("lost its turn (exit %d, %d moves kept)\n", ward_result_exit_code(r), g.moves);
+			else if (st == WARD_STATUS_SETUP_ERROR) /* say the library's reason */
+				printf("lost its turn (setup-error: %s, %d moves kept)\n", ward_result_message(r),
+				       g.moves);
 			else
 				printf("lost its turn (%s, %d moves kept)\n", ward_status_name(st), g.moves);
 			ward_result_free(r);

@@ -15,10 +15,14 @@ _printf_(1, 0) static void vmessage(const char *fmt, va_list ap, int errnum)
 {
 	/* One fprintf per line: stderr is unbuffered, and a line written in
 	 * pieces can interleave with the box's own stderr. */
-	char buf[2048];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	char raw[2048], buf[4096];
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
-		buf[0] = 0;
+		raw[0] = 0;
+	/* Paths and values quoted from the command line or a file may hold
+	 * any bytes: never echo a terminal control sequence or invalid
+	 * UTF-8 raw. */
+	escape_text(buf, sizeof(buf), raw);
 	if (errnum)
 		fprintf(stderr, "ward: %s: %s\n", buf, strerror_lc(errnum));
 	else
@@ -127,6 +131,19 @@ struct out_file out_file_check(const char *opt, const char *path)
 	if (access(dir, W_OK | X_OK) < 0)
 		die_errno(EXIT_USAGE_ERROR, "--%s: cannot write '%s': '%s'", opt, path, dir);
 	return f;
+}
+
+void out_file_check_distinct(const struct out_file *a, const struct out_file *b)
+{
+	struct stat da, db, fa, fb;
+	if (a->dirfd < 0 || b->dirfd < 0 || fstat(a->dirfd, &da) < 0 || fstat(b->dirfd, &db) < 0)
+		return;
+	bool same = da.st_dev == db.st_dev && da.st_ino == db.st_ino && !strcmp(a->base, b->base);
+	if (!same && fstatat(a->dirfd, a->base, &fa, 0) == 0 && fstatat(b->dirfd, b->base, &fb, 0) == 0)
+		same = fa.st_dev == fb.st_dev && fa.st_ino == fb.st_ino;
+	if (same)
+		die(EXIT_USAGE_ERROR, "--%s '%s' and --%s '%s' are the same file (one would replace the other)",
+		    a->opt, a->path, b->opt, b->path);
 }
 
 bool out_file_write(const struct out_file *f, const char *data, size_t len)

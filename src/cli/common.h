@@ -62,5 +62,9 @@ struct out_file {
 /* Checks and opens path's directory; dies with a usage error when the
  * file could not be written. */
 struct out_file out_file_check(const char *opt, const char *path);
+/* Dies with a usage error when a and b name the same file (the same name
+ * in the same directory, or two links to one existing file): the second
+ * written would replace the first. */
+void out_file_check_distinct(const struct out_file *a, const struct out_file *b);
 /* Writes data as the file; false after a message when it failed. */
 bool out_file_write(const struct out_file *f, const char *data, size_t len);

@@ -588,6 +588,7 @@ int cmd_run(int argc, char **argv)
 
 	struct out_file report = out_file_check("report", a.report);
 	struct out_file learn = out_file_check("learn", a.learn);
+	out_file_check_distinct(&report, &learn);
 	/* --learn: the profile's own grants stay the profile's; only the
 	 * other grants are narrowed. */
 	__attribute__((cleanup(policy_freep))) ward_policy *profile_only = NULL;

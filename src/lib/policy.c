@@ -46,21 +46,33 @@
 
 /* Defaults from the contract: a fork bomb, a memory bomb, an output flood
  * and a disk fill of /tmp are stopped without any option. The maxima only
- * catch typos ("1000T"); they are far above any real box. */
+ * catch typos ("1000T"); they are far above any real box. The minima are
+ * what the box itself needs before the program runs, measured on this
+ * kernel (ward-policy(5), "Limits"): a smaller
+ * value could only fail at setup with the kernel's words. */
 const struct limit_info limit_info[_LIMIT_MAX] = {
-	[LIMIT_MEMORY] = {"memory", LIMIT_TYPE_SIZE, 1 * GIB, 16 * TIB},
-	[LIMIT_CPU_TIME] = {"cpu-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS},
-	[LIMIT_WALL_TIME] = {"wall-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS},
-	/* pid_max cannot exceed 2^22 (PID_MAX_LIMIT on 64-bit). */
-	[LIMIT_PROCS] = {"procs", LIMIT_TYPE_COUNT, 128, 4194304},
-	[LIMIT_OUTPUT] = {"output", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
-	[LIMIT_FILE_SIZE] = {"file-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
-	/* RLIMIT_NOFILE cannot exceed fs.nr_open, 2^20 by default. */
-	[LIMIT_OPEN_FILES] = {"open-files", LIMIT_TYPE_COUNT, 1024, 1048576},
-	[LIMIT_TMP_SIZE] = {"tmp-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB},
+	/* Below ~300K even /bin/true dies in the loader (a cgroup charges
+	 * init and the page tables too); 1M leaves a margin for that. */
+	[LIMIT_MEMORY] = {"memory", LIMIT_TYPE_SIZE, 1 * GIB, 16 * TIB, 1 * MIB,
+			  "the box's init and a program's loader need that much"},
+	[LIMIT_CPU_TIME] = {"cpu-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS, 1, NULL},
+	[LIMIT_WALL_TIME] = {"wall-time", LIMIT_TYPE_DURATION, 0, 30 * DAY_MS, 1, NULL},
+	/* pid_max cannot exceed 2^22 (PID_MAX_LIMIT on 64-bit). The box's
+	 * init is one of the processes its pids cgroup counts. */
+	[LIMIT_PROCS] = {"procs", LIMIT_TYPE_COUNT, 128, 4194304, 2,
+			 "the box's init and the program are two processes"},
+	[LIMIT_OUTPUT] = {"output", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB, 1, NULL},
+	[LIMIT_FILE_SIZE] = {"file-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB, 1, NULL},
+	/* RLIMIT_NOFILE cannot exceed fs.nr_open, 2^20 by default. It is set
+	 * before Landlock, which opens a ruleset and the paths it grants
+	 * while fds 0-5 (stdio, the error pipe, the host-function channel,
+	 * the broker's socket) are open: descriptors up to 7. */
+	[LIMIT_OPEN_FILES] = {"open-files", LIMIT_TYPE_COUNT, 1024, 1048576, 8,
+			      "the box's setup holds up to 8 descriptors at once"},
+	[LIMIT_TMP_SIZE] = {"tmp-size", LIMIT_TYPE_SIZE, 64 * MIB, 16 * TIB, 1, NULL},
 	/* What a box may add to each read-write directory grant: its writes
 	 * land in a tmpfs of this size (run.c, disk.c). */
-	[LIMIT_DISK] = {"disk", LIMIT_TYPE_SIZE, 256 * MIB, 16 * TIB},
+	[LIMIT_DISK] = {"disk", LIMIT_TYPE_SIZE, 256 * MIB, 16 * TIB, 1, NULL},
 };
 
 int limit_by_name(const char *name)
@@ -102,6 +114,7 @@ void policy_free(struct policy *p)
 		grant_clear(&p->grants[i]);
 	free(p->grants);
 	strv_clear(&p->exec);
+	strv_clear(&p->exec_from);
 	strv_clear(&p->env);
 	for (size_t i = 0; i < p->n_files; i++) {
 		free(p->files[i].box);
@@ -284,7 +297,12 @@ int policy_add_exec(struct policy *p, const char *box_path_arg, struct err *e)
 			return 0;
 	if (p->exec.n >= MAX_EXEC)
 		return err_set(e, E2BIG, "too many exec grants (at most %d)", MAX_EXEC);
-	return strv_push_take(&p->exec, TAKE_PTR(b));
+	if (strv_push(&p->exec_from, "") < 0)
+		return -ENOMEM;
+	int r2 = strv_push_take(&p->exec, TAKE_PTR(b));
+	if (r2 < 0)
+		free(p->exec_from.v[--p->exec_from.n]);
+	return r2;
 }
 
 static bool env_name_valid(const char *s, size_t n)
@@ -491,24 +509,34 @@ int policy_add_ask(struct policy *p, const char *box, struct err *e)
 }
 
 /* "size '0' out of range (expected at least 1 byte and at most 16T)" for
- * the limit's unit; `shown` is the value as the user wrote it. */
-static int limit_range_error(enum limit_id id, const char *shown, struct err *e)
+ * the limit's unit; `shown` is the value as the user wrote it. A value
+ * below a limit's minimum names the minimum and what needs it. */
+static int limit_range_error(enum limit_id id, const char *shown, uint64_t value, struct err *e)
 {
 	const struct limit_info *li = &limit_info[id];
-	char max[32];
+	char max[32], min[32];
+	if (value && value < li->min && li->why_min) {
+		if (li->type == LIMIT_TYPE_SIZE)
+			format_size(li->min, min, sizeof(min));
+		else
+			snprintf(min, sizeof(min), "%" PRIu64, li->min);
+		return err_set(e, ERANGE, "'%s' is too small (at least %s: %s)", shown, min,
+			       li->why_min);
+	}
 	switch (li->type) {
 	case LIMIT_TYPE_SIZE:
 		format_size(li->max, max, sizeof(max));
-		return err_set(e, ERANGE, "size '%s' out of range (expected at least 1 byte and at most %s)",
-			       shown, max);
+		format_size(li->min, min, sizeof(min));
+		return err_set(e, ERANGE, "size '%s' out of range (expected at least %s and at most %s)",
+			       shown, li->min == 1 ? "1 byte" : min, max);
 	case LIMIT_TYPE_DURATION:
 		format_duration(li->max, max, sizeof(max));
 		return err_set(e, ERANGE, "duration '%s' out of range (expected at least 1ms and at most %s)",
 			       shown, max);
 	case LIMIT_TYPE_COUNT:
 	default:
-		return err_set(e, ERANGE, "number '%s' out of range (expected 1 to %" PRIu64 ")", shown,
-			       li->max);
+		return err_set(e, ERANGE, "number '%s' out of range (expected %" PRIu64 " to %" PRIu64 ")",
+			       shown, li->min, li->max);
 	}
 }
 
@@ -518,7 +546,7 @@ int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value, struct 
 		return -EINVAL;
 	if ((unsigned)id >= _LIMIT_MAX)
 		return err_set(e, EINVAL, "unknown limit %d", (int)id);
-	if (value == 0 || value > limit_info[id].max) {
+	if (value < limit_info[id].min || value > limit_info[id].max) {
 		char shown[32];
 		if (limit_info[id].type == LIMIT_TYPE_SIZE)
 			format_size(value, shown, sizeof(shown));
@@ -526,7 +554,7 @@ int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value, struct 
 			format_duration(value, shown, sizeof(shown));
 		else
 			snprintf(shown, sizeof(shown), "%" PRIu64, value);
-		return limit_range_error(id, shown, e);
+		return limit_range_error(id, shown, value, e);
 	}
 	p->limits[id] = value;
 	return 0;
@@ -564,8 +592,8 @@ int policy_set_limit_str(struct policy *p, enum limit_id id, const char *value, 
 			return err_set(e, EINVAL, "invalid number '%s' (expected a whole number, e.g. 64)", v);
 		break;
 	}
-	if (r < 0 || n == 0 || n > li->max)
-		return limit_range_error(id, v, e);
+	if (r < 0 || n < li->min || n > li->max)
+		return limit_range_error(id, v, r < 0 ? UINT64_MAX : n, e);
 	p->limits[id] = n;
 	return 0;
 }
@@ -858,7 +886,7 @@ static int apply_directive(struct policy *p, const char *basedir, const struct l
 					       "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
 					       arg[1]);
 			if (r < 0 || size > limit_info[LIMIT_TMP_SIZE].max)
-				return limit_range_error(LIMIT_TMP_SIZE, arg[1], e);
+				return limit_range_error(LIMIT_TMP_SIZE, arg[1], r < 0 ? UINT64_MAX : size, e);
 		}
 		return policy_add_grant(p, GRANT_TMPFS, NULL, arg[0], size, false, e);
 	}
@@ -903,8 +931,26 @@ static unsigned line_of(const char *text, size_t off)
 	return n;
 }
 
+static int parse_text_raw(struct policy *p, const char *name, const char *basedir,
+			  const char *text, size_t len, struct parse_ctx *ctx, struct err *e);
+
+/* Parses a policy's text; a message quoting the file's bytes escapes
+ * invalid UTF-8 and control characters (escape_text), so that it stays one
+ * printable line whatever the file holds. */
 static int parse_text(struct policy *p, const char *name, const char *basedir, const char *text,
 		      size_t len, struct parse_ctx *ctx, struct err *e)
+{
+	int r = parse_text_raw(p, name, basedir, text, len, ctx, e);
+	if (r < 0 && e) {
+		char raw[sizeof(e->msg)];
+		memcpy(raw, e->msg, sizeof(raw));
+		escape_text(e->msg, sizeof(e->msg), raw);
+	}
+	return r;
+}
+
+static int parse_text_raw(struct policy *p, const char *name, const char *basedir,
+			  const char *text, size_t len, struct parse_ctx *ctx, struct err *e)
 {
 	if (!p || (!text && len))
 		return -EINVAL;
@@ -946,9 +992,19 @@ static int parse_text(struct policy *p, const char *name, const char *basedir, c
 				       name, lineno, MAX_DIRECTIVES);
 		struct err sub = {{0}};
 		enum msg_kind kind = MSG_DIRECTIVE;
+		size_t nexec = p->exec.n;
 		int r = apply_directive(p, basedir, l, ctx, &kind, &sub);
 		if (r == -ENOMEM)
 			return err_set(e, ENOMEM, "%s:%u: out of memory", name, lineno);
+		if (r == 0 && p->exec.n > nexec) {
+			/* Where the exec path came from, for a message at launch
+			 * (whether it exists is known only with the box's view). */
+			char *from = NULL;
+			if (asprintf(&from, "%s:%u", name, lineno) < 0)
+				return err_set(e, ENOMEM, "%s:%u: out of memory", name, lineno);
+			free(p->exec_from.v[nexec]);
+			p->exec_from.v[nexec] = from;
+		}
 		if (r < 0 && kind == MSG_NESTED)
 			return err_set(e, -r, "%s (included from %s:%u)", sub.msg, name, lineno);
 		if (r < 0 && kind == MSG_LINE)

@@ -48,6 +48,8 @@ struct limit_info {
 	enum limit_type type;
 	uint64_t def;		/* default when not set; 0 = unlimited */
 	uint64_t max;		/* largest accepted value */
+	uint64_t min;		/* smallest value with which a box can start */
+	const char *why_min;	/* what needs that much, for the message */
 };
 extern const struct limit_info limit_info[_LIMIT_MAX];
 /* Looks a limit up by directive name; -1 if unknown. */
@@ -65,6 +67,7 @@ struct policy {
 	struct grant *grants;
 	size_t n_grants, cap_grants;
 	struct strv exec;	/* box paths the box may execve; empty = any */
+	struct strv exec_from;	/* where each came from ("FILE:LINE", "" if set by a call) */
 	struct strv env;	/* "NAME=VALUE" entries, last one wins */
 	char *cwd;		/* box working directory; NULL = default */
 	bool hide_cwd;		/* `cwd off`: never expose the caller's directory */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -425,6 +426,10 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 			plan_writable(L, mnt_plan_last(&L->mp));
 	}
 	/* The host-function client shims, where the environment says. */
+	if (o->channel && o->client_dir && access(o->client_dir, F_OK) < 0 && errno == ENOENT)
+		return err_set(e, ENOENT, "the host-function client shims are not at '%s': install "
+			       "ward with 'meson install', or name their directory with "
+			       "ward_policy_set_client_dir", o->client_dir);
 	if (o->channel && o->client_dir &&
 	    (r = add_bind(L, o->client_dir, CLIENT_BOX_DIR, true, false, false, e)) < 0)
 		return r;
@@ -440,8 +445,10 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 	return 0;
 }
 
-/* With host functions: the channel's fd, and each client shim's module
- * path (unless the policy sets that variable itself). */
+#define DEFAULT_PATH_ENV "PATH=/usr/local/bin:/usr/bin:/bin"
+
+/* With host functions: the channel's fd, each client shim's module path
+ * (unless the policy sets that variable itself) and ward-call on PATH. */
 static int plan_channel_environment(struct launch *L, const struct policy *p,
 				    const struct run_options *o)
 {
@@ -466,13 +473,24 @@ static int plan_channel_environment(struct launch *L, const struct policy *p,
 		if (!set && strv_push(&L->env, shim_env[i]) < 0)
 			return -ENOMEM;
 	}
+	/* ward-call on the default PATH, so that `ward-call get_post 3`
+	 * works in sh (a PATH the policy sets is left as written). */
+	for (size_t i = 0; o->client_dir && i < L->env.n; i++) {
+		if (strcmp(L->env.v[i], DEFAULT_PATH_ENV))
+			continue;
+		char *path = strdup(DEFAULT_PATH_ENV ":" CLIENT_BOX_DIR "/bin");
+		if (!path)
+			return -ENOMEM;
+		free(L->env.v[i]);
+		L->env.v[i] = path;
+	}
 	return 0;
 }
 
 static int plan_environment(struct launch *L, const struct policy *p)
 {
 	static const char *const defaults[] = {
-		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+		DEFAULT_PATH_ENV, "HOME=/tmp", "LANG=C.UTF-8",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(defaults); i++) {
 		size_t klen = strchr(defaults[i], '=') - defaults[i] + 1;
@@ -559,14 +577,78 @@ static _noreturn_ _no_asan_ void child_fail(int fd, int code, const struct err *
 	_exit(code);
 }
 
+/* The interpreter a script names on its #! line (script_interp), read
+ * into buf; NULL when prog is not a script. */
+static const char *script_interpreter(const char *prog, char *buf, size_t len)
+{
+	int fd = open(prog, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	return n > 0 ? script_interp(buf, (size_t)n) : NULL;
+}
+
+/* Each exec path must exist in the box's view (the mount plan): else
+ * Landlock fails in the box, far from the policy line that named it. */
+static int check_exec_paths(const struct launch *L, const struct policy *p, struct err *e)
+{
+	for (size_t i = 0; i < p->exec.n; i++) {
+		char x[PATH_MAX];
+		snprintf(x, sizeof(x), "%s", p->exec.v[i]);
+		const struct mnt_entry *best = NULL;
+		/* Through the plan's symlinks (/bin -> usr/bin), a few hops. */
+		for (int hop = 0; hop < 8; hop++) {
+			best = NULL;
+			for (size_t j = 0; j < L->mp.n; j++) {
+				const struct mnt_entry *m = &L->mp.e[j];
+				if (path_is_under(x, m->dst) && (!best || strlen(m->dst) >= strlen(best->dst)))
+					best = m;
+			}
+			if (!best || best->kind != MNT_SYMLINK || !strcmp(best->dst, x))
+				break;
+			char next[PATH_MAX];
+			const char *rest = x + strlen(best->dst);
+			if (best->src[0] == '/')
+				snprintf(next, sizeof(next), "%s%s", best->src, rest);
+			else
+				snprintf(next, sizeof(next), "%.*s/%s%s",
+					 (int)(strrchr(best->dst, '/') - best->dst), best->dst, best->src, rest);
+			_cleanup_free_ char *norm = path_normalize(next);
+			if (!norm)
+				return -ENOMEM;
+			snprintf(x, sizeof(x), "%s", norm);
+		}
+		bool found = false;
+		if (best && best->kind == MNT_BIND) {
+			_cleanup_free_ char *host = NULL;
+			const char *rest = x + strlen(best->dst);
+			if (asprintf(&host, "%s%s%s", best->src, *rest && *rest != '/' ? "/" : "", rest) < 0)
+				return -ENOMEM;
+			found = access(host, F_OK) == 0;
+		} else if (best) {
+			found = !strcmp(best->dst, x) || best->kind == MNT_PROC;
+		}
+		if (!found) {
+			const char *from = i < p->exec_from.n ? p->exec_from.v[i] : "";
+			return err_set(e, ENOENT, "%s%sexec: '%s' does not exist in the box", from,
+				       *from ? ": " : "", p->exec.v[i]);
+		}
+	}
+	return 0;
+}
+
 /* PATH search inside the box (execvpe would use the controller's PATH). */
 static int find_program(const struct launch *L, const char *prog, char *out,
 			size_t len, struct err *e)
 {
 	if (strchr(prog, '/')) {
+		struct stat st;
 		snprintf(out, len, "%s", prog);
-		if (access(out, F_OK) < 0)
+		if (stat(out, &st) < 0)
 			return err_set(e, ENOENT, "program '%s' not found in the box", prog);
+		if (S_ISDIR(st.st_mode))
+			return err_set(e, EACCES, "cannot execute '%s': is a directory", prog);
 		return 0;
 	}
 	const char *path = "/usr/bin:/bin";
@@ -712,6 +794,14 @@ static _noreturn_ _no_asan_ void box_exec(struct launch *L)
 		child_fail(efd, EXIT_SETUP, &e);
 	execve(prog, L->argv, L->env.v);
 	int er = errno;
+	/* The program exists (find_program saw it): ENOENT is about its
+	 * #! interpreter. */
+	static char interp_buf[512];
+	const char *interp = er == ENOENT ? script_interpreter(prog, interp_buf, sizeof(interp_buf)) : NULL;
+	if (interp)
+		child_fail(efd, EXIT_NOT_FOUND,
+			   (err_set(&e, er, "cannot execute '%s': its interpreter '%s' (the #! line) "
+					    "was not found in the box", prog, interp), &e));
 	if (er == ENOENT)
 		child_fail(efd, EXIT_NOT_FOUND,
 			   (err_errno(&e, er, "cannot execute '%s'", prog), &e));
@@ -1611,6 +1701,7 @@ int box_start(const struct policy *p, char *const argv[],
 	    (r = plan_environment(L, p)) < 0 ||
 	    (o->channel && (r = plan_channel_environment(L, p, o)) < 0) ||
 	    (r = strv_copy(&L->exec, &p->exec)) < 0 ||
+	    (r = check_exec_paths(L, p, e)) < 0 ||
 	    (broker_needed(p, o) &&
 	     (r = broker_new(&L->broker, p, o, &L->mp, L->host_uid, L->host_gid, e)) < 0))
 		goto fail;

@@ -345,6 +345,57 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0. Overlong
+ * forms, surrogates and code points above U+10FFFF are invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned min, cp;
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0)
+		n = 2, min = 0x80, cp = c & 0x1f;
+	else if ((c & 0xf0) == 0xe0)
+		n = 3, min = 0x800, cp = c & 0x0f;
+	else if ((c & 0xf8) == 0xf0)
+		n = 4, min = 0x10000, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void escape_text(char *dst, size_t len, const char *src)
+{
+	if (!len)
+		return;
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0;
+	while (*s) {
+		size_t n = utf8_len(s);
+		bool raw = n > 0 && !(n == 1 && (*s < 0x20 || *s == 0x7f));
+		size_t need = raw ? n : 4;
+		if (o + need >= len)
+			break;
+		if (raw) {
+			memcpy(dst + o, s, n);
+			s += n;
+		} else {
+			snprintf(dst + o, 5, "\\x%02x", *s);
+			s++;
+		}
+		o += need;
+	}
+	dst[o] = 0;
+}
+
 char *script_interp(char *buf, size_t n)
 {
 	if (n <= 2 || buf[0] != '#' || buf[1] != '!')

@@ -119,3 +119,10 @@ int write_file_at(int dirfd, const char *path, const char *s);
 
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
+
+/* Copies src into dst (always NUL-terminated, cut to fit) with every byte
+ * that is not part of valid UTF-8, and every control character, written
+ * as \xNN: a message that quotes a file's or an argument's bytes stays one
+ * printable line. Text without such bytes is copied unchanged, so
+ * escaping twice changes nothing. */
+void escape_text(char *dst, size_t len, const char *src);

@@ -41,6 +41,21 @@ int main(int argc, char **argv)
 	/* Taking a terminal as controlling terminal and closing it again
 	 * sends SIGHUP: keep going. */
 	signal(SIGHUP, SIG_IGN);
+	/* Which layer refuses TIOCSTI: on a descriptor that is no terminal
+	 * the kernel answers ENOTTY, the filter EPERM (the driver expects
+	 * EPERM in the box, ENOTTY outside). */
+	int pfd[2];
+	if (pipe(pfd) == 0) {
+		char c = 'p';
+		show("ioctl(pipe, TIOCSTI)", ioctl(pfd[1], TIOCSTI, &c));
+		show("ioctl(pipe, 0xffffffff00005412)", syscall(SYS_ioctl, pfd[1], 0xffffffff00005412UL, &c));
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	/* setsid() made the program a session leader (getsid(0) is 0 when
+	 * the session's leader is outside the box's pid namespace). */
+	say("session leader: %s (getsid(0) %d, getpid() %d)", getsid(0) == getpid() ? "yes" : "no",
+	    (int)getsid(0), (int)getpid());
 	for (int fd = 0; fd <= 2; fd++) {
 		char name[32];
 		snprintf(name, sizeof(name), "fd %d", fd);

@@ -45,6 +45,16 @@ static int fn_add(ward_call *call, json_t *args, json_t **ret, void *ud)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* The README's example function, as the README writes it. */
+static int fn_get_post(ward_call *call, json_t *args, json_t **ret, void *ud)
+{
+	json_int_t id = json_integer_value(json_array_get(args, 0));
+	if (id != 3)
+		return ward_call_fail(call, "no post %lld", (long long)id);
+	*ret = json_pack("{s:s}", "title", "Limits");
+	return 0;
+}
+
 static int fn_fail(ward_call *call, json_t *args, json_t **ret, void *ud)
 {
 	const char *msg = json_string_value(json_array_get(args, 0));
@@ -182,6 +192,7 @@ int main(int argc, char **argv)
 	} fns[] = {
 		{"echo", fn_echo},   {"add", fn_add}, {"fail", fn_fail},	 {"sleep", fn_sleep},
 		{"big", fn_big},     {"count", fn_count}, {"nothing", fn_nothing},
+		{"get_post", fn_get_post},
 	};
 	for (size_t i = 0; functions && i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (ward_policy_add_function(p, fns[i].name, fns[i].fn, &calls) < 0)

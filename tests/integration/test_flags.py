@@ -177,6 +177,88 @@ def test_box_identity(t):
     expect_eq(status["Seccomp"].strip(), "2", "seccomp mode of the boxed program", r)
 
 
+def child_pids(root):
+    """The host pids below root, from /proc/PID/task/TID/children."""
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                    kids = [int(k) for k in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+# Runs in the box: its session and pid as the box sees them, then calls
+# the allowlist refuses although nothing else in the box would (a
+# personality change, an mqueue in the box's own IPC namespace), then
+# waits to be seen from outside.
+SESSION_AND_FILTER = """
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+def call(nr, *args):
+    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    return 'ok' if r >= 0 else os.strerror(ctypes.get_errno())
+name = ctypes.create_string_buffer(b'/q')
+print(os.getsid(0) == os.getpid(), call(135, 0x0008), call(240, ctypes.addressof(name), 0o100, 0o600, 0),
+      flush=True)
+time.sleep(1)
+"""
+
+
+def test_new_session_and_filter(t):
+    """The program leads a session of its own (setsid: no controlling
+    terminal to push keystrokes into, CVE-2017-5226), seen on the host: its
+    session id is its own pid, not ward's session. And the allowlist is
+    loaded: a personality change and mq_open, which nothing else in the box
+    refuses, fail (the memory guard alone, a second filter, does not refuse
+    them, so 'Seccomp: 2' alone proves nothing)."""
+    token = "session-%d" % random.getrandbits(40)
+    seen = {}
+
+    def during(p):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not seen:
+            # ward's own descendants only: reading every host process's
+            # cmdline can block behind another process's mmap lock.
+            for pid in child_pids(p.pid):
+                try:
+                    with open("/proc/%d/cmdline" % pid, "rb") as f:
+                        cmdline = f.read()
+                    if not cmdline.startswith(PYTHON.encode()) or token.encode() not in cmdline:
+                        continue
+                    with open("/proc/%d/stat" % pid) as f:
+                        stat = f.read()
+                    with open("/proc/%d/status" % pid) as f:
+                        status = dict(line.split(":", 1) for line in f if ":" in line)
+                except OSError:
+                    continue
+                fields = stat[stat.rindex(")") + 2:].split()
+                seen.update(pid=pid, sid=int(fields[3]), ward=p.pid, status=status)
+            time.sleep(0.02)
+
+    r = t.py(SESSION_AND_FILTER, token, during=during)
+    expect_ok(r)
+    expect(seen, "the boxed program was not found on the host", r)
+    expect_eq(seen["sid"], seen["pid"], "the host session id of the boxed program (its own pid: "
+              "a new session; ward's session is %d)" % seen["ward"], r)
+    leader, personality, mq = r.stdout.split(None, 2)
+    expect_eq(leader, "True", "inside the box, getsid(0) == getpid()", r)
+    expect_eq(personality, "Function", "personality(PER_LINUX32) in the box (ENOSYS, the "
+              "allowlist's default)", r)
+    expect_in("Operation not permitted", mq, "mq_open in the box (EPERM, on the deny list)", r)
+    expect_eq(seen["status"]["Seccomp"].strip(), "2", "seccomp mode of the boxed program", r)
+    expect(int(seen["status"]["Seccomp_filters"]) >= 1, "no seccomp filter on the boxed program", r)
+
+
 def test_default_view(t):
     """The documented view of a box with no profile: the /dev and /etc
     entries, a private /tmp (1777), a read-only root, a /proc with only the

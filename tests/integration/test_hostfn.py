@@ -12,6 +12,7 @@ error reply, a violation or a limit, never a stuck or crashed host.
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -192,6 +193,42 @@ def test_sh_ward_call(t):
               "rc=1\n"
               "ward-call: unknown-function: no host function 'no_such_fn'\n"
               "null\n", "ward-call's output", r)
+
+
+# The README's call examples, run as written: language tag -> (profile,
+# interpreter argv before the script).
+README_LANGS = {
+    "python": ("python3", [PYTHON, "-c"]),
+    "lua": ("lua", ["lua5.4", "-e"]),
+    "js": ("node", ["node", "-e"]),
+    "ruby": ("ruby", ["ruby", "-e"]),
+    "perl": ("perl", ["perl", "-e"]),
+    "sh": ("sh", ["/bin/sh", "-c"]),
+}
+
+
+def test_readme_call_examples(t):
+    """Every host-function example in README.md (one block per language,
+    `ward-call` by its bare name in sh) runs in a box and gets the README's
+    get_post(3)."""
+    readme = os.path.join(os.path.dirname(os.path.abspath(t.examples)), "README.md")
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    blocks = re.findall(r"^```(\w+)\n(.*?)^```", text, re.M | re.S)
+    blocks = [(lang, code) for lang, code in blocks if "get_post" in code and lang in README_LANGS]
+    expect_eq(sorted(lang for lang, _ in blocks), sorted(README_LANGS), "languages with an example", None)
+    for lang, code in blocks:
+        if lang == "lua" and not os.path.exists(os.path.join(CLIENTS, "lua", "ward_core.so")):
+            continue
+        profile, argv = README_LANGS[lang]
+        r, rep = hostfn(t, argv + [code], "--profile", profile)
+        expect_eq((rep["status"], rep["exit_code"]), ("exited", 0),
+                  "the README's %s example (%s; stderr %r)" % (lang, rep["message"], rep["stderr"]), r)
+        if lang == "sh":
+            got = json.loads(rep["stdout"]) if rep["stdout"].strip() else None
+            expect_eq(got, {"title": "Limits"}, "the README's sh example's output", r)
+        else:
+            expect_eq(rep["stdout"].split(), ["Limits", "Limits"], "the README's %s example's output" % lang, r)
 
 
 # ---- the box's view -------------------------------------------------------

@@ -16,7 +16,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardtest import (EXIT, M, PYTHON, Failure, check_report_shape, expect, expect_eq, expect_exit,  # noqa: E402
+from wardtest import (EXIT, M, PYTHON, READ_CAP, Failure, collect, check_report_shape, expect, expect_eq, expect_exit,  # noqa: E402
                       expect_finished, expect_gone, expect_ok, kill_group, main)
 
 
@@ -149,11 +149,9 @@ def test_ward_terminated(t):
                  token], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     line = p.stdout.readline()
     os.kill(p.pid, signal.SIGTERM)
-    try:
-        out, err = p.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        kill_group(p)
-        p.communicate()
+    out, err, timed_out, capped = collect(p, None, time.monotonic() + 10, READ_CAP)
+    expect(not capped, "ward printed more than the harness's cap after SIGTERM")
+    if timed_out:
         raise Failure("ward did not end within 10 s of SIGTERM")
     expect_eq(line, b"up\n", "the program started", None)
     expect_eq(p.returncode, -signal.SIGTERM, "ward's end (negative: died of that signal); stderr %r" % err, None)

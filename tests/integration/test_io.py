@@ -13,7 +13,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardtest import M, PYTHON, expect, expect_eq, expect_exit, expect_ok, main  # noqa: E402
+from wardtest import (M, PYTHON, READ_CAP, Failure, expect, expect_eq, expect_exit, expect_gone,  # noqa: E402
+                      expect_in, expect_ok, main)
 
 STDIN = random.Random(42).randbytes(10 * M)
 
@@ -90,6 +91,27 @@ def test_killed_by_signal(t):
         expect_exit(r, 128 + sig, "signaled")
         expect_eq(r.report["signal"], sig.name, "report signal", r)
         expect_eq(r.report["exit_code"], None, "report exit_code", r)
+
+
+
+def test_harness_read_cap(t):
+    """The harness reads at most its cap from a run: a box that floods
+    past it (here with an output limit above the cap, as if the limit did
+    not hold) fails the test with a clear message, is killed, and what was
+    kept is bounded."""
+    token = "flood-%d" % random.getrandbits(40)
+    cap = 4 * M
+    try:
+        t.py("import sys\nwhile True: sys.stdout.write('x' * 65536)", token,
+             opts=["--output", "1G"], read_cap=cap, timeout=60)
+    except Failure as e:
+        msg = str(e)
+        expect_in("more than %d bytes, the harness's cap" % cap, msg, "the failure says why")
+        expect(len(msg) < 20000, "the failure message is bounded (%d characters)" % len(msg))
+    else:
+        raise Failure("a run flooding past the harness's cap did not fail the test")
+    expect_gone(token, None)
+    expect(READ_CAP > 64 * M, "the default cap admits the default output limit")
 
 
 if __name__ == "__main__":

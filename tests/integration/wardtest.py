@@ -26,6 +26,7 @@ import ctypes
 import json
 import os
 import secrets
+import selectors
 import shutil
 import signal
 import subprocess
@@ -59,6 +60,13 @@ DEFAULT_LIMITS = {
     "tmp-size": 64 * M,
     "disk": 256 * M,
 }
+# The most the harness reads from one run of ward (stdout and stderr
+# together): the default output limit, plus room for ward's own messages.
+# A box whose output passes it means the output limit did not hold: the
+# harness stops reading, kills the run and fails the test, rather than
+# collecting without bound (with the limit removed, one test grew to
+# ~24 GB and the host's OOM killer fired).
+READ_CAP = DEFAULT_LIMITS["output"] + 1 * M
 STATUSES = {"exited", "signaled", "time-limit", "cpu-limit", "memory-limit",
             "output-limit", "procs-limit", "file-size-limit", "setup-error", "io-error",
             "violation"}
@@ -114,6 +122,7 @@ class Run:
         self.err = b""
         self.wall = 0.0
         self.timed_out = False
+        self.capped = False  # the harness stopped reading at its cap
         self.report = None
         self.report_text = None
         self.report_path = None
@@ -522,10 +531,12 @@ class Context:
                                 start_new_session=True, **kw)
 
     def ward(self, args, *, input=None, stdin=None, cwd=None, env=None, extra_env=None,
-             timeout=60, during=None):
+             timeout=60, during=None, read_cap=READ_CAP):
         """Runs `ward ARGS...` as the mode's user; returns a Run.
         input: bytes fed on a pipe; stdin: a file object or fd instead.
-        during: called with the Popen once ward started (for sampling)."""
+        during: called with the Popen once ward started (for sampling).
+        read_cap: the most bytes read from stdout and stderr together;
+        passing it kills the run and fails the test."""
         argv = self.argv(args)
         r = Run([self.ward_path] + list(args))
         if env is None:
@@ -538,14 +549,13 @@ class Context:
                              start_new_session=True)
         if during:
             during(p)
-        try:
-            r.out, r.err = p.communicate(input=input, timeout=timeout * TIME_SCALE)
-        except subprocess.TimeoutExpired:
-            r.timed_out = True
-            kill_group(p)
-            r.out, r.err = p.communicate()
+        r.out, r.err, r.timed_out, r.capped = collect(p, input, t0 + timeout * TIME_SCALE, read_cap)
         r.wall = time.monotonic() - t0
         r.rc = p.returncode
+        if r.capped:
+            raise Failure("the run printed more than %d bytes, the harness's cap: the output "
+                          "limit did not hold (the test stopped reading and killed it)%s"
+                          % (read_cap, r.describe()))
         return r
 
     def run(self, program, *opts, report=True, **kw):
@@ -581,6 +591,72 @@ class Context:
 
 def chown(path):
     os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+
+
+def collect(p, input, deadline, cap):
+    """Feeds input to p's stdin pipe (if any) and reads its stdout and
+    stderr until both close, the deadline passes or, together, they pass
+    cap bytes; then kills p's process group unless p ended by itself and
+    reaps it. Returns (stdout, stderr, timed_out, capped). Unlike
+    communicate(), what it keeps is bounded by cap."""
+    out_fd, err_fd = p.stdout.fileno(), p.stderr.fileno()
+    bufs = {out_fd: bytearray(), err_fd: bytearray()}
+    sel = selectors.DefaultSelector()
+    for fd in bufs:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    pending = memoryview(input or b"")
+    in_fd = p.stdin.fileno() if p.stdin is not None else None
+    if p.stdin is not None:
+        if pending:
+            os.set_blocking(p.stdin.fileno(), False)
+            sel.register(p.stdin.fileno(), selectors.EVENT_WRITE)
+        else:
+            p.stdin.close()
+    total, timed_out, capped = 0, False, False
+    while len(sel.get_map()) and not capped:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        for key, _ in sel.select(min(left, 1.0)):
+            if key.fd == in_fd:
+                try:
+                    n = os.write(key.fd, pending[:1 << 16])
+                    pending = pending[n:]
+                except BlockingIOError:
+                    continue
+                except (BrokenPipeError, OSError):
+                    pending = pending[:0]
+                if not pending:
+                    sel.unregister(key.fd)
+                    p.stdin.close()
+                continue
+            try:
+                chunk = os.read(key.fd, min(1 << 16, cap + 1 - total))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                sel.unregister(key.fd)
+                continue
+            bufs[key.fd] += chunk
+            total += len(chunk)
+            if total > cap:
+                capped = True
+                break
+    sel.close()
+    if not timed_out and not capped:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+    if timed_out or capped:
+        kill_group(p)
+        p.wait()
+    for f in (p.stdin, p.stdout, p.stderr):
+        if f is not None and not f.closed:
+            f.close()
+    return bytes(bufs[out_fd]), bytes(bufs[err_fd]), timed_out, capped
 
 
 def kill_group(p):

@@ -239,8 +239,8 @@ static void test_error_messages(void)
 	parse_err("memroy 1G", NAME ":1: unknown directive 'memroy'");
 	parse_err("\n\nmemory 12Q\n",
 		  NAME ":3: memory: invalid size '12Q' (expected a number with an optional K, M, G or T suffix, e.g. 256M)");
-	parse_err("memory 0", NAME ":1: memory: size '0' out of range (expected at least 1 byte and at most 16T)");
-	parse_err("memory 17T", NAME ":1: memory: size '17T' out of range (expected at least 1 byte and at most 16T)");
+	parse_err("memory 0", NAME ":1: memory: size '0' out of range (expected at least 1M and at most 16T)");
+	parse_err("memory 17T", NAME ":1: memory: size '17T' out of range (expected at least 1M and at most 16T)");
 	parse_err("memory", NAME ":1: memory: missing argument (expected 'memory SIZE')");
 	parse_err("memory 1G 2G", NAME ":1: memory: unexpected argument '2G' (expected 'memory SIZE')");
 	parse_err("memory 1 2 3 4 5 6 7 8 9 10",
@@ -254,12 +254,31 @@ static void test_error_messages(void)
 		  NAME ":1: wall-time: duration '721h' out of range (expected at least 1ms and at most 720h)");
 	parse_err("cpu-time", NAME ":1: cpu-time: missing argument (expected 'cpu-time DURATION')");
 	parse_err("procs many", NAME ":1: procs: invalid number 'many' (expected a whole number, e.g. 64)");
-	parse_err("procs 0", NAME ":1: procs: number '0' out of range (expected 1 to 4194304)");
+	parse_err("procs 0", NAME ":1: procs: number '0' out of range (expected 2 to 4194304)");
 	parse_err("open-files 1048577",
-		  NAME ":1: open-files: number '1048577' out of range (expected 1 to 1048576)");
+		  NAME ":1: open-files: number '1048577' out of range (expected 8 to 1048576)");
+	/* Values the box itself cannot start with: refused here, naming the
+	 * smallest that works, not at setup with the kernel's words. */
+	parse_err("procs 1",
+		  NAME ":1: procs: '1' is too small (at least 2: the box's init and the program are two processes)");
+	for (int n = 1; n < 8; n++) {
+		char text[32], want[256];
+		snprintf(text, sizeof(text), "open-files %d", n);
+		snprintf(want, sizeof(want),
+			 NAME ":1: open-files: '%d' is too small (at least 8: the box's setup holds up to 8 descriptors at once)",
+			 n);
+		parse_err(text, want);
+	}
+	parse_err("memory 1023K",
+		  NAME ":1: memory: '1023K' is too small (at least 1M: the box's init and a program's loader need that much)");
+	policy_free(parse_ok("procs 2\nopen-files 8\nmemory 1M\n"));
 	parse_err("procs 1 2", NAME ":1: procs: unexpected argument '2' (expected 'procs N')");
 
 	parse_err("ro usr", NAME ":1: ro: path 'usr' must be absolute");
+	/* The file's bytes are quoted escaped: invalid UTF-8 and control
+	 * characters never reach a terminal raw. */
+	parse_err("ro caf\xc3\xa9\xff\x1b[2J", NAME ":1: ro: path 'caf\xc3\xa9\\xff\\x1b[2J' must be absolute");
+	parse_err("\xfe\xfe 1", NAME ":1: unknown directive '\\xfe\\xfe'");
 	parse_err("ro /usr usr", NAME ":1: ro: path 'usr' must be absolute");
 	parse_err("ro", NAME ":1: ro: missing argument (expected 'ro HOST [BOX] [optional]')");
 	parse_err("ro /usr /u maybe", NAME ":1: ro: unexpected argument 'maybe' (expected 'ro HOST [BOX] [optional]')");
@@ -369,14 +388,14 @@ static void test_caps(void)
 
 	size_t off = 0;
 	for (int i = 0; i < 4097; i++)
-		off += (size_t)snprintf(buf + off, 64, "procs %d\n", i + 1);
+		off += (size_t)snprintf(buf + off, 64, "procs %d\n", i + 2);
 	parse_err(buf, NAME ":4097: too many directives (at most 4096 in one file)");
 	/* 4096 directives and any number of comments are fine. */
 	off = 0;
 	for (int i = 0; i < 4096; i++)
-		off += (size_t)snprintf(buf + off, 64, "procs %d\n#\n", i + 1);
+		off += (size_t)snprintf(buf + off, 64, "procs %d\n#\n", i + 2);
 	p = parse_ok(buf);
-	CHECK_U64(p->limits[LIMIT_PROCS], 4096);
+	CHECK_U64(p->limits[LIMIT_PROCS], 4097);
 	policy_free(p);
 
 	memset(buf, '\n', 1024 * 1024 + 1);
@@ -437,9 +456,15 @@ static void test_limits(void)
 	CHECK_INT(policy_set_limit(p, LIMIT_PROCS, 3, &e), 0);
 	CHECK_U64(policy_limit(p, LIMIT_PROCS), 3);
 	CHECK_INT(policy_set_limit(p, LIMIT_PROCS, 0, &e), -ERANGE);
-	CHECK_STR(e.msg, "number '0' out of range (expected 1 to 4194304)");
+	CHECK_STR(e.msg, "number '0' out of range (expected 2 to 4194304)");
+	CHECK_INT(policy_set_limit(p, LIMIT_PROCS, 1, &e), -ERANGE);
+	CHECK_STR(e.msg, "'1' is too small (at least 2: the box's init and the program are two processes)");
+	CHECK_INT(policy_set_limit(p, LIMIT_OPEN_FILES, 4, &e), -ERANGE);
+	CHECK_STR(e.msg, "'4' is too small (at least 8: the box's setup holds up to 8 descriptors at once)");
+	CHECK_INT(policy_set_limit(p, LIMIT_MEMORY, 4096, &e), -ERANGE);
+	CHECK_STR(e.msg, "'4K' is too small (at least 1M: the box's init and a program's loader need that much)");
 	CHECK_INT(policy_set_limit(p, LIMIT_MEMORY, 17ull << 40, &e), -ERANGE);
-	CHECK_STR(e.msg, "size '17T' out of range (expected at least 1 byte and at most 16T)");
+	CHECK_STR(e.msg, "size '17T' out of range (expected at least 1M and at most 16T)");
 	CHECK_INT(policy_set_limit(p, LIMIT_WALL_TIME, 31ull * 24 * 3600 * 1000, &e), -ERANGE);
 	CHECK_STR(e.msg, "duration '744h' out of range (expected at least 1ms and at most 720h)");
 	CHECK_INT(policy_set_limit(p, _LIMIT_MAX, 1, &e), -EINVAL);
@@ -450,7 +475,7 @@ static void test_limits(void)
 	CHECK_STR(e.msg, "invalid size '12Q' (expected a number with an optional K, M, G or T suffix, e.g. 256M)");
 	CHECK_INT(policy_set_limit_str(p, LIMIT_OUTPUT, NULL, &e), -EINVAL);
 	CHECK_INT(policy_set_limit_str(p, LIMIT_OPEN_FILES, "99999999999999999999999", &e), -ERANGE);
-	CHECK_STR(e.msg, "number '99999999999999999999999' out of range (expected 1 to 1048576)");
+	CHECK_STR(e.msg, "number '99999999999999999999999' out of range (expected 8 to 1048576)");
 	policy_free(p);
 }
 
@@ -709,7 +734,7 @@ static void test_format_round_trip(void)
 	CHECK_INT(policy_set_hostname(p, "a.b-c", &e), 0);
 	CHECK_INT(policy_set_net(p, "loopback", &e), 0);
 	for (int i = 0; i < _LIMIT_MAX; i++)
-		CHECK_INT(policy_set_limit(p, i, limit_info[i].type == LIMIT_TYPE_COUNT ? 7 : 1025, &e), 0);
+		CHECK_INT(policy_set_limit(p, i, limit_info[i].type == LIMIT_TYPE_COUNT ? 9 : 1025 * 1024, &e), 0);
 
 	/* The longest variable execve takes, every byte needing an escape:
 	 * its line is still within the parser's cap. */

@@ -220,6 +220,30 @@ static void test_path_normalize(void)
 	normalize_is(NULL, NULL);
 }
 
+static void test_escape_text(void)
+{
+	char buf[64];
+	escape_text(buf, sizeof(buf), "plain caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	CHECK_STR(buf, "plain caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"); /* valid UTF-8 stays */
+	escape_text(buf, sizeof(buf), "a\xff\xfe b\x1b[31m\n\t\x7f");
+	CHECK_STR(buf, "a\\xff\\xfe b\\x1b[31m\\x0a\\x09\\x7f");
+	/* Truncated, overlong and surrogate sequences are bytes, not text. */
+	escape_text(buf, sizeof(buf), "\xc3 \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80");
+	CHECK_STR(buf, "\\xc3 \\xc0\\xaf \\xed\\xa0\\x80 \\xf4\\x90\\x80\\x80");
+	/* Escaping twice changes nothing. */
+	char again[64];
+	escape_text(again, sizeof(again), buf);
+	CHECK_STR(again, buf);
+	/* Cut to fit, never in the middle of an escape or a character. */
+	char small[6];
+	escape_text(small, sizeof(small), "ab\xff" "cd");
+	CHECK_STR(small, "ab");
+	escape_text(small, sizeof(small), "a\xc3\xa9\xc3\xa9");
+	CHECK_STR(small, "a\xc3\xa9\xc3\xa9");
+	escape_text(small, 4, "a\xc3\xa9\xc3\xa9");
+	CHECK_STR(small, "a\xc3\xa9");
+}
+
 static void test_path_is_under_and_depth(void)
 {
 	CHECK(path_is_under("/usr/lib", "/usr"));
@@ -249,6 +273,7 @@ int main(void)
 		TEST(test_format_size_and_duration),
 		TEST(test_path_normalize),
 		TEST(test_path_is_under_and_depth),
+		TEST(test_escape_text),
 	};
 	return run_tests(tests, ELEMENTSOF(tests));
 }
