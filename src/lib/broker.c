@@ -624,26 +624,6 @@ static void record(struct req *q, const char *norm, int error)
 	d->reason = reason;
 }
 
-/* Tells the caller (--learn) about an access the broker allowed. The box's
- * own /proc and /dev are ward's, never a grant: not reported. */
-static void allowed(struct req *q, const char *norm, unsigned how)
-{
-	struct broker *b = q->b;
-	if (!b->on_access || q->is_vfile || !norm[0] || path_is_under(norm, "/proc") ||
-	    path_is_under(norm, "/dev"))
-		return;
-	b->on_access(b->access_ctx, norm, how);
-}
-
-/* ---- ask rules ---------------------------------------------------------
- *
- * The broker only narrows: an access under an ask prefix that the static
- * layers allow is put to the run's access handler, with the box path it
- * resolved to (not the path as the box spelled it: a symlink outside a
- * prefix that leads into one is asked, one inside that leads out is not).
- * Nothing is created, truncated, removed or connected before the answer.
- * Without a handler nobody can say yes: the access is refused. */
-
 /* The box path of an fd the broker opened in the box's root. The box's
  * mount tree is unreachable from the controller's root, so the kernel
  * prints the fd's path from the box's root (what box_base relies on for
@@ -658,6 +638,45 @@ static bool fd_box_path(int fd, char *out, size_t cap)
 	out[k] = 0;
 	return true;
 }
+
+/* Tells the caller (--learn) about an access the broker allowed: the
+ * file fd names, or name `last` in directory fd. The path is the one the
+ * broker resolved (what the kernel names fd), never the one the box
+ * spelled: "other/lnk/../a.c" (lnk a symlink into src/) is src/a.c, and a
+ * learned grant of other/ would be one of a directory the program never
+ * wrote in. The box's own /proc and /dev are ward's, never a grant: not
+ * reported; nor is a file already removed (its name is gone). */
+static void allowed(struct req *q, int fd, const char *last, unsigned how)
+{
+	struct broker *b = q->b;
+	char path[PATH_MAX];
+	struct stat st;
+	if (!b->on_access || q->is_vfile || fd < 0 || !fd_box_path(fd, path, sizeof(path)))
+		return;
+	if (last) {
+		size_t n = strlen(last);
+		while (n > 1 && last[n - 1] == '/')
+			n--;
+		size_t k = strlen(path);
+		if ((size_t)snprintf(path + k, sizeof(path) - k, "%s%.*s", k > 1 ? "/" : "", (int)n, last) >=
+		    sizeof(path) - k)
+			return;
+	} else if (fstat(fd, &st) < 0 || (st.st_nlink == 0 && !(how & ACCESS_CREATE))) {
+		return;
+	}
+	if (path_is_under(path, "/proc") || path_is_under(path, "/dev"))
+		return;
+	b->on_access(b->access_ctx, path, how);
+}
+
+/* ---- ask rules ---------------------------------------------------------
+ *
+ * The broker only narrows: an access under an ask prefix that the static
+ * layers allow is put to the run's access handler, with the box path it
+ * resolved to (not the path as the box spelled it: a symlink outside a
+ * prefix that leads into one is asked, one inside that leads out is not).
+ * Nothing is created, truncated, removed or connected before the answer.
+ * Without a handler nobody can say yes: the access is refused. */
 
 /* 0 when box path `path` is under no ask prefix or the handler allows
  * the access q->how; else -EACCES with the reason in q. */
@@ -1107,8 +1126,8 @@ static void handle_open(struct req *q, uint64_t id)
 		 * every use of it (a lookup below it, fstat, a reopen through
 		 * /proc/self/fd, execveat) is brokered or checked by the kernel
 		 * again, so the kernel may make this one itself. */
+		allowed(q, fd, NULL, ACCESS_READ);
 		close(fd);
-		allowed(q, norm, ACCESS_READ);
 		(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 		return;
 	}
@@ -1120,7 +1139,7 @@ static void handle_open(struct req *q, uint64_t id)
 			how |= ACCESS_CREATE;
 		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
 			how |= ACCESS_DIR;
-		allowed(q, norm, how);
+		allowed(q, fd, NULL, how);
 	}
 	send_fd(b, id, fd, fl & O_CLOEXEC);
 	close(fd);
@@ -1164,7 +1183,7 @@ static void handle_stat(struct req *q, uint64_t id)
 		if (r == 0)
 			r = write_box(q, n->data.args[4], &sx, sizeof(sx));
 		if (r == 0)
-			allowed(q, norm, ACCESS_READ | (S_ISDIR(sx.stx_mode) ? ACCESS_DIR : 0));
+			allowed(q, fd, NULL, ACCESS_READ | (S_ISDIR(sx.stx_mode) ? ACCESS_DIR : 0));
 	} else {
 		struct stat st;
 		uint64_t buf = n->data.args[q->c->dir >= 0 ? 2 : 1];
@@ -1176,7 +1195,7 @@ static void handle_stat(struct req *q, uint64_t id)
 		if (r == 0)
 			r = write_box(q, buf, &st, sizeof(st));
 		if (r == 0)
-			allowed(q, norm, ACCESS_READ | (S_ISDIR(st.st_mode) ? ACCESS_DIR : 0));
+			allowed(q, fd, NULL, ACCESS_READ | (S_ISDIR(st.st_mode) ? ACCESS_DIR : 0));
 	}
 	close(fd);
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
@@ -1210,12 +1229,13 @@ static void handle_access(struct req *q, uint64_t id)
 	} else {
 		/* AT_EACCESS: our fsuid (the box's uid), not our real uid. */
 		r = syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
-		close(fd);
 	}
 	if (r < 0)
 		record(q, norm, -r);
 	else
-		allowed(q, norm, ACCESS_READ);
+		allowed(q, fd, NULL, ACCESS_READ);
+	if (fd >= 0)
+		close(fd);
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
 }
 
@@ -1244,8 +1264,8 @@ static void handle_readlink(struct req *q, uint64_t id)
 	char target[PATH_MAX];
 	ssize_t k = readlinkat(fd, "", target, sizeof(target));
 	int er = errno;
-	close(fd);
 	if (k < 0) {
+		close(fd);
 		(void)send_resp(b, id, 0, er, 0);
 		return;
 	}
@@ -1253,7 +1273,8 @@ static void handle_readlink(struct req *q, uint64_t id)
 		k = size;
 	int r = write_box(q, buf, target, (size_t)k);
 	if (r == 0)
-		allowed(q, norm, ACCESS_READ);
+		allowed(q, fd, NULL, ACCESS_READ);
+	close(fd);
 	(void)send_resp(b, id, r < 0 ? 0 : k, r < 0 ? -r : 0, 0);
 }
 
@@ -1401,13 +1422,14 @@ static void handle_exec(struct req *q, uint64_t id)
 		r = syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
 		if (r == 0)
 			r = exec_check(q, fd);
+		if (r == 0)
+			allowed(q, fd, NULL, ACCESS_EXEC);
 		close(fd);
 	}
 	if (r < 0) {
 		refuse(q, id, norm, -r);
 		return;
 	}
-	allowed(q, norm, ACCESS_EXEC);
 	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
@@ -1448,7 +1470,7 @@ static void handle_dirop(struct req *q, uint64_t id)
 		mode_t mode = (mode_t)n->data.args[nr == __NR_mkdir ? 1 : 2] & 07777;
 		r = mkdirat(pfd, last, mode & ~box_umask(q->pid)) < 0 ? -errno : 0;
 		if (r == 0)
-			allowed(q, norm, ACCESS_CREATE | ACCESS_DIR);
+			allowed(q, pfd, last, ACCESS_CREATE | ACCESS_DIR);
 	} else if (r == 0 && q->c->op == OP_UNLINK) {
 		int fl = nr == __NR_rmdir ? AT_REMOVEDIR
 			 : nr == __NR_unlinkat ? (int)n->data.args[2] : 0;
@@ -1456,7 +1478,7 @@ static void handle_dirop(struct req *q, uint64_t id)
 		if (r == 0)
 			r = unlinkat(pfd, last, fl) < 0 ? -errno : 0;
 		if (r == 0)
-			allowed(q, norm, ACCESS_CREATE);
+			allowed(q, pfd, last, ACCESS_CREATE);
 	} else if (r == 0) {
 		/* rename(old, new), renameat(od, old, nd, new[, flags]) */
 		int newdir = nr == __NR_rename ? AT_FDCWD : (int)n->data.args[2];
@@ -1490,14 +1512,14 @@ static void handle_dirop(struct req *q, uint64_t id)
 				r = ask_at(q, pfd2, last2, norm2);
 			if (r == 0)
 				r = syscall(SYS_renameat2, pfd, last, pfd2, last2, fl) < 0 ? -errno : 0;
+			if (r == 0) {
+				allowed(q, pfd, last, ACCESS_CREATE);
+				allowed(q, pfd2, last2, ACCESS_CREATE);
+			}
 			close(pfd2);
 		}
 		if (!was_vfile && q->is_vfile)
 			r = -EROFS;
-		if (r == 0) {
-			allowed(q, norm, ACCESS_CREATE);
-			allowed(q, norm2, ACCESS_CREATE);
-		}
 	}
 	if (pfd >= 0)
 		close(pfd);
@@ -1547,13 +1569,14 @@ static void handle_sock(struct req *q, uint64_t id)
 			return;
 		}
 		int r = pfd < 0 ? pfd : ask_at(q, pfd, last, norm);
+		if (r == 0)
+			allowed(q, pfd, last, ACCESS_CREATE);
 		if (pfd >= 0)
 			close(pfd);
 		if (r < 0) {
 			refuse(q, id, norm, -r);
 			return;
 		}
-		allowed(q, norm, ACCESS_CREATE);
 		(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 		return;
 	}
@@ -1577,12 +1600,13 @@ static void handle_sock(struct req *q, uint64_t id)
 	/* Connecting needs write permission on the socket file: refuse (and
 	 * record) what the kernel would refuse, with the box's fsuid. */
 	int r = syscall(SYS_faccessat2, fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
+	if (r == 0)
+		allowed(q, fd, NULL, ACCESS_WRITE);
 	close(fd);
 	if (r < 0) {
 		refuse(q, id, norm, -r);
 		return;
 	}
-	allowed(q, norm, ACCESS_WRITE);
 	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
