@@ -222,6 +222,34 @@ static bool has_line(const char *other, const char *line, size_t len)
 	return false;
 }
 
+/* The lines a policy holds for the variables passed through from the
+ * caller's environment (`--env NAME`): "env NAME=<the caller's value>" as
+ * ward_policy_format writes them. The learned policy says `env NAME`
+ * instead: the value (a token, a password) is the caller's, never
+ * written to a file; a later NAME=VALUE that replaced it is another line
+ * and stays. */
+static char *passed_env_lines(const char *const *passed)
+{
+	ward_policy *q = NULL;
+	char *text = NULL;
+	if (ward_policy_new(&q) < 0)
+		die_oom();
+	for (size_t i = 0; passed && passed[i]; i++) {
+		const char *v = getenv(passed[i]);
+		_cleanup_free_ char *entry = NULL;
+		if (!v)
+			continue;
+		if (asprintf(&entry, "%s=%s", passed[i], v) < 0)
+			die_oom();
+		if (ward_policy_set_env(q, entry) == -ENOMEM)
+			die_oom();
+	}
+	if (ward_policy_format(q, &text) < 0)
+		die_oom();
+	ward_policy_free(q);
+	return text;
+}
+
 /* Writes the learned policy: the user's grants narrowed to what the
  * program used, the caller's directory no longer exposed (`cwd off`) but
  * what the program used of it granted, and the rest of the run's policy
@@ -230,7 +258,7 @@ static bool has_line(const char *other, const char *line, size_t len)
  * Written through out_file_write like the report (a box-planted symlink
  * is never followed). */
 bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_policy *profile,
-		  struct learner *l, char **program, const ward_result *r)
+		  struct learner *l, char **program, const char *const *passed, const ward_result *r)
 {
 	ward_policy *out = NULL;
 	if (ward_policy_new(&out) < 0)
@@ -290,13 +318,17 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 	FILE *k = open_memstream(&kept, &kept_len);
 	if (!k)
 		die_oom();
+	_cleanup_free_ char *pass_lines = passed_env_lines(passed);
 	for (const char *s = all; s && *s;) {
 		const char *eol = strchrnul(s, '\n');
 		size_t len = (size_t)(eol - s);
 		bool grant = (len > 3 && (!strncmp(s, "ro ", 3) || !strncmp(s, "rw ", 3)));
 		bool cwd_off = len == 7 && !strncmp(s, "cwd off", 7);
 		own_cwd |= len > 4 && !strncmp(s, "cwd ", 4) && !cwd_off;
-		if (!grant && !cwd_off && !(prof && has_line(prof, s, len)))
+		if (len > 4 && !strncmp(s, "env ", 4) && has_line(pass_lines, s, len))
+			fprintf(k, "env %.*s\n", (int)strcspn(s + 4 + strspn(s + 4, "'\""), "="),
+				s + 4 + strspn(s + 4, "'\""));
+		else if (!grant && !cwd_off && !(prof && has_line(prof, s, len)))
 			fprintf(k, "%.*s\n", (int)len, s);
 		s = *eol ? eol + 1 : NULL;
 	}

@@ -484,6 +484,15 @@ def test_learn_writes_no_passed_through_value(t):
     expect_in("env MODE=fast", lines, "the learned policy", r)
     r = t.sh('echo "$API_TOKEN $MODE"', opts=["--policy", learned], extra_env={"API_TOKEN": "other-1"})
     expect_ok(r, "other-1 fast\n")
+    # the same written in a policy file
+    t.write("env.policy", "env API_TOKEN\nenv MODE=fast\n")
+    r = t.sh('echo "$API_TOKEN"', opts=["--learn", learned, "--policy", t.path("env.policy")],
+             extra_env={"API_TOKEN": "s3cr3t-9a4"})
+    expect_ok(r, "s3cr3t-9a4\n")
+    with open(learned) as f:
+        text = f.read()
+    expect_not_in("s3cr3t-9a4", text, "the learned policy", r)
+    expect_in("env API_TOKEN", text.splitlines(), "the learned policy", r)
 
 
 def test_learn_refuses_bad_file(t):
