@@ -1333,7 +1333,12 @@ static bool exec_id_known(const struct broker *b, const struct stat *st)
 }
 
 /* Does Landlock's exec list hold the file fd names: that very inode
- * (rules are on inodes), or a directory above it in the box's tree? */
+ * (rules are on inodes), or a directory above it in the box's tree? The
+ * directories are walked from the root down, each opened from the one
+ * before: linear in the depth. (Opening each parent again from the root
+ * was quadratic: a file 2000 directories deep cost ~0.3 s of the
+ * controller's CPU per refused exec, outside the box's cgroup and
+ * --cpu-time.) The depth is bounded by PATH_MAX, fd_box_path's buffer. */
 static bool exec_listed(struct broker *b, int fd)
 {
 	struct stat st;
@@ -1344,21 +1349,22 @@ static bool exec_listed(struct broker *b, int fd)
 		return true;
 	if (!fd_box_path(fd, path, sizeof(path)))
 		return false;
-	for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
-		if (slash == path)
-			slash[1] = 0; /* the root: never listed (policy.c refuses it) */
-		else
-			slash[0] = 0;
-		int dfd = open_in_box(b, path, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, 0);
-		bool known = dfd >= 0 && fstat(dfd, &st) == 0 && exec_id_known(b, &st);
-		if (dfd >= 0)
-			close(dfd);
-		if (known)
-			return true;
-		if (slash == path)
-			break;
+	/* The root is never listed (policy.c refuses it); the file itself
+	 * (the last component) was checked above. */
+	int dfd = fcntl(b->rootfd, F_DUPFD_CLOEXEC, 0);
+	bool known = false;
+	for (char *s = path + 1, *slash; dfd >= 0 && !known && (slash = strchr(s, '/')); s = slash + 1) {
+		*slash = 0;
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+				       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+		int next = (int)syscall(SYS_openat2, dfd, s, &how, sizeof(how));
+		close(dfd);
+		dfd = next;
+		known = dfd >= 0 && fstat(dfd, &st) == 0 && exec_id_known(b, &st);
 	}
-	return false;
+	if (dfd >= 0)
+		close(dfd);
+	return known;
 }
 
 /* With an exec list, Landlock refuses every other exec, and the kernel's

@@ -119,6 +119,27 @@ def test_exec_list_directory_and_symlink(t):
     expect(not [d for d in denials(r) if d["syscall"] == "exec"], "exec denials under a listed directory", r)
 
 
+def test_exec_list_check_is_linear_in_depth(t):
+    """Each exec outside the exec list makes the broker look for a listed
+    directory above the file. That work is the controller's (outside the
+    box's cgroup and --cpu-time): it must grow with the depth, not with its
+    square (each parent opened again from the root: ~0.3 s of ward's CPU
+    per exec 1900 directories deep). 30 refused execs there cost ward 10 s
+    before, well under a second now: the bound is 3 s."""
+    import resource
+    script = ("p=/tmp/a; i=1; while [ $i -lt 1900 ]; do p=$p/a; i=$((i+1)); done; mkdir -p $p && cd $p || exit 9;"
+              "printf '#!/bin/sh\\nexit 0\\n' > x; chmod 755 x; n=0;"
+              "while [ $n -lt 30 ]; do ./x 2>/dev/null; n=$((n+1)); done; echo done")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = t.sh(script, opts=["--audit", "--exec", "/bin/sh", "--exec", "/usr/bin/mkdir", "--exec", "/usr/bin/chmod",
+                          "--wall-time", "120s"], timeout=150)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    expect_ok(r, "done\n")
+    expect(len([d for d in denials(r) if d["syscall"] == "exec"]) >= 1, "no exec denial recorded", r)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    expect(cpu < 3.0, "30 refused execs 1900 directories deep cost %.1f s of CPU" % cpu, r)
+
+
 def test_audit_line_escapes_control_characters(t):
     r = t.py("import os\ntry: open('/x\\nward: forged\\x1b[2J')\nexcept OSError: pass", opts=["--audit"])
     expect_exit(r, 0, "exited")
