@@ -49,8 +49,13 @@
  *
  * connect/bind on unix sockets with a path: see handle_sock.
  *
+ * link/linkat: done by the broker too (see handle_link): a hard link is a
+ * second name for a file, and the box must not make one outside an ask
+ * prefix for a file inside it without asking.
+ *
  * Not mediated yet: the other path-taking calls (chdir, truncate, chmod,
- * link, symlink, xattrs, ...).
+ * symlink, xattrs, ...). A symlink grants nothing by itself: what opens
+ * through it is resolved (and asked about) by the broker.
  * The static layers alone govern them. */
 #include "broker.h"
 
@@ -97,7 +102,7 @@
 
 enum op {
 	OP_OPEN, OP_OPEN2, OP_STAT, OP_STATX, OP_ACCESS, OP_READLINK, OP_EXEC,
-	OP_MKDIR, OP_UNLINK, OP_RENAME, OP_CONNECT, OP_BIND,
+	OP_MKDIR, OP_UNLINK, OP_RENAME, OP_LINK, OP_CONNECT, OP_BIND,
 };
 
 /* The calls the filter sends to the broker, and where their arguments
@@ -132,6 +137,9 @@ static const struct call {
 	{__NR_rename, "rename", OP_RENAME, -1, 0, -1},
 	{__NR_renameat, "rename", OP_RENAME, 0, 1, -1},
 	{__NR_renameat2, "rename", OP_RENAME, 0, 1, 4},
+	/* link: the new name as for rename; linkat's flags are argument 4 */
+	{__NR_link, "link", OP_LINK, -1, 0, -1},
+	{__NR_linkat, "link", OP_LINK, 0, 1, 4},
 	/* the path is in the sockaddr (argument 1), not a string */
 	{__NR_connect, "connect", OP_CONNECT, -1, 1, -1},
 	{__NR_bind, "bind", OP_BIND, -1, 1, -1},
@@ -174,7 +182,7 @@ struct broker {
 	uint64_t dropped;
 	/* scratch for one request */
 	char path[PATH_MAX];
-	char path2[PATH_MAX]; /* rename's new name */
+	char path2[PATH_MAX]; /* rename's and link's new name */
 	char abs[2 * PATH_MAX];
 };
 
@@ -977,8 +985,9 @@ static int fetch(struct req *q)
 {
 	const struct seccomp_notif *n = q->n;
 	int r = read_box_string(q->pid, n->data.args[q->c->path], q->b->path, sizeof(q->b->path));
-	if (r == 0 && q->c->op == OP_RENAME)
-		r = read_box_string(q->pid, n->data.args[n->data.nr == __NR_rename ? 1 : 3], q->b->path2,
+	if (r == 0 && (q->c->op == OP_RENAME || q->c->op == OP_LINK))
+		r = read_box_string(q->pid, n->data.args[n->data.nr == __NR_rename || n->data.nr == __NR_link ? 1 : 3],
+				    q->b->path2,
 				    sizeof(q->b->path2));
 	if (!id_valid(q->b, n->id))
 		return -ESRCH;
@@ -1534,6 +1543,71 @@ static void handle_dirop(struct req *q, uint64_t id)
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
 }
 
+/* link(old, new), linkat(od, old, nd, new, flags): a new name for a
+ * file is a read of the file (the box may open it by the new name) and a
+ * create of the name. Under ask rules both are asked, the file as the
+ * broker resolved it: without this, `ln /p/private/key /p/key; cat
+ * /p/key` read a file under `ask /p/private` without asking. The broker
+ * links the very inode it resolved into the parent it resolved (the
+ * kernel resolving the path again would let the box swap it after the
+ * check), with the box's ids, through /proc/self/fd (AT_EMPTY_PATH needs
+ * CAP_DAC_READ_SEARCH). The kernel's own checks (protected_hardlinks,
+ * EXDEV across mounts, read-only mounts) apply as to any link. */
+static void handle_link(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	bool at = n->data.nr == __NR_linkat;
+	int olddir = at ? (int)n->data.args[0] : AT_FDCWD;
+	int newdir = at ? (int)n->data.args[2] : AT_FDCWD;
+	int fl = at ? (int)n->data.args[4] : 0;
+	char norm[PATH_MAX], norm2[PATH_MAX], last2[PATH_MAX];
+	if (fl & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
+		(void)send_resp(b, id, 0, EINVAL, 0);
+		return;
+	}
+	/* linkat(fd, "", ..., AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH in the
+	 * initial user namespace, which a box never has. */
+	if (!b->path[0]) {
+		(void)send_resp(b, id, 0, ENOENT, 0);
+		return;
+	}
+	q->how = ACCESS_READ;
+	int fd = resolve_asked(q, id, olddir, false, O_PATH | (fl & AT_SYMLINK_FOLLOW ? 0 : O_NOFOLLOW), 0,
+			       norm, sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL)
+		return;
+	if (fd == -EEXIST && q->is_vfile)
+		fd = -EXDEV; /* a memfd: on no mount of the box */
+	if (fd < 0) {
+		refuse(q, id, norm, -fd);
+		return;
+	}
+	q->how = ACCESS_CREATE;
+	int pfd = resolve_parent(q, newdir, b->path2, norm2, sizeof(norm2), last2, sizeof(last2));
+	if (pfd == LEAVE_TO_KERNEL) {
+		close(fd);
+		leave_to_kernel(b, id);
+		return;
+	}
+	int r = pfd < 0 ? pfd : ask_at(q, pfd, last2, norm2);
+	if (r == 0) {
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		r = linkat(AT_FDCWD, link, pfd, last2, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	}
+	if (r == 0) {
+		allowed(q, fd, NULL, ACCESS_READ);
+		allowed(q, pfd, last2, ACCESS_CREATE);
+	}
+	close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	if (r < 0)
+		record(q, norm2, -r);
+	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
+}
+
 /* connect/bind. Only a unix socket with a path names a file: the broker
  * reads the address once and resolves the path in the box (and asks,
  * under ask rules). Both are then left to the kernel in the box's own
@@ -1666,6 +1740,7 @@ static void handle(struct broker *b, const struct seccomp_notif *n)
 	case OP_MKDIR:
 	case OP_UNLINK:
 	case OP_RENAME: handle_dirop(&q, n->id); break;
+	case OP_LINK: handle_link(&q, n->id); break;
 	case OP_CONNECT:
 	case OP_BIND: break;
 	case OP_OPEN2: break;
