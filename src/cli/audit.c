@@ -1,10 +1,14 @@
 /* audit.c — what `ward run` does with what the broker saw: the --audit
  * lines (one per denied call, after the run) and the --learn policy (the
  * grants given, narrowed to the paths the program used). */
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "audit.h"
@@ -56,32 +60,40 @@ static int learned_cmp(const void *a, const void *b)
 	return strcmp(((const struct learned *)a)->path, ((const struct learned *)b)->path);
 }
 
-/* The user's grant (not the profile's: the learned policy is used with
- * the same profile) that holds box path `path`, the deepest one, into
- * *ret; cwd (the caller's directory as the run exposed it, or NULL)
- * counts as a read-only grant. Returns false when there is none. */
+/* The grant the run mounted at box path `path` (the deepest one holding
+ * it) into *ret, when it is one of the user's (not the profile's: the
+ * learned policy is used with the same profile) and a host tree: a tmpfs
+ * hides the host files below its path, so what the program did there is
+ * nothing to learn (learning it would grant the hidden host files), and
+ * what lies in a profile's grant is the profile's again on the rerun.
+ * cwd (the caller's directory as the run exposed it, or NULL) counts as
+ * a read-only grant. Returns false when there is none to learn from. */
 static bool user_grant(const ward_policy *p, const ward_policy *profile, const struct ward_grant *cwd,
 		       const char *path, struct ward_grant *ret)
 {
-	bool found = false;
+	bool found = false, from_profile = false;
 	struct ward_grant g, pg;
 	for (size_t i = 0; ward_policy_get_grant(p, i, &g) == 0; i++) {
-		if (g.kind == WARD_GRANT_TMPFS || !path_is_under(path, g.box))
+		if (!path_is_under(path, g.box))
 			continue;
-		bool from_profile = false;
-		for (size_t j = 0; profile && ward_policy_get_grant(profile, j, &pg) == 0; j++)
+		bool prof = false;
+		for (size_t j = 0; g.host && profile && ward_policy_get_grant(profile, j, &pg) == 0; j++)
 			if (!strcmp(pg.box, g.box) && pg.host && !strcmp(pg.host, g.host))
-				from_profile = true;
-		if (!from_profile && (!found || strlen(g.box) > strlen(ret->box))) {
+				prof = true;
+		/* The deepest; of two at the same box path the user's. */
+		size_t len = strlen(g.box), best = found ? strlen(ret->box) : 0;
+		if (!found || len > best || (len == best && from_profile && !prof)) {
 			*ret = g;
 			found = true;
+			from_profile = prof;
 		}
 	}
 	if (cwd && path_is_under(path, cwd->box) && (!found || strlen(cwd->box) > strlen(ret->box))) {
 		*ret = *cwd;
 		found = true;
+		from_profile = false;
 	}
-	return found;
+	return found && !from_profile && ret->kind != WARD_GRANT_TMPFS;
 }
 
 /* The learned grants, before they go into the policy. */
@@ -89,6 +101,32 @@ struct lgrant {
 	enum ward_grant_kind kind;
 	char *host, *box;
 };
+
+/* Is host path g->host + rest still below the grant's host root, with
+ * no symbolic link on the way? The program ran with write access there
+ * and may have swapped what it used for a symlink before it exited
+ * (through calls the broker leaves to the kernel, or on a path it spelled
+ * differently): the rerun's mount would follow that link out of the grant
+ * (a host secret, the host's /, a host directory made writable). The
+ * grant's own root is the user's choice and may be a link; nothing below
+ * it may. A path missing now is fine: its grant is optional. */
+static bool beneath(const struct ward_grant *g, const char *rest)
+{
+	while (rest[0] == '/')
+		rest++;
+	if (!rest[0])
+		return true;
+	_cleanup_close_ int root = open(g->host, O_PATH | O_CLOEXEC);
+	if (root < 0)
+		return errno == ENOENT;
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int fd = (int)syscall(SYS_openat2, root, rest, &how, sizeof(how));
+	if (fd < 0)
+		return errno == ENOENT;
+	close(fd);
+	return true;
+}
 
 /* The narrowest grant for one learned access under user grant g: the
  * file read (read-only), the file written, or for a file created the
@@ -114,6 +152,13 @@ static bool learn_grant(const struct ward_grant *g, const char *path, unsigned h
 		free(host);
 		if (!(host = strdup("/")))
 			die_oom();
+	}
+	if (!beneath(g, rest)) {
+		warn("--learn: left out '%s': not a file or directory below the grant '%s' now "
+		     "(a symbolic link in its path)", host, g->host);
+		free(host);
+		free(box);
+		return false;
 	}
 	*ret = (struct lgrant){write ? WARD_GRANT_RW : WARD_GRANT_RO, host, box};
 	return true;
@@ -177,6 +222,34 @@ static bool has_line(const char *other, const char *line, size_t len)
 	return false;
 }
 
+/* The lines a policy holds for the variables passed through from the
+ * caller's environment (`--env NAME`): "env NAME=<the caller's value>" as
+ * ward_policy_format writes them. The learned policy says `env NAME`
+ * instead: the value (a token, a password) is the caller's, never
+ * written to a file; a later NAME=VALUE that replaced it is another line
+ * and stays. */
+static char *passed_env_lines(const char *const *passed)
+{
+	ward_policy *q = NULL;
+	char *text = NULL;
+	if (ward_policy_new(&q) < 0)
+		die_oom();
+	for (size_t i = 0; passed && passed[i]; i++) {
+		const char *v = getenv(passed[i]);
+		_cleanup_free_ char *entry = NULL;
+		if (!v)
+			continue;
+		if (asprintf(&entry, "%s=%s", passed[i], v) < 0)
+			die_oom();
+		if (ward_policy_set_env(q, entry) == -ENOMEM)
+			die_oom();
+	}
+	if (ward_policy_format(q, &text) < 0)
+		die_oom();
+	ward_policy_free(q);
+	return text;
+}
+
 /* Writes the learned policy: the user's grants narrowed to what the
  * program used, the caller's directory no longer exposed (`cwd off`) but
  * what the program used of it granted, and the rest of the run's policy
@@ -185,7 +258,7 @@ static bool has_line(const char *other, const char *line, size_t len)
  * Written through out_file_write like the report (a box-planted symlink
  * is never followed). */
 bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_policy *profile,
-		  struct learner *l, char **program, const ward_result *r)
+		  struct learner *l, char **program, const char *const *passed, const ward_result *r)
 {
 	ward_policy *out = NULL;
 	if (ward_policy_new(&out) < 0)
@@ -205,7 +278,7 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 		if ((how & WARD_ACCESS_DIR) && !write && i + 1 < l->n &&
 		    path_is_under(l->v[i + 1].path, l->v[i].path))
 			continue;
-		struct ward_grant g;
+		struct ward_grant g = {0};
 		if (user_grant(p, profile, exposed ? &cwd_grant : NULL, l->v[i].path, &g) &&
 		    learn_grant(&g, l->v[i].path, how, &lg[n]))
 			n++;
@@ -245,13 +318,17 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 	FILE *k = open_memstream(&kept, &kept_len);
 	if (!k)
 		die_oom();
+	_cleanup_free_ char *pass_lines = passed_env_lines(passed);
 	for (const char *s = all; s && *s;) {
 		const char *eol = strchrnul(s, '\n');
 		size_t len = (size_t)(eol - s);
 		bool grant = (len > 3 && (!strncmp(s, "ro ", 3) || !strncmp(s, "rw ", 3)));
 		bool cwd_off = len == 7 && !strncmp(s, "cwd off", 7);
 		own_cwd |= len > 4 && !strncmp(s, "cwd ", 4) && !cwd_off;
-		if (!grant && !cwd_off && !(prof && has_line(prof, s, len)))
+		if (len > 4 && !strncmp(s, "env ", 4) && has_line(pass_lines, s, len))
+			fprintf(k, "env %.*s\n", (int)strcspn(s + 4 + strspn(s + 4, "'\""), "="),
+				s + 4 + strspn(s + 4, "'\""));
+		else if (!grant && !cwd_off && !(prof && has_line(prof, s, len)))
 			fprintf(k, "%.*s\n", (int)len, s);
 		s = *eol ? eol + 1 : NULL;
 	}

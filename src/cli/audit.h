@@ -18,4 +18,4 @@ void learn_access(void *ctx, const char *box_path, unsigned how);
  * r: the run's result (what it exposed of the current directory).
  * Returns false after a message when the file could not be written. */
 bool learn_finish(const struct out_file *out, const ward_policy *p, const ward_policy *profile,
-		  struct learner *l, char **program, const ward_result *r);
+		  struct learner *l, char **program, const char *const *passed, const ward_result *r);

@@ -583,6 +583,13 @@ int cmd_run(int argc, char **argv)
 	struct run_args a = {.cgroup = WARD_CGROUP_AUTO};
 	parse_args(argc, argv, &a);
 	__attribute__((cleanup(policy_freep))) ward_policy *p = compose_policy(&a);
+	/* --learn writes `env NAME` for these, never the caller's value. */
+	_cleanup_free_ const char **passed = calloc(a.n_ops + 1, sizeof(*passed));
+	if (!passed)
+		die_oom();
+	for (size_t i = 0, n = 0; i < a.n_ops; i++)
+		if (a.ops[i].opt == OPT_ENV && !strchr(a.ops[i].arg, '='))
+			passed[n++] = a.ops[i].arg;
 	free(a.ops);
 	a.ops = NULL;
 
@@ -641,7 +648,7 @@ int cmd_run(int argc, char **argv)
 	if (!report_finish(&report, r))
 		status = EXIT_SETUP_ERROR;
 	if (a.learn && rs != WARD_STATUS_SETUP_ERROR &&
-	    !learn_finish(&learn, p, profile_only, learner, a.program, r))
+	    !learn_finish(&learn, p, profile_only, learner, a.program, passed, r))
 		status = EXIT_SETUP_ERROR;
 	if (cancelled) {
 		int sig = cancelled;

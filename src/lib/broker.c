@@ -49,8 +49,13 @@
  *
  * connect/bind on unix sockets with a path: see handle_sock.
  *
+ * link/linkat: done by the broker too (see handle_link): a hard link is a
+ * second name for a file, and the box must not make one outside an ask
+ * prefix for a file inside it without asking.
+ *
  * Not mediated yet: the other path-taking calls (chdir, truncate, chmod,
- * link, symlink, xattrs, ...).
+ * symlink, xattrs, ...). A symlink grants nothing by itself: what opens
+ * through it is resolved (and asked about) by the broker.
  * The static layers alone govern them. */
 #include "broker.h"
 
@@ -97,7 +102,7 @@
 
 enum op {
 	OP_OPEN, OP_OPEN2, OP_STAT, OP_STATX, OP_ACCESS, OP_READLINK, OP_EXEC,
-	OP_MKDIR, OP_UNLINK, OP_RENAME, OP_CONNECT, OP_BIND,
+	OP_MKDIR, OP_UNLINK, OP_RENAME, OP_LINK, OP_CONNECT, OP_BIND,
 };
 
 /* The calls the filter sends to the broker, and where their arguments
@@ -132,6 +137,9 @@ static const struct call {
 	{__NR_rename, "rename", OP_RENAME, -1, 0, -1},
 	{__NR_renameat, "rename", OP_RENAME, 0, 1, -1},
 	{__NR_renameat2, "rename", OP_RENAME, 0, 1, 4},
+	/* link: the new name as for rename; linkat's flags are argument 4 */
+	{__NR_link, "link", OP_LINK, -1, 0, -1},
+	{__NR_linkat, "link", OP_LINK, 0, 1, 4},
 	/* the path is in the sockaddr (argument 1), not a string */
 	{__NR_connect, "connect", OP_CONNECT, -1, 1, -1},
 	{__NR_bind, "bind", OP_BIND, -1, 1, -1},
@@ -174,7 +182,7 @@ struct broker {
 	uint64_t dropped;
 	/* scratch for one request */
 	char path[PATH_MAX];
-	char path2[PATH_MAX]; /* rename's new name */
+	char path2[PATH_MAX]; /* rename's and link's new name */
 	char abs[2 * PATH_MAX];
 };
 
@@ -624,26 +632,6 @@ static void record(struct req *q, const char *norm, int error)
 	d->reason = reason;
 }
 
-/* Tells the caller (--learn) about an access the broker allowed. The box's
- * own /proc and /dev are ward's, never a grant: not reported. */
-static void allowed(struct req *q, const char *norm, unsigned how)
-{
-	struct broker *b = q->b;
-	if (!b->on_access || q->is_vfile || !norm[0] || path_is_under(norm, "/proc") ||
-	    path_is_under(norm, "/dev"))
-		return;
-	b->on_access(b->access_ctx, norm, how);
-}
-
-/* ---- ask rules ---------------------------------------------------------
- *
- * The broker only narrows: an access under an ask prefix that the static
- * layers allow is put to the run's access handler, with the box path it
- * resolved to (not the path as the box spelled it: a symlink outside a
- * prefix that leads into one is asked, one inside that leads out is not).
- * Nothing is created, truncated, removed or connected before the answer.
- * Without a handler nobody can say yes: the access is refused. */
-
 /* The box path of an fd the broker opened in the box's root. The box's
  * mount tree is unreachable from the controller's root, so the kernel
  * prints the fd's path from the box's root (what box_base relies on for
@@ -658,6 +646,45 @@ static bool fd_box_path(int fd, char *out, size_t cap)
 	out[k] = 0;
 	return true;
 }
+
+/* Tells the caller (--learn) about an access the broker allowed: the
+ * file fd names, or name `last` in directory fd. The path is the one the
+ * broker resolved (what the kernel names fd), never the one the box
+ * spelled: "other/lnk/../a.c" (lnk a symlink into src/) is src/a.c, and a
+ * learned grant of other/ would be one of a directory the program never
+ * wrote in. The box's own /proc and /dev are ward's, never a grant: not
+ * reported; nor is a file already removed (its name is gone). */
+static void allowed(struct req *q, int fd, const char *last, unsigned how)
+{
+	struct broker *b = q->b;
+	char path[PATH_MAX];
+	struct stat st;
+	if (!b->on_access || q->is_vfile || fd < 0 || !fd_box_path(fd, path, sizeof(path)))
+		return;
+	if (last) {
+		size_t n = strlen(last);
+		while (n > 1 && last[n - 1] == '/')
+			n--;
+		size_t k = strlen(path);
+		if ((size_t)snprintf(path + k, sizeof(path) - k, "%s%.*s", k > 1 ? "/" : "", (int)n, last) >=
+		    sizeof(path) - k)
+			return;
+	} else if (fstat(fd, &st) < 0 || (st.st_nlink == 0 && !(how & ACCESS_CREATE))) {
+		return;
+	}
+	if (path_is_under(path, "/proc") || path_is_under(path, "/dev"))
+		return;
+	b->on_access(b->access_ctx, path, how);
+}
+
+/* ---- ask rules ---------------------------------------------------------
+ *
+ * The broker only narrows: an access under an ask prefix that the static
+ * layers allow is put to the run's access handler, with the box path it
+ * resolved to (not the path as the box spelled it: a symlink outside a
+ * prefix that leads into one is asked, one inside that leads out is not).
+ * Nothing is created, truncated, removed or connected before the answer.
+ * Without a handler nobody can say yes: the access is refused. */
 
 /* 0 when box path `path` is under no ask prefix or the handler allows
  * the access q->how; else -EACCES with the reason in q. */
@@ -959,8 +986,9 @@ static int fetch(struct req *q)
 {
 	const struct seccomp_notif *n = q->n;
 	int r = read_box_string(q->pid, n->data.args[q->c->path], q->b->path, sizeof(q->b->path));
-	if (r == 0 && q->c->op == OP_RENAME)
-		r = read_box_string(q->pid, n->data.args[n->data.nr == __NR_rename ? 1 : 3], q->b->path2,
+	if (r == 0 && (q->c->op == OP_RENAME || q->c->op == OP_LINK))
+		r = read_box_string(q->pid, n->data.args[n->data.nr == __NR_rename || n->data.nr == __NR_link ? 1 : 3],
+				    q->b->path2,
 				    sizeof(q->b->path2));
 	if (!id_valid(q->b, n->id))
 		return -ESRCH;
@@ -1108,8 +1136,8 @@ static void handle_open(struct req *q, uint64_t id)
 		 * every use of it (a lookup below it, fstat, a reopen through
 		 * /proc/self/fd, execveat) is brokered or checked by the kernel
 		 * again, so the kernel may make this one itself. */
+		allowed(q, fd, NULL, ACCESS_READ);
 		close(fd);
-		allowed(q, norm, ACCESS_READ);
 		(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 		return;
 	}
@@ -1121,7 +1149,7 @@ static void handle_open(struct req *q, uint64_t id)
 			how |= ACCESS_CREATE;
 		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
 			how |= ACCESS_DIR;
-		allowed(q, norm, how);
+		allowed(q, fd, NULL, how);
 	}
 	send_fd(b, id, fd, fl & O_CLOEXEC);
 	close(fd);
@@ -1165,7 +1193,7 @@ static void handle_stat(struct req *q, uint64_t id)
 		if (r == 0)
 			r = write_box(q, n->data.args[4], &sx, sizeof(sx));
 		if (r == 0)
-			allowed(q, norm, ACCESS_READ | (S_ISDIR(sx.stx_mode) ? ACCESS_DIR : 0));
+			allowed(q, fd, NULL, ACCESS_READ | (S_ISDIR(sx.stx_mode) ? ACCESS_DIR : 0));
 	} else {
 		struct stat st;
 		uint64_t buf = n->data.args[q->c->dir >= 0 ? 2 : 1];
@@ -1177,7 +1205,7 @@ static void handle_stat(struct req *q, uint64_t id)
 		if (r == 0)
 			r = write_box(q, buf, &st, sizeof(st));
 		if (r == 0)
-			allowed(q, norm, ACCESS_READ | (S_ISDIR(st.st_mode) ? ACCESS_DIR : 0));
+			allowed(q, fd, NULL, ACCESS_READ | (S_ISDIR(st.st_mode) ? ACCESS_DIR : 0));
 	}
 	close(fd);
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
@@ -1211,12 +1239,13 @@ static void handle_access(struct req *q, uint64_t id)
 	} else {
 		/* AT_EACCESS: our fsuid (the box's uid), not our real uid. */
 		r = syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
-		close(fd);
 	}
 	if (r < 0)
 		record(q, norm, -r);
 	else
-		allowed(q, norm, ACCESS_READ);
+		allowed(q, fd, NULL, ACCESS_READ);
+	if (fd >= 0)
+		close(fd);
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
 }
 
@@ -1245,8 +1274,8 @@ static void handle_readlink(struct req *q, uint64_t id)
 	char target[PATH_MAX];
 	ssize_t k = readlinkat(fd, "", target, sizeof(target));
 	int er = errno;
-	close(fd);
 	if (k < 0) {
+		close(fd);
 		(void)send_resp(b, id, 0, er, 0);
 		return;
 	}
@@ -1254,7 +1283,8 @@ static void handle_readlink(struct req *q, uint64_t id)
 		k = size;
 	int r = write_box(q, buf, target, (size_t)k);
 	if (r == 0)
-		allowed(q, norm, ACCESS_READ);
+		allowed(q, fd, NULL, ACCESS_READ);
+	close(fd);
 	(void)send_resp(b, id, r < 0 ? 0 : k, r < 0 ? -r : 0, 0);
 }
 
@@ -1313,7 +1343,12 @@ static bool exec_id_known(const struct broker *b, const struct stat *st)
 }
 
 /* Does Landlock's exec list hold the file fd names: that very inode
- * (rules are on inodes), or a directory above it in the box's tree? */
+ * (rules are on inodes), or a directory above it in the box's tree? The
+ * directories are walked from the root down, each opened from the one
+ * before: linear in the depth. (Opening each parent again from the root
+ * was quadratic: a file 2000 directories deep cost ~0.3 s of the
+ * controller's CPU per refused exec, outside the box's cgroup and
+ * --cpu-time.) The depth is bounded by PATH_MAX, fd_box_path's buffer. */
 static bool exec_listed(struct broker *b, int fd)
 {
 	struct stat st;
@@ -1324,21 +1359,22 @@ static bool exec_listed(struct broker *b, int fd)
 		return true;
 	if (!fd_box_path(fd, path, sizeof(path)))
 		return false;
-	for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
-		if (slash == path)
-			slash[1] = 0; /* the root: never listed (policy.c refuses it) */
-		else
-			slash[0] = 0;
-		int dfd = open_in_box(b, path, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, 0);
-		bool known = dfd >= 0 && fstat(dfd, &st) == 0 && exec_id_known(b, &st);
-		if (dfd >= 0)
-			close(dfd);
-		if (known)
-			return true;
-		if (slash == path)
-			break;
+	/* The root is never listed (policy.c refuses it); the file itself
+	 * (the last component) was checked above. */
+	int dfd = fcntl(b->rootfd, F_DUPFD_CLOEXEC, 0);
+	bool known = false;
+	for (char *s = path + 1, *slash; dfd >= 0 && !known && (slash = strchr(s, '/')); s = slash + 1) {
+		*slash = 0;
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+				       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+		int next = (int)syscall(SYS_openat2, dfd, s, &how, sizeof(how));
+		close(dfd);
+		dfd = next;
+		known = dfd >= 0 && fstat(dfd, &st) == 0 && exec_id_known(b, &st);
 	}
-	return false;
+	if (dfd >= 0)
+		close(dfd);
+	return known;
 }
 
 /* With an exec list, Landlock refuses every other exec, and the kernel's
@@ -1402,13 +1438,14 @@ static void handle_exec(struct req *q, uint64_t id)
 		r = syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
 		if (r == 0)
 			r = exec_check(q, fd);
+		if (r == 0)
+			allowed(q, fd, NULL, ACCESS_EXEC);
 		close(fd);
 	}
 	if (r < 0) {
 		refuse(q, id, norm, -r);
 		return;
 	}
-	allowed(q, norm, ACCESS_EXEC);
 	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
@@ -1449,7 +1486,7 @@ static void handle_dirop(struct req *q, uint64_t id)
 		mode_t mode = (mode_t)n->data.args[nr == __NR_mkdir ? 1 : 2] & 07777;
 		r = mkdirat(pfd, last, mode & ~box_umask(q->pid)) < 0 ? -errno : 0;
 		if (r == 0)
-			allowed(q, norm, ACCESS_CREATE | ACCESS_DIR);
+			allowed(q, pfd, last, ACCESS_CREATE | ACCESS_DIR);
 	} else if (r == 0 && q->c->op == OP_UNLINK) {
 		int fl = nr == __NR_rmdir ? AT_REMOVEDIR
 			 : nr == __NR_unlinkat ? (int)n->data.args[2] : 0;
@@ -1457,7 +1494,7 @@ static void handle_dirop(struct req *q, uint64_t id)
 		if (r == 0)
 			r = unlinkat(pfd, last, fl) < 0 ? -errno : 0;
 		if (r == 0)
-			allowed(q, norm, ACCESS_CREATE);
+			allowed(q, pfd, last, ACCESS_CREATE);
 	} else if (r == 0) {
 		/* rename(old, new), renameat(od, old, nd, new[, flags]) */
 		int newdir = nr == __NR_rename ? AT_FDCWD : (int)n->data.args[2];
@@ -1491,19 +1528,84 @@ static void handle_dirop(struct req *q, uint64_t id)
 				r = ask_at(q, pfd2, last2, norm2);
 			if (r == 0)
 				r = syscall(SYS_renameat2, pfd, last, pfd2, last2, fl) < 0 ? -errno : 0;
+			if (r == 0) {
+				allowed(q, pfd, last, ACCESS_CREATE);
+				allowed(q, pfd2, last2, ACCESS_CREATE);
+			}
 			close(pfd2);
 		}
 		if (!was_vfile && q->is_vfile)
 			r = -EROFS;
-		if (r == 0) {
-			allowed(q, norm, ACCESS_CREATE);
-			allowed(q, norm2, ACCESS_CREATE);
-		}
 	}
 	if (pfd >= 0)
 		close(pfd);
 	if (r < 0)
 		record(q, norm, -r);
+	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
+}
+
+/* link(old, new), linkat(od, old, nd, new, flags): a new name for a
+ * file is a read of the file (the box may open it by the new name) and a
+ * create of the name. Under ask rules both are asked, the file as the
+ * broker resolved it: without this, `ln /p/private/key /p/key; cat
+ * /p/key` read a file under `ask /p/private` without asking. The broker
+ * links the very inode it resolved into the parent it resolved (the
+ * kernel resolving the path again would let the box swap it after the
+ * check), with the box's ids, through /proc/self/fd (AT_EMPTY_PATH needs
+ * CAP_DAC_READ_SEARCH). The kernel's own checks (protected_hardlinks,
+ * EXDEV across mounts, read-only mounts) apply as to any link. */
+static void handle_link(struct req *q, uint64_t id)
+{
+	const struct seccomp_notif *n = q->n;
+	struct broker *b = q->b;
+	bool at = n->data.nr == __NR_linkat;
+	int olddir = at ? (int)n->data.args[0] : AT_FDCWD;
+	int newdir = at ? (int)n->data.args[2] : AT_FDCWD;
+	int fl = at ? (int)n->data.args[4] : 0;
+	char norm[PATH_MAX], norm2[PATH_MAX], last2[PATH_MAX];
+	if (fl & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
+		(void)send_resp(b, id, 0, EINVAL, 0);
+		return;
+	}
+	/* linkat(fd, "", ..., AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH in the
+	 * initial user namespace, which a box never has. */
+	if (!b->path[0]) {
+		(void)send_resp(b, id, 0, ENOENT, 0);
+		return;
+	}
+	q->how = ACCESS_READ;
+	int fd = resolve_asked(q, id, olddir, false, O_PATH | (fl & AT_SYMLINK_FOLLOW ? 0 : O_NOFOLLOW), 0,
+			       norm, sizeof(norm));
+	if (fd == LEAVE_TO_KERNEL)
+		return;
+	if (fd == -EEXIST && q->is_vfile)
+		fd = -EXDEV; /* a memfd: on no mount of the box */
+	if (fd < 0) {
+		refuse(q, id, norm, -fd);
+		return;
+	}
+	q->how = ACCESS_CREATE;
+	int pfd = resolve_parent(q, newdir, b->path2, norm2, sizeof(norm2), last2, sizeof(last2));
+	if (pfd == LEAVE_TO_KERNEL) {
+		close(fd);
+		leave_to_kernel(b, id);
+		return;
+	}
+	int r = pfd < 0 ? pfd : ask_at(q, pfd, last2, norm2);
+	if (r == 0) {
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		r = linkat(AT_FDCWD, link, pfd, last2, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	}
+	if (r == 0) {
+		allowed(q, fd, NULL, ACCESS_READ);
+		allowed(q, pfd, last2, ACCESS_CREATE);
+	}
+	close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	if (r < 0)
+		record(q, norm2, -r);
 	(void)send_resp(b, id, 0, r < 0 ? -r : 0, 0);
 }
 
@@ -1548,13 +1650,14 @@ static void handle_sock(struct req *q, uint64_t id)
 			return;
 		}
 		int r = pfd < 0 ? pfd : ask_at(q, pfd, last, norm);
+		if (r == 0)
+			allowed(q, pfd, last, ACCESS_CREATE);
 		if (pfd >= 0)
 			close(pfd);
 		if (r < 0) {
 			refuse(q, id, norm, -r);
 			return;
 		}
-		allowed(q, norm, ACCESS_CREATE);
 		(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 		return;
 	}
@@ -1578,12 +1681,13 @@ static void handle_sock(struct req *q, uint64_t id)
 	/* Connecting needs write permission on the socket file: refuse (and
 	 * record) what the kernel would refuse, with the box's fsuid. */
 	int r = syscall(SYS_faccessat2, fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? -errno : 0;
+	if (r == 0)
+		allowed(q, fd, NULL, ACCESS_WRITE);
 	close(fd);
 	if (r < 0) {
 		refuse(q, id, norm, -r);
 		return;
 	}
-	allowed(q, norm, ACCESS_WRITE);
 	(void)send_resp(b, id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
@@ -1637,6 +1741,7 @@ static void handle(struct broker *b, const struct seccomp_notif *n)
 	case OP_MKDIR:
 	case OP_UNLINK:
 	case OP_RENAME: handle_dirop(&q, n->id); break;
+	case OP_LINK: handle_link(&q, n->id); break;
 	case OP_CONNECT:
 	case OP_BIND: break;
 	case OP_OPEN2: break;

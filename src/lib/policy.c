@@ -116,6 +116,7 @@ void policy_free(struct policy *p)
 	strv_clear(&p->exec);
 	strv_clear(&p->exec_from);
 	strv_clear(&p->env);
+	strv_clear(&p->env_pass);
 	for (size_t i = 0; i < p->n_files; i++) {
 		free(p->files[i].box);
 		free(p->files[i].host);
@@ -315,6 +316,25 @@ static bool env_name_valid(const char *s, size_t n)
 	return true;
 }
 
+/* Marks variable name[0..n) as passed through from the caller (on) or
+ * set to a value of the policy's own (off). */
+static int env_pass_mark(struct policy *p, const char *name, size_t n, bool on)
+{
+	for (size_t i = 0; i < p->env_pass.n; i++) {
+		if (strlen(p->env_pass.v[i]) != n || strncmp(p->env_pass.v[i], name, n))
+			continue;
+		if (!on) {
+			free(p->env_pass.v[i]);
+			p->env_pass.v[i] = p->env_pass.v[--p->env_pass.n];
+		}
+		return 0;
+	}
+	char *dup = on ? strndup(name, n) : NULL;
+	if (on && !dup)
+		return -ENOMEM;
+	return on ? strv_push_take(&p->env_pass, dup) : 0;
+}
+
 int policy_add_env(struct policy *p, const char *spec, struct err *e)
 {
 	if (!p)
@@ -350,6 +370,8 @@ int policy_add_env(struct policy *p, const char *spec, struct err *e)
 	/* A later setting of the same name replaces the earlier one. */
 	for (size_t i = 0; i < p->env.n; i++) {
 		if (!strncmp(p->env.v[i], entry, nlen + 1)) {
+			if (env_pass_mark(p, spec, nlen, !eq) < 0)
+				return -ENOMEM;
 			free(p->env.v[i]);
 			p->env.v[i] = TAKE_PTR(entry);
 			return 0;
@@ -357,6 +379,8 @@ int policy_add_env(struct policy *p, const char *spec, struct err *e)
 	}
 	if (p->env.n >= MAX_ENV)
 		return err_set(e, E2BIG, "too many environment variables (at most %d)", MAX_ENV);
+	if (env_pass_mark(p, spec, nlen, !eq) < 0)
+		return -ENOMEM;
 	return strv_push_take(&p->env, TAKE_PTR(entry));
 }
 
@@ -1118,8 +1142,16 @@ int policy_format(const struct policy *p, char **ret_text)
 	}
 	for (size_t i = 0; i < p->exec.n; i++)
 		put_directive(f, "exec", p->exec.v[i], NULL, NULL);
-	for (size_t i = 0; i < p->env.n; i++)
-		put_directive(f, "env", p->env.v[i], NULL, NULL);
+	/* `env NAME` as it was written: the caller's value (a token, a
+	 * password) is never written out (--learn's file). */
+	for (size_t i = 0; i < p->env.n; i++) {
+		size_t nlen = strcspn(p->env.v[i], "=");
+		bool pass = false;
+		for (size_t j = 0; j < p->env_pass.n && !pass; j++)
+			pass = strlen(p->env_pass.v[j]) == nlen && !strncmp(p->env_pass.v[j], p->env.v[i], nlen);
+		_cleanup_free_ char *name = pass ? strndup(p->env.v[i], nlen) : NULL;
+		put_directive(f, "env", name ? name : p->env.v[i], NULL, NULL);
+	}
 	if (p->hide_cwd)
 		put_directive(f, "cwd", "off", NULL, NULL);
 	if (p->cwd)

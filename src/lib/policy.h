@@ -69,6 +69,7 @@ struct policy {
 	struct strv exec;	/* box paths the box may execve; empty = any */
 	struct strv exec_from;	/* where each came from ("FILE:LINE", "" if set by a call) */
 	struct strv env;	/* "NAME=VALUE" entries, last one wins */
+	struct strv env_pass;	/* names of those that are `env NAME`: the caller's value */
 	char *cwd;		/* box working directory; NULL = default */
 	bool hide_cwd;		/* `cwd off`: never expose the caller's directory */
 	char *hostname;		/* NULL = "ward" */

@@ -131,6 +131,30 @@ def test_proc_fd_reopen_is_asked(t):
               "denials", r)
 
 
+def test_hard_link_is_asked(t):
+    # A hard link out from under an ask prefix is a second name for the
+    # file: made by the broker only when the handler allows reading the
+    # file (and creating the name), else nothing reaches the host.
+    t.mkdir("p")
+    t.mkdir("p/private")
+    t.write("p/private/key", SECRET + "\n")
+    policy = t.write("box.policy", "rw %s /p\nask /p/private\n" % t.path("p"))
+    script = "ln /p/private/key /p/key; echo ln=$?; cat /p/key; ln -P /p/private/key /p/key2; echo ln=$?"
+    r, rep = hostfn(t, ["/bin/sh", "-c", script], "--profile", "sh", "--policy", policy)
+    expect_not_in(SECRET, rep["stdout"] + rep["stderr"], "the file linked out of the ask prefix", r)
+    expect_in("ln=1\n", rep["stdout"], "ln's status", r)
+    expect(not os.path.exists(t.path("p", "key")) and not os.path.exists(t.path("p", "key2")),
+           "a link was made on the host", r)
+    expect_in(("link", "/p/private/key", "no application to ask"), denials(rep), "denials", r)
+    # allowed: the link is made and reads the same file
+    r, rep = hostfn(t, ["/bin/sh", "-c", "ln /p/private/key /p/key && cat /p/key"], "--profile", "sh",
+                    "--policy", policy, "--allow", "/p/private/key")
+    expect_eq(rep["stdout"], SECRET + "\n", "stdout (allowed)", r)
+    expect_in("link /p/private/key r", rep["asked"], "the handler was asked about the link's source", r)
+    expect_eq(os.stat(t.path("p", "key")).st_ino, os.stat(t.path("p", "private", "key")).st_ino,
+              "the host's link is the same file", r)
+
+
 def test_nothing_created_or_truncated_before_the_answer(t):
     policy = setup(t)
     t.write("out/keep", "KEEP\n")

@@ -20,6 +20,10 @@ def denials(r):
     return r.report["denials"]
 
 
+def path_under(path, top):
+    return path == top or path.startswith(top + "/")
+
+
 def find(ds, syscall, path):
     return [d for d in ds if d["syscall"] == syscall and d["path"] == path]
 
@@ -117,6 +121,27 @@ def test_exec_list_directory_and_symlink(t):
     expect_exit(r, 0, "exited")
     expect_eq(r.out, b"tr=0\ntrue=0\nls=0\n", "stdout", r)
     expect(not [d for d in denials(r) if d["syscall"] == "exec"], "exec denials under a listed directory", r)
+
+
+def test_exec_list_check_is_linear_in_depth(t):
+    """Each exec outside the exec list makes the broker look for a listed
+    directory above the file. That work is the controller's (outside the
+    box's cgroup and --cpu-time): it must grow with the depth, not with its
+    square (each parent opened again from the root: ~0.3 s of ward's CPU
+    per exec 1900 directories deep). 30 refused execs there cost ward 10 s
+    before, well under a second now: the bound is 3 s."""
+    import resource
+    script = ("p=/tmp/a; i=1; while [ $i -lt 1900 ]; do p=$p/a; i=$((i+1)); done; mkdir -p $p && cd $p || exit 9;"
+              "printf '#!/bin/sh\\nexit 0\\n' > x; chmod 755 x; n=0;"
+              "while [ $n -lt 30 ]; do ./x 2>/dev/null; n=$((n+1)); done; echo done")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = t.sh(script, opts=["--audit", "--exec", "/bin/sh", "--exec", "/usr/bin/mkdir", "--exec", "/usr/bin/chmod",
+                          "--wall-time", "120s"], timeout=150)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    expect_ok(r, "done\n")
+    expect(len([d for d in denials(r) if d["syscall"] == "exec"]) >= 1, "no exec denial recorded", r)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    expect(cpu < 3.0, "30 refused execs 1900 directories deep cost %.1f s of CPU" % cpu, r)
 
 
 def test_audit_line_escapes_control_characters(t):
@@ -436,6 +461,89 @@ def test_learn_complete_and_narrow(t):
     expect_exit(r, 1, "exited")
     expect_not_in(b"UNUSED-8d1f", r.out + r.err, "output of the unused sibling", r)
     expect_in(b'ward: denied open("data/unused.csv", O_RDONLY): not granted', r.err, "stderr", r)
+
+
+def test_learn_never_grants_a_planted_symlink(t):
+    """A program run with --learn and a read-write grant swaps what it used
+    for symlinks to host paths before it exits: through /proc/self/root
+    (left to the kernel, unrecorded) and through a path it spells across a
+    symlink of its own (other/lnk/../b.c is src/b.c). The learned policy
+    must grant none of the links, nor a directory the program never wrote
+    in; rerun, it must not read the host secret or the host's / nor write
+    in the host directory the links point to."""
+    proj = t.mkdir("proj", 0o755)
+    for d in ("src", "src/sub", "data", "out", "other"):
+        t.mkdir("proj/" + d)
+    t.write("proj/src/a.c", "int a;\n")
+    t.write("proj/src/b.c", "int b;\n")
+    secret = t.write("secret/key", "HOST-SECRET-5e1\n")
+    victim = t.mkdir("victim", 0o777)
+    learned = t.path("reports", "learned.policy")
+    root = "/proc/self/root" + proj
+    script = ("cd %(p)s; cat src/a.c; ls data; echo r > out/r;"
+              "rm %(r)s/src/a.c && ln -s %(s)s src/a.c;"
+              "rmdir %(r)s/data && ln -s / data;"
+              "mv %(r)s/out %(r)s/.old && ln -s %(v)s out;"
+              "ln -s %(p)s/src/sub other/lnk && rm other/lnk/../b.c && ln -s %(s)s src/b.c;"
+              "ls -l src/a.c src/b.c data out >/dev/null && echo swapped"
+              % {"p": proj, "r": root, "s": secret, "v": victim})
+    r = t.sh(script, opts=["--learn", learned, "--rw", proj])
+    expect_ok(r, "int a;\nswapped\n")
+    for n in ("src/a.c", "src/b.c", "data", "out"):
+        expect(os.path.islink(os.path.join(proj, n)), "the box did not swap %s for a symlink" % n, r)
+    with open(learned) as f:
+        lines = [l for l in f.read().splitlines() if l and not l.startswith("#")]
+    for bad in ("/src/a.c", "/src/b.c", "/data", "/out", "/other"):
+        expect(not [l for l in lines if l.startswith(("ro ", "rw ")) and path_under(l.split()[1], proj + bad)],
+               "the learned policy grants %s%s: %r" % (proj, bad, lines), r)
+    expect_in(b"--learn: left out", r.err, "stderr", r)
+    r = t.sh("cat %(p)s/src/a.c %(p)s/src/b.c %(p)s/data%(s)s; ls %(p)s/data/; echo PWNED > %(p)s/out/planted"
+             % {"p": proj, "s": secret}, opts=["--policy", learned])
+    expect_not_in(b"HOST-SECRET-5e1", r.out + r.err, "the rerun's output", r)
+    expect_not_in(b"vmlinuz", r.out, "the rerun's listing of data/", r)
+    expect(not os.path.exists(os.path.join(victim, "planted")), "the rerun wrote in the host directory", r)
+
+
+def test_learn_nothing_below_a_tmpfs(t):
+    """A tmpfs in a grant hides the host files below it: what the program
+    did there is no grant of those host files."""
+    proj = t.mkdir("proj")
+    t.write("proj/cache/token", "HIDDEN-HOST-7c2\n")
+    learned = t.path("reports", "learned.policy")
+    script = "echo x > /proc/self/root%(p)s/cache/token; cat %(p)s/cache/token" % {"p": proj}
+    r = t.sh(script, opts=["--learn", learned, "--ro", proj, "--tmpfs", proj + "/cache"])
+    expect_ok(r, "x\n")
+    with open(learned) as f:
+        lines = [l for l in f.read().splitlines() if l and not l.startswith("#")]
+    expect(not [l for l in lines if "/cache/token" in l], "the learned policy grants a hidden file: %r" % lines, r)
+    r = t.sh("cat %s/cache/token" % proj, opts=["--policy", learned])
+    expect_not_in(b"HIDDEN-HOST-7c2", r.out + r.err, "the rerun's output", r)
+
+
+def test_learn_writes_no_passed_through_value(t):
+    """--env NAME passes the caller's value through; the learned policy
+    says `env NAME` again, never the value (a token in clear in a file)."""
+    learned = t.path("reports", "learned.policy")
+    r = t.sh('echo "$API_TOKEN"', opts=["--learn", learned, "--env", "API_TOKEN", "--env", "MODE=fast"],
+             extra_env={"API_TOKEN": "s3cr3t-9a4"})
+    expect_ok(r, "s3cr3t-9a4\n")
+    with open(learned) as f:
+        text = f.read()
+    expect_not_in("s3cr3t-9a4", text, "the learned policy", r)
+    lines = text.splitlines()
+    expect_in("env API_TOKEN", lines, "the learned policy", r)
+    expect_in("env MODE=fast", lines, "the learned policy", r)
+    r = t.sh('echo "$API_TOKEN $MODE"', opts=["--policy", learned], extra_env={"API_TOKEN": "other-1"})
+    expect_ok(r, "other-1 fast\n")
+    # the same written in a policy file
+    t.write("env.policy", "env API_TOKEN\nenv MODE=fast\n")
+    r = t.sh('echo "$API_TOKEN"', opts=["--learn", learned, "--policy", t.path("env.policy")],
+             extra_env={"API_TOKEN": "s3cr3t-9a4"})
+    expect_ok(r, "s3cr3t-9a4\n")
+    with open(learned) as f:
+        text = f.read()
+    expect_not_in("s3cr3t-9a4", text, "the learned policy", r)
+    expect_in("env API_TOKEN", text.splitlines(), "the learned policy", r)
 
 
 def test_learn_refuses_bad_file(t):
