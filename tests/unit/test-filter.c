@@ -225,8 +225,11 @@ static void test_must_deny(void)
  * nothing is let through by accident. */
 static void test_allowlist_exact(void)
 {
-	static const char *const ruled[] = {"clone", "ioctl", "socket", "socketpair", "prlimit64",
-					    "setpriority", "personality"};
+	static const char *const ruled[] = {"clone",  "ioctl",	  "socket",    "socketpair",
+					    "prlimit64", "setpriority", "personality", "chmod",
+					    "fchmod", "fchmodat", "fchmodat2", "open",
+					    "openat", "creat",	  "mkdir",     "mkdirat",
+					    "fallocate"};
 	for (size_t i = 0; i < N(ward_filter_allowed); i++) {
 		int nr = nr_of(ward_filter_allowed[i]);
 		if (nr >= 0)
@@ -308,6 +311,35 @@ static void test_argument_rules(void)
 		     SECCOMP_RET_ALLOW);
 	CHECK(native(nr_of("personality"), PER_LINUX32, 0) != SECCOMP_RET_ALLOW);
 	CHECK(native(nr_of("personality"), ADDR_NO_RANDOMIZE, 0) != SECCOMP_RET_ALLOW);
+
+	/* No set-user-ID or set-group-ID bit from any call that sets a mode;
+	 * high bits do not hide them (the kernel keeps only umode_t). */
+	static const struct {
+		const char *name;
+		unsigned arg;
+	} modes[] = {{"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2},
+		     {"open", 2},  {"openat", 3}, {"creat", 1},    {"mkdir", 1},
+		     {"mkdirat", 2}};
+	for (size_t i = 0; i < N(modes); i++) {
+		uint64_t args[6] = {0};
+		int nr = nr_of(modes[i].name);
+		args[modes[i].arg] = 0755;
+		CHECK_ACTION(modes[i].name, run_call(AUDIT_ARCH_X86_64, nr, args), SECCOMP_RET_ALLOW);
+		args[modes[i].arg] = 04755;
+		CHECK_ACTION(modes[i].name, run_call(AUDIT_ARCH_X86_64, nr, args), RET_ERRNO(EPERM));
+		args[modes[i].arg] = 02755;
+		CHECK_ACTION(modes[i].name, run_call(AUDIT_ARCH_X86_64, nr, args), RET_ERRNO(EPERM));
+		args[modes[i].arg] = (1ull << 32) | 04755;
+		CHECK_ACTION(modes[i].name, run_call(AUDIT_ARCH_X86_64, nr, args), RET_ERRNO(EPERM));
+	}
+	/* fallocate: only the modes the file-size limit bounds. */
+	int fa = nr_of("fallocate");
+	CHECK_ACTION("fallocate(0)", native(fa, 3, 0), SECCOMP_RET_ALLOW);
+	CHECK_ACTION("fallocate(PUNCH_HOLE|KEEP_SIZE)", native(fa, 3, 0x03), SECCOMP_RET_ALLOW);
+	CHECK_ACTION("fallocate(ZERO_RANGE)", native(fa, 3, 0x10), SECCOMP_RET_ALLOW);
+	CHECK(native(fa, 3, 0x01) != SECCOMP_RET_ALLOW);
+	CHECK(native(fa, 3, 0x20) != SECCOMP_RET_ALLOW);
+	CHECK(native(nr_of("openat2"), 0, 0) != SECCOMP_RET_ALLOW);
 }
 
 /* ioctl: the terminal-injection commands fail with EPERM on any fd (the
