@@ -92,7 +92,7 @@ int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
 
 /* seccomp.c: loads the precompiled allowlist. Needs no_new_privs. */
 int seccomp_apply(struct err *e);
-int seccomp_apply_memory_guard(struct err *e);
+int seccomp_apply_memory_guard(bool memory, struct err *e);
 size_t seccomp_filter_len(void);
 
 /* limits.c */

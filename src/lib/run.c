@@ -314,11 +314,19 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 		return -ENOMEM;
 	mnt_plan_last(&L->mp)->size = 64 * 1024;
 	mnt_plan_last(&L->mp)->mode = 0755;
+	/* Without a memory cgroup the box's /dev/zero is the host's
+	 * /dev/full: reads give zeros all the same, but it has no mmap
+	 * (ENODEV), since a MAP_SHARED mapping of /dev/zero is shmem that
+	 * init's count does not see once it leaves the page tables
+	 * (seccomp_apply_memory_guard); writes fail with ENOSPC. */
+	bool zero_is_full = L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup;
 	static const char *const devs[] = {"/dev/null", "/dev/zero", "/dev/full",
 					   "/dev/random", "/dev/urandom"};
-	for (size_t i = 0; i < ELEMENTSOF(devs); i++)
-		if ((r = add_bind(L, devs[i], devs[i], false, false, true, e)) < 0)
+	for (size_t i = 0; i < ELEMENTSOF(devs); i++) {
+		const char *host = zero_is_full && !strcmp(devs[i], "/dev/zero") ? "/dev/full" : devs[i];
+		if ((r = add_bind(L, host, devs[i], false, false, true, e)) < 0)
 			return r;
+	}
 	static const char *const links[][2] = {
 		{"/proc/self/fd", "/dev/fd"},	{"/proc/self/fd/0", "/dev/stdin"},
 		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
@@ -678,9 +686,10 @@ static _noreturn_ void box_exec(struct launch *L)
 	/* Last: from here on only the allowlist's syscalls work. */
 	/* memfds need the guard with an exec allowlist too: Landlock does
 	 * not govern them, so an execveat() of a memfd would slip past it. */
+	bool memory_by_count = L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup;
 	if (seccomp_apply(&e) < 0 ||
-	    (((L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup) || L->exec.n) &&
-	     seccomp_apply_memory_guard(&e) < 0))
+	    ((memory_by_count || L->exec.n) &&
+	     seccomp_apply_memory_guard(memory_by_count, &e) < 0))
 		child_fail(efd, EXIT_SETUP, &e);
 	/* The broker answers from here on, starting with our execve. An
 	 * unprivileged controller may read this process's memory only while
