@@ -12,6 +12,7 @@ a box that floods stderr while stdout blocks each end with a clear status
 and nothing lost. Judged from outside: exit status, report, host files,
 host processes, /sys/fs/cgroup and the host's mount table."""
 
+import fcntl
 import json
 import os
 import random
@@ -308,6 +309,82 @@ def test_stale_cgroups_removed_by_doctor(t):
     r = t.run(["/usr/bin/true"])
     expect_ok(r)
     expect(not ward_cgroups(live.pid), "cgroups of the killed live run left: %s" % ward_cgroups(live.pid), r)
+
+
+def _start_time(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+@only_as("root")
+def test_stale_sweep_across_pid_namespaces(t):
+    """Wards in different pid namespaces (a container given the host's
+    cgroup mount, `unshare -p`) share ward's cgroup directories, and a pid
+    means nothing across namespaces: a sweep used to remove the empty
+    cgroups of live wards of another namespace (between their mkdir and
+    their box's start: setup errors, lost OOM evidence). Empty run cgroups
+    named like those of a live ward of the host namespace (seen from a
+    doctor in a new pid namespace) and of a live ward of another namespace
+    (seen from the host's doctor) must survive both, and one whose owner
+    is gone survives while someone holds its lock (as its controller
+    does), and goes once it is free."""
+    if not uses_cgroup(t, "memory"):
+        raise Skip("no cgroup ward can create here")
+    live = t.popen(["run", "--memory", "64M", "--", "/usr/bin/sleep", "30"], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    made, locks = [], []
+    try:
+        deadline = time.monotonic() + 10
+        while not ward_cgroups(live.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        real = ward_cgroups(live.pid)
+        expect(real, "calibration: no run cgroups of the live ward seen")
+        host_ns = os.stat("/proc/self/ns/pid").st_ino
+        gone = subprocess.Popen(["/usr/bin/true"])
+        gone.wait()
+        names = {
+            # a live host-namespace ward, as a doctor in a new pid namespace sees it
+            "host": "run-%d-s%d-p%d-900" % (live.pid, _start_time(live.pid), host_ns),
+            # a live ward of another pid namespace (pid 1 there), seen from here
+            "other": "run-1-s1-p%d-900" % (host_ns + 1),
+            # a gone owner of this namespace whose lock is still held
+            "locked": "run-%d-s1-p%d-900" % (gone.pid, host_ns),
+        }
+        parents = sorted({os.path.dirname(c) for c in real})
+        for parent in parents:
+            for kind, name in names.items():
+                path = os.path.join(parent, name)
+                os.mkdir(path)
+                made.append(path)
+                if kind == "locked":
+                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    locks.append(fd)
+        inner = subprocess.run(["unshare", "-p", "-f", "--mount-proc"] + t.argv(["doctor"]),
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        d = t.ward(["doctor"])
+        for path in made:
+            expect(os.path.isdir(path), "a sweep removed %s (in use: another pid namespace's, or "
+                   "locked); doctor in a new pid namespace said: %s" % (path, inner.stdout[:2000]), d)
+        expect(all(os.path.isdir(c) for c in real), "a sweep removed the live run's cgroups", d)
+        for fd in locks:
+            os.close(fd)
+        locks = []
+        d = t.ward(["doctor"])
+        for path in made:
+            if names["locked"] in path:
+                expect(not os.path.isdir(path), "calibration: doctor left %s, whose owner is gone and "
+                       "which nobody locks" % path, d)
+    finally:
+        for fd in locks:
+            os.close(fd)
+        for path in made:
+            try:
+                os.rmdir(path)
+            except FileNotFoundError:
+                pass
+        kill_group(live)
+        live.wait()
 
 
 # --- the other faults -----------------------------------------------------------
