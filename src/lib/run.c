@@ -740,6 +740,16 @@ static void for_each_box_pid(void (*fn)(const char *pid, void *arg), void *arg)
 	close(fd);
 }
 
+/* How close to RLIMIT_DATA a process's VmData must come to be evidence
+ * that an allocation was refused (memory-limit, evidence "rlimit"). A
+ * runtime that grows in steps of 1 to 8 MiB fails within a step of the
+ * rlimit (python, node, ruby, perl, lua: within 1 MiB; docs/limits.md);
+ * further away is a program whose mappings are big but not growing (16
+ * idle threads' 8 MiB stacks are 128 MiB of VmData) and that failed for
+ * some other reason. A doubling string that fails far from the rlimit
+ * loses the evidence, and its own exit stands. */
+#define DATA_NEAR (16ULL << 20)
+
 /* One look at the box's processes, as init sees them in the box's own
  * /proc (box_sample). */
 struct sample {
@@ -967,7 +977,7 @@ static _noreturn_ void box_init(struct launch *L)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	uint64_t procs_limit = L->lim.procs_by_cgroup ? 0 : L->lim.v[LIMIT_PROCS];
 	uint64_t mem_limit = L->lim.memory_by_cgroup ? 0 : L->lim.v[LIMIT_MEMORY];
-	uint64_t data_near = mem_limit ? limits_data_rlimit(mem_limit) - DATA_HEADROOM / 2 : 0;
+	uint64_t data_near = mem_limit ? limits_data_rlimit(mem_limit) - DATA_NEAR : 0;
 	bool sampling = procs_limit || mem_limit;
 	const uint64_t every = 20 * 1000000ULL, idle = 1000000000ULL;
 	uint64_t next_sample = now_ns() + every;

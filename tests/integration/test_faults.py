@@ -84,6 +84,46 @@ def test_refused_thread_is_procs_limit(t):
     expect_in("can't start new thread", r.stderr, "the program saw the refusal", r)
 
 
+def test_procs_at_limit_is_not_exceeded(t):
+    """Exactly as many threads as the limit allows (none refused), then a
+    failure for another reason: without a pids cgroup nothing shows
+    whether a fork was refused, so the weak evidence stands (procs-limit,
+    `rlimit`), but ward says only what it saw: the limit was reached and
+    the program failed, not that the limit was exceeded. With a pids
+    cgroup nothing was refused: the program's own exit."""
+    code = ("import threading, sys\n"
+            "ev = threading.Event()\n"
+            "ts = [threading.Thread(target=ev.wait) for _ in range(6)]\n"
+            "[x.start() for x in ts]; print('all started', flush=True)\n"
+            "import time; time.sleep(0.3); ev.set(); [x.join() for x in ts]\n"
+            "sys.exit('unrelated failure')\n")
+    r = t.py(code, opts=["--cgroup", "off", "--procs", "8", "--wall-time", "20s"])
+    expect_exit(r, EXIT["procs-limit"], "procs-limit")
+    expect_eq(r.report["evidence"], "rlimit", "report evidence", r)
+    expect_in("ward: procs limit (8) reached and the program failed", r.stderr, "ward's message", r)
+    expect("exceeded" not in r.stderr, "ward said the limit was exceeded: no fork was refused", r)
+    if uses_cgroup(t, "pids"):
+        r = t.py(code, opts=["--procs", "8", "--wall-time", "20s"])
+        expect_exit(r, 1, "exited")
+
+
+def test_idle_thread_stacks_are_not_memory_limit(t):
+    """16 idle threads (8 MiB stacks: mapped, never touched, counted in
+    VmData: 128 MiB of a 192 MiB RLIMIT_DATA) and a failure for another
+    reason, with --memory 64M and no cgroup: nothing was refused, the
+    program's own exit stands (it used to be memory-limit, evidence
+    `rlimit`, at a 4 MB peak)."""
+    code = ("import threading, time, sys\n"
+            "ev = threading.Event()\n"
+            "ts = [threading.Thread(target=ev.wait) for _ in range(16)]\n"
+            "[x.start() for x in ts]; time.sleep(0.3); ev.set(); [x.join() for x in ts]\n"
+            "sys.exit('config file missing')\n")
+    r = t.py(code, opts=["--cgroup", "off", "--memory", "64M"])
+    expect_exit(r, 1, "exited")
+    expect(r.report["evidence"] is None, "evidence on a plain failure", r)
+    expect_in("config file missing", r.stderr, "the program's error", r)
+
+
 # --- item 2: output that cannot be delivered -----------------------------------
 
 def test_stdout_full_disk(t):
