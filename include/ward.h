@@ -349,6 +349,10 @@ WARD_API int ward_result_exit_status(const ward_result *r);
 /* A one-line notice for the user ("" if none), e.g. that the working
  * directory was not exposed or that the run was cancelled. */
 WARD_API const char *ward_result_notice(const ward_result *r);
+/* What a memory-limit or procs-limit outcome rests on ("oom-kill",
+ * "count", "pids-max", "rlimit"; ward(1), LIMITS), NULL for any other
+ * outcome. "rlimit" is the weak one: the program failed at the limit. */
+WARD_API const char *ward_result_evidence(const ward_result *r);
 /* The caller's working directory as the run exposed it (read-only, at the
  * same path: ward_options.expose_cwd), or NULL when it was not exposed. */
 WARD_API const char *ward_result_exposed_cwd(const ward_result *r);

@@ -525,7 +525,10 @@ static bool report_finish(const struct out_file *f, const ward_result *r)
 	return out_file_write(f, json, strlen(json));
 }
 
-/* The one line printed for a limit hit: "memory limit (256M) exceeded". */
+/* The one line printed for a limit hit: "memory limit (256M) exceeded".
+ * On the weak evidence (ward(1) LIMITS: the program failed while at an
+ * rlimit, and nothing shows that the limit refused it anything) it says
+ * only what was seen: "procs limit (8) reached and the program failed". */
 static void print_limit(const ward_result *r)
 {
 	static const struct {
@@ -544,12 +547,14 @@ static void print_limit(const ward_result *r)
 			continue;
 		enum ward_limit id = map[i].id;
 		uint64_t v = ward_result_limit(r, id);
+		const char *ev = ward_result_evidence(r);
+		const char *what = ev && !strcmp(ev, "rlimit") ? "reached and the program failed" : "exceeded";
 		char val[32];
 		if (!v || ward_limit_format(id, v, val, sizeof(val)) < 0) {
-			warn("%s limit exceeded", ward_limit_name(id));
+			warn("%s limit %s", ward_limit_name(id), what);
 			return;
 		}
-		warn("%s limit (%s) exceeded", ward_limit_name(id), val);
+		warn("%s limit (%s) %s", ward_limit_name(id), val, what);
 		return;
 	}
 }

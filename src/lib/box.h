@@ -125,7 +125,7 @@ int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
 
 /* seccomp.c: loads the precompiled allowlist. Needs no_new_privs. */
 int seccomp_apply(struct err *e);
-int seccomp_apply_memory_guard(struct err *e);
+int seccomp_apply_memory_guard(bool memory, struct err *e);
 size_t seccomp_filter_len(void);
 
 /* limits.c */
@@ -156,6 +156,7 @@ struct cgroup {
 	char v1_mem[512];	/* "" if unused */
 	char v1_pids[512];
 	int v1_tasks[2];	/* write ends of the run's v1 `tasks` files, or -1 */
+	int lock_fd[3];		/* flock(LOCK_EX) on the v2, v1 memory, v1 pids run dirs, or -1 */
 	char parent_created[3][512]; /* parents ward created (to remove) */
 };
 struct cgroup_usage {

@@ -11,12 +11,21 @@
  * run's `tasks` files and the box's first process joins by itself
  * (cgroup_join_self), before it starts anything. Ward only ever writes to
  * cgroups it created: a `ward` parent per hierarchy and one child per run,
- * both removed when empty. */
+ * both removed when empty.
+ *
+ * Wards in other pid namespaces (a container given the host's cgroup
+ * mount, `unshare -p`) share these directories, and a pid means nothing
+ * across namespaces. So a run's name carries the inode of its
+ * controller's pid namespace and a sweep judges only names of its own;
+ * and the controller holds flock(LOCK_EX) on each run directory from
+ * right after its mkdir to its removal, while a sweep removes only what
+ * it can lock without waiting. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <signal.h>
@@ -194,49 +203,89 @@ static unsigned long long proc_start_time(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-/* "run-PID-sSTART-N": the controller's pid and start time (so that a later
- * run can tell a run whose ward is gone, cgroup_remove_stale), and a
- * counter for the runs of one controller. */
+/* The inode of this process's pid namespace, 0 when unknown. Only when
+ * /proc is the one of that namespace (its "self" is our own pid): under a
+ * /proc of another namespace (`unshare -p` without a new /proc) the
+ * start times read there would be other processes'. */
+static unsigned long long own_pidns(void)
+{
+	char self[32];
+	ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+	if (n <= 0)
+		return 0;
+	self[n] = 0;
+	struct stat st;
+	if (strtol(self, NULL, 10) != (long)getpid() || stat("/proc/self/ns/pid", &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_ino;
+}
+
+/* "run-PID-sSTART-pNS-N": the controller's pid, start time and pid
+ * namespace inode (so that a later run can tell a run whose ward is gone,
+ * cgroup_remove_stale), and a counter for the runs of one controller. */
 static void run_name(char *buf, size_t len)
 {
 	static unsigned counter;
 	pid_t pid = getpid();
-	snprintf(buf, len, "run-%d-s%llu-%u", (int)pid, proc_start_time(pid),
+	snprintf(buf, len, "run-%d-s%llu-p%llu-%u", (int)pid, proc_start_time(pid), own_pidns(),
 		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 }
 
-/* Whether the controller that named a run cgroup is gone for sure. New
- * names carry its start time; an older "run-PID-N-NS" name only its pid,
- * which is gone for sure only when no process has it. */
-static bool run_owner_gone(const char *name)
+/* Whether the controller that named a run cgroup is gone for sure: it
+ * ran in our pid namespace (ns, known) and its pid is free or now names a
+ * process with another start time. Names of other namespaces, and older
+ * names that do not say their namespace, are never judged: their pid may
+ * name anything here. */
+static bool run_owner_gone(const char *name, unsigned long long ns)
 {
 	char *end;
-	if (strncmp(name, "run-", 4) != 0)
+	if (ns == 0 || strncmp(name, "run-", 4) != 0)
 		return false;
 	unsigned long pid = strtoul(name + 4, &end, 10);
-	if (end == name + 4 || *end != '-' || pid == 0 || pid > INT32_MAX)
+	if (end == name + 4 || strncmp(end, "-s", 2) != 0 || pid == 0 || pid > INT32_MAX)
+		return false;
+	unsigned long long start = strtoull(end + 2, &end, 10);
+	if (strncmp(end, "-p", 2) != 0 || strtoull(end + 2, &end, 10) != ns || *end != '-')
 		return false;
 	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
 		return true;
-	if (end[1] != 's')
-		return false;
-	unsigned long long start = strtoull(end + 2, &end, 10);
-	if (*end != '-')
-		return false;
 	/* A live process with that pid: gone only when its start time is
 	 * known and not the one in the name (the pid was reused). */
 	unsigned long long now = proc_start_time((pid_t)pid);
 	return now != 0 && now != start;
 }
 
+/* Opens a run directory this controller just created and locks it for the
+ * run (cgroup_destroy closes it). Taken right after the mkdir: a sweep of
+ * our own namespace sees a live owner in between, one of another never
+ * judges our name. */
+static int lock_run_dir(const char *path, int *ret_fd)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
 /* Removes the run cgroups under parent (one of ward's own `ward`
  * directories) whose controller is gone: killed with SIGKILL, it could not
  * remove them. rmdir removes only an empty cgroup (EBUSY otherwise), so a
  * cgroup still in use is never touched; one of a live controller is not
- * even tried (it may be empty between its mkdir and the box's start).
- * Returns how many were removed. */
+ * even tried (it may be empty between its mkdir and the box's start):
+ * neither one whose name is of another pid namespace, nor one whose lock
+ * a controller holds (flock works on cgroupfs directories). Returns how
+ * many were removed. */
 static int remove_stale_in(const char *parent)
 {
+	unsigned long long ns = own_pidns();
+	if (ns == 0)
+		return 0;
 	_cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
@@ -248,7 +297,11 @@ static int remove_stale_in(const char *parent)
 	uint64_t give_up = now_ns() + 100 * 1000000ULL;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || !run_owner_gone(de->d_name))
+		if (de->d_type != DT_DIR || !run_owner_gone(de->d_name, ns))
+			continue;
+		_cleanup_close_ int lock = openat(dirfd(d), de->d_name,
+						  O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
 			continue;
 		/* A box whose controller was killed a moment ago may still be
 		 * dying (its init gets SIGKILL as the parent-death signal):
@@ -313,6 +366,8 @@ static int create_v2(struct cgroup *cg, const struct features *f,
 		return err_errno(e, r, "cannot create cgroup '%s/%s'", f->cgroup_path, run);
 	}
 	cg->version = 2;
+	if ((r = lock_run_dir(cg->v2_path, &cg->lock_fd[0])) < 0)
+		return err_errno(e, -r, "cannot lock cgroup '%s'", cg->v2_path);
 	if (memory) {
 		if ((r = write_value(cg->v2_path, "memory.max", memory, e)) < 0)
 			return r;
@@ -329,7 +384,7 @@ static int create_v2(struct cgroup *cg, const struct features *f,
 
 static int create_v1_one(const char *ctrl, char *out, size_t outlen,
 			 char *created, size_t createdlen, const char *run,
-			 struct err *e)
+			 int *ret_lock, struct err *e)
 {
 	char parent[300];
 	snprintf(parent, sizeof(parent), CG_ROOT "/%s/ward", ctrl);
@@ -345,6 +400,8 @@ static int create_v1_one(const char *ctrl, char *out, size_t outlen,
 		out[0] = 0;
 		return err_errno(e, r, "cannot create cgroup '%s/%s'", parent, run);
 	}
+	if ((r = lock_run_dir(out, ret_lock)) < 0)
+		return err_errno(e, -r, "cannot lock cgroup '%s'", out);
 	return 0;
 }
 
@@ -357,7 +414,8 @@ static int create_v1(struct cgroup *cg, uint64_t memory, uint64_t procs,
 	cg->version = 1;
 	if (memory) {
 		r = create_v1_one("memory", cg->v1_mem, sizeof(cg->v1_mem),
-				  cg->parent_created[1], sizeof(cg->parent_created[1]), run, e);
+				  cg->parent_created[1], sizeof(cg->parent_created[1]), run,
+				  &cg->lock_fd[1], e);
 		if (r < 0)
 			return r;
 		if ((r = write_value(cg->v1_mem, "memory.limit_in_bytes", memory, e)) < 0)
@@ -373,7 +431,8 @@ static int create_v1(struct cgroup *cg, uint64_t memory, uint64_t procs,
 	}
 	if (procs) {
 		r = create_v1_one("pids", cg->v1_pids, sizeof(cg->v1_pids),
-				  cg->parent_created[2], sizeof(cg->parent_created[2]), run, e);
+				  cg->parent_created[2], sizeof(cg->parent_created[2]), run,
+				  &cg->lock_fd[2], e);
 		if (r < 0)
 			return r;
 		if ((r = write_value(cg->v1_pids, "pids.max", procs, e)) < 0)
@@ -398,7 +457,7 @@ static int create_v1(struct cgroup *cg, uint64_t memory, uint64_t procs,
 int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 		  uint64_t procs, struct err *e)
 {
-	*cg = (struct cgroup){.v2_fd = -1, .v1_tasks = {-1, -1}};
+	*cg = (struct cgroup){.v2_fd = -1, .v1_tasks = {-1, -1}, .lock_fd = {-1, -1, -1}};
 	int r;
 	/* The leftovers of runs whose controller was killed go first. */
 	cgroup_remove_stale(f);
@@ -527,6 +586,12 @@ void cgroup_destroy(struct cgroup *cg)
 		remove_dir(cg->v1_mem);
 	if (cg->v1_pids[0])
 		remove_dir(cg->v1_pids);
+	/* Unlocked only once removed: a sweep never sees it free before. */
+	for (int i = 0; i < 3; i++) {
+		if (cg->lock_fd[i] >= 0)
+			close(cg->lock_fd[i]);
+		cg->lock_fd[i] = -1;
+	}
 	/* A parent this run created goes too when no other run uses it;
 	 * EBUSY/ENOTEMPTY simply means another run does. */
 	for (int i = 0; i < 3; i++)

@@ -332,11 +332,19 @@ static int plan_filesystem(struct launch *L, const struct policy *p,
 		return -ENOMEM;
 	mnt_plan_last(&L->mp)->size = 64 * 1024;
 	mnt_plan_last(&L->mp)->mode = 0755;
+	/* Without a memory cgroup the box's /dev/zero is the host's
+	 * /dev/full: reads give zeros all the same, but it has no mmap
+	 * (ENODEV), since a MAP_SHARED mapping of /dev/zero is shmem that
+	 * init's count does not see once it leaves the page tables
+	 * (seccomp_apply_memory_guard); writes fail with ENOSPC. */
+	bool zero_is_full = L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup;
 	static const char *const devs[] = {"/dev/null", "/dev/zero", "/dev/full",
 					   "/dev/random", "/dev/urandom"};
-	for (size_t i = 0; i < ELEMENTSOF(devs); i++)
-		if ((r = add_bind(L, devs[i], devs[i], false, false, true, e)) < 0)
+	for (size_t i = 0; i < ELEMENTSOF(devs); i++) {
+		const char *host = zero_is_full && !strcmp(devs[i], "/dev/zero") ? "/dev/full" : devs[i];
+		if ((r = add_bind(L, host, devs[i], false, false, true, e)) < 0)
 			return r;
+	}
 	static const char *const links[][2] = {
 		{"/proc/self/fd", "/dev/fd"},	{"/proc/self/fd/0", "/dev/stdin"},
 		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
@@ -780,9 +788,10 @@ static _noreturn_ _no_asan_ void box_exec(struct launch *L)
 	/* Last: from here on only the allowlist's syscalls work. */
 	/* memfds need the guard with an exec allowlist too: Landlock does
 	 * not govern them, so an execveat() of a memfd would slip past it. */
+	bool memory_by_count = L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup;
 	if (seccomp_apply(&e) < 0 ||
-	    (((L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup) || L->exec.n) &&
-	     seccomp_apply_memory_guard(&e) < 0))
+	    ((memory_by_count || L->exec.n) &&
+	     seccomp_apply_memory_guard(memory_by_count, &e) < 0))
 		child_fail(efd, EXIT_SETUP, &e);
 	/* The broker answers from here on, starting with our execve. An
 	 * unprivileged controller may read this process's memory only while
@@ -840,6 +849,16 @@ static void for_each_box_pid(void (*fn)(const char *pid, void *arg), void *arg)
 		}
 	close(fd);
 }
+
+/* How close to RLIMIT_DATA a process's VmData must come to be evidence
+ * that an allocation was refused (memory-limit, evidence "rlimit"). A
+ * runtime that grows in steps of 1 to 8 MiB fails within a step of the
+ * rlimit (python, node, ruby, perl, lua: within 1 MiB; docs/limits.md);
+ * further away is a program whose mappings are big but not growing (16
+ * idle threads' 8 MiB stacks are 128 MiB of VmData) and that failed for
+ * some other reason. A doubling string that fails far from the rlimit
+ * loses the evidence, and its own exit stands. */
+#define DATA_NEAR (16ULL << 20)
 
 /* One look at the box's processes, as init sees them in the box's own
  * /proc (box_sample). */
@@ -1147,7 +1166,7 @@ static _noreturn_ void box_init(struct launch *L)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	uint64_t procs_limit = L->lim.procs_by_cgroup ? 0 : L->lim.v[LIMIT_PROCS];
 	uint64_t mem_limit = L->lim.memory_by_cgroup ? 0 : L->lim.v[LIMIT_MEMORY];
-	uint64_t data_near = mem_limit ? limits_data_rlimit(mem_limit) - DATA_HEADROOM / 2 : 0;
+	uint64_t data_near = mem_limit ? limits_data_rlimit(mem_limit) - DATA_NEAR : 0;
 	bool sampling = procs_limit || mem_limit;
 	const uint64_t every = 20 * 1000000ULL, idle = 1000000000ULL;
 	uint64_t next_sample = now_ns() + every;

@@ -923,6 +923,11 @@ WARD_API const char *ward_result_notice(const ward_result *r)
 	return r ? r->r.notice : "";
 }
 
+WARD_API const char *ward_result_evidence(const ward_result *r)
+{
+	return r ? r->r.evidence : NULL;
+}
+
 WARD_API const char *ward_result_exposed_cwd(const ward_result *r)
 {
 	return r && r->r.exposed_cwd[0] ? r->r.exposed_cwd : NULL;

@@ -4,7 +4,8 @@
  *        attack-pin probe-WHAT                outside the box (the driver)
  *
  * Kernel memory a box can pin outside its memory limit (pipe buffers,
- * socket buffers, SysV shared memory and message queues, tmpfs) and
+ * socket buffers, SysV shared memory and message queues, tmpfs, shared
+ * anonymous memory, huge pages held by vmsplice'd pipe slots) and
  * per-user kernel quotas that the box shares with the host user it is
  * charged to, or with other boxes (inotify instances and watches, the
  * signal queue, processes). Each mode takes as much as it can, up to ARG
@@ -24,7 +25,9 @@
 #include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -407,6 +410,57 @@ static int probe(const char *what)
 	return 2;
 }
 
+/* Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, or MAP_SHARED of
+ * /dev/zero when zero is set) touched and then dropped from this
+ * process's page tables with MADV_DONTNEED, 16 MiB at a time: the pages
+ * stay in the kernel's shmem object, which no resident count sees. */
+static long pin_shared(long cap, bool zero)
+{
+	int fd = zero ? open("/dev/zero", O_RDWR | O_CLOEXEC) : -1;
+	if (zero && fd < 0)
+		return show("open /dev/zero", -1), 0;
+	char *m = mmap(NULL, (size_t)cap, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | (zero ? 0 : MAP_ANONYMOUS), fd, 0);
+	if (m == MAP_FAILED)
+		return show(zero ? "mmap(MAP_SHARED, /dev/zero)" : "mmap(MAP_SHARED|MAP_ANONYMOUS)", -1), 0;
+	long got = 0;
+	for (; got < cap; got += 16 * MIB) {
+		memset(m + got, 0x5a, 16 * MIB);
+		madvise(m + got, 16 * MIB, MADV_DONTNEED);
+	}
+	return got; /* the mapping (and fd) stay until the process exits */
+}
+
+/* vmsplice of one 4 KiB page of each 2 MiB transparent huge page into a
+ * pipe, then munmap: each pipe slot keeps its whole huge page alive. */
+static long pin_thp(long cap)
+{
+	const size_t hp = 2 * MIB, slots = 16;
+	long got = 0;
+	while (got < cap) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return show("pipe", -1), got;
+		size_t len = hp * (slots + 1);
+		char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (raw == MAP_FAILED)
+			return show("mmap", -1), got;
+		char *m = (char *)(((unsigned long)raw + hp - 1) & ~(hp - 1));
+		madvise(m, hp * slots, MADV_HUGEPAGE);
+		for (size_t i = 0; i < slots; i++) {
+			memset(m + i * hp, 1, hp);
+			struct iovec iov = {m + i * hp, 4096};
+			if (vmsplice(p[1], &iov, 1, 0) != 4096) {
+				munmap(raw, len);
+				return show("vmsplice", -1), got;
+			}
+			got += (long)hp;
+		}
+		munmap(raw, len);
+	}
+	return got;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -434,6 +488,12 @@ int main(int argc, char **argv)
 		hold();
 	} else if (!strcmp(mode, "devshm")) {
 		say("pinned %ld MiB in /dev/shm", pin_tmpfs("/dev/shm", cap) / MIB);
+		hold();
+	} else if (!strcmp(mode, "shmanon") || !strcmp(mode, "shmzero")) {
+		say("pinned %ld MiB of shared anonymous memory", pin_shared(cap, mode[3] == 'z') / MIB);
+		hold();
+	} else if (!strcmp(mode, "thp")) {
+		say("pinned about %ld MiB of huge pages in pipes", pin_thp(cap) / MIB);
 		hold();
 	} else if (!strcmp(mode, "inotify"))
 		inotify_instances();

@@ -12,6 +12,7 @@ a box that floods stderr while stdout blocks each end with a clear status
 and nothing lost. Judged from outside: exit status, report, host files,
 host processes, /sys/fs/cgroup and the host's mount table."""
 
+import fcntl
 import json
 import os
 import random
@@ -81,6 +82,46 @@ def test_refused_thread_is_procs_limit(t):
     expect_eq(r.report["evidence"], "pids-max" if uses_cgroup(t, "pids") else "rlimit",
               "report evidence", r)
     expect_in("can't start new thread", r.stderr, "the program saw the refusal", r)
+
+
+def test_procs_at_limit_is_not_exceeded(t):
+    """Exactly as many threads as the limit allows (none refused), then a
+    failure for another reason: without a pids cgroup nothing shows
+    whether a fork was refused, so the weak evidence stands (procs-limit,
+    `rlimit`), but ward says only what it saw: the limit was reached and
+    the program failed, not that the limit was exceeded. With a pids
+    cgroup nothing was refused: the program's own exit."""
+    code = ("import threading, sys\n"
+            "ev = threading.Event()\n"
+            "ts = [threading.Thread(target=ev.wait) for _ in range(6)]\n"
+            "[x.start() for x in ts]; print('all started', flush=True)\n"
+            "import time; time.sleep(0.3); ev.set(); [x.join() for x in ts]\n"
+            "sys.exit('unrelated failure')\n")
+    r = t.py(code, opts=["--cgroup", "off", "--procs", "8", "--wall-time", "20s"])
+    expect_exit(r, EXIT["procs-limit"], "procs-limit")
+    expect_eq(r.report["evidence"], "rlimit", "report evidence", r)
+    expect_in("ward: procs limit (8) reached and the program failed", r.stderr, "ward's message", r)
+    expect("exceeded" not in r.stderr, "ward said the limit was exceeded: no fork was refused", r)
+    if uses_cgroup(t, "pids"):
+        r = t.py(code, opts=["--procs", "8", "--wall-time", "20s"])
+        expect_exit(r, 1, "exited")
+
+
+def test_idle_thread_stacks_are_not_memory_limit(t):
+    """16 idle threads (8 MiB stacks: mapped, never touched, counted in
+    VmData: 128 MiB of a 192 MiB RLIMIT_DATA) and a failure for another
+    reason, with --memory 64M and no cgroup: nothing was refused, the
+    program's own exit stands (it used to be memory-limit, evidence
+    `rlimit`, at a 4 MB peak)."""
+    code = ("import threading, time, sys\n"
+            "ev = threading.Event()\n"
+            "ts = [threading.Thread(target=ev.wait) for _ in range(16)]\n"
+            "[x.start() for x in ts]; time.sleep(0.3); ev.set(); [x.join() for x in ts]\n"
+            "sys.exit('config file missing')\n")
+    r = t.py(code, opts=["--cgroup", "off", "--memory", "64M"])
+    expect_exit(r, 1, "exited")
+    expect(r.report["evidence"] is None, "evidence on a plain failure", r)
+    expect_in("config file missing", r.stderr, "the program's error", r)
 
 
 # --- item 2: output that cannot be delivered -----------------------------------
@@ -308,6 +349,82 @@ def test_stale_cgroups_removed_by_doctor(t):
     r = t.run(["/usr/bin/true"])
     expect_ok(r)
     expect(not ward_cgroups(live.pid), "cgroups of the killed live run left: %s" % ward_cgroups(live.pid), r)
+
+
+def _start_time(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+@only_as("root")
+def test_stale_sweep_across_pid_namespaces(t):
+    """Wards in different pid namespaces (a container given the host's
+    cgroup mount, `unshare -p`) share ward's cgroup directories, and a pid
+    means nothing across namespaces: a sweep used to remove the empty
+    cgroups of live wards of another namespace (between their mkdir and
+    their box's start: setup errors, lost OOM evidence). Empty run cgroups
+    named like those of a live ward of the host namespace (seen from a
+    doctor in a new pid namespace) and of a live ward of another namespace
+    (seen from the host's doctor) must survive both, and one whose owner
+    is gone survives while someone holds its lock (as its controller
+    does), and goes once it is free."""
+    if not uses_cgroup(t, "memory"):
+        raise Skip("no cgroup ward can create here")
+    live = t.popen(["run", "--memory", "64M", "--", "/usr/bin/sleep", "30"], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    made, locks = [], []
+    try:
+        deadline = time.monotonic() + 10
+        while not ward_cgroups(live.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        real = ward_cgroups(live.pid)
+        expect(real, "calibration: no run cgroups of the live ward seen")
+        host_ns = os.stat("/proc/self/ns/pid").st_ino
+        gone = subprocess.Popen(["/usr/bin/true"])
+        gone.wait()
+        names = {
+            # a live host-namespace ward, as a doctor in a new pid namespace sees it
+            "host": "run-%d-s%d-p%d-900" % (live.pid, _start_time(live.pid), host_ns),
+            # a live ward of another pid namespace (pid 1 there), seen from here
+            "other": "run-1-s1-p%d-900" % (host_ns + 1),
+            # a gone owner of this namespace whose lock is still held
+            "locked": "run-%d-s1-p%d-900" % (gone.pid, host_ns),
+        }
+        parents = sorted({os.path.dirname(c) for c in real})
+        for parent in parents:
+            for kind, name in names.items():
+                path = os.path.join(parent, name)
+                os.mkdir(path)
+                made.append(path)
+                if kind == "locked":
+                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    locks.append(fd)
+        inner = subprocess.run(["unshare", "-p", "-f", "--mount-proc"] + t.argv(["doctor"]),
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        d = t.ward(["doctor"])
+        for path in made:
+            expect(os.path.isdir(path), "a sweep removed %s (in use: another pid namespace's, or "
+                   "locked); doctor in a new pid namespace said: %s" % (path, inner.stdout[:2000]), d)
+        expect(all(os.path.isdir(c) for c in real), "a sweep removed the live run's cgroups", d)
+        for fd in locks:
+            os.close(fd)
+        locks = []
+        d = t.ward(["doctor"])
+        for path in made:
+            if names["locked"] in path:
+                expect(not os.path.isdir(path), "calibration: doctor left %s, whose owner is gone and "
+                       "which nobody locks" % path, d)
+    finally:
+        for fd in locks:
+            os.close(fd)
+        for path in made:
+            try:
+                os.rmdir(path)
+            except FileNotFoundError:
+                pass
+        kill_group(live)
+        live.wait()
 
 
 # --- the other faults -----------------------------------------------------------

@@ -712,9 +712,11 @@ static void test_front_end_options(void)
 	r = run_sh(p, "sleep 10", &o);
 	CHECK_INT(ward_result_status(r), WARD_STATUS_SIGNALED);
 	CHECK_STR(ward_result_notice(r), "the run was cancelled");
+	CHECK(ward_result_evidence(r) == NULL);
 	CHECK(ward_result_wall_time(r) < 5);
 	ward_result_free(r);
 	CHECK_STR(ward_result_notice(NULL), "");
+	CHECK(ward_result_evidence(NULL) == NULL);
 
 	ward_policy_free(p);
 	CHECK(chdir(old_cwd) == 0);
