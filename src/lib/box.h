@@ -65,7 +65,7 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e);
 /* clone3() into fresh user, mount, pid, net, ipc, uts and cgroup
  * namespaces. cgroup_fd >= 0 places the child in that cgroup (v2). Returns
  * the pid in the parent (with *ret_pidfd), 0 in the child, -errno. */
-pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, uid_t owner, int *ret_pidfd);
+pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, bool own_owner, int *ret_pidfd);
 /* From the controller: maps box uid/gid 1000 to host_uid/host_gid. */
 int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 		     bool allow_setgroups, struct err *e);
