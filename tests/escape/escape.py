@@ -2159,15 +2159,6 @@ libc = ctypes.CDLL(None, use_errno=True)
 for pid in sys.argv[1:]:
     def won(what):
         print("WON %s %s" % (pid, what), flush=True)
-    for ns, flag in (("user", 0x10000000), ("mnt", 0x20000), ("net", 0x40000000),
-                     ("uts", 0x4000000), ("ipc", 0x8000000)):
-        try:
-            fd = os.open("/proc/%s/ns/%s" % (pid, ns), os.O_RDONLY)
-        except OSError:
-            continue
-        if libc.setns(fd, flag) == 0:
-            won("setns " + ns)
-        os.close(fd)
     for path, flags in (("mem", os.O_RDWR), ("environ", os.O_RDONLY), ("root/tmp/box-secret", os.O_RDONLY)):
         try:
             os.close(os.open("/proc/%s/%s" % (pid, path), flags))
@@ -2176,6 +2167,20 @@ for pid in sys.argv[1:]:
             pass
     if libc.ptrace(0x4206, int(pid), None, None) == 0:  # PTRACE_SEIZE
         won("ptrace")
+    # Each join in a child of its own: a joined namespace changes what
+    # the next attempt means.
+    for ns, flag in (("user", 0x10000000), ("mnt", 0x20000), ("net", 0x40000000),
+                     ("uts", 0x4000000), ("ipc", 0x8000000)):
+        child = os.fork()
+        if child == 0:
+            try:
+                fd = os.open("/proc/%s/ns/%s" % (pid, ns), os.O_RDONLY)
+                if libc.setns(fd, flag) == 0:
+                    won("setns " + ns)
+            except OSError:
+                pass
+            os._exit(0)
+        os.waitpid(child, 0)
 print("probe done", flush=True)
 """
 
