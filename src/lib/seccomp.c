@@ -33,7 +33,10 @@ int seccomp_apply(struct err *e)
  * on without being mapped by any process, so no such count sees them:
  * memfd files, System V shared memory segments and System V message
  * queues (kernel memory: msgmni queues of msgmnb bytes, 512 MiB with the
- * default sysctls). This second, stacked filter refuses to create them (the kernel applies the stricter answer of the
+ * default sysctls), and System V semaphore arrays (kernel memory: 64
+ * bytes a semaphore, semmni arrays of semmsl, 1 GiB with the defaults;
+ * the box cannot lower kernel.sem: the ipc sysctls are writable only by
+ * its namespace's uid 0, which ward does not map). This second, stacked filter refuses to create them (the kernel applies the stricter answer of the
  * two filters). It also serves an exec allowlist: Landlock does not govern
  * memfds, so an execveat() of one would bypass it. Foreign ABIs are left
  * to the main filter, which kills them. */
@@ -44,6 +47,7 @@ int seccomp_apply_memory_guard(struct err *e)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_semget, 4, 0), /* to the EPERM below */
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_memfd_create, 3, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_shmget, 2, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_msgget, 1, 0),

@@ -1677,8 +1677,9 @@ def pinned_sysvipc(pids, kind):
     if not out:
         return 0
     cols = out[0].split()
-    col = cols.index("rss" if kind == "shm" else "cbytes")
-    return sum(int(l.split()[col]) for l in out[1:] if len(l.split()) > col)
+    col = cols.index({"shm": "rss", "msg": "cbytes", "sem": "nsems"}[kind])
+    scale = 64 if kind == "sem" else 1  # bytes of kernel memory a semaphore
+    return scale * sum(int(l.split()[col]) for l in out[1:] if len(l.split()) > col)
 
 
 def pinned_tmpfs(pids):
@@ -1780,6 +1781,13 @@ def kmem_sysv_msg(h):
     """SysV message queues filled with 8 KiB messages, up to 384 MiB,
     with --memory 128M."""
     kmem(h, "msg", lambda pids: pinned_sysvipc(pids, "msg"))
+
+
+@case("kmem-sysv-sem")
+def kmem_sysv_sem(h):
+    """SysV semaphore arrays (64 bytes of kernel memory a semaphore), up
+    to 384 MiB, with --memory 128M."""
+    kmem(h, "sem", lambda pids: pinned_sysvipc(pids, "sem"))
 
 
 @case("kmem-dev-shm")
