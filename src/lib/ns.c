@@ -33,16 +33,19 @@
  * (not even 'nobody', the box's own host uid) is charged for the box or
  * gains any power over it, and two boxes do not share their quotas.
  *
- * The reserved range starts at OWNER_BASE (2^30), far above any real or
- * dynamic user (systemd's DynamicUser: 61184-65519, regular users below
- * 65536); processes in other containers' user namespaces do not count (an
- * owner's capabilities apply to processes in the parent namespace only,
- * here the host's). The low 30 bits are the controller's pid (22 bits:
+ * The reserved range is OWNER_BASE (2^31) to 2^31 + 2^30 - 1: above every
+ * range a host hands out (regular users below 65536, systemd's DynamicUser
+ * 61184-65519, its container range 524288-1879048191 and foreign range
+ * 2147352576-2147418111, SSSD's id mapping up to 2000200000; systemd
+ * documents 2^31 and up as unused, as some tools take uids as signed) and
+ * below (uid_t)-1. Processes in other containers' user namespaces do not
+ * count: an owner's capabilities reach only from the parent namespace,
+ * here the host's. The low 30 bits are the controller's pid (22 bits:
  * pid_max is at most 2^22) and a per-process counter (8 bits). Two live
  * boxes share an owner only after 256 boxes started by one process are
  * still running, or when a pid is reused while an earlier controller's
- * boxes live on (they die with it: init checks the controller). */
-#define OWNER_BASE 0x40000000u
+ * boxes live on (they do not: init ends with its controller). */
+#define OWNER_BASE 0x80000000u
 
 static uid_t owner_uid(void)
 {
