@@ -94,7 +94,7 @@ int disk_apply(int upper_fd, int host_fd, const char *host_path, uint64_t limit,
 /* clone3() into fresh user, mount, pid, net, ipc, uts and cgroup
  * namespaces. cgroup_fd >= 0 places the child in that cgroup (v2). Returns
  * the pid in the parent (with *ret_pidfd), 0 in the child, -errno. */
-pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, uid_t owner, int *ret_pidfd);
+pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, bool own_owner, int *ret_pidfd);
 /* From the controller: maps box uid/gid 1000 to host_uid/host_gid. */
 int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 		     bool allow_setgroups, struct err *e);

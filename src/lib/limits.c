@@ -40,7 +40,7 @@ int limits_apply_rlimits(const struct box_limits *l, struct err *e)
 	if ((r = set1(RLIMIT_CORE, "RLIMIT_CORE", 0, 0, e)) < 0)
 		return r;
 	/* Pending signals and POSIX mqueue bytes are counted per user, and
-	 * what the box queues counts for its host uid too (see
+	 * what the box queues counts for its namespace's owner too (see
 	 * ns_clone_box): an eighth of the caller's allowance of queued
 	 * signals, so that one box cannot take them all; mq_* are refused by
 	 * the filter, and no mqueue byte is allowed either. */

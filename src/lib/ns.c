@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/sched.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,62 +19,117 @@
 
 #include "box.h"
 
-/* Makes this thread's effective uid `owner` for the clone that creates
- * the box's user namespace, whose owner is its creator's euid. The kernel
- * charges what a namespace's processes use of the per-user quotas
- * (ucounts: inotify instances and watches, pending signals, processes,
- * user namespaces, mqueue bytes) to the namespace's owner at every
- * ancestor level: a namespace made by root charges root, so a box run by
- * root could use up root's own inotify instances or signal queue. Only
- * this thread changes (raw syscalls: to the kernel, credentials are per
- * thread), and its fsuid stays 0 so that the child reaches the grants
- * and its cgroup exactly as before. The uid change clears the thread's
- * dumpable flag and parent-death signal; both are put back. */
+/* The box's user namespace is owned by its creator's euid, and that owner
+ * matters twice:
+ * - The kernel charges what a namespace's processes use of the per-user
+ *   quotas (ucounts: inotify instances and watches, pending signals,
+ *   processes, user namespaces, mqueue bytes) to the namespace's owner at
+ *   every ancestor level: a namespace made by root charges root, so a box
+ *   run by root could use up root's own inotify instances or signal queue.
+ * - A process in the parent namespace whose euid is the owner has every
+ *   capability in the namespace: it may join the box's namespaces, mount
+ *   over its files, ptrace its processes, read /proc/PID/mem and environ,
+ *   signal and renice init during setup.
+ * So as root the namespace is owned by a host uid that no process runs as
+ * and that no other box shares (owner_uid): neither root nor a host user
+ * (not even 'nobody', the box's own host uid) is charged for the box or
+ * gains any power over it, and two boxes do not share their quotas.
+ *
+ * The reserved range is OWNER_BASE (2^31) to 2^31 + 2^30 - 1: above every
+ * range a host hands out (regular users below 65536, systemd's DynamicUser
+ * 61184-65519, its container range 524288-1879048191 and foreign range
+ * 2147352576-2147418111, SSSD's id mapping up to 2000200000; systemd
+ * documents 2^31 and up as unused, as some tools take uids as signed) and
+ * below (uid_t)-1. Processes in other containers' user namespaces do not
+ * count: an owner's capabilities reach only from the parent namespace,
+ * here the host's. The low 30 bits are the controller's pid (22 bits:
+ * pid_max is at most 2^22) and a per-process counter (8 bits). Two live
+ * boxes share an owner only after 256 boxes started by one process are
+ * still running, or when a pid is reused while an earlier controller's
+ * boxes live on (they do not: init ends with its controller). */
+#define OWNER_BASE 0x80000000u
+
+static uid_t owner_uid(void)
+{
+	static unsigned counter;
+	unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+	return (uid_t)(OWNER_BASE + (((unsigned)getpid() & 0x3FFFFFu) << 8 | (n & 0xFFu)));
+}
+
+/* The cloning thread alone takes the owner as its euid for the clone (raw
+ * syscalls: to the kernel, credentials are per thread), and its fsuid
+ * stays 0 so that the child reaches the grants and its cgroup exactly as
+ * before. Meanwhile:
+ * - every signal is blocked with the raw rt_sigprocmask, glibc's internal
+ *   SIGSETXID too: another thread's seteuid() would otherwise make glibc
+ *   run its credential broadcast here, find this thread at another euid
+ *   and abort the process; and no handler of the host runs at the owner's
+ *   euid. The broadcast reaches this thread when the window closes.
+ * - a process-wide lock keeps two threads from being in the window at once:
+ *   the uid change clears the process's dumpable flag, and the second
+ *   thread would otherwise save the first one's temporary 0 and restore
+ *   it. The saved value and the parent-death signal are always put back. */
 struct owner_save {
-	bool on;
+	bool on, masked;
 	int dumpable, pdeath;
+	uint64_t mask;
 };
 
-static int owner_begin(uid_t owner, struct owner_save *s)
+static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int owner_begin(struct owner_save *s)
 {
 	*s = (struct owner_save){0};
 	uid_t ruid, euid, suid;
-	if (owner == 0 || owner == (uid_t)-1 || getresuid(&ruid, &euid, &suid) < 0 || euid != 0)
+	if (getresuid(&ruid, &euid, &suid) < 0 || euid != 0)
 		return 0;
 	/* The way back to euid 0 (and to fsuid 0) is a real or saved uid 0. */
 	if (ruid != 0 && suid != 0)
 		return 0;
+	uint64_t all = ~(uint64_t)0;
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &s->mask, sizeof(all)) < 0)
+		return -errno;
+	s->masked = true;
+	pthread_mutex_lock(&owner_lock);
 	s->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	if (prctl(PR_GET_PDEATHSIG, &s->pdeath, 0, 0, 0) < 0)
 		s->pdeath = 0;
-	if (syscall(SYS_setresuid, -1, owner, -1) < 0)
-		return -errno;
 	s->on = true;
+	if (syscall(SYS_setresuid, -1, owner_uid(), -1) < 0)
+		return -errno;
 	syscall(SYS_setfsuid, 0);
 	if (syscall(SYS_setfsuid, -1) != 0)
 		return -EPERM;
 	return 0;
 }
 
-static void owner_end(const struct owner_save *s)
+/* In the parent (child false): back to euid 0, the flags, the lock and the
+ * mask. The child only gets its mask back (it is a new process: its copy
+ * of the lock is not used); it stays non-dumpable and becomes the box's
+ * user later. */
+static void owner_end(const struct owner_save *s, bool child)
 {
-	if (!s->on)
-		return;
-	/* Cannot fail: the saved uid is 0. If it did, this thread must not
-	 * go on with another uid than the caller's. */
-	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
-		abort();
-	if (s->dumpable > 0)
-		prctl(PR_SET_DUMPABLE, s->dumpable, 0, 0, 0);
-	if (s->pdeath > 0)
-		prctl(PR_SET_PDEATHSIG, s->pdeath, 0, 0, 0);
+	if (s->on && !child) {
+		/* Cannot fail: the saved uid is 0. If it did, this thread must
+		 * not go on with another uid than the caller's. */
+		if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+			abort();
+		if (s->dumpable >= 0)
+			prctl(PR_SET_DUMPABLE, s->dumpable, 0, 0, 0);
+		if (s->pdeath > 0)
+			prctl(PR_SET_PDEATHSIG, s->pdeath, 0, 0, 0);
+		pthread_mutex_unlock(&owner_lock);
+	}
+	if (s->masked)
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &s->mask, NULL, sizeof(s->mask));
 }
 
 /* new_cgroup_ns is false when the child must first move itself into its
  * cgroup v1 (cgroup_join_self) and unshare its cgroup namespace after.
- * owner: the host uid that owns the box's user namespace (see above), or
- * -1 for the caller's. */
-pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, uid_t owner, int *ret_pidfd)
+ * own_owner: the box's user namespace gets an owner of its own (see above;
+ * only where this thread can switch its euid and back, i.e. as root);
+ * otherwise it is the caller's. */
+pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, bool own_owner, int *ret_pidfd)
 {
 	int pidfd = -1;
 	struct clone_args args = {
@@ -89,16 +145,15 @@ pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, uid_t owner, int *ret_pidf
 	}
 	/* Without CLONE_VM and without a stack, clone3 behaves like fork():
 	 * the child continues on a copy of this stack. */
-	struct owner_save save;
-	int r = owner_begin(owner, &save);
+	struct owner_save save = {0};
+	int r = own_owner ? owner_begin(&save) : 0;
 	if (r < 0) {
-		owner_end(&save);
+		owner_end(&save, false);
 		return r;
 	}
 	long pid = syscall(SYS_clone3, &args, sizeof(args));
 	int err = errno;
-	if (pid != 0)
-		owner_end(&save);
+	owner_end(&save, pid == 0);
 	if (pid < 0)
 		return -err;
 	if (pid > 0)

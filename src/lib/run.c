@@ -1759,7 +1759,7 @@ int box_start(const struct policy *p, char *const argv[],
 
 	pipe_guard_begin(&old_mask);
 	pid_t pid = ns_clone_box(L->have_cg && L->cg.version == 2 ? L->cg.v2_fd : -1,
-				 !(L->have_cg && L->cg.version == 1), L->host_uid, &s->pidfd);
+				 !(L->have_cg && L->cg.version == 1), L->root, &s->pidfd);
 	if (pid < 0) {
 		pipe_guard_end(&old_mask);
 		r = err_errno(e, -pid, "cannot create the box's namespaces%s",

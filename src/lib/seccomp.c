@@ -39,7 +39,12 @@ int seccomp_apply(struct err *e)
  * allowlist: Landlock does not govern memfds, so an execveat() of one
  * would bypass it.
  *
- * When memory is the count's (memory true), it refuses two more:
+ * When memory is the count's (memory true), it refuses three more:
+ * - semget: System V semaphore arrays are kernel memory (64 bytes a
+ *   semaphore, semmni arrays of semmsl: 1 GiB with the defaults), and the
+ *   box cannot lower kernel.sem (the ipc sysctls are writable only by its
+ *   namespace's uid 0, which ward does not map). With a memory cgroup they
+ *   are charged to the box, so semget stays allowed there.
  * - mmap(MAP_SHARED or MAP_SHARED_VALIDATE | MAP_ANONYMOUS): the pages
  *   live in a shmem object that outlives any process's page tables
  *   (MADV_DONTNEED drops them from the counted RssShmem, or a forked
@@ -72,6 +77,7 @@ int seccomp_apply_memory_guard(bool memory, struct err *e)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_semget, 9, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_memfd_create, 8, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_shmget, 7, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_msgget, 6, 0),

@@ -24,6 +24,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -219,6 +220,26 @@ static long pin_msg(long share)
 			got += (long)sizeof(m.text);
 		if (got == before)
 			break;
+	}
+	return got;
+}
+
+/* SysV semaphore arrays of as many semaphores as the kernel allows (64
+ * bytes of kernel memory each) until share bytes or a refusal. */
+static long pin_sem(long share)
+{
+	long got = 0;
+	int n = 32000;
+	while (got < share && n > 0) {
+		if (semget(IPC_PRIVATE, n, IPC_CREAT | 0600) < 0) {
+			if (errno == EINVAL) { /* above semmsl */
+				n /= 2;
+				continue;
+			}
+			show("semget", -1);
+			break;
+		}
+		got += (long)n * 64;
 	}
 	return got;
 }
@@ -485,6 +506,9 @@ int main(int argc, char **argv)
 		hold();
 	} else if (!strcmp(mode, "msg")) {
 		say("pinned %ld MiB in SysV message queues", pin_msg(cap) / MIB);
+		hold();
+	} else if (!strcmp(mode, "sem")) {
+		say("pinned %ld MiB in SysV semaphore arrays", pin_sem(cap) / MIB);
 		hold();
 	} else if (!strcmp(mode, "devshm")) {
 		say("pinned %ld MiB in /dev/shm", pin_tmpfs("/dev/shm", cap) / MIB);

@@ -1724,8 +1724,9 @@ def pinned_sysvipc(pids, kind):
     if not out:
         return 0
     cols = out[0].split()
-    col = cols.index("rss" if kind == "shm" else "cbytes")
-    return sum(int(l.split()[col]) for l in out[1:] if len(l.split()) > col)
+    col = cols.index({"shm": "rss", "msg": "cbytes", "sem": "nsems"}[kind])
+    scale = 64 if kind == "sem" else 1  # bytes of kernel memory a semaphore
+    return scale * sum(int(l.split()[col]) for l in out[1:] if len(l.split()) > col)
 
 
 def pinned_tmpfs(pids):
@@ -1830,6 +1831,13 @@ def kmem_sysv_msg(h):
     kmem(h, "msg", lambda pids: pinned_sysvipc(pids, "msg"))
 
 
+@case("kmem-sysv-sem")
+def kmem_sysv_sem(h):
+    """SysV semaphore arrays (64 bytes of kernel memory a semaphore), up
+    to 384 MiB, with --memory 128M."""
+    kmem(h, "sem", lambda pids: pinned_sysvipc(pids, "sem"))
+
+
 @case("kmem-dev-shm")
 def kmem_dev_shm(h):
     """POSIX shared memory: files in /dev/shm (the box's /tmp tmpfs), up
@@ -1893,9 +1901,14 @@ def userns_owner(pids):
     (NS_GET_OWNER_UID), or None."""
     if not pids:
         return None
-    try:
-        fd = os.open("/proc/%d/ns/user" % pids[0], os.O_RDONLY)
-    except OSError:
+    fd = None
+    for _ in range(20):  # the box may still be starting its program
+        try:
+            fd = os.open("/proc/%d/ns/user" % pids[0], os.O_RDONLY)
+            break
+        except OSError:
+            time.sleep(0.05)
+    if fd is None:
         return None
     try:
         buf = bytearray(4)
@@ -1921,8 +1934,8 @@ def run_probe(h, probe, as_uid):
 def quota(h, mode, probe, extra=(), statuses=("exited",)):
     """While a box holds all it can of a per-user kernel quota, the host
     user(s) the box is charged to, and a second box, can still use it.
-    As root the box's user namespace is owned by root, so root is one of
-    the users charged; the box's own host uid is the other."""
+    As root the box's user namespace is owned by a host uid of its own
+    (no process runs as it); root and the box's host uid are probed."""
     argv = [h.bin("attack-pin"), mode, h.rw] + list(extra)
     wargs = ["--ro", h.bindir, "--rw", h.rw]
     uids = [0, NOBODY] if h.mode == "root" else [os.geteuid() if h.mode == "user" else NOBODY]
@@ -1932,8 +1945,10 @@ def quota(h, mode, probe, extra=(), statuses=("exited",)):
         owner = userns_owner(box_pids_of(h.bins["attack-pin"]))
         log("  the box's user namespace is owned by host uid %s" % owner)
         if h.mode == "root" and owner is not None:  # None: the box has ended already
-            h.check(owner == NOBODY, "the box's user namespace is owned by host uid %s, not by the box's "
-                    "uid %d: the kernel charges the box's use of per-user quotas to it" % (owner, NOBODY))
+            h.check(owner not in (0, NOBODY, os.geteuid()),
+                    "the box's user namespace is owned by host uid %s (root, the box's host uid %d or "
+                    "the caller): the kernel charges the box's use of per-user quotas to that user, "
+                    "and its processes hold every capability over the box" % (owner, NOBODY))
         for uid in uids:
             got["host uid %d" % uid] = run_probe(h, probe, uid)
         second = h.run(["--ro", h.bindir], [h.bin("attack-pin"), probe], judge=False)
@@ -2239,6 +2254,97 @@ def two_boxes(h, argv_of, runs=((),)):
                 h.expect_exit(res)
     finally:
         b.finish()
+
+
+HOST_NOBODY_PROBE = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+for pid in sys.argv[1:]:
+    def won(what):
+        print("WON %s %s" % (pid, what), flush=True)
+    for path, flags in (("mem", os.O_RDWR), ("environ", os.O_RDONLY), ("root/tmp/box-secret", os.O_RDONLY)):
+        try:
+            os.close(os.open("/proc/%s/%s" % (pid, path), flags))
+            won("open " + path)
+        except OSError:
+            pass
+    if libc.ptrace(0x4206, int(pid), None, None) == 0:  # PTRACE_SEIZE
+        won("ptrace")
+    # Each join in a child of its own: a joined namespace changes what
+    # the next attempt means.
+    for ns, flag in (("user", 0x10000000), ("mnt", 0x20000), ("net", 0x40000000),
+                     ("uts", 0x4000000), ("ipc", 0x8000000)):
+        child = os.fork()
+        if child == 0:
+            try:
+                fd = os.open("/proc/%s/ns/%s" % (pid, ns), os.O_RDONLY)
+                if libc.setns(fd, flag) == 0:
+                    won("setns " + ns)
+            except OSError:
+                pass
+            os._exit(0)
+        os.waitpid(child, 0)
+print("probe done", flush=True)
+"""
+
+
+@case("host-nobody")
+def host_nobody(h):
+    """A host process running as uid 65534 (the box's host uid as root:
+    daemons, unprivileged controllers) attacks two running boxes: joins
+    their user, mount, net, uts and ipc namespaces, opens their program's
+    and init's /proc/PID/mem, environ and root/tmp, PTRACE_SEIZEs them.
+    The boxes' user namespaces are owned by neither root, nor 65534, nor
+    each other's owner."""
+    if h.mode != "root":
+        h.note("the box runs as the caller's own uid: the caller owns the box by design")
+        return
+    boxes = []
+    try:
+        for i in range(2):
+            report = "%s/report-nobody-%d.json" % (h.reportdir, i)
+            argv = ["/bin/sh", "-c", "echo %s > /tmp/box-secret && exec /bin/sleep 120" % h.other_secret]
+            cmd = h.ward_cmd(["--env", "WARD_OTHER_BOX=" + h.other_secret], argv, report)
+            boxes.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, cwd=h.cwd, env=h.env(),
+                                          start_new_session=True))
+        pids = []
+        deadline = time.monotonic() + 15
+        while len(pids) < 2 and time.monotonic() < deadline:
+            pids = [p for p in host_pids() if proc_read(p, "cmdline") == b"/bin/sleep\x00120\x00" and
+                    h.other_secret.encode() in proc_read(p, "environ")]
+            time.sleep(0.05)
+        if not h.check(len(pids) == 2, "the boxes' programs did not start (%s)" % pids):
+            return
+        inits = []
+        for p in pids:
+            st = dict(l.split(":", 1) for l in proc_read(p, "status").decode().splitlines() if ":" in l)
+            inits.append(int(st.get("PPid", "0").strip() or 0))
+        owners = [userns_owner([p]) for p in pids]
+        log("  programs %s, inits %s, user namespaces owned by host uids %s" % (pids, inits, owners))
+        for o in owners:
+            h.check(o is not None and o not in (0, NOBODY, os.geteuid()),
+                    "a box's user namespace is owned by host uid %s (root, %d or the caller): that "
+                    "user's processes hold every capability over the box" % (o, NOBODY))
+        h.check(owners[0] != owners[1], "two boxes' user namespaces have the same owner %s: they share "
+                "its per-user quotas" % owners[0])
+        p = subprocess.run(h.unboxed_prefix() + ["/usr/bin/python3", "-c", HOST_NOBODY_PROBE] +
+                           [str(x) for x in pids + inits if x > 1],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        out = p.stdout[:65536].decode(errors="replace")
+        log("  uid %d: %s" % (NOBODY, out.strip().replace("\n", "; ")[:2000]))
+        h.check("probe done" in out, "the host probe did not run: %s" % p.stderr[:2000].decode(errors="replace"))
+        won = [l for l in out.splitlines() if l.startswith("WON ")]
+        h.check(not won, "a host uid-%d process reached into the boxes: %s" % (NOBODY, won))
+        h.check(h.other_secret.encode() not in p.stdout + p.stderr, "the boxes' secret reached the host probe")
+        for p in pids:
+            st = dict(l.split(":", 1) for l in proc_read(p, "status").decode().splitlines() if ":" in l)
+            h.check(st.get("TracerPid", "0").strip() == "0", "a box's program has a tracer")
+    finally:
+        for b in boxes:
+            if b.poll() is None:
+                os.killpg(b.pid, signal.SIGKILL)
+            b.wait()
 
 
 @case("twobox-tmp")
