@@ -1,6 +1,6 @@
 /* attack-peer — two boxes at once: a victim box and an attacker beside it.
  *
- * usage: attack-peer victim HOLDDIR SECRET NAME   (box B)
+ * usage: attack-peer victim DIR SECRET NAME SYNC  (box B)
  *        attack-peer files PATH...                 (box A)
  *        attack-peer proc HOSTPID                  (box A)
  *        attack-peer abstract NAME                 (box A)
@@ -8,9 +8,10 @@
  *        attack-peer signal HOSTPID                (box A)
  *
  * The victim writes SECRET into its /tmp and its read-write grant
- * (HOLDDIR), keeps it in its arguments and environment, listens on the
- * abstract unix socket @NAME and on /tmp/NAME.sock, creates
- * HOLDDIR/holding and serves until HOLDDIR/release appears; it then
+ * (DIR), keeps it in its arguments and environment, listens on the
+ * abstract unix socket @NAME and on /tmp/NAME.sock, writes a byte to the
+ * file SYNC (granted as a single file: the host file itself) and serves
+ * until the driver appends one; it then
  * prints how many connections it accepted. The attacker, in a second box
  * of the same host uid, tries to read those files (through every /proc/
  * PID/root it can see, and the victim's host pid), the victim's
@@ -57,7 +58,7 @@ static int listen_unix(const char *path, bool abstract)
 	return s;
 }
 
-static int victim(const char *dir, const char *secret, const char *name)
+static int victim(const char *dir, const char *secret, const char *name, const char *sync)
 {
 	char p[4096];
 	write_secret("/tmp/peer-secret", secret);
@@ -67,13 +68,12 @@ static int victim(const char *dir, const char *secret, const char *name)
 	char sp[108];
 	snprintf(sp, sizeof(sp), "/tmp/%s.sock", name);
 	int u = listen_unix(sp, false);
-	snprintf(p, sizeof(p), "%s/holding", dir);
-	int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd >= 0)
-		close(fd);
-	snprintf(p, sizeof(p), "%s/release", dir);
+	int fd = open(sync, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || pwrite(fd, "H", 1, 0) != 1)
+		say("victim: cannot announce through '%s': %s", sync, strerror(errno));
 	int accepted = 0;
-	for (int i = 0; i < 2400 && access(p, F_OK) != 0; i++) {
+	struct stat st;
+	for (int i = 0; i < 2400 && fd >= 0 && fstat(fd, &st) == 0 && st.st_size < 2; i++) {
 		struct pollfd pf[2] = {{a, POLLIN, 0}, {u, POLLIN, 0}};
 		if (poll(pf, 2, 50) > 0)
 			for (int k = 0; k < 2; k++)
@@ -85,6 +85,8 @@ static int victim(const char *dir, const char *secret, const char *name)
 					}
 				}
 	}
+	if (fd >= 0)
+		close(fd);
 	say("victim: accepted %d connections", accepted);
 	return 0;
 }
@@ -218,8 +220,8 @@ static void signal_all(int host)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc >= 5 && !strcmp(argv[1], "victim"))
-		return victim(argv[2], argv[3], argv[4]);
+	if (argc >= 6 && !strcmp(argv[1], "victim"))
+		return victim(argv[2], argv[3], argv[4], argv[5]);
 	if (argc >= 3 && !strcmp(argv[1], "files"))
 		files(argc - 2, argv + 2);
 	else if (argc == 3 && !strcmp(argv[1], "proc"))

@@ -1,6 +1,6 @@
 /* attack-pin — pin kernel memory and per-user kernel quotas, then hold them.
  *
- * usage: attack-pin MODE HOLDDIR [ARG]      inside the box
+ * usage: attack-pin MODE SYNC [ARG]         inside the box
  *        attack-pin probe-WHAT                outside the box (the driver)
  *
  * Kernel memory a box can pin outside its memory limit (pipe buffers,
@@ -10,8 +10,8 @@
  * charged to, or with other boxes (inotify instances and watches, the
  * signal queue, processes). Each mode takes as much as it can, up to ARG
  * MiB where it is memory (bounded so that a success never harms the
- * host), then creates HOLDDIR/holding and keeps everything until
- * HOLDDIR/release appears (or 60 s pass). While it holds, the driver
+ * host), then writes a byte to the file SYNC and keeps everything until
+ * the driver appends one (or 60 s pass). While it holds, the driver
  * measures from outside what the box pinned and checks that the host user
  * (and a second box) can still use the same quota (the probe-* modes,
  * which exit 0 when the resource was still available, 1 when not).
@@ -38,23 +38,20 @@
 
 static const char *holddir;
 
-static void touch(const char *name)
-{
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/%s", holddir, name);
-	int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-	if (fd >= 0)
-		close(fd);
-}
-
-/* Announces the hold and waits for the driver's release (60 s at most). */
+/* Announces the hold and waits for the driver's release (60 s at most):
+ * SYNC is a file granted read-write as a single file (the host file
+ * itself, live on both sides); the box writes a byte at its start, the
+ * driver appends one to release. */
 static void hold(void)
 {
-	touch("holding");
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/release", holddir);
-	for (int i = 0; i < 1200 && access(p, F_OK) != 0; i++)
+	int fd = open(holddir, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || pwrite(fd, "H", 1, 0) != 1)
+		say("cannot announce the hold through '%s': %s", holddir, strerror(errno));
+	struct stat st;
+	for (int i = 0; i < 1200 && fd >= 0 && fstat(fd, &st) == 0 && st.st_size < 2; i++)
 		usleep(50000);
+	if (fd >= 0)
+		close(fd);
 	say("released");
 }
 
@@ -488,7 +485,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strncmp(argv[1], "probe-", 6))
 		return probe(argv[1]);
 	if (argc < 3) {
-		fprintf(stderr, "usage: attack-pin MODE HOLDDIR [MIB]\n");
+		fprintf(stderr, "usage: attack-pin MODE SYNC [MIB]\n");
 		return 2;
 	}
 	const char *mode = argv[1];

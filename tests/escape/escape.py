@@ -1611,8 +1611,8 @@ def profiles(h):
 # files, two boxes at once --------------------------------------------
 #
 # The pin and quota attacks (attack-pin) take what they can and then hold
-# it: they create HOLD/holding in their --rw dir and keep everything until
-# the driver creates HOLD/release. While they hold, the driver measures
+# it: they write a byte to a sync file (sync_file) and keep everything
+# until the driver appends one. While they hold, the driver measures
 # from outside what the box pinned, and checks that the host user the box
 # is charged to, and a second box, can still use the same quota.
 
@@ -1736,26 +1736,51 @@ def pinned_tmpfs(pids):
     return (st.f_blocks - st.f_bfree) * st.f_frsize
 
 
-def holding_run(h, wargs, argv, during, timeout=120, hold_dir=None):
-    """Runs ward in a thread; once the box has created HOLD/holding, calls
-    during() while it holds, then lets it go. Returns (ward's result,
-    during's result or None when the box ended without holding)."""
-    hold_dir = hold_dir or h.rw
-    for n in ("holding", "release"):
-        if os.path.exists(hold_dir + "/" + n):
-            os.unlink(hold_dir + "/" + n)
+def sync_file(h):
+    """A fresh, empty file the box and the driver signal each other
+    through, granted read-write as a single file: a file grant is the host
+    file itself, seen live from both sides (a directory grant is not: what
+    the box writes there reaches the host only when the run ends). The box
+    writes one byte when it holds; the driver appends one to release it."""
+    h.syncs = getattr(h, "syncs", 0) + 1
+    path = "%s/sync-%d" % (h.base, h.syncs)
+    with open(path, "w"):
+        pass
+    os.chmod(path, 0o666)
+    if h.root:
+        os.chown(path, NOBODY, NOBODY)
+    return path
+
+
+def sync_holding(path):
+    return os.path.getsize(path) >= 1
+
+
+def sync_release(path):
+    with open(path, "a") as f:
+        f.write("R")
+
+
+def holding_run(h, wargs, argv, during, timeout=120):
+    """Runs ward in a thread; once the box holds (it wrote to the sync
+    file that takes argv[2]'s place), calls during() while it holds, then
+    lets it go. Returns (ward's result, during's result or None when the
+    box ended without holding)."""
+    sync = sync_file(h)
+    wargs = list(wargs) + ["--rw", sync]
+    argv = list(argv)
+    argv[2] = sync
     box = []
     t = threading.Thread(target=lambda: box.append(h.run(wargs, argv, timeout=timeout)), daemon=True)
     t.start()
     got = None
-    while t.is_alive() and not os.path.exists(hold_dir + "/holding"):
+    while t.is_alive() and not sync_holding(sync):
         time.sleep(0.05)
     if t.is_alive():
         try:
             got = during()
         finally:
-            with open(hold_dir + "/release", "w"):
-                pass
+            sync_release(sync)
     t.join()
     return box[0], got
 
@@ -2204,14 +2229,17 @@ class PeerBox:
             os.chown(self.dir, NOBODY, NOBODY)
         self.name = "ward-peer-" + h.token
         report = "%s/report-peer.json" % h.reportdir
-        cmd = h.ward_cmd(["--ro", h.bindir, "--rw", self.dir, "--env", "PEER_SECRET=" + h.other_secret],
-                         [h.bin("attack-peer"), "victim", self.dir, h.other_secret, self.name], report)
+        self.sync = sync_file(h)
+        cmd = h.ward_cmd(["--ro", h.bindir, "--rw", self.dir, "--rw", self.sync,
+                          "--env", "PEER_SECRET=" + h.other_secret],
+                         [h.bin("attack-peer"), "victim", self.dir, h.other_secret, self.name, self.sync],
+                         report)
         log("$ " + " ".join(cmd) + "   (box B)")
         self.out = tempfile.TemporaryFile()
         self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
                                   cwd=h.cwd, env=h.env(), start_new_session=True)
         deadline = time.monotonic() + 15
-        while not os.path.exists(self.dir + "/holding") and time.monotonic() < deadline and self.p.poll() is None:
+        while not sync_holding(self.sync) and time.monotonic() < deadline and self.p.poll() is None:
             time.sleep(0.05)
         self.pid = None
         for pid in box_pids_of(h.bins["attack-peer"]):
@@ -2228,8 +2256,7 @@ class PeerBox:
             st = dict(l.split(":", 1) for l in proc_read(self.pid, "status").decode().splitlines() if ":" in l)
             h.check(not st.get("State", "").strip().startswith(("T", "t")),
                     "box B's program is stopped or traced: %s" % st.get("State"))
-        with open(self.dir + "/release", "w"):
-            pass
+        sync_release(self.sync)
         try:
             self.p.wait(timeout=30)
         except subprocess.TimeoutExpired:
