@@ -215,11 +215,25 @@ static int make_temp(struct apply *a, int host, mode_t mode, char *name, size_t 
  * links) under a temporary name, and renames it over the host entry only
  * once complete: a file that does not fit, or a host that runs out of
  * space, leaves the host's entry as it was. */
+/* Opens entry `name` of the upper layer for reading. Unprivileged, the
+ * controller is the box's uid and owns the layer: an entry the box left
+ * unreadable (a directory chmod 000) is made readable first. The box is
+ * gone and nothing else reaches the layer, so the entry stat'ed is the one
+ * changed (fchmodat follows a symlink, but this is a file or a directory). */
+static int open_upper(struct apply *a, int up, const char *name, const struct stat *st, int flags)
+{
+	int fd = openat(up, name, flags | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && !a->root &&
+	    fchmodat(up, name, (st->st_mode & 0777) | (S_ISDIR(st->st_mode) ? 0500 : 0400), 0) == 0)
+		fd = openat(up, name, flags | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	return fd;
+}
+
 static void apply_file(struct apply *a, int up, int host, const char *name,
 		       const struct stat *st, int depth)
 {
 	as_box(a, false);
-	_cleanup_close_ int in = openat(up, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int in = open_upper(a, up, name, st, 0);
 	if (!as_box(a, true)) {
 		return;
 	}
@@ -287,7 +301,7 @@ static void apply_subdir(struct apply *a, int up, int host, const char *name,
 			 const struct stat *st, int depth)
 {
 	as_box(a, false);
-	int sub = openat(up, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int sub = open_upper(a, up, name, st, O_DIRECTORY);
 	char v = 0;
 	bool opaque = sub >= 0 && fgetxattr(sub, "user.overlay.opaque", &v, 1) == 1 && v == 'y';
 	if (!as_box(a, true)) {
