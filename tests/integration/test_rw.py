@@ -610,6 +610,8 @@ def test_disk_apply_read_only_directories(t):
         mod, locked = os.path.join(d, "cache", "mod"), os.path.join(d, "locked")
         expect_eq(os.stat(mod).st_mode & 0o7777, 0o555, "mode of a read-only directory", r)
         expect_eq(os.stat(locked).st_mode & 0o7777, 0o000, "mode of a mode-000 directory", r)
+        for p in (os.path.join(mod, "file"), os.path.join(locked, "f")):
+            expect(os.path.exists(p), "'%s' was applied" % p, r)
         with open(os.path.join(mod, "file")) as f:
             expect_eq(f.read(), "data\n", "a file in a read-only directory", r)
         with open(os.path.join(locked, "f")) as f:
