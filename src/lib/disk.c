@@ -31,6 +31,7 @@
  * file it cannot read itself); each host operation is made as the box. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,27 +47,50 @@
 struct apply {
 	int upper, host;
 	bool root;
-	uid_t uid;
+	uid_t uid; /* who writes on the host: the grant's owner or the box */
 	gid_t gid;
 	uint64_t budget; /* bytes the layer may still write to the host */
+	unsigned long temps; /* temporary names made */
+	struct __user_cap_header_struct cap_hdr;
+	struct __user_cap_data_struct caps[2], no_caps[2];
 	unsigned errors;
 	char path[4096]; /* the current entry, relative, for messages */
 	char first[600]; /* the first error */
+	bool dropped;	 /* root: the capabilities could be dropped */
 };
-
-/* The thread's fsuid: the controller's own (reading the upper layer) or
- * the box's (every host operation). Unprivileged they are the same. */
-static void as_box(const struct apply *a, bool box)
-{
-	if (a->root)
-		(void)syscall(SYS_setfsuid, box ? a->uid : 0);
-}
 
 static void failed(struct apply *a, const char *what, int errnum)
 {
 	if (!a->errors++)
 		snprintf(a->first, sizeof(a->first), "cannot %s '%s': %s", what,
 			 a->path[0] ? a->path : ".", strerror(errnum));
+}
+
+/* The thread's fsuid and capabilities: the controller's own (reading
+ * the upper layer: the box may have made a file it cannot read itself),
+ * or the writer's, the grant's owner or the box, with no capability at
+ * all (every host operation: even as the owner root, the kernel checks
+ * it as it would check the owner, without CAP_DAC_OVERRIDE, CAP_FOWNER,
+ * CAP_CHOWN, CAP_FSETID or CAP_SYS_RESOURCE, so the owner's permission
+ * bits, the sticky bit, quotas and reserved blocks all hold). The raw
+ * capset changes the calling thread only. Unprivileged nothing changes.
+ * False (and the apply ends) when they could not be dropped. */
+static bool as_box(struct apply *a, bool box)
+{
+	if (!a->root)
+		return true;
+	if (box) {
+		/* setfsuid first: it needs CAP_SETUID. */
+		(void)syscall(SYS_setfsuid, a->uid);
+		if (syscall(SYS_capset, &a->cap_hdr, a->no_caps) < 0)
+			a->dropped = false;
+		if (!a->dropped)
+			failed(a, "apply without capabilities", EPERM);
+		return a->dropped;
+	}
+	(void)syscall(SYS_setfsuid, 0);
+	(void)syscall(SYS_capset, &a->cap_hdr, a->caps);
+	return true;
 }
 
 /* Appends "/name" to a->path; returns the old length (to cut back). */
@@ -121,9 +145,13 @@ static void remove_children(struct apply *a, int dir, int depth)
 }
 
 /* Charges `bytes` (rounded up to a 4 KiB block) to the budget: false when
- * the host would grow by more than the limit. Data is charged as written;
- * a directory or a symlink one block (what it takes on ext4 and most
- * others); an empty file nothing (an inode). */
+ * the host would grow by more than the limit. A file's data is charged
+ * before the host entry is touched, as the tmpfs counted it (its blocks),
+ * so what the box wrote within the limit is applied: the budget only
+ * runs out on a file with several hard links (each applied as a copy of
+ * its own). Directories and symbolic links are not charged, as the tmpfs
+ * does not charge them: its inode count (one per 4 KiB of the limit,
+ * mount.c) bounds them, each taking a block or so on the host. */
 static bool charge(struct apply *a, uint64_t bytes)
 {
 	bytes = (bytes + 4095) & ~(uint64_t)4095;
@@ -133,9 +161,9 @@ static bool charge(struct apply *a, uint64_t bytes)
 	return true;
 }
 
-/* Copies the data of `in` (its holes stay holes) into `out`, within the
- * budget. */
-static int copy_data(struct apply *a, int in, int out, off_t size)
+/* Copies the data of `in` (its holes stay holes) into `out`: at most
+ * `allowed` bytes, what was charged for it. */
+static int copy_data(int in, int out, off_t size, uint64_t allowed)
 {
 	off_t off = 0;
 	while (off < size) {
@@ -145,8 +173,9 @@ static int copy_data(struct apply *a, int in, int out, off_t size)
 		off_t hole = lseek(in, data, SEEK_HOLE);
 		if (hole < 0)
 			return -errno;
-		if (!charge(a, (uint64_t)(hole - data)))
+		if ((uint64_t)(hole - data) > allowed)
 			return -EFBIG;
+		allowed -= (uint64_t)(hole - data);
 		if (lseek(out, data, SEEK_SET) < 0)
 			return -errno;
 		off_t pos = data;
@@ -164,35 +193,88 @@ static int copy_data(struct apply *a, int in, int out, off_t size)
 	return ftruncate(out, size) < 0 ? -errno : 0;
 }
 
+/* A new file's temporary name in host directory `host`, made with
+ * O_EXCL (never an entry that exists, never through a link), the file
+ * open for writing in *ret_fd. 0, or -errno. */
+static int make_temp(struct apply *a, int host, mode_t mode, char *name, size_t len, int *ret_fd)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		snprintf(name, len, ".ward-apply-%ld-%lu", (long)getpid(), a->temps++);
+		int fd = openat(host, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0) {
+			*ret_fd = fd;
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+/* Writes a file anew (never into the host's inode, which may have other
+ * links) under a temporary name, and renames it over the host entry only
+ * once complete: a file that does not fit, or a host that runs out of
+ * space, leaves the host's entry as it was. */
+/* Opens entry `name` of the upper layer for reading. Unprivileged, the
+ * controller is the box's uid and owns the layer: an entry the box left
+ * unreadable (a directory chmod 000) is made readable first. The box is
+ * gone and nothing else reaches the layer, so the entry stat'ed is the one
+ * changed (fchmodat follows a symlink, but this is a file or a directory). */
+static int open_upper(struct apply *a, int up, const char *name, const struct stat *st, int flags)
+{
+	int fd = openat(up, name, flags | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && !a->root &&
+	    fchmodat(up, name, (st->st_mode & 0777) | (S_ISDIR(st->st_mode) ? 0500 : 0400), 0) == 0)
+		fd = openat(up, name, flags | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	return fd;
+}
+
 static void apply_file(struct apply *a, int up, int host, const char *name,
 		       const struct stat *st, int depth)
 {
 	as_box(a, false);
-	_cleanup_close_ int in = openat(up, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	as_box(a, true);
+	_cleanup_close_ int in = open_upper(a, up, name, st, 0);
+	if (!as_box(a, true)) {
+		return;
+	}
 	if (in < 0) {
 		failed(a, "read", errno);
 		return;
 	}
-	remove_entry(a, host, name, depth);
-	_cleanup_close_ int out = openat(host, name,
-					 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-					 st->st_mode & 0777);
-	if (out < 0) {
-		failed(a, "create", errno);
+	uint64_t need = (uint64_t)st->st_blocks * 512;
+	if (!charge(a, need)) {
+		failed(a, "write (more than the disk limit)", EFBIG);
 		return;
 	}
-	int r = copy_data(a, in, out, st->st_size);
+	char tmp[64];
+	_cleanup_close_ int out = -1;
+	int r = make_temp(a, host, st->st_mode & 0777, tmp, sizeof(tmp), &out);
 	if (r < 0) {
-		failed(a, r == -EFBIG ? "write (more than the disk limit)" : "write", -r);
+		failed(a, "create", -r);
 		return;
 	}
+	r = copy_data(in, out, st->st_size, (need + 4095) & ~(uint64_t)4095);
 	/* The umask narrowed the mode given to openat; set it as the box
 	 * left it, without its set-user-ID, set-group-ID and sticky bits. */
-	if (fchmod(out, st->st_mode & 0777) < 0)
-		failed(a, "chmod", errno);
-	struct timespec ts[2] = {st->st_atim, st->st_mtim};
-	(void)futimens(out, ts);
+	if (r == 0 && fchmod(out, st->st_mode & 0777) < 0)
+		r = -errno;
+	if (r == 0) {
+		struct timespec ts[2] = {st->st_atim, st->st_mtim};
+		(void)futimens(out, ts);
+		if (renameat(host, tmp, host, name) < 0) {
+			r = -errno;
+			/* A directory (or something else rename cannot
+			 * replace) where the box left a file: removed first. */
+			if (r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST || r == -ENOTDIR) {
+				remove_entry(a, host, name, depth);
+				r = renameat(host, tmp, host, name) < 0 ? -errno : 0;
+			}
+		}
+	}
+	if (r < 0) {
+		(void)unlinkat(host, tmp, 0);
+		failed(a, r == -EFBIG ? "write (more than the disk limit)" : "write", -r);
+	}
 }
 
 static void apply_symlink(struct apply *a, int up, int host, const char *name, int depth)
@@ -200,16 +282,14 @@ static void apply_symlink(struct apply *a, int up, int host, const char *name, i
 	char target[4096];
 	as_box(a, false);
 	ssize_t n = readlinkat(up, name, target, sizeof(target) - 1);
-	as_box(a, true);
+	if (!as_box(a, true)) {
+		return;
+	}
 	if (n < 0) {
 		failed(a, "read", errno);
 		return;
 	}
 	target[n] = 0;
-	if (!charge(a, 1)) {
-		failed(a, "create (more than the disk limit)", EFBIG);
-		return;
-	}
 	remove_entry(a, host, name, depth);
 	if (symlinkat(target, host, name) < 0)
 		failed(a, "create", errno);
@@ -221,10 +301,13 @@ static void apply_subdir(struct apply *a, int up, int host, const char *name,
 			 const struct stat *st, int depth)
 {
 	as_box(a, false);
-	int sub = openat(up, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int sub = open_upper(a, up, name, st, O_DIRECTORY);
 	char v = 0;
 	bool opaque = sub >= 0 && fgetxattr(sub, "user.overlay.opaque", &v, 1) == 1 && v == 'y';
-	as_box(a, true);
+	if (!as_box(a, true)) {
+		close(sub);
+		return;
+	}
 	if (sub < 0) {
 		failed(a, "read", errno);
 		return;
@@ -235,12 +318,10 @@ static void apply_subdir(struct apply *a, int up, int host, const char *name,
 		remove_entry(a, host, name, depth);
 		have = false;
 	}
-	if (!have && !charge(a, 1)) {
-		failed(a, "create (more than the disk limit)", EFBIG);
-		close(sub);
-		return;
-	}
-	if (!have && mkdirat(host, name, st->st_mode & 0777) < 0 && errno != EEXIST) {
+	/* Made (or, when the owner's, opened) writable while it is filled:
+	 * the box may have left it read-only (chmod 555, as Go's module
+	 * cache does) or without search permission; its mode is set after. */
+	if (!have && mkdirat(host, name, 0700) < 0 && errno != EEXIST) {
 		failed(a, "create", errno);
 		close(sub);
 		return;
@@ -251,15 +332,17 @@ static void apply_subdir(struct apply *a, int up, int host, const char *name,
 		close(sub);
 		return;
 	}
+	bool have_mode = fstat(hsub, &hs) == 0;
+	if (have_mode && (hs.st_mode & 0700) != 0700)
+		(void)fchmod(hsub, (hs.st_mode & 07777) | 0700);
 	if (opaque && have)
 		remove_children(a, fcntl(hsub, F_DUPFD_CLOEXEC, 3), depth + 1);
+	apply_dir(a, sub, hsub, depth + 1);
 	/* The permission bits as the box left them; the host's own sticky
 	 * and set-group-ID bits stay (the box cannot set them: the copy in
 	 * its layer has them from the host). */
-	if (fstat(hsub, &hs) == 0 && (hs.st_mode & 0777) != (st->st_mode & 0777) &&
-	    fchmod(hsub, (hs.st_mode & (S_ISVTX | S_ISGID)) | (st->st_mode & 0777)) < 0)
+	if (have_mode && fchmod(hsub, (hs.st_mode & (S_ISVTX | S_ISGID)) | (st->st_mode & 0777)) < 0)
 		failed(a, "chmod", errno);
-	apply_dir(a, sub, hsub, depth + 1);
 	close(sub);
 	close(hsub);
 }
@@ -271,6 +354,8 @@ static void apply_dir(struct apply *a, int up, int host, int depth)
 		failed(a, "apply (too deep)", ELOOP);
 		return;
 	}
+	if (!a->dropped)
+		return;
 	as_box(a, false);
 	int dup_fd = fcntl(up, F_DUPFD_CLOEXEC, 3);
 	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
@@ -289,7 +374,8 @@ static void apply_dir(struct apply *a, int up, int host, int depth)
 		if (fstatat(up, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		size_t cut = path_push(a, de->d_name);
-		as_box(a, true);
+		if (!as_box(a, true))
+			break;
 		if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
 			remove_entry(a, host, de->d_name, depth); /* a whiteout */
 		else if (S_ISDIR(st.st_mode))
@@ -307,15 +393,30 @@ static void apply_dir(struct apply *a, int up, int host, int depth)
 static void *apply_thread(void *arg)
 {
 	struct apply *a = arg;
-	/* This thread only: no supplementary groups, the box's fsgid. */
+	/* This thread only: no supplementary groups, the writer's fsgid,
+	 * and (checked) no capability while it writes. */
+	a->dropped = true;
 	if (a->root) {
+		a->cap_hdr = (struct __user_cap_header_struct){.version = _LINUX_CAPABILITY_VERSION_3};
+		if (syscall(SYS_capget, &a->cap_hdr, a->caps) < 0) {
+			failed(a, "apply as the grant's owner", errno);
+			return NULL;
+		}
+		a->no_caps[0] = (struct __user_cap_data_struct){.permitted = a->caps[0].permitted};
+		a->no_caps[1] = (struct __user_cap_data_struct){.permitted = a->caps[1].permitted};
+		if (syscall(SYS_setgroups, 0, NULL) < 0) {
+			failed(a, "apply as the grant's owner", errno);
+			return NULL;
+		}
 		(void)syscall(SYS_setfsgid, a->gid);
-		(void)syscall(SYS_setfsuid, a->uid);
+		(void)as_box(a, true);
+		struct __user_cap_data_struct now[2];
 		/* setfs[ug]id(-1) changes nothing and returns the current id. */
-		if (syscall(SYS_setgroups, 0, NULL) < 0 ||
-		    (gid_t)syscall(SYS_setfsgid, -1) != a->gid ||
-		    (uid_t)syscall(SYS_setfsuid, -1) != a->uid) {
-			failed(a, "apply as the box", EPERM);
+		if ((gid_t)syscall(SYS_setfsgid, -1) != a->gid ||
+		    (uid_t)syscall(SYS_setfsuid, -1) != a->uid ||
+		    syscall(SYS_capget, &a->cap_hdr, now) < 0 || now[0].effective || now[1].effective ||
+		    !a->dropped) {
+			failed(a, "apply as the grant's owner", EPERM);
 			return NULL;
 		}
 	}

@@ -357,25 +357,28 @@ static int find_privileged(int fd, char *path, size_t len, size_t plen, int dept
 	return r;
 }
 
-/* The idmapped clone of one read-write grant: the box's host uid/gid
- * stands for the owner on disk, in both directions (files the owner
- * made are the box's; files the box makes are the owner's). Returns the
- * detached tree, or -errno with e set, or -errno with *ret_unsupported
- * set when the file system (or kernel) cannot idmap. */
-static int open_idmapped(const struct mnt_entry *m, int userns, bool *ret_unsupported,
-			 struct err *e)
+/* A detached clone of the grant behind path descriptor pfd: nosuid and
+ * nodev on every mount in it, read-only when asked, and idmapped through
+ * userns when one is given (the kernel allows that only on a clone not
+ * yet attached). recursive: with the mounts below it. Returns the tree,
+ * or -errno with e set, or -errno with *ret_unsupported set when the
+ * file system (or kernel) cannot idmap. */
+static int clone_grant(const struct mnt_entry *m, int pfd, bool recursive, bool rdonly,
+		       int userns, bool *ret_unsupported, struct err *e)
 {
-	_cleanup_close_ int fd = sys_open_tree(AT_FDCWD, m->src,
-					       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	unsigned rec = recursive ? AT_RECURSIVE : 0;
+	_cleanup_close_ int fd = sys_open_tree(pfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+							    AT_EMPTY_PATH | rec);
 	if (fd < 0)
 		return err_errno(e, errno, "cannot bind '%s'", m->src);
-	/* nosuid and nodev first (they apply to every submount), then the
-	 * idmap, which the kernel allows only on a clone not yet attached. */
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
-	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					      (rdonly ? MOUNT_ATTR_RDONLY : 0)};
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr) < 0)
 		return err_errno(e, errno, "cannot restrict bind of '%s'", m->src);
+	if (userns < 0)
+		return TAKE_FD(fd);
 	attr = (struct mount_attr){.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
-	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0) {
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr) < 0) {
 		int r = errno;
 		*ret_unsupported = r == EINVAL || r == EOPNOTSUPP || r == EPERM;
 		return *ret_unsupported ? -r : err_errno(e, r, "cannot idmap '%s'", m->src);
@@ -408,6 +411,26 @@ int mnt_idmap_probe(const char *path, char *why, size_t len)
 	return 1;
 }
 
+/* Is there a file at or below path descriptor pfd (a file or a
+ * directory) that a box writing as the owner must not be able to rewrite?
+ * find_privileged on a readable descriptor of the same inode. */
+static int find_privileged_at(int pfd, const struct stat *st, char *found, size_t len)
+{
+	int fd;
+	if (S_ISDIR(st->st_mode)) {
+		fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else if (S_ISREG(st->st_mode)) {
+		/* Reopened through the descriptor, not the path: the file
+		 * checked is the one granted. */
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	} else {
+		return 0;
+	}
+	return fd < 0 ? -errno : find_privileged(fd, found, len, 0, 0);
+}
+
 int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 			 gid_t box_gid, struct err *e)
 {
@@ -419,19 +442,64 @@ int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 		struct stat st;
 		if (m->kind != MNT_BIND || !m->writable)
 			continue;
-		if (stat(m->src, &st) < 0) {
+		/* Resolved once, the last component not followed; the stat,
+		 * the checks and the clones all use this one descriptor, so
+		 * what is checked is what the box gets (no race between
+		 * them). A symlink is refused: one an earlier box left in a
+		 * read-write tree would make the grant whatever it points to
+		 * (Judge0, CVE-2024-28185). */
+		struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+		_cleanup_close_ int pfd = (int)syscall(SYS_openat2, AT_FDCWD, m->src, &how, sizeof(how));
+		/* A symlink on the way (/var/run, a home directory...) is
+		 * allowed, but then the grant is not idmapped: a link an
+		 * earlier box planted must not make the box write as the
+		 * owner of where it leads (jobs/out -> /etc, then --rw
+		 * jobs/out/sub). */
+		bool via_link = pfd < 0 && errno == ELOOP;
+		if (via_link)
+			pfd = open(m->src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (pfd < 0) {
 			if (errno == ENOENT && m->optional)
 				continue;
 			r = err_errno(e, errno, "cannot bind '%s'", m->src);
 			break;
 		}
+		if (fstat(pfd, &st) < 0) {
+			r = err_errno(e, errno, "cannot bind '%s'", m->src);
+			break;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			r = err_set(e, ELOOP,
+				    "'%s' is granted read-write but is a symbolic link (an earlier box may have left it): grant the path it leads to, or remove it",
+				    m->src);
+			break;
+		}
+		if (S_ISDIR(st.st_mode) != m->overlay) {
+			r = err_set(e, EAGAIN, "'%s' changed while the box was being set up", m->src);
+			break;
+		}
+		/* As root the box writes as the owner (an idmapped mount), but
+		 * not where others may write too (a shared directory such as
+		 * /tmp: the owner's powers there, removing anyone's files
+		 * despite the sticky bit, are more than the box needs), not
+		 * when the owner is the box's uid already, and never as root:
+		 * a root-owned file is written as the box's own uid or not at
+		 * all. A root-owned directory is overlaid: the box writes only
+		 * into its tmpfs, through a read-only lower layer, and the
+		 * controller applies the writes as the owner without any
+		 * capability (disk.c). */
+		m->idmap = root && !via_link && !(st.st_mode & S_IWOTH) &&
+			   !(st.st_uid == box_uid && st.st_gid == box_gid) &&
+			   (m->overlay || (st.st_uid != 0 && st.st_gid != 0));
+		m->idmap_uid = st.st_uid;
+		m->idmap_gid = st.st_gid;
 		bool unsupported = false;
 		if (m->idmap) {
 			/* (Behind an overlay the box changes only copies: the
 			 * controller writes new files, without those bits.) */
 			char found[4096] = "";
-			int fd = m->overlay ? -1 : open(m->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-			r = m->overlay ? 0 : fd < 0 ? -errno : find_privileged(fd, found, sizeof(found), 0, 0);
+			r = m->overlay ? 0 : find_privileged_at(pfd, &st, found, sizeof(found));
 			if (r == 1) {
 				r = err_set(e, EPERM,
 					    "'%s' is granted read-write but holds '%s%s', a set-user-ID, set-group-ID or file-capability program: a box writing as its owner could rewrite it; remove the bit, or grant it --ro",
@@ -453,12 +521,18 @@ int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 				ns_uid = m->idmap_uid;
 				ns_gid = m->idmap_gid;
 			}
-			fd = open_idmapped(m, userns, &unsupported, e);
+			/* An overlay's lower layer is read-only: the box reads
+			 * the owner's files as its own but writes only into
+			 * its tmpfs. */
+			int fd = clone_grant(m, pfd, true, m->overlay, userns, &unsupported, e);
 			if (fd >= 0) {
 				m->tree_fd = fd;
 				/* The controller's own clone, where it applies the
-				 * overlay after the run: as the box, as the owner. */
-				if (m->overlay && (m->host_fd = open_idmapped(m, userns, &unsupported, e)) < 0) {
+				 * overlay after the run, as the owner: without the
+				 * mounts below it, which the box never saw (an
+				 * overlay layer does not cross mounts). */
+				if (m->overlay &&
+				    (m->host_fd = clone_grant(m, pfd, false, false, -1, NULL, e)) < 0) {
 					r = m->host_fd;
 					break;
 				}
@@ -471,23 +545,41 @@ int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 			m->idmap = false;
 		}
 		/* Not idmapped: the box writes as box_uid itself. */
-		bool w = root ? writable_by(&st, box_uid, box_gid) : access(m->src, W_OK) == 0;
-		if (w && m->overlay) {
-			m->host_fd = open(m->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (m->host_fd < 0) {
-				r = err_errno(e, errno, "cannot open '%s'", m->src);
+		bool w = root ? writable_by(&st, box_uid, box_gid)
+			      : faccessat(pfd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
+		if (w && root) {
+			/* Cloned here, from the descriptor checked, not by
+			 * path in the box. */
+			m->tree_fd = clone_grant(m, pfd, true, false, -1, NULL, e);
+			if (m->tree_fd < 0) {
+				r = m->tree_fd;
 				break;
 			}
+			if (m->overlay && (m->host_fd = clone_grant(m, pfd, false, false, -1, NULL, e)) < 0) {
+				r = m->host_fd;
+				break;
+			}
+		} else if (w && m->overlay) {
+			m->host_fd = TAKE_FD(pfd);
 		}
 		if (w)
 			continue;
 		char buf[32];
 		struct statfs sf;
-		const char *fs = statfs(m->src, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?";
+		const char *fs = fstatfs(pfd, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?";
 		if (unsupported)
 			r = err_set(e, EACCES,
 				    "'%s' is granted read-write but the box cannot write to it: its file system (%s) cannot be idmapped on this kernel, so the box would write as uid %u, not as its owner (uid %u); grant a directory on ext4, xfs, btrfs or tmpfs (linux 6.3 or later), or chown it to %u",
 				    m->src, fs, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)box_uid);
+		else if (via_link)
+			r = err_set(e, EACCES,
+				    "'%s' is granted read-write but the box cannot write to it: its path passes through a symbolic link, so the box writes as uid %u, not as its owner (uid %u); grant its real path",
+				    m->src, (unsigned)box_uid, (unsigned)st.st_uid);
+		else if (root && (st.st_uid == 0 || st.st_gid == 0))
+			r = err_set(e, EACCES,
+				    "'%s' is granted read-write but the box cannot write to it: it is owned by root (%u:%u, mode %04o) and the box never writes a file as root; chown it to the user the box should write as, or make it writable by uid %u, or grant it --ro",
+				    m->src, (unsigned)st.st_uid, (unsigned)st.st_gid,
+				    (unsigned)(st.st_mode & 07777), (unsigned)box_uid);
 		else
 			r = err_set(e, EACCES,
 				    "'%s' is granted read-write but the box cannot write to it: the box writes as uid %u and it is owned by uid %u with mode %04o; make it writable for uid %u, or grant it --ro",

@@ -244,12 +244,10 @@ static bool grant_replaces(const struct policy *p, const char *box)
 	return false;
 }
 
-/* A read-write grant as root: the box writes as the owner of the granted
- * path (an idmapped mount, made by mnt_prepare_writable), never as host
- * root itself, and never as anyone when the owner is already the box's
- * uid. Not when others may write there too (a shared directory such as
- * /tmp): the owner's powers there (removing anyone's files despite the
- * sticky bit) are more than the box needs to write, and it can already. */
+/* A read-write grant. Whether the box writes as the path's owner (as
+ * root: an idmapped mount, never as host root) is decided by
+ * mnt_prepare_writable, from one descriptor of the path that is not a
+ * symlink (a symlink is refused there). */
 static void plan_writable(struct launch *L, struct mnt_entry *m)
 {
 	struct stat st;
@@ -257,17 +255,11 @@ static void plan_writable(struct launch *L, struct mnt_entry *m)
 	/* A directory: the box's writes land in a tmpfs of the disk limit
 	 * (an overlay), applied when the run ends (mount.c, disk.c). A file
 	 * grant stays a bind: the file-size limit bounds it. */
-	if (stat(m->src, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (lstat(m->src, &st) == 0 && S_ISDIR(st.st_mode)) {
 		m->overlay = true;
 		m->size = L->lim.v[LIMIT_DISK];
 		L->n_overlay++;
 	}
-	if (!L->root || stat(m->src, &st) < 0 || (st.st_mode & S_IWOTH) ||
-	    (st.st_uid == L->host_uid && st.st_gid == L->host_gid))
-		return;
-	m->idmap = true;
-	m->idmap_uid = st.st_uid;
-	m->idmap_gid = st.st_gid;
 }
 
 static int plan_filesystem(struct launch *L, const struct policy *p,
@@ -1016,9 +1008,9 @@ static int send_upper_layers(struct launch *L, struct err *e)
 }
 
 /* After the run, in the controller: receives the upper layers and applies
- * each to its host directory (disk.c). A failure is the run's notice and
- * error message: the box's output to a directory must not be lost
- * without a word. */
+ * each to its host directory (disk.c). A failure is the run's io-error
+ * (or, after a limit, its notice) and its disk_error: the box's output to
+ * a directory must not be lost without a word. */
 static void apply_upper_layers(struct launch *L, struct run_result *ret)
 {
 	for (;;) {
@@ -1043,10 +1035,21 @@ static void apply_upper_layers(struct launch *L, struct run_result *ret)
 		struct mnt_entry *m = n == sizeof(idx) && idx < L->mp.n ? &L->mp.e[idx] : NULL;
 		struct err e = {{0}};
 		if (m && m->overlay && m->host_fd >= 0 &&
-		    disk_apply(fd, m->host_fd, m->src, m->size, L->root, L->host_uid, L->host_gid, &e) < 0 &&
+		    disk_apply(fd, m->host_fd, m->src, m->size, L->root,
+			       m->idmap ? m->idmap_uid : L->host_uid,
+			       m->idmap ? m->idmap_gid : L->host_gid, &e) < 0 &&
 		    !ret->disk_error[0]) {
 			snprintf(ret->disk_error, sizeof(ret->disk_error), "%s", e.msg);
-			snprintf(ret->notice, sizeof(ret->notice), "%s", e.msg);
+			/* The program's own outcome becomes an io-error: the
+			 * run's output (to the directory) is incomplete, and a
+			 * caller checking only the exit status must see it. A
+			 * limit's status stays (it is not 0 either). */
+			if (ret->status == STATUS_EXITED || ret->status == STATUS_SIGNALED) {
+				ret->status = STATUS_IO_ERROR;
+				snprintf(ret->error.msg, sizeof(ret->error.msg), "%s", e.msg);
+			} else {
+				snprintf(ret->notice, sizeof(ret->notice), "%s", e.msg);
+			}
 		}
 		close(fd);
 	}

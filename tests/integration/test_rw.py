@@ -8,6 +8,7 @@ from the host: owners, modes and extended attributes of what was left."""
 
 import os
 import stat
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -469,6 +470,179 @@ def test_doctor_says_idmap(t):
         line = [x for x in r.stdout.splitlines() if x.startswith("idmapped mounts")]
         expect(len(line) == 1 and "sysfs" in line[0] and " no " in line[0],
                "doctor in a sysfs directory does not say it cannot idmap", r)
+
+
+def test_rw_symlink_grant_refused(t):
+    """A read-write grant that is a symbolic link (one a box left in an
+    earlier read-write tree: jobs/out -> a root-owned directory, and
+    jobs/result.txt -> a root-owned file) fails before the run, naming the
+    link; as root, a path through such a link is not written as the owner
+    of where it leads. Judged from the host: the targets are unchanged."""
+    user = NOBODY if t.unpriv else 1000
+    jobs = owned_dir(t, "jobs", user, user)
+    target = t.mkdir("standin", 0o755)
+    os.chown(target, 0, 0)
+    os.makedirs(os.path.join(target, "sub"))
+    passwd = os.path.join(target, "passwd")
+    with open(passwd, "w") as f:
+        f.write("root:x:0:0::/root:/bin/sh\n")
+    r = t.sh('ln -s "$1" out && ln -s "$1/passwd" result.txt && echo ok', target,
+             opts=["--rw", jobs], cwd=jobs)
+    expect_ok(r, "ok\n")
+    expect(os.path.islink(os.path.join(jobs, "out")), "the box's link was applied", r)
+    out, res = os.path.join(jobs, "out"), os.path.join(jobs, "result.txt")
+    r = t.sh('echo "toor::0:0::/:/bin/sh" > "$1/passwd"; echo new > "$1/planted"; echo ran',
+             out, opts=["--rw", out], cwd=t.work)
+    expect_eq(r.rc, 125, "exit status of a symlink directory grant", r)
+    expect_in("'%s'" % out, r.stderr, "the message names the grant", r)
+    expect_in("symbolic link", r.stderr, "the message says why", r)
+    r = t.sh('echo "FILEGRANT::0:0::/:/bin/sh" >> "$1"; echo ran', res, opts=["--rw", res],
+             cwd=t.work)
+    expect_eq(r.rc, 125, "exit status of a symlink file grant", r)
+    expect_in("symbolic link", r.stderr, "the message says why", r)
+    if not t.unpriv:
+        sub = os.path.join(out, "sub")
+        r = t.sh('echo new > "$1/planted"; echo ran', sub, opts=["--rw", sub], cwd=t.work)
+        expect_eq(r.rc, 125, "exit status of a grant through a link to a root-owned directory", r)
+        expect_in("symbolic link", r.stderr, "the message says why", r)
+    with open(passwd) as f:
+        expect_eq(f.read(), "root:x:0:0::/root:/bin/sh\n", "the root-owned file", r)
+    expect_eq(sorted(os.listdir(target)), ["passwd", "sub"], "the root-owned directory", r)
+    expect_eq(os.listdir(os.path.join(target, "sub")), [], "the root-owned subdirectory", r)
+
+
+def test_rw_root_owned_never_as_root(t):
+    """As root, a root-owned directory grant: the box itself never writes as
+    root (its writes land in its tmpfs; the grant beneath is read-only), and
+    the controller applies them as the owner without any capability: a
+    directory a host user made meanwhile, which root could write only with
+    CAP_DAC_OVERRIDE, is refused. A root-owned file grant that uid 65534
+    cannot write fails before the run, naming the fix."""
+    if t.unpriv:
+        raise Skip("as root only")
+    d = owned_dir(t, "out", 0, 0)
+    theirs = os.path.join(d, "theirs.txt")
+    with open(theirs, "w") as f:
+        f.write("keep\n")
+    os.chown(theirs, 4321, 4321)
+    os.chmod(theirs, 0o644)
+    sig = t.mkdir("sig")
+    script = ("echo x >> out/theirs.txt 2>/dev/null && echo wrote-theirs; "
+              "mkdir out/later && echo box > out/later/f && echo ok; "
+              "i=0; while [ ! -e sig/go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done")
+    p = t.popen(["run", "--rw", d, "--ro", sig, "--", "/bin/sh", "-c", script],
+                cwd=t.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = p.stdout.readline(100)
+        # The host owner of 'later' is 4321, 0755: root without
+        # CAP_DAC_OVERRIDE cannot write there.
+        later = os.path.join(d, "later")
+        os.mkdir(later, 0o755)
+        os.chown(later, 4321, 4321)
+        open(os.path.join(sig, "go"), "w").close()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, 9)
+            p.wait()
+    expect_eq(line, b"ok\n", "the box wrote (and could not write another user's file)")
+    expect_eq(p.returncode, 123, "exit status when a write could not be applied (%r)" % err[:300])
+    expect_in(b"not applied", err, "the message says what was lost")
+    expect_eq(os.listdir(later), [], "a directory only root with CAP_DAC_OVERRIDE could write")
+    with open(theirs) as f:
+        expect_eq(f.read(), "keep\n", "another user's file in the root-owned directory")
+    f = t.write("root-file", "old\n", 0o644)
+    os.chown(f, 0, 0)
+    r = t.sh('echo new > "$1"; echo ran', f, opts=["--rw", f], cwd=t.work)
+    expect_eq(r.rc, 125, "exit status of a root-owned file grant", r)
+    expect_in("owned by root", r.stderr, "the message says why", r)
+    expect_in("chown", r.stderr, "the message names the fix", r)
+    expect_eq(open(f).read(), "old\n", "the root-owned file", r)
+
+
+def test_disk_apply_keeps_host_file_over_limit(t):
+    """A file that does not fit in what is left of the disk limit when it
+    is applied (hard links are applied as copies of their own) leaves the
+    host's file as it was, never truncated or removed; the run's status
+    says writes were lost (io-error, 123). Entries the tmpfs does not
+    charge (560 empty directories) do not use up the limit."""
+    owner = NOBODY if t.unpriv else 1000
+    d = owned_dir(t, "out", owner, owner)
+    for name in ("a", "b", "c", "big"):
+        p = os.path.join(d, name)
+        with open(p, "wb") as f:
+            f.write(b"keep" * (1 << 18 if name == "big" else 1))
+        os.chown(p, owner, owner)
+    script = ("cd out && echo x >> big && mkdir d && i=0; while [ $i -lt 560 ]; do mkdir d/$i; "
+              "i=$((i+1)); done; rm a b c && head -c 3000000 /dev/zero | tr '\\0' a > a && "
+              "ln a b && ln a c && echo ok")
+    r = t.sh(script, opts=["--rw", d, "--disk", "8M"], cwd=t.dir, timeout=120)
+    expect_eq(r.stdout, "ok\n", "the box's output", r)
+    expect_eq(r.rc, 123, "exit status when writes were not applied", r)
+    expect_in("not applied", r.stderr, "the message says what was lost", r)
+    with open(os.path.join(d, "big"), "rb") as f:
+        expect_eq(f.read(), b"keep" * (1 << 18) + b"x\n", "the appended host file", r)
+    expect_eq(len(os.listdir(os.path.join(d, "d"))), 560, "empty directories applied", r)
+    full = b"a" * 3000000
+    kept = 0
+    for name in ("a", "b", "c"):
+        p = os.path.join(d, name)
+        data = open(p, "rb").read() if os.path.exists(p) else None
+        expect(data in (full, b"keep"),
+               "'%s' is the box's whole file or the host's old one, not %r" %
+               (name, None if data is None else data[:20] + b"... %d bytes" % len(data)), r)
+        kept += data == b"keep"
+    expect(kept >= 1, "a file that did not fit kept the host's content", r)
+
+
+def test_disk_apply_read_only_directories(t):
+    """Directories the box leaves read-only (chmod 555, as Go's module cache
+    does) or without any permission keep their contents on the host, with
+    the modes the box gave them."""
+    owner = NOBODY if t.unpriv else 1000
+    d = owned_dir(t, "out", owner, owner)
+    script = ("cd out && mkdir -p cache/mod locked && echo data > cache/mod/file && "
+              "chmod 444 cache/mod/file && chmod 555 cache/mod && echo secret > locked/f && "
+              "chmod 000 locked && echo ok")
+    r = t.sh(script, opts=["--rw", d], cwd=t.dir)
+    try:
+        expect_ok(r, "ok\n")
+        mod, locked = os.path.join(d, "cache", "mod"), os.path.join(d, "locked")
+        expect_eq(os.stat(mod).st_mode & 0o7777, 0o555, "mode of a read-only directory", r)
+        expect_eq(os.stat(locked).st_mode & 0o7777, 0o000, "mode of a mode-000 directory", r)
+        for p in (os.path.join(mod, "file"), os.path.join(locked, "f")):
+            expect(os.path.exists(p), "'%s' was applied" % p, r)
+        with open(os.path.join(mod, "file")) as f:
+            expect_eq(f.read(), "data\n", "a file in a read-only directory", r)
+        with open(os.path.join(locked, "f")) as f:
+            expect_eq(f.read(), "secret\n", "a file in a mode-000 directory", r)
+    finally:
+        for p in (os.path.join(d, "cache", "mod"), os.path.join(d, "locked")):
+            if os.path.isdir(p):
+                os.chmod(p, 0o755)
+
+
+def test_disk_apply_stays_out_of_submounts(t):
+    """A mount below a read-write directory grant, which the box never sees
+    (an overlay layer does not cross mounts): what the box does at that
+    path is not applied inside the mount."""
+    if t.unpriv:
+        raise Skip("as root only (mounts a bind)")
+    d = owned_dir(t, "out", 1000, 1000)
+    other = owned_dir(t, "other", 1000, 1000)
+    with open(os.path.join(other, "precious"), "w") as f:
+        f.write("precious\n")
+    m = os.path.join(d, "m")
+    os.mkdir(m)
+    os.chown(m, 1000, 1000)
+    subprocess.run(["mount", "--bind", other, m], check=True)
+    try:
+        r = t.sh("ls out/m; rm -rf out/m && mkdir out/m && echo box > out/m/new && echo ok",
+                 opts=["--rw", d], cwd=t.dir)
+        expect_ok(r, "ok\n")
+    finally:
+        subprocess.run(["umount", m], check=True)
+    expect_eq(sorted(os.listdir(other)), ["precious"], "the submount's contents", r)
 
 
 if __name__ == "__main__":
