@@ -147,11 +147,12 @@ static void remove_children(struct apply *a, int dir, int depth)
 /* Charges `bytes` (rounded up to a 4 KiB block) to the budget: false when
  * the host would grow by more than the limit. A file's data is charged
  * before the host entry is touched, as the tmpfs counted it (its blocks),
- * so what the box wrote within the limit is applied: the budget only
- * runs out on a file with several hard links (each applied as a copy of
- * its own). Directories and symbolic links are not charged, as the tmpfs
- * does not charge them: its inode count (one per 4 KiB of the limit,
- * mount.c) bounds them, each taking a block or so on the host. */
+ * so what the box wrote within the limit is applied. A new directory or
+ * symbolic link is charged a block: the tmpfs gives file data 7/8 of the
+ * limit and has one inode per 4 KiB of the rest (mount.c), so what the
+ * box made fits; the budget runs out only on a file with several hard
+ * links (each applied as a copy of its own) or the last of the tmpfs's
+ * 16 spare inodes. */
 static bool charge(struct apply *a, uint64_t bytes)
 {
 	bytes = (bytes + 4095) & ~(uint64_t)4095;
@@ -290,6 +291,10 @@ static void apply_symlink(struct apply *a, int up, int host, const char *name, i
 		return;
 	}
 	target[n] = 0;
+	if (!charge(a, (uint64_t)n)) {
+		failed(a, "create (more than the disk limit)", EFBIG);
+		return;
+	}
 	remove_entry(a, host, name, depth);
 	if (symlinkat(target, host, name) < 0)
 		failed(a, "create", errno);
@@ -321,6 +326,11 @@ static void apply_subdir(struct apply *a, int up, int host, const char *name,
 	/* Made (or, when the owner's, opened) writable while it is filled:
 	 * the box may have left it read-only (chmod 555, as Go's module
 	 * cache does) or without search permission; its mode is set after. */
+	if (!have && !charge(a, 1)) {
+		failed(a, "create (more than the disk limit)", EFBIG);
+		close(sub);
+		return;
+	}
 	if (!have && mkdirat(host, name, 0700) < 0 && errno != EEXIST) {
 		failed(a, "create", errno);
 		close(sub);
@@ -338,6 +348,14 @@ static void apply_subdir(struct apply *a, int up, int host, const char *name,
 	if (opaque && have)
 		remove_children(a, fcntl(hsub, F_DUPFD_CLOEXEC, 3), depth + 1);
 	apply_dir(a, sub, hsub, depth + 1);
+	/* apply_dir may return with the controller's capabilities up (it
+	 * reads the upper layer with them): down again before the host's
+	 * directory is touched, or its chmod would have CAP_FOWNER. */
+	if (!as_box(a, true)) {
+		close(sub);
+		close(hsub);
+		return;
+	}
 	/* The permission bits as the box left them; the host's own sticky
 	 * and set-group-ID bits stay (the box cannot set them: the copy in
 	 * its layer has them from the host). */
@@ -360,9 +378,11 @@ static void apply_dir(struct apply *a, int up, int host, int depth)
 	int dup_fd = fcntl(up, F_DUPFD_CLOEXEC, 3);
 	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 	if (!d) {
+		int err = errno;
 		if (dup_fd >= 0)
 			close(dup_fd);
-		failed(a, "read", errno);
+		(void)as_box(a, true);
+		failed(a, "read", err);
 		return;
 	}
 	struct dirent *de;
@@ -388,6 +408,9 @@ static void apply_dir(struct apply *a, int up, int host, int depth)
 		a->path[cut] = 0;
 	}
 	closedir(d);
+	/* Never return with the capabilities up (the loop's `continue` and
+	 * an empty directory leave them so). */
+	(void)as_box(a, true);
 }
 
 static void *apply_thread(void *arg)

@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -620,6 +621,53 @@ def test_disk_apply_read_only_directories(t):
         for p in (os.path.join(d, "cache", "mod"), os.path.join(d, "locked")):
             if os.path.isdir(p):
                 os.chmod(p, 0o755)
+
+
+def du_kib(d):
+    """KiB the host's file system uses for d and all below it."""
+    total = 0
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            total += os.lstat(os.path.join(root, n)).st_blocks // 2
+    return total
+
+
+def test_disk_limit_counts_directories(t):
+    """Directories and symlinks take no page of the disk layer but a block
+    on the host: a box making as many as it can, then a file as large as
+    it can, grows the host directory by no more than --disk."""
+    owner = NOBODY if t.unpriv else 1000
+    d = owned_dir(t, "out", owner, owner)
+    script = ("cd out; i=0; while mkdir d$i 2>/dev/null; do i=$((i+1)); done; "
+              "j=0; while ln -s $(printf '%0200d' $j) l$j 2>/dev/null && [ $j -lt 2000 ]; do j=$((j+1)); done; "
+              "head -c 8388608 /dev/urandom > big 2>/dev/null; echo $i $j")
+    r = t.sh(script, opts=["--rw", d, "--disk", "4M"], cwd=t.dir)
+    expect_eq(r.status, "exited", "status", r)
+    used = du_kib(d)
+    expect(used <= 4096 + 64, "the host directory grew by %d KiB with --disk 4M" % used, r)
+
+
+def test_disk_apply_never_chmods_with_capabilities(t):
+    """A directory another user makes in a shared (1777, root-owned) grant
+    while the box has one of the same name: the apply must not change the
+    other user's directory (it runs without capabilities, so the kernel
+    refuses: the run is an io-error, the directory keeps its mode)."""
+    if t.unpriv:
+        raise Skip("as root only (the apply has capabilities to drop only as root)")
+    d = owned_dir(t, "pub", 0, 0, 0o1777)
+    victim = os.path.join(d, "victim")
+
+    def during(p):
+        time.sleep(1.0)
+        subprocess.run(["setpriv", "--reuid=4321", "--regid=4321", "--clear-groups",
+                        "mkdir", "-m", "755", victim], check=True)
+    r = t.sh("mkdir -m 777 pub/victim; chmod 777 pub/victim; sleep 3; echo done",
+             opts=["--rw", d], cwd=t.dir, during=during)
+    expect(os.path.isdir(victim), "the other user's directory is gone", r)
+    st = os.stat(victim)
+    expect_eq((st.st_uid, st.st_mode & 0o7777), (4321, 0o755),
+              "owner and mode of the other user's directory", r)
+    expect_eq(r.status, "io-error", "status (a write that could not be applied)", r)
 
 
 def test_disk_apply_stays_out_of_submounts(t):
