@@ -148,7 +148,7 @@ static void remove_children(struct apply *a, int dir, int depth)
  * the host would grow by more than the limit. A file's data is charged
  * before the host entry is touched, as the tmpfs counted it (its blocks),
  * so what the box wrote within the limit is applied. A new directory or
- * symbolic link is charged a block: the tmpfs gives file data 7/8 of the
+ * symbolic link is charged a block: the tmpfs gives file data 3/4 of the
  * limit and has one inode per 4 KiB of the rest (mount.c), so what the
  * box made fits; the budget runs out only on a file with several hard
  * links (each applied as a copy of its own) or the last of the tmpfs's

@@ -632,12 +632,13 @@ static int overlay_at(int rootfd, const struct mnt_plan *mp, struct mnt_entry *m
 	_cleanup_close_ int upfd = -1, workfd = -1;
 	if (mkdirat(rootfd, ".ward-disk", 0700) < 0 && errno != EEXIST)
 		return err_errno(e, errno, "cannot create the disk layer of '%s'", m->dst);
-	/* What the host may grow by, m->size, is split: file data gets 7/8
+	/* What the host may grow by, m->size, is split: file data gets 3/4
 	 * of it (the tmpfs's pages), and the rest is one inode per 4 KiB
 	 * block, because a directory or a symlink takes no page of the tmpfs
-	 * but a block on the host (disk.c charges them). */
-	uint64_t data = m->size - m->size / 8;
-	_cleanup_close_ int t = new_fs("tmpfs", data ? data : 1, m->size / 8 / 4096 + 16, 0700,
+	 * but a block on the host (disk.c charges them). A quarter leaves
+	 * the default 256M room for 16400 files, directories and links. */
+	uint64_t data = m->size - m->size / 4;
+	_cleanup_close_ int t = new_fs("tmpfs", data ? data : 1, m->size / 4 / 4096 + 16, 0700,
 				       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 	if (t < 0)
 		return t;
