@@ -2,7 +2,7 @@
  * time and writes it out as a C array of BPF instructions.
  *
  * Why at build time: compiling this filter with libseccomp costs ~1.6 ms
- * per run on the target machines (FACTS.md), more than the whole rest of
+ * per run on the target machines (bench/README.md), more than the whole rest of
  * the box. The filter does not depend on the policy: per-policy decisions
  * (which files, which executables, which ports) are made by the mount
  * namespace and Landlock, so one precompiled program serves every run.

@@ -1817,7 +1817,7 @@ static void *broker_thread(void *arg)
 	}
 	/* Wake this thread on the CPU of the box's calling thread (6.6+):
 	 * the round trip then costs a few microseconds instead of a
-	 * cross-CPU wake-up (FACTS.md). Older kernels: ignored. */
+	 * cross-CPU wake-up (bench/README.md). Older kernels: ignored. */
 	(void)ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 
 	struct seccomp_notif n;

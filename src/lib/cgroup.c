@@ -5,7 +5,7 @@
  * cgroup v2 first: the box is cloned straight into its cgroup
  * (CLONE_INTO_CGROUP, ~0.08 ms). v1 is the fallback for hybrid hosts. A
  * controller moving another process into a v1 cgroup takes the global
- * threadgroup lock (which can wait for an RCU grace period, FACTS.md); a
+ * threadgroup lock (which can wait for an RCU grace period, bench/README.md); a
  * single-threaded process writing "0" to the `tasks` file moves only
  * itself and skips that lock (~0.2 ms here). So the controller opens the
  * run's `tasks` files and the box's first process joins by itself

@@ -1449,7 +1449,7 @@ static int supervise_once(struct supervisor *s, int max_wait_ms)
 	/* While the box is calling host functions, its next request usually
 	 * comes within tens of microseconds: wait for it awake for a moment.
 	 * Waking a vCPU that went idle costs about as much again here (see
-	 * FACTS.md), which would double a call's round trip. Only when the
+	 * bench/README.md, "Mechanism costs"), which would double a call's round trip. Only when the
 	 * caller lets this step wait at all, and adaptively: when a spin
 	 * comes up empty (the CPUs are busy, or the box is thinking), do not
 	 * spin for the next CHANNEL_SPIN_SKIP turns, so a loaded machine does

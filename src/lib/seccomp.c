@@ -2,7 +2,8 @@
  *
  * The filter is compiled by tools/gen-filter.c with libseccomp at build
  * time; here it is only handed to the kernel, which takes ~0.1 ms instead
- * of the ~1.6 ms libseccomp needs to build it (FACTS.md). */
+ * of the ~1.6 ms libseccomp needs to build it (bench/README.md,
+ * "Mechanism costs"). */
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
