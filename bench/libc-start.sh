@@ -2,8 +2,8 @@
 # libc-start.sh STARTBENCH [ROUNDS] — how much a C library's start-up costs
 # here: hello world linked dynamically against glibc, statically against
 # glibc, and statically against musl (Debian's musl-tools), timed
-# interleaved by startbench. FACTS.md: glibc start-up runs ~68 cpuid
-# instructions, each trapping to the hypervisor on this VM.
+# interleaved by startbench. glibc start-up runs 41 cpuid instructions
+# here, each trapping to the hypervisor (6.5 us each: bench/README.md).
 set -eu
 startbench=${1:?usage: libc-start.sh STARTBENCH [ROUNDS]}
 rounds=${2:-200}
