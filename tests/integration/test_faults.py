@@ -26,26 +26,11 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wardtest import (EXIT, M, PYTHON, Failure, Skip, check_report_shape, cgroup_usable,  # noqa: E402
                       expect, expect_eq, expect_exit, expect_finished, expect_gone, expect_in,
-                      expect_ok, expect_report, kill_group, log, main, only_as, pids_with_token)
-
-CGROUP_PARENTS = ("/sys/fs/cgroup/ward", "/sys/fs/cgroup/unified/ward",
-                  "/sys/fs/cgroup/memory/ward", "/sys/fs/cgroup/pids/ward")
-
+                      expect_ok, expect_report, kill_group, log, main, only_as, pids_with_token,
+                      ward_cgroups)
 
 def uses_cgroup(t, controller):
     return not t.unpriv and cgroup_usable(controller)
-
-
-def ward_cgroups(pid):
-    """The run cgroups ward process pid made (named run-PID-...)."""
-    found = []
-    for parent in CGROUP_PARENTS:
-        try:
-            found += [os.path.join(parent, n) for n in os.listdir(parent)
-                      if n.startswith("run-%d-" % pid)]
-        except OSError:
-            pass
-    return found
 
 
 def host_mounts():

@@ -21,8 +21,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardtest import (DEFAULT_LIMITS, EXIT, M, PYTHON, Sampler, cgroup_usable, delegated_cgroup,  # noqa: E402
-                      descendants, expect, expect_eq, expect_gone, expect_exit, expect_finished, expect_in,
+from wardtest import (DEFAULT_LIMITS, EXIT, M, PYTHON, Sampler, cgroup_usable,  # noqa: E402
+                      descendants, ward_cgroups, expect, expect_eq, expect_gone, expect_exit, expect_finished, expect_in,
                       expect_ok, expect_report, log, main)
 
 
@@ -344,23 +344,6 @@ def test_memory_count_without_cgroup(t):
     expect_eq(r.report["limit_source"].get("memory"), "rlimit+count", "limit_source.memory", r)
     expect(512 * M <= r.report["peak_memory_bytes"] <= 800 * M,
            "peak_memory_bytes %d is not just above the 512M limit" % r.report["peak_memory_bytes"], r)
-
-
-def ward_cgroups(pid):
-    """The run cgroups ward process pid made (their names start with
-    run-PID-), in every hierarchy ward uses."""
-    found = []
-    parents = ["/sys/fs/cgroup/ward", "/sys/fs/cgroup/unified/ward",
-               "/sys/fs/cgroup/memory/ward", "/sys/fs/cgroup/pids/ward"]
-    if delegated_cgroup():
-        parents.append(delegated_cgroup() + "/ward")
-    for parent in parents:
-        try:
-            found += [os.path.join(parent, n) for n in os.listdir(parent)
-                      if n.startswith("run-%d-" % pid)]
-        except OSError:
-            pass
-    return found
 
 
 def test_cgroups_removed(t):

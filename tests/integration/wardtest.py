@@ -303,6 +303,23 @@ def delegated_cgroup():
     return path if "memory" in enabled and "pids" in enabled else None
 
 
+def ward_cgroups(pid):
+    """The run cgroups ward process pid made (their names start with
+    run-PID-), in every hierarchy ward uses."""
+    found = []
+    parents = ["/sys/fs/cgroup/ward", "/sys/fs/cgroup/unified/ward",
+               "/sys/fs/cgroup/memory/ward", "/sys/fs/cgroup/pids/ward"]
+    if delegated_cgroup():
+        parents.append(delegated_cgroup() + "/ward")
+    for parent in parents:
+        try:
+            found += [os.path.join(parent, n) for n in os.listdir(parent)
+                      if n.startswith("run-%d-" % pid)]
+        except OSError:
+            pass
+    return found
+
+
 def cgroup_usable(controller, unpriv=False):
     """Whether ward could create a cgroup with this controller here: as root
     a v2 hierarchy that offers it, or a writable v1 hierarchy of it; as uid
