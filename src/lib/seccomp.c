@@ -62,37 +62,32 @@ int seccomp_apply(struct err *e)
 int seccomp_apply_memory_guard(bool memory, struct err *e)
 {
 	enum { ARG_FLAGS_LO = offsetof(struct seccomp_data, args[3]) };
-	struct sock_filter exec_only[] = {
+	/* One program: instruction MEMORY_ONLY starts the checks that only a
+	 * count of memory needs; without it, that instruction becomes a jump
+	 * to ALLOW. Jumps count the instructions they skip. */
+	enum { MEMORY_ONLY = 7, ALLOW = 13 };
+	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_memfd_create, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_shmget, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_msgget, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-	};
-	struct sock_filter with_memory[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_semget, 9, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_memfd_create, 8, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_shmget, 7, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_msgget, 6, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_memfd_create, 9, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_shmget, 8, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_msgget, 7, 0),
+		/* MEMORY_ONLY */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_semget, 6, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_vmsplice, 5, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 3),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_FLAGS_LO),
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MAP_ANONYMOUS, 0, 1),
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MAP_SHARED, 1, 0),
+		/* ALLOW */
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	};
-	struct sock_fprog prog = {.len = ELEMENTSOF(exec_only), .filter = exec_only};
-	if (memory)
-		prog = (struct sock_fprog){.len = ELEMENTSOF(with_memory), .filter = with_memory};
+	if (!memory)
+		f[MEMORY_ONLY] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, ALLOW - MEMORY_ONLY - 1, 0, 0);
+	struct sock_fprog prog = {.len = ELEMENTSOF(f), .filter = f};
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
 		return err_errno(e, errno, "cannot load the memory guard filter");
 	return 0;
