@@ -19,6 +19,7 @@ enum {
 int cmd_run(int argc, char **argv);
 int cmd_profiles(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

@@ -16,6 +16,7 @@ static const struct command {
 	{"run", cmd_run},
 	{"profiles", cmd_profiles},
 	{"doctor", cmd_doctor},
+	{"serve", cmd_serve},
 	{"help", cmd_help},
 	{"--help", cmd_help},
 	{"-h", cmd_help},
@@ -56,6 +57,7 @@ void print_help(FILE *f)
 	fputs("usage: ward run [OPTIONS] [--] PROGRAM [ARGS...]\n"
 	      "       ward profiles [show NAME]\n"
 	      "       ward doctor\n"
+	      "       ward serve [--listen ADDR:PORT] [--config FILE]\n"
 	      "       ward help | --help | --version\n"
 	      "\n"
 	      "Runs PROGRAM in a box: new user, mount, pid, network, ipc, uts and cgroup\n"
@@ -71,6 +73,8 @@ void print_help(FILE *f)
 	      "  profiles               list the built-in profiles\n"
 	      "  profiles show NAME     print a profile as a policy file\n"
 	      "  doctor                 show which layers this host and user offer\n"
+	      "  serve                  a code-execution HTTP service speaking Piston's v2\n"
+	      "                         API (ward-serve(1))\n"
 	      "  help, --help, -h       show this help\n"
 	      "  version, --version     show ward's version\n"
 	      "\n"
@@ -186,6 +190,7 @@ int main(int argc, char **argv)
 		fputs("usage: ward run [OPTIONS] [--] PROGRAM [ARGS...]\n"
 		      "       ward profiles [show NAME]\n"
 		      "       ward doctor\n"
+		      "       ward serve [--listen ADDR:PORT] [--config FILE]\n"
 		      "       ward help | --help | --version\n",
 		      stderr);
 		return EXIT_USAGE_ERROR;
@@ -194,7 +199,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
-		die_usage("unknown option '%s' (a command comes first: run, profiles, doctor, help)",
+		die_usage("unknown option '%s' (a command comes first: run, profiles, doctor, serve, help)",
 			  argv[1]);
-	die_usage("unknown command '%s' (known: run, profiles, doctor, help, version)", argv[1]);
+	die_usage("unknown command '%s' (known: run, profiles, doctor, serve, help, version)", argv[1]);
 }

@@ -1,0 +1,307 @@
+/* serve-main.c — the ward-serve program (`ward serve` execs it): options,
+ * the configuration file, the signals (SIGTERM drains, SIGHUP reloads).
+ *
+ * A program of its own because libmicrohttpd has no static archive to
+ * link into the static ward command: ward-serve links it (and glibc)
+ * dynamically, libward statically, and the ward command stays static
+ * and free of an HTTP stack it does not use for `ward run`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "serve.h"
+#include "banned.h"
+
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct serve_config config;
+
+void config_snapshot(struct serve_config *ret)
+{
+	pthread_mutex_lock(&config_lock);
+	*ret = config;
+	pthread_mutex_unlock(&config_lock);
+}
+
+static void config_defaults(struct serve_config *c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	*c = (struct serve_config){
+		.listen = "127.0.0.1:2000",
+		.max_body = 1 << 20,
+		.workers = cpus > 0 ? (unsigned)cpus : 1,
+		.retry_after = 1,
+		.connection_timeout = 30,
+		.max_connections = 1024,
+		.output_max = 64 << 10,
+		.binary_max = 16 << 20,
+		.max_files = 64,
+		.max_name = 255,
+		.procs = 64,
+		.compile_default = {10000, 10000, 1u << 30},
+		.run_default = {3000, 3000, 512u << 20},
+	};
+	c->queue = 4 * c->workers;
+}
+
+/* The token: the file's first line, 1 to 255 bytes. */
+static bool read_token(struct serve_config *c, char *err, size_t errlen)
+{
+	int fd = open(c->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "token file '%s': %s", c->token_file, strerror_lc(errno));
+		return false;
+	}
+	ssize_t n = read(fd, c->token, sizeof(c->token));
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "token file '%s': %s", c->token_file, strerror_lc(errno));
+		return false;
+	}
+	size_t len = strcspn(c->token, "\r\n");
+	if ((size_t)n >= sizeof(c->token) || len == 0 || len > (size_t)n) {
+		snprintf(err, errlen, "token file '%s': needs a token of 1 to %zu bytes on its first line",
+			 c->token_file, sizeof(c->token) - 1);
+		c->token[0] = '\0';
+		return false;
+	}
+	c->token[len] = '\0';
+	return true;
+}
+
+/* The keys of a configuration file, each a number but listen and
+ * token_file. */
+static const struct key {
+	const char *name;
+	size_t off, size;
+	uint64_t min, max;
+} keys[] = {
+#define K(f, lo, hi) {#f, offsetof(struct serve_config, f), sizeof(((struct serve_config *)0)->f), lo, hi}
+	K(max_body, 1, 1u << 30),
+	K(workers, 1, 1024),
+	K(queue, 0, 100000),
+	K(retry_after, 1, 3600),
+	K(connection_timeout, 1, 3600),
+	K(max_connections, 1, 100000),
+	K(output_max, 1, 1u << 30),
+	K(binary_max, 1024, 1u << 30),
+	K(max_files, 1, 10000),
+	K(max_name, 1, 4096),
+	K(procs, 1, 1 << 20),
+#undef K
+#define L(name, f) {name, offsetof(struct serve_config, f), sizeof(uint64_t), 1, UINT64_MAX}
+	L("compile_timeout", compile_default.timeout),
+	L("compile_cpu_time", compile_default.cpu_time),
+	L("compile_memory_limit", compile_default.memory),
+	L("run_timeout", run_default.timeout),
+	L("run_cpu_time", run_default.cpu_time),
+	L("run_memory_limit", run_default.memory),
+#undef L
+};
+
+static bool set_key(struct serve_config *c, const char *name, json_t *v, char *err, size_t errlen)
+{
+	if (!strcmp(name, "listen") || !strcmp(name, "token_file")) {
+		char *dst = !strcmp(name, "listen") ? c->listen : c->token_file;
+		size_t cap = !strcmp(name, "listen") ? sizeof(c->listen) : sizeof(c->token_file);
+		if (!json_is_string(v) || json_string_length(v) >= cap) {
+			snprintf(err, errlen, "'%s' must be a string of less than %zu bytes", name, cap);
+			return false;
+		}
+		snprintf(dst, cap, "%s", json_string_value(v));
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		if (strcmp(name, k->name))
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)k->min ||
+		    (k->max != UINT64_MAX && (uint64_t)json_integer_value(v) > k->max)) {
+			snprintf(err, errlen, "'%s' must be an integer from %" PRIu64 " to %" PRIu64,
+				 name, k->min, k->max);
+			return false;
+		}
+		uint64_t val = (uint64_t)json_integer_value(v);
+		char *field = (char *)c + k->off;
+		if (k->size == sizeof(unsigned))
+			*(unsigned *)(void *)field = (unsigned)val;
+		else
+			*(uint64_t *)(void *)field = val; /* size_t and uint64_t: 8 bytes here */
+		return true;
+	}
+	snprintf(err, errlen, "unknown key '%s'", name);
+	return false;
+}
+
+bool config_load(const char *path, struct serve_config *c, char *err, size_t errlen)
+{
+	config_defaults(c);
+	char why[300];
+	if (path) {
+		json_error_t jerr;
+		json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+		if (!j) {
+			snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
+			return false;
+		}
+		const char *name;
+		json_t *v;
+		bool ok = json_is_object(j);
+		if (!ok)
+			snprintf(why, sizeof(why), "not a JSON object");
+		json_object_foreach(j, name, v) {
+			if (ok && !set_key(c, name, v, why, sizeof(why)))
+				ok = false;
+		}
+		json_decref(j);
+		if (!ok) {
+			snprintf(err, errlen, "%s: %s", path, why);
+			return false;
+		}
+	}
+	/* The configured values are the defaults and the maxima (Piston's
+	 * rule): a request may ask for less, or -1 for all of it. */
+	c->compile_max = c->compile_default;
+	c->run_max = c->run_default;
+	if (c->token_file[0] && !read_token(c, why, sizeof(why))) {
+		snprintf(err, errlen, "%s", why);
+		return false;
+	}
+	return true;
+}
+
+json_t *layers_json(void)
+{
+	struct ward_features f;
+	if (ward_features(&f) < 0)
+		return json_object();
+	return json_pack("{s:b, s:b, s:b, s:i, s:i}", "user_namespaces", f.user_namespaces,
+			 "seccomp", f.seccomp, "seccomp_notify", f.seccomp_notify, "landlock_abi",
+			 f.landlock_abi, "cgroup_version", f.cgroup_version);
+}
+
+/* "ADDR:PORT", "[V6ADDR]:PORT": a numeric address. */
+static bool parse_listen(const char *s, struct sockaddr_storage *ret)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(host) || !colon[1])
+		return false;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	char *h = host;
+	if (h[0] == '[' && h[strlen(h) - 1] == ']') {
+		h[strlen(h) - 1] = '\0';
+		h++;
+	}
+	for (const char *p = colon + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	if (strtoul(colon + 1, NULL, 10) > 65535)
+		return false;
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+				 .ai_socktype = SOCK_STREAM},
+			*ai = NULL;
+	if (getaddrinfo(h, colon + 1, &hints, &ai) != 0)
+		return false;
+	memcpy(ret, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return true;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: ward serve [--listen ADDR:PORT] [--config FILE]\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	const char *listen_arg = NULL, *config_path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help_arg(argv[i])) {
+			usage(stdout);
+			fputs("Serves Piston's v2 API (POST /api/v2/execute, GET /api/v2/runtimes),\n"
+			      "/healthz, /readyz and /metrics; see ward-serve(1).\n",
+			      stdout);
+			return finish_stdout(0);
+		}
+		if (!strcmp(argv[i], "--listen") && i + 1 < argc)
+			listen_arg = argv[++i];
+		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			config_path = argv[++i];
+		else
+			die_usage("serve: unknown or incomplete option '%s'", argv[i]);
+	}
+	char err[600];
+	if (!config_load(config_path, &config, err, sizeof(err)))
+		die(EXIT_USAGE_ERROR, "%s", err);
+	if (listen_arg)
+		snprintf(config.listen, sizeof(config.listen), "%s", listen_arg);
+	struct sockaddr_storage addr;
+	if (!parse_listen(config.listen, &addr))
+		die_usage("serve: '%s' is not ADDR:PORT with a numeric address", config.listen);
+
+	/* Many connections each hold an fd. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Every thread inherits the mask: the signals are taken by sigwait
+	 * below only. Boxes start with an empty mask (libward resets it). */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	size_t found = runtimes_detect(&config);
+	unsigned port = 0;
+	int r = http_start(&config, (struct sockaddr *)&addr, &port);
+	if (r < 0)
+		die(EXIT_SETUP_ERROR, "serve: cannot listen on '%s': %s", config.listen,
+		    strerror_lc(-r));
+	json_t *layers = layers_json();
+	char *ltext = layers ? json_dumps(layers, JSON_COMPACT) : NULL;
+	char host[128];
+	snprintf(host, sizeof(host), "%.*s", (int)(strrchr(config.listen, ':') - config.listen),
+		 config.listen);
+	fprintf(stderr, "ward: serving on %s:%u, %zu runtimes, %u workers, layers %s\n", host, port,
+		found, config.workers, ltext ? ltext : "{}");
+	free(ltext);
+	json_decref(layers);
+
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			struct serve_config c;
+			if (!config_load(config_path, &c, err, sizeof(err))) {
+				warn("serve: configuration not reloaded: %s", err);
+				continue;
+			}
+			c.workers = config.workers; /* threads are made once */
+			snprintf(c.listen, sizeof(c.listen), "%s", config.listen);
+			pthread_mutex_lock(&config_lock);
+			config = c;
+			pthread_mutex_unlock(&config_lock);
+			warn("serve: configuration reloaded");
+			continue;
+		}
+		warn("serve: draining (signal %d)", sig);
+		http_drain();
+		warn("serve: stopped");
+		return 0;
+	}
+}

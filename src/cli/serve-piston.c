@@ -1,0 +1,754 @@
+/* serve-piston.c — Piston's v2 API: the runtimes, a request decoded once
+ * into a struct exec_request, its stages planned and run, the response.
+ *
+ * Piston's behaviour kept where clients depend on it: a missing file name
+ * is fileN.code; the entry point is the first utf8 file; an unknown
+ * runtime is a 400 "LANG-VERSION runtime is unknown"; a limit above the
+ * server's is a 400 naming it; a compile that failed fills `run` too;
+ * TO, OL and EL report signal SIGKILL. ward's addition: status "ML" when
+ * the memory limit killed the stage (Piston reports SG or RE there). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+#include "banned.h"
+
+#define ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_ARGS 256
+
+static const char *const v_python[] = {"python3", "--version", NULL};
+static const char *const v_node[] = {"node", "--version", NULL};
+static const char *const v_ruby[] = {"ruby", "--version", NULL};
+static const char *const v_lua[] = {"lua", "-v", NULL};
+static const char *const v_perl[] = {"perl", "-e", "print $^V", NULL};
+static const char *const v_bash[] = {"bash", "--version", NULL};
+static const char *const v_gcc[] = {"gcc", "-dumpfullversion", NULL};
+static const char *const v_gxx[] = {"g++", "-dumpfullversion", NULL};
+
+/* The program that runs the entry point: the version command's program. */
+static struct runtime runtimes[] = {
+	{"python", {"py", "python3"}, NULL, "python3", v_python, false, ""},
+	{"javascript", {"node", "js", "node-javascript"}, "node", "node", v_node, false, ""},
+	{"ruby", {"rb", "ruby3"}, NULL, "ruby", v_ruby, false, ""},
+	{"lua", {"lua5.4"}, NULL, "lua", v_lua, false, ""},
+	{"perl", {"pl"}, NULL, "perl", v_perl, false, ""},
+	{"bash", {"sh"}, NULL, "sh", v_bash, false, ""},
+	{"c", {"gcc"}, "gcc", "native", v_gcc, true, ""},
+	{"c++", {"cpp", "g++"}, "gcc", "native", v_gxx, true, ""},
+};
+
+/* ---- versions -------------------------------------------------------- */
+
+struct semver {
+	long v[3];
+	int given; /* how many parts were given (a partial version) */
+};
+
+/* "3", "3.11", "3.11.2", "v18.1.0", "3.x"; false otherwise. */
+static bool semver_parse(const char *s, size_t len, struct semver *ret)
+{
+	struct semver sv = {{0, 0, 0}, 0};
+	size_t i = 0;
+	if (i < len && s[i] == 'v')
+		i++;
+	while (i < len && sv.given < 3) {
+		if (s[i] == 'x' || s[i] == 'X' || s[i] == '*') {
+			i++;
+			break; /* a wildcard: the rest is free */
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		long n = 0;
+		while (i < len && s[i] >= '0' && s[i] <= '9' && n < 100000000)
+			n = n * 10 + (s[i++] - '0');
+		sv.v[sv.given++] = n;
+		if (i < len && s[i] == '.')
+			i++;
+		else
+			break;
+	}
+	if (i < len && s[i] != '-' && s[i] != '+')
+		return false; /* a pre-release or build tail is ignored */
+	*ret = sv;
+	return true;
+}
+
+static int semver_cmp(const struct semver *a, const struct semver *b, int parts)
+{
+	for (int i = 0; i < parts; i++)
+		if (a->v[i] != b->v[i])
+			return a->v[i] < b->v[i] ? -1 : 1;
+	return 0;
+}
+
+/* One comparator ("^3.1", ">=2", "3.11", "*") against version v. */
+static bool comparator_ok(const char *c, size_t len, const struct semver *v)
+{
+	char op[3] = "";
+	size_t n = 0;
+	while (n < len && n < 2 && strchr("<>=^~", c[n]))
+		op[n] = c[n], n++;
+	if (n == len && !n)
+		return true;
+	struct semver want;
+	if (!semver_parse(c + n, len - n, &want))
+		return false;
+	if (!want.given)
+		return true; /* "*", "x" */
+	int cmp = semver_cmp(v, &want, 3);
+	if (!strcmp(op, ">="))
+		return cmp >= 0;
+	if (!strcmp(op, ">"))
+		return cmp > 0;
+	if (!strcmp(op, "<="))
+		return cmp <= 0;
+	if (!strcmp(op, "<"))
+		return cmp < 0;
+	if (!strcmp(op, "^"))
+		return cmp >= 0 && semver_cmp(v, &want, want.v[0] ? 1 : want.given < 2 ? 1 : 2) == 0;
+	if (!strcmp(op, "~"))
+		return cmp >= 0 && semver_cmp(v, &want, want.given < 2 ? 1 : 2) == 0;
+	if (!*op || !strcmp(op, "="))
+		return semver_cmp(v, &want, want.given) == 0;
+	return false;
+}
+
+/* A selector: comparators separated by spaces (all must hold), sets of
+ * them separated by "||" (one must). */
+static bool version_matches(const char *sel, const char *version)
+{
+	struct semver v;
+	if (!semver_parse(version, strlen(version), &v))
+		return false;
+	const char *p = sel;
+	for (;;) {
+		const char *end = strstr(p, "||");
+		size_t setlen = end ? (size_t)(end - p) : strlen(p);
+		bool ok = true;
+		for (size_t i = 0; i < setlen && ok;) {
+			while (i < setlen && p[i] == ' ')
+				i++;
+			size_t j = i;
+			while (j < setlen && p[j] != ' ')
+				j++;
+			if (j > i)
+				ok = comparator_ok(p + i, j - i, &v);
+			i = j;
+		}
+		if (ok)
+			return true;
+		if (!end)
+			return false;
+		p = end + 2;
+	}
+}
+
+/* The first "N.N[.N]" in text, as "N.N.N". */
+static bool find_version(const char *text, char *buf, size_t len)
+{
+	for (const char *s = text; *s; s++) {
+		if (*s < '0' || *s > '9' || (s > text && ((s[-1] >= '0' && s[-1] <= '9') || s[-1] == '.')))
+			continue;
+		long a, b, c = 0;
+		int used = 0;
+		if (sscanf(s, "%ld.%ld%n", &a, &b, &used) < 2)
+			continue;
+		if (s[used] == '.' && s[used + 1] >= '0' && s[used + 1] <= '9')
+			sscanf(s + used + 1, "%ld", &c);
+		snprintf(buf, len, "%ld.%ld.%ld", a, b, c);
+		return true;
+	}
+	return false;
+}
+
+size_t runtimes_detect(const struct serve_config *c)
+{
+	size_t found = 0;
+	for (size_t i = 0; i < ELEMS(runtimes); i++) {
+		struct runtime *rt = &runtimes[i];
+		struct stage_plan plan = {
+			.profile = rt->profile,
+			.argv = (char *const *)rt->version_cmd,
+			.limits = {10000, 10000, 512u << 20},
+			.procs = c->procs,
+			.capture_max = 4096,
+			.output_limit = 65536,
+		};
+		struct stage_result r;
+		rt->version[0] = '\0';
+		if (stage_run(&plan, &r) == 0 && r.status == WARD_STATUS_EXITED && r.code == 0 &&
+		    (find_version(r.out, rt->version, sizeof(rt->version)) ||
+		     find_version(r.err, rt->version, sizeof(rt->version))))
+			found++;
+		else
+			rt->version[0] = '\0';
+		stage_result_clear(&r);
+	}
+	return found;
+}
+
+json_t *runtimes_json(void)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < ELEMS(runtimes); i++) {
+		const struct runtime *rt = &runtimes[i];
+		if (!rt->version[0])
+			continue;
+		json_t *al = json_array();
+		for (size_t k = 0; k < ELEMS(rt->aliases) && rt->aliases[k]; k++)
+			json_array_append_new(al, json_string(rt->aliases[k]));
+		json_t *o = json_pack("{s:s, s:s, s:o}", "language", rt->language, "version",
+				      rt->version, "aliases", al);
+		if (o && rt->runtime)
+			json_object_set_new(o, "runtime", json_string(rt->runtime));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static const struct runtime *runtime_find(const char *language, const char *version)
+{
+	for (size_t i = 0; i < ELEMS(runtimes); i++) {
+		const struct runtime *rt = &runtimes[i];
+		bool named = !strcmp(rt->language, language);
+		for (size_t k = 0; !named && k < ELEMS(rt->aliases) && rt->aliases[k]; k++)
+			named = !strcmp(rt->aliases[k], language);
+		if (named && rt->version[0] && version_matches(version, rt->version))
+			return rt;
+	}
+	return NULL;
+}
+
+/* ---- decoding a request ---------------------------------------------- */
+
+#define FAIL(...)                                  \
+	do {                                       \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return 400;                        \
+	} while (0)
+
+/* A name the box may create below its /tmp: relative, no "..", no empty
+ * or "." part, no control character, at most max bytes. */
+static bool name_ok(const char *name, size_t len, size_t max)
+{
+	if (!len || len > max || strlen(name) != len || name[0] == '/' || strstr(name, ".."))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	for (const char *p = name;;) {
+		const char *slash = strchr(p, '/');
+		size_t part = slash ? (size_t)(slash - p) : strlen(p);
+		if (!part || (part == 1 && p[0] == '.'))
+			return false;
+		if (!slash)
+			return true;
+		p = slash + 1;
+	}
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* The content of file i as base64 for the box. */
+static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
+		       struct exec_file *ret, char *err, size_t errlen)
+{
+	if (!json_is_object(f))
+		FAIL("files[%zu] must be an object", i);
+	const json_t *content = json_object_get(f, "content");
+	const json_t *name = json_object_get(f, "name");
+	const json_t *enc = json_object_get(f, "encoding");
+	if (!json_is_string(content))
+		FAIL("files[%zu].content is required as a string", i);
+	const char *e = "utf8";
+	if (enc && !json_is_null(enc)) {
+		if (!json_is_string(enc))
+			FAIL("files[%zu].encoding must be a string", i);
+		e = json_string_value(enc);
+	}
+	char defname[32];
+	const char *nm = defname;
+	size_t nlen;
+	snprintf(defname, sizeof(defname), "file%zu.code", i);
+	nlen = strlen(defname);
+	if (name && !json_is_null(name)) {
+		if (!json_is_string(name))
+			FAIL("files[%zu].name must be a string", i);
+		nm = json_string_value(name);
+		nlen = json_string_length(name);
+		if (!nlen) /* Piston: an empty name is the default one */
+			nm = defname, nlen = strlen(defname);
+	}
+	if (!name_ok(nm, nlen, c->max_name))
+		FAIL("files[%zu].name is not allowed: a relative path of at most %zu bytes without "
+		     "'..' or control characters",
+		     i, c->max_name);
+	const char *text = json_string_value(content);
+	size_t len = json_string_length(content);
+	char *raw = NULL;
+	size_t rawlen = 0;
+	if (!strcmp(e, "utf8")) {
+		ret->b64 = b64_encode(text, len);
+		ret->utf8 = true;
+	} else if (!strcmp(e, "base64")) {
+		if (!b64_decode(text, len, &raw, &rawlen))
+			FAIL("files[%zu].content is not valid base64", i);
+		ret->b64 = b64_encode(raw, rawlen);
+	} else if (!strcmp(e, "hex")) {
+		if (len % 2)
+			FAIL("files[%zu].content is not valid hex", i);
+		raw = malloc(len / 2 + 1);
+		for (size_t k = 0; raw && k < len; k += 2) {
+			int hi = hexval(text[k]), lo = hexval(text[k + 1]);
+			if (hi < 0 || lo < 0) {
+				free(raw);
+				FAIL("files[%zu].content is not valid hex", i);
+			}
+			raw[k / 2] = (char)(hi << 4 | lo);
+		}
+		ret->b64 = raw ? b64_encode(raw, len / 2) : NULL;
+	} else {
+		FAIL("files[%zu].encoding must be utf8, base64 or hex", i);
+	}
+	free(raw);
+	ret->name = strndup(nm, nlen);
+	if (!ret->b64 || !ret->name) {
+		snprintf(err, errlen, "out of memory");
+		return 500;
+	}
+	return 0;
+}
+
+/* One of the six limits: absent or 0 is the default, -1 the server's
+ * maximum; above the maximum or otherwise negative is refused. */
+static int decode_limit(const json_t *body, const char *field, uint64_t def, uint64_t max,
+			uint64_t *ret, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(body, field);
+	if (!v || json_is_null(v)) {
+		*ret = def;
+		return 0;
+	}
+	if (!json_is_number(v))
+		FAIL("If specified, %s must be a number", field);
+	double d = json_number_value(v);
+	if (d == -1) {
+		*ret = max;
+		return 0;
+	}
+	if (d < 0 || d != floor(d))
+		FAIL("%s must be a non-negative integer (or -1 for the server's maximum)", field);
+	if (d > (double)max)
+		FAIL("%s cannot exceed the configured limit of %" PRIu64, field, max);
+	*ret = d == 0 ? def : (uint64_t)d;
+	return 0;
+}
+
+int exec_request_decode(const json_t *body, const struct serve_config *c,
+			struct exec_request *req, char *err, size_t errlen)
+{
+	*req = (struct exec_request){0};
+	if (!json_is_object(body))
+		FAIL("the request body must be a JSON object");
+	const json_t *lang = json_object_get(body, "language");
+	const json_t *ver = json_object_get(body, "version");
+	const json_t *files = json_object_get(body, "files");
+	const json_t *args = json_object_get(body, "args");
+	const json_t *in = json_object_get(body, "stdin");
+	if (!json_is_string(lang) || !json_string_length(lang))
+		FAIL("language is required as a string");
+	if (!json_is_string(ver) || !json_string_length(ver))
+		FAIL("version is required as a string");
+	if (!json_is_array(files))
+		FAIL("files is required as an array");
+	if (json_array_size(files) > c->max_files)
+		FAIL("files has %zu entries, at most %zu are allowed", json_array_size(files),
+		     c->max_files);
+	if (args && !json_is_null(args) && !json_is_array(args))
+		FAIL("args must be an array of strings");
+	if (args && json_array_size(args) > MAX_ARGS)
+		FAIL("args has more than %d entries", MAX_ARGS);
+	if (in && !json_is_null(in) && !json_is_string(in))
+		FAIL("stdin must be a string");
+	struct {
+		const char *field;
+		uint64_t def, max, *out;
+	} lim[] = {
+		{"compile_timeout", c->compile_default.timeout, c->compile_max.timeout,
+		 &req->compile.timeout},
+		{"run_timeout", c->run_default.timeout, c->run_max.timeout, &req->run.timeout},
+		{"compile_cpu_time", c->compile_default.cpu_time, c->compile_max.cpu_time,
+		 &req->compile.cpu_time},
+		{"run_cpu_time", c->run_default.cpu_time, c->run_max.cpu_time, &req->run.cpu_time},
+		{"compile_memory_limit", c->compile_default.memory, c->compile_max.memory,
+		 &req->compile.memory},
+		{"run_memory_limit", c->run_default.memory, c->run_max.memory, &req->run.memory},
+	};
+	for (size_t i = 0; i < ELEMS(lim); i++) {
+		int r = decode_limit(body, lim[i].field, lim[i].def, lim[i].max, lim[i].out, err,
+				     errlen);
+		if (r)
+			return r;
+	}
+	size_t n_args = args ? json_array_size(args) : 0;
+	for (size_t i = 0; i < n_args; i++) {
+		const json_t *a = json_array_get(args, i);
+		if (!json_is_string(a) || strlen(json_string_value(a)) != json_string_length(a))
+			FAIL("args[%zu] must be a string without NUL", i);
+	}
+	req->rt = runtime_find(json_string_value(lang), json_string_value(ver));
+	if (!req->rt)
+		FAIL("%s-%s runtime is unknown", json_string_value(lang), json_string_value(ver));
+
+	int r = 0;
+	size_t n = json_array_size(files);
+	req->files = calloc(n ? n : 1, sizeof(*req->files));
+	req->args = calloc(n_args + 1, sizeof(char *));
+	if (!req->files || !req->args)
+		goto oom;
+	req->entry = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		if ((r = decode_file(json_array_get(files, i), i, c, &req->files[i], err, errlen)))
+			return r;
+		req->n_files++;
+		if (req->files[i].utf8 && req->entry == SIZE_MAX)
+			req->entry = i;
+	}
+	if (req->entry == SIZE_MAX)
+		FAIL("files must include at least one utf8 encoded file");
+	for (size_t i = 0; i < n_args; i++, req->n_args++)
+		if (!(req->args[i] = strdup(json_string_value(json_array_get(args, i)))))
+			goto oom;
+	if (in && json_is_string(in)) {
+		req->stdin_len = json_string_length(in);
+		if (!(req->stdin_data = malloc(req->stdin_len + 1)))
+			goto oom;
+		memcpy(req->stdin_data, json_string_value(in), req->stdin_len);
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return 500;
+}
+
+void exec_request_clear(struct exec_request *req)
+{
+	for (size_t i = 0; i < req->n_files; i++) {
+		free(req->files[i].name);
+		free(req->files[i].b64);
+	}
+	free(req->files);
+	for (size_t i = 0; i < req->n_args; i++)
+		free(req->args[i]);
+	free(req->args);
+	free(req->stdin_data);
+	*req = (struct exec_request){0};
+}
+
+/* ---- running and the response ----------------------------------------- */
+
+/* text as a JSON string: invalid UTF-8 becomes U+FFFD, as Node's
+ * Buffer.toString did for Piston. */
+static json_t *json_text(const char *s, size_t len)
+{
+	char *out = malloc(len * 3 + 1);
+	size_t o = 0;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		unsigned char ch = (unsigned char)s[i];
+		size_t need = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+		bool ok = need && i + need <= len;
+		for (size_t k = 1; ok && k < need; k++)
+			ok = ((unsigned char)s[i + k] >> 6) == 2;
+		if (ok && need > 1) {
+			/* overlong forms, surrogates and values past U+10FFFF */
+			unsigned char c1 = (unsigned char)s[i + 1];
+			ok = !(ch == 0xc0 || ch == 0xc1 || (ch == 0xe0 && c1 < 0xa0) ||
+			       (ch == 0xed && c1 >= 0xa0) || (ch == 0xf0 && c1 < 0x90) ||
+			       (ch == 0xf4 && c1 >= 0x90) || ch > 0xf4);
+		}
+		if (ok) {
+			memcpy(out + o, s + i, need);
+			o += need;
+			i += need;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	json_t *j = json_stringn(out, o);
+	free(out);
+	return j;
+}
+
+static json_t *json_sig(int sig)
+{
+	char name[32];
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+	if (!abbrev)
+		return json_null();
+	snprintf(name, sizeof(name), "SIG%s", abbrev);
+	return json_string(name);
+}
+
+/* Piston's status and message for a stage, and ward's limit for metrics. */
+static void stage_status(const struct stage_result *r, size_t output_max, const char **status,
+			 char *msg, size_t msglen, const char **limit)
+{
+	*status = NULL;
+	*limit = NULL;
+	msg[0] = '\0';
+	if (r->out_len > output_max) {
+		*status = "OL", *limit = "output";
+		snprintf(msg, msglen, "stdout length exceeded");
+		return;
+	}
+	if (r->err_len > output_max) {
+		*status = "EL", *limit = "output";
+		snprintf(msg, msglen, "stderr length exceeded");
+		return;
+	}
+	switch (r->status) {
+	case WARD_STATUS_EXITED:
+		if (r->code != 0) {
+			*status = "RE";
+			snprintf(msg, msglen, "Exited with error status %d", r->code);
+		}
+		return;
+	case WARD_STATUS_SIGNALED:
+		*status = "SG";
+		snprintf(msg, msglen, "Caught fatal signal %d", r->sig);
+		return;
+	case WARD_STATUS_TIME_LIMIT:
+		*status = "TO", *limit = "wall-time";
+		snprintf(msg, msglen, "Time limit exceeded (wall clock)");
+		return;
+	case WARD_STATUS_CPU_LIMIT:
+		*status = "TO", *limit = "cpu-time";
+		snprintf(msg, msglen, "Time limit exceeded");
+		return;
+	case WARD_STATUS_MEMORY_LIMIT:
+		*status = "ML", *limit = "memory";
+		snprintf(msg, msglen, "Memory limit exceeded");
+		return;
+	case WARD_STATUS_OUTPUT_LIMIT:
+		*status = "OL", *limit = "output";
+		snprintf(msg, msglen, "output length exceeded");
+		return;
+	case WARD_STATUS_PROCS_LIMIT:
+		*status = "RE", *limit = "procs";
+		snprintf(msg, msglen, "Process limit exceeded");
+		return;
+	case WARD_STATUS_FILE_SIZE_LIMIT:
+		*status = "RE", *limit = "file-size";
+		snprintf(msg, msglen, "File size limit exceeded");
+		return;
+	default:
+		*status = "XX";
+		snprintf(msg, msglen, "Internal error: %s%s%s", ward_status_name(r->status),
+			 r->message[0] ? ": " : "", r->message);
+		return;
+	}
+}
+
+/* A stage as Piston reports it. hide_stdout: a compile's stdout is the
+ * program it made, not text for the client. */
+static json_t *stage_json(const struct stage_result *r, size_t output_max, bool hide_stdout,
+			  const char **ret_status)
+{
+	const char *status, *limit;
+	char msg[320];
+	stage_status(r, output_max, &status, msg, sizeof(msg), &limit);
+	if (limit)
+		metrics_limit_hit(limit);
+	size_t ol = hide_stdout ? 0 : r->out_len < output_max ? r->out_len : output_max;
+	size_t el = r->err_len < output_max ? r->err_len : output_max;
+	char *both = malloc(ol + el + 1);
+	if (!both)
+		return NULL;
+	memcpy(both, r->out, ol);
+	memcpy(both + ol, r->err, el);
+	bool killed = status && (!strcmp(status, "TO") || !strcmp(status, "OL") ||
+				 !strcmp(status, "EL") || !strcmp(status, "ML"));
+	json_t *o = json_pack(
+		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "stdout", json_text(r->out, ol),
+		"stderr", json_text(r->err, el), "output", json_text(both, ol + el), "code",
+		r->status == WARD_STATUS_EXITED ? json_integer(r->code) : json_null(), "signal",
+		killed ? json_string("SIGKILL") : json_sig(r->sig), "message",
+		msg[0] ? json_string(msg) : json_null(), "status",
+		status ? json_string(status) : json_null(), "cpu_time", (json_int_t)llround(r->cpu_ms),
+		"wall_time", (json_int_t)llround(r->wall_ms), "memory", (json_int_t)r->memory);
+	free(both);
+	*ret_status = status ? status : "";
+	return o;
+}
+
+static bool has_suffix(const char *s, const char *const *sfx)
+{
+	size_t n = strlen(s);
+	for (; *sfx; sfx++)
+		if (n > strlen(*sfx) && !strcmp(s + n - strlen(*sfx), *sfx))
+			return true;
+	return false;
+}
+
+/* "./NAME" for a name starting with '-', so that it stays a file for the
+ * interpreter or compiler (Piston passed names bare: a file "-c" was an
+ * option). */
+static char *dot_slash(const char *name)
+{
+	size_t n = strlen(name);
+	if (name[0] != '-')
+		return strdup(name);
+	char *s = malloc(n + 3);
+	if (s) {
+		memcpy(s, "./", 2);
+		memcpy(s + 2, name, n + 1);
+	}
+	return s;
+}
+
+static const char *const c_sfx[] = {".c", NULL};
+static const char *const cxx_sfx[] = {".cc", ".cpp", ".cxx", ".c++", ".C", NULL};
+static const char gcc_script[] =
+	"gcc -std=gnu17 -O2 -pipe -o /tmp/.ward-bin -x c \"$@\" -lm >&2 && exec cat /tmp/.ward-bin";
+static const char gxx_script[] =
+	"g++ -std=gnu++17 -O2 -pipe -o /tmp/.ward-bin -x c++ \"$@\" >&2 && exec cat /tmp/.ward-bin";
+
+/* argv of the stage: compile (C, C++) or run. */
+static char **stage_argv(const struct exec_request *req, bool compile)
+{
+	const struct runtime *rt = req->rt;
+	bool cxx = !strcmp(rt->language, "c++");
+	size_t n = 6 + req->n_files + req->n_args;
+	char **v = calloc(n, sizeof(char *));
+	size_t k = 0;
+	if (!v)
+		return NULL;
+	if (compile) {
+		v[k++] = strdup("sh");
+		v[k++] = strdup("-c");
+		v[k++] = strdup(cxx ? gxx_script : gcc_script);
+		v[k++] = strdup("ward-compile");
+		v[k++] = dot_slash(req->files[req->entry].name);
+		for (size_t i = 0; i < req->n_files; i++)
+			if (i != req->entry && req->files[i].utf8 &&
+			    has_suffix(req->files[i].name, cxx ? cxx_sfx : c_sfx))
+				v[k++] = dot_slash(req->files[i].name);
+	} else {
+		v[k++] = rt->compiled ? strdup("./.ward-bin") : strdup(rt->version_cmd[0]);
+		if (!rt->compiled)
+			v[k++] = dot_slash(req->files[req->entry].name);
+		for (size_t i = 0; i < req->n_args; i++)
+			v[k++] = strdup(req->args[i]);
+	}
+	for (size_t i = 0; i < k; i++)
+		if (!v[i]) {
+			for (size_t j = 0; j < k; j++)
+				free(v[j]);
+			free(v);
+			return NULL;
+		}
+	return v;
+}
+
+static void argv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The request's files for a stage; the compiled program added last. */
+static struct stage_file *stage_files(const struct exec_request *req, const char *bin_b64)
+{
+	struct stage_file *f = calloc(req->n_files + 1, sizeof(*f));
+	for (size_t i = 0; f && i < req->n_files; i++)
+		f[i] = (struct stage_file){req->files[i].name, req->files[i].b64, false};
+	if (f && bin_b64)
+		f[req->n_files] = (struct stage_file){".ward-bin", bin_b64, true};
+	return f;
+}
+
+static json_t *run_stage(const struct exec_request *req, const struct serve_config *c,
+			 bool compile, const char *bin_b64, struct stage_result *res,
+			 const char **ret_status)
+{
+	char **argv = stage_argv(req, compile);
+	struct stage_file *files = stage_files(req, bin_b64);
+	json_t *o = NULL;
+	*res = (struct stage_result){.code = -1};
+	if (argv && files) {
+		struct stage_plan plan = {
+			.profile = req->rt->profile,
+			.argv = argv,
+			.files = files,
+			.n_files = req->n_files + (bin_b64 ? 1 : 0),
+			.stdin_data = compile ? NULL : req->stdin_data,
+			.stdin_len = compile ? 0 : req->stdin_len,
+			.limits = compile ? req->compile : req->run,
+			.procs = c->procs,
+			.capture_max = (compile ? c->binary_max : c->output_max) + 1,
+			.output_limit = (compile ? c->binary_max : 0) + 2 * (c->output_max + 1),
+		};
+		stage_run(&plan, res);
+		o = stage_json(res, c->output_max, compile, ret_status);
+	}
+	argv_free(argv);
+	free(files);
+	return o;
+}
+
+json_t *exec_request_run(const struct exec_request *req, const struct serve_config *c,
+			 const char **ret_status)
+{
+	json_t *resp = json_pack("{s:s, s:s}", "language", req->rt->language, "version",
+				 req->rt->version);
+	struct stage_result cr = {0}, rr = {0};
+	char *bin = NULL;
+	if (!resp)
+		return NULL;
+	if (req->rt->compiled) {
+		json_t *cj = run_stage(req, c, true, NULL, &cr, ret_status);
+		if (!cj)
+			goto fail;
+		json_object_set_new(resp, "compile", cj);
+		if (cr.status != WARD_STATUS_EXITED || cr.code != 0 || !cr.out_len ||
+		    cr.out_len > c->binary_max) {
+			/* Piston: a failed compile is also the run */
+			json_object_set(resp, "run", cj);
+			goto out;
+		}
+		if (!(bin = b64_encode(cr.out, cr.out_len)))
+			goto fail;
+	}
+	json_t *rj = run_stage(req, c, false, bin, &rr, ret_status);
+	if (!rj)
+		goto fail;
+	json_object_set_new(resp, "run", rj);
+out:
+	stage_result_clear(&cr);
+	stage_result_clear(&rr);
+	free(bin);
+	return resp;
+fail:
+	json_decref(resp);
+	resp = NULL;
+	goto out;
+}

@@ -1,0 +1,304 @@
+/* serve-stage.c — one stage (a compile or a run) in one fresh box.
+ *
+ * stage_run is the service's only box source: pooled or zygote boxes
+ * (the warm-start issue) replace its body, nothing else.
+ *
+ * The request's files never touch a host directory. Each is handed to the
+ * box as read-only virtual files (ward_policy_add_file_text, served by the
+ * broker from a sealed memfd) holding its content in base64, in chunks of
+ * at most CHUNK characters (libward caps a text file at 64 KiB); a fixed
+ * script of ward's own, the box's first program, decodes them into the
+ * box's private /tmp and then execs the stage's program there. base64
+ * because a text file is a C string: a NUL in a file, or a compiled
+ * program, would cut it short. Whatever the names or contents are, the
+ * only writes happen inside the box, as the box's user, on its own tmpfs;
+ * ward's process opens no path a request names. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+#include "banned.h"
+
+/* base64 characters per virtual file: a multiple of 4, so that the chunks
+ * decode as one when concatenated, and under libward's 64 KiB. */
+#define CHUNK (60 * 1024)
+#define CHUNK_DIR "/.ward-in"
+
+/* $1: the number of files; then per file its name, its chunks (a
+ * space-separated list of ward's own paths: split on purpose) and "x"
+ * when it is executable; then the program. Names are quoted throughout:
+ * a name can hold spaces or start with '-'. */
+static const char unpack_script[] =
+	"set -euf\n"
+	"umask 022\n"
+	"cd /tmp\n"
+	"n=$1; shift\n"
+	"while [ \"$n\" -gt 0 ]; do\n"
+	"  f=$1; c=$2; m=$3; shift 3\n"
+	"  case $f in */*) mkdir -p -- \"${f%/*}\";; esac\n"
+	"  cat $c | base64 -d > \"$f\"\n"
+	"  if [ \"$m\" = x ]; then chmod 755 -- \"$f\"; fi\n"
+	"  n=$((n-1))\n"
+	"done\n"
+	"exec \"$@\"\n";
+
+struct strv_b {
+	char **v;
+	size_t n, cap;
+};
+
+static int strv_push(struct strv_b *s, char *str)
+{
+	if (!str)
+		return -ENOMEM;
+	if (s->n + 2 > s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		char **v = realloc(s->v, cap * sizeof(*v));
+		if (!v) {
+			free(str);
+			return -ENOMEM;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = str;
+	s->v[s->n] = NULL;
+	return 0;
+}
+
+static void strv_free(struct strv_b *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+/* Adds file i's chunks to p as virtual files; their paths, one string. */
+static int add_chunks(ward_policy *p, size_t i, const char *b64, char **ret_paths)
+{
+	size_t len = strlen(b64), n = len ? (len + CHUNK - 1) / CHUNK : 1;
+	size_t cap = n * 40 + 1, used = 0;
+	char *paths = malloc(cap), *piece = malloc(CHUNK + 1);
+	int r = 0;
+	if (!paths || !piece) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t c = 0; c < n; c++) {
+		char path[64];
+		size_t off = c * CHUNK, take = len - off < CHUNK ? len - off : CHUNK;
+		if (!len)
+			take = 0;
+		snprintf(path, sizeof(path), CHUNK_DIR "/%zu.%zu", i, c);
+		memcpy(piece, b64 + (len ? off : 0), take);
+		piece[take] = '\0';
+		if ((r = ward_policy_add_file_text(p, path, piece)) < 0)
+			goto out;
+		used += (size_t)snprintf(paths + used, cap - used, "%s%s", c ? " " : "", path);
+	}
+out:
+	free(piece);
+	if (r < 0) {
+		free(paths);
+		return r;
+	}
+	*ret_paths = paths;
+	return 0;
+}
+
+/* The policy: the profile, the limits, the chunks. */
+static int stage_policy(const struct stage_plan *plan, ward_policy **ret, struct strv_b *argv,
+			char *msg, size_t msglen)
+{
+	ward_policy *p = NULL;
+	int r = ward_policy_new(&p);
+	if (r < 0)
+		return r;
+	struct {
+		enum ward_limit l;
+		uint64_t v;
+	} lim[] = {
+		{WARD_LIMIT_WALL_TIME, plan->limits.timeout},
+		{WARD_LIMIT_CPU_TIME, plan->limits.cpu_time},
+		{WARD_LIMIT_MEMORY, plan->limits.memory},
+		{WARD_LIMIT_PROCS, plan->procs},
+		{WARD_LIMIT_OUTPUT, plan->output_limit},
+	};
+	if ((r = ward_policy_load_profile(p, plan->profile)) < 0 ||
+	    (r = ward_policy_set_expose_cwd(p, false)) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+		if (lim[i].v && (r = ward_policy_set_limit(p, lim[i].l, lim[i].v)) < 0)
+			goto fail;
+	char count[24];
+	snprintf(count, sizeof(count), "%zu", plan->n_files);
+	if ((r = strv_push(argv, strdup("sh"))) < 0 || (r = strv_push(argv, strdup("-c"))) < 0 ||
+	    (r = strv_push(argv, strdup(unpack_script))) < 0 ||
+	    (r = strv_push(argv, strdup("ward-unpack"))) < 0 ||
+	    (r = strv_push(argv, strdup(count))) < 0)
+		goto fail;
+	for (size_t i = 0; i < plan->n_files; i++) {
+		char *paths = NULL;
+		if ((r = add_chunks(p, i, plan->files[i].b64, &paths)) < 0 ||
+		    (r = strv_push(argv, strdup(plan->files[i].name))) < 0 ||
+		    (r = strv_push(argv, paths)) < 0 ||
+		    (r = strv_push(argv, strdup(plan->files[i].executable ? "x" : "-"))) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; plan->argv[i]; i++)
+		if ((r = strv_push(argv, strdup(plan->argv[i]))) < 0)
+			goto fail;
+	*ret = p;
+	return 0;
+fail:
+	snprintf(msg, msglen, "%s", *ward_policy_error(p) ? ward_policy_error(p) : strerror(-r));
+	ward_policy_free(p);
+	return r;
+}
+
+/* The run's options: the one place that knows struct ward_options (its
+ * shape is changing; keep the adaptation here). */
+static void stage_options(const struct stage_plan *plan, struct ward_options *o)
+{
+	*o = (struct ward_options)WARD_OPTIONS_INIT;
+	o->stdin_data = plan->stdin_data;
+	o->stdin_len = plan->stdin_len;
+	o->capture_max = plan->capture_max;
+	o->cgroup = WARD_CGROUP_AUTO;
+	o->expose_cwd = false;
+}
+
+static char *dup_mem(const char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+	if (d) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+int stage_run(const struct stage_plan *plan, struct stage_result *ret)
+{
+	*ret = (struct stage_result){.status = WARD_STATUS_SETUP_ERROR, .code = -1};
+	struct strv_b argv = {0};
+	ward_policy *p = NULL;
+	ward_result *res = NULL;
+	int r = stage_policy(plan, &p, &argv, ret->message, sizeof(ret->message));
+	if (r < 0)
+		goto out;
+	struct ward_options o;
+	stage_options(plan, &o);
+	metrics_boxes(+1);
+	r = ward_run(p, argv.v, &o, &res);
+	metrics_boxes(-1);
+	if (r < 0) {
+		snprintf(ret->message, sizeof(ret->message), "cannot run a box: %s", strerror(-r));
+		goto out;
+	}
+	size_t ol, el;
+	const char *so = ward_result_stdout(res, &ol), *se = ward_result_stderr(res, &el);
+	ret->status = ward_result_status(res);
+	ret->code = ward_result_exit_code(res);
+	ret->sig = ward_result_signal(res);
+	ret->cpu_ms = ward_result_cpu_time(res) * 1000.0;
+	ret->wall_ms = ward_result_wall_time(res) * 1000.0;
+	ret->memory = ward_result_peak_memory(res);
+	snprintf(ret->message, sizeof(ret->message), "%s", ward_result_message(res));
+	ret->out = dup_mem(so, ol);
+	ret->err = dup_mem(se, el);
+	ret->out_len = ol;
+	ret->err_len = el;
+	if (!ret->out || !ret->err)
+		r = -ENOMEM;
+out:
+	ward_result_free(res);
+	ward_policy_free(p);
+	strv_free(&argv);
+	return r;
+}
+
+void stage_result_clear(struct stage_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+/* ---- base64 ---------------------------------------------------------- */
+
+static const char b64_chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *b64_encode(const void *data, size_t len)
+{
+	const unsigned char *d = data;
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)d[i + 1] << 8;
+		if (i + 2 < len)
+			v |= d[i + 2];
+		*o++ = b64_chars[v >> 18 & 63];
+		*o++ = b64_chars[v >> 12 & 63];
+		*o++ = i + 1 < len ? b64_chars[v >> 6 & 63] : '=';
+		*o++ = i + 2 < len ? b64_chars[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Accepts the standard and the URL-safe alphabet, padding or none, and
+ * skips whitespace (Node's Buffer, which Piston used, is as lenient). */
+bool b64_decode(const char *text, size_t len, char **ret, size_t *ret_len)
+{
+	char *out = malloc(len / 4 * 3 + 3), *o = out;
+	if (!out)
+		return false;
+	uint32_t acc = 0;
+	int bits = 0;
+	bool pad = false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		int v;
+		if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
+			continue;
+		if (ch == '=') {
+			pad = true;
+			continue;
+		}
+		if (pad)
+			goto bad; /* data after padding */
+		if (ch >= 'A' && ch <= 'Z')
+			v = ch - 'A';
+		else if (ch >= 'a' && ch <= 'z')
+			v = ch - 'a' + 26;
+		else if (ch >= '0' && ch <= '9')
+			v = ch - '0' + 52;
+		else if (ch == '+' || ch == '-')
+			v = 62;
+		else if (ch == '/' || ch == '_')
+			v = 63;
+		else
+			goto bad;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			*o++ = (char)(acc >> bits & 0xff);
+		}
+	}
+	if (bits >= 6)
+		goto bad; /* a lone trailing character carries no byte */
+	*ret = out;
+	*ret_len = (size_t)(o - out);
+	return true;
+bad:
+	free(out);
+	return false;
+}

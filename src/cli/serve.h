@@ -1,0 +1,166 @@
+/* serve.h — `ward serve` (the ward-serve program): a code-execution HTTP
+ * service speaking Piston's v2 API over libward boxes.
+ *
+ *   serve-main.c     options, configuration, signals, the worker pool
+ *   serve-http.c     libmicrohttpd: routing, body caps, auth, 503s, logs
+ *   serve-piston.c   Piston v2: the runtimes, request decoding, responses
+ *   serve-stage.c    one stage (compile or run) in one box: the only
+ *                    place that builds a box, so that a pooled or zygote
+ *                    box source can replace it later
+ *   serve-metrics.c  counters and the Prometheus text
+ *
+ * Data flows one way: the HTTP body is decoded once into a struct
+ * exec_request (serve-piston.c), turned into stage plans, each plan run
+ * by stage_run into a stage_result, and the results encoded once. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "ward.h"
+
+/* ---- configuration (serve-main.c) ------------------------------------ */
+
+/* The limits of one stage: milliseconds and bytes. */
+struct stage_limits {
+	uint64_t timeout;	/* wall time, ms */
+	uint64_t cpu_time;	/* ms */
+	uint64_t memory;	/* bytes */
+};
+
+/* Plain values only: a request takes a copy (config_snapshot), so that a
+ * reload (SIGHUP) never changes a request half way. */
+struct serve_config {
+	char listen[128];		/* ADDR:PORT */
+	size_t max_body;		/* bytes of a request body (413 above) */
+	unsigned workers;		/* requests run at the same time */
+	unsigned queue;			/* requests waiting for a worker (503 above) */
+	unsigned retry_after;		/* seconds, the 503's Retry-After */
+	unsigned connection_timeout;	/* seconds a connection may idle (slow clients) */
+	unsigned max_connections;
+	size_t output_max;		/* bytes of stdout, and of stderr, per stage */
+	size_t binary_max;		/* bytes of a compiled program */
+	size_t max_files;		/* files per request */
+	size_t max_name;		/* bytes of a file name */
+	uint64_t procs;			/* processes per box */
+	struct stage_limits compile_default, compile_max;
+	struct stage_limits run_default, run_max;
+	char token_file[512];		/* "" = no authentication */
+	char token[256];		/* read from token_file */
+};
+
+/* Loads path (NULL: the defaults) into c; false after a message in err. */
+bool config_load(const char *path, struct serve_config *c, char *err, size_t errlen);
+/* A copy of the configuration in force. */
+void config_snapshot(struct serve_config *ret);
+
+/* ---- runtimes and requests (serve-piston.c) ------------------------- */
+
+struct runtime {
+	const char *language;
+	const char *aliases[4];
+	const char *runtime;		/* Piston's `runtime` field, or NULL */
+	const char *profile;		/* ward profile of its boxes */
+	const char *const *version_cmd;	/* prints the version */
+	bool compiled;
+	char version[32];		/* "" = not installed */
+};
+
+/* Finds the installed versions (each in a box); returns how many. */
+size_t runtimes_detect(const struct serve_config *c);
+json_t *runtimes_json(void);
+
+struct exec_file {
+	char *name;
+	char *b64;		/* the content, base64 (what the box decodes) */
+	bool utf8;		/* given as utf8 (Piston compiles and runs these) */
+};
+
+/* A decoded /api/v2/execute body. */
+struct exec_request {
+	const struct runtime *rt;
+	struct exec_file *files;
+	size_t n_files;
+	size_t entry;		/* index of the entry point: the first utf8 file */
+	char **args;		/* NULL-terminated */
+	size_t n_args;
+	char *stdin_data;
+	size_t stdin_len;
+	struct stage_limits compile, run;
+};
+
+/* Decodes body into req; on a client error returns the HTTP status (400,
+ * 404) and a message in err. */
+int exec_request_decode(const json_t *body, const struct serve_config *c,
+			struct exec_request *req, char *err, size_t errlen);
+void exec_request_clear(struct exec_request *req);
+/* Runs the request's stages; the Piston response object. *ret_status is
+ * the run stage's Piston status ("" when it succeeded), for logs and
+ * metrics. */
+json_t *exec_request_run(const struct exec_request *req, const struct serve_config *c,
+			 const char **ret_status);
+
+/* ---- one stage in one box (serve-stage.c) --------------------------- */
+
+struct stage_file {
+	const char *name;	/* relative, checked */
+	const char *b64;	/* content, base64 */
+	bool executable;
+};
+
+struct stage_plan {
+	const char *profile;
+	char *const *argv;	/* run in /tmp once the files are there */
+	const struct stage_file *files;
+	size_t n_files;
+	const void *stdin_data;
+	size_t stdin_len;
+	struct stage_limits limits;
+	uint64_t procs;
+	size_t capture_max;	/* bytes kept of stdout, and of stderr */
+	uint64_t output_limit;	/* bytes of stdout + stderr before the kill */
+};
+
+struct stage_result {
+	enum ward_status status;
+	int code;		/* exit code, -1 if none */
+	int sig;		/* 0 if none */
+	char *out, *err;	/* captured (heap) */
+	size_t out_len, err_len;
+	double cpu_ms, wall_ms;
+	uint64_t memory;
+	char message[256];	/* setup error and the like, "" if none */
+};
+
+/* Runs plan in a fresh box. 0, or a negative errno when no box could be
+ * asked for (ret->message says why). */
+int stage_run(const struct stage_plan *plan, struct stage_result *ret);
+void stage_result_clear(struct stage_result *r);
+
+/* base64 (RFC 4648, with padding). Encode: a heap string. Decode: false
+ * for text that is not base64 (whitespace is skipped). */
+char *b64_encode(const void *data, size_t len);
+bool b64_decode(const char *text, size_t len, char **ret, size_t *ret_len);
+
+/* ---- metrics (serve-metrics.c) -------------------------------------- */
+
+void metrics_request(const char *language, const char *status, double seconds);
+void metrics_http(unsigned code);
+void metrics_limit_hit(const char *limit);
+void metrics_boxes(int delta);
+void metrics_queue(unsigned depth);
+/* The Prometheus text (heap). */
+char *metrics_text(void);
+
+/* ---- the service (serve-http.c, serve-main.c) ------------------------ */
+
+/* Starts the workers and the HTTP daemon on addr; the port bound. */
+int http_start(const struct serve_config *c, const struct sockaddr *addr, unsigned *ret_port);
+/* Stops accepting, answers every admitted request, stops. */
+void http_drain(void);
+/* The layers this host gives a box ({"landlock_abi": 7, ...}). */
+json_t *layers_json(void);
