@@ -22,6 +22,10 @@
 #include "serve.h"
 #include "banned.h"
 
+/* The most of a body over the cap that is read (and dropped) to answer
+ * 413 at its end. */
+#define DISCARD_MAX(rq) (16 * (uint64_t)(rq)->cfg.max_body)
+
 enum rq_state { RQ_READING, RQ_RUNNING, RQ_DONE };
 
 /* One HTTP request, from its headers to its completion. */
@@ -259,11 +263,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		pthread_mutex_lock(&pool.lock);
 		pool.inflight++;
 		pthread_mutex_unlock(&pool.lock);
-		/* A declared body over the cap is refused before it is read
-		 * (libmicrohttpd then closes the connection). */
+		/* A body over the cap is read and dropped, then answered 413,
+		 * so that a client still sending reads the answer; one far
+		 * over it is refused before it is read (libmicrohttpd then
+		 * closes the connection). */
 		const char *cl =
 			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > rq->cfg.max_body)
+		if (cl && strtoull(cl, NULL, 10) > DISCARD_MAX(rq))
 			return respond_message(rq, 413, "the request body is too large", false);
 		return MHD_YES;
 	}
@@ -281,7 +287,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			/* A chunked body gives no length first: read on and
 			 * answer 413 at its end, but not for ever. */
 			rq->discarded += n;
-			return rq->discarded > 16 * rq->cfg.max_body ? MHD_NO : MHD_YES;
+			return rq->discarded > DISCARD_MAX(rq) ? MHD_NO : MHD_YES;
 		}
 		char *b = realloc(rq->body, rq->len + n + 1);
 		if (!b)

@@ -1,0 +1,445 @@
+#!/usr/bin/python3
+"""`ward serve`, from outside: a client speaking Piston's v2 API over HTTP
+(http.client) against a ward-serve started as root or as uid 65534. Judges
+the HTTP status, the JSON the service answers, its access log, its exit
+status and the host (no request file ever lands there).
+
+    test_serve.py --ward build/src/cli/ward --as root|unpriv
+"""
+
+import atexit
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wardtest import Skip, expect, expect_eq, expect_in, main  # noqa: E402
+
+READ_CAP = 4 << 20  # the most read of one HTTP answer
+LOG_CAP = 2000      # stderr lines kept of a server
+OUTPUT_MAX = 4096   # the servers' output_max (OL, EL)
+
+
+class Server:
+    """A ward serve process on 127.0.0.1:<free port>."""
+
+    def __init__(self, t, config=None):
+        cfg = {"output_max": OUTPUT_MAX, "workers": 2, "queue": 8}
+        cfg.update(config or {})
+        self.config_path = t.write("serve-%s.json" % secrets.token_hex(4), json.dumps(cfg))
+        self.t = t
+        self.lines = []
+        self.proc = t.popen(["serve", "--listen", "127.0.0.1:0", "--config", self.config_path],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+        self.ready = threading.Event()
+        self.port = None
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        if not self.ready.wait(90) or not self.port:
+            self.kill()
+            raise AssertionError("ward serve did not start:\n" + "\n".join(self.lines[-20:]))
+        atexit.register(self.kill)
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if len(self.lines) < LOG_CAP:
+                self.lines.append(line)
+            m = re.search(r"serving on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                self.ready.set()
+        self.ready.set()
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        """(status, headers dict, parsed JSON or text)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            h = dict(headers or {})
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+                h.setdefault("Content-Type", "application/json")
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read(READ_CAP)
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                parsed = data.decode("utf-8", "replace")
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, parsed
+        finally:
+            c.close()
+
+    def execute(self, req, **kw):
+        return self.request("POST", "/api/v2/execute", req, **kw)
+
+    def ok(self, req, **kw):
+        st, _, body = self.execute(req, **kw)
+        expect_eq(st, 200, "HTTP status of %r (%r)" % (req.get("language"), body))
+        return body
+
+    def log_entries(self):
+        out = []
+        for line in self.lines:
+            if line.startswith("{"):
+                out.append(json.loads(line))
+        return out
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("ward serve did not stop on signal %d" % sig)
+        self.reader.join(10)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
+
+_shared = {}
+
+
+def server(t):
+    """The shared server (default configuration but a small output_max)."""
+    s = _shared.get("s")
+    if s is None or s.proc.poll() is not None:
+        s = _shared["s"] = Server(t)
+    return s
+
+
+def installed(prog):
+    return shutil.which(prog, path="/usr/bin:/bin") is not None
+
+
+def py(code, **extra):
+    req = {"language": "python", "version": "*", "files": [{"content": code}]}
+    req.update(extra)
+    return req
+
+
+# --- endpoints --------------------------------------------------------------
+
+def test_runtimes(t):
+    s = server(t)
+    st, h, body = s.request("GET", "/api/v2/runtimes")
+    expect_eq(st, 200, "status")
+    expect_in("application/json", h.get("content-type", ""), "content type")
+    by = {rt["language"]: rt for rt in body}
+    want = {"python": ("python3", ["py", "python3"]), "javascript": ("node", ["node", "js"]),
+            "ruby": ("ruby", []), "lua": ("lua", []), "perl": ("perl", []),
+            "bash": ("bash", ["sh"]), "c": ("gcc", ["gcc"]), "c++": ("g++", ["cpp", "g++"])}
+    for lang, (prog, aliases) in want.items():
+        if not installed(prog):
+            expect(lang not in by, "%s listed but %s is not installed" % (lang, prog))
+            continue
+        expect(lang in by, "%s missing from %r" % (lang, body))
+        expect(re.fullmatch(r"\d+\.\d+\.\d+", by[lang]["version"]), "version of %s" % lang)
+        for a in aliases:
+            expect_in(a, by[lang]["aliases"], "aliases of " + lang)
+    host = subprocess.run(["/usr/bin/python3", "--version"], capture_output=True, text=True)
+    expect_in(by["python"]["version"], host.stdout, "python's version")
+
+
+def test_execute_python(t):
+    s = server(t)
+    body = s.ok(py("import sys\nprint('hi', sys.argv[1:], input())\n"
+                   "print('err', file=sys.stderr)\n",
+                   stdin="from stdin\n", args=["a b", "-c"]))
+    expect_eq(body["language"], "python", "language")
+    run = body["run"]
+    expect_eq(run["stdout"], "hi ['a b', '-c'] from stdin\n", "stdout")
+    expect_eq(run["stderr"], "err\n", "stderr")
+    expect_eq(run["output"], run["stdout"] + run["stderr"], "output")
+    expect_eq((run["code"], run["signal"], run["status"], run["message"]), (0, None, None, None),
+              "outcome")
+    for k in ("cpu_time", "wall_time", "memory"):
+        expect(isinstance(run[k], int) and run[k] >= 0, "%s is a count" % k)
+    expect("compile" not in body, "no compile stage for python")
+    # an alias and a version selector
+    body = s.ok({"language": "py", "version": "3.x", "files": [{"content": "print(2)"}]})
+    expect_eq(body["run"]["stdout"], "2\n", "via alias py")
+
+
+def test_languages(t):
+    s = server(t)
+    progs = [("javascript", "node", "console.log(6*7)"), ("ruby", "ruby", "puts 6*7"),
+             ("lua", "lua", "print(6*7)"), ("perl", "perl", "print 6*7, qq(\\n)"),
+             ("bash", "bash", "echo $((6*7))")]
+    for lang, prog, code in progs:
+        if not installed(prog):
+            continue
+        body = s.ok({"language": lang, "version": "*", "files": [{"content": code}]})
+        expect_eq(body["run"]["stdout"], "42\n", "%s's output (%r)" % (lang, body["run"]))
+
+
+def test_c_and_cxx(t):
+    s = server(t)
+    if not installed("gcc"):
+        raise Skip("no gcc")
+    c = ('#include <stdio.h>\n#include "lib.h"\nint main(int c, char **v) '
+         '{ char b[64]; fgets(b, 64, stdin); printf("%s %d %s", v[1], twice(21), b); return 3; }\n')
+    body = s.ok({"language": "c", "version": "*", "stdin": "in\n", "args": ["A"],
+                 "files": [{"name": "main.c", "content": c},
+                           {"name": "lib.h", "content": "int twice(int);\n"},
+                           {"name": "lib.c", "content": "int twice(int x) { return 2 * x; }\n"}]})
+    expect_eq(body["compile"]["code"], 0, "compile code (%r)" % body["compile"])
+    expect_eq(body["compile"]["stdout"], "", "compile stdout (the program is not shown)")
+    expect_eq(body["run"]["stdout"], "A 42 in\n", "run stdout")
+    expect_eq((body["run"]["code"], body["run"]["status"]), (3, "RE"), "run outcome")
+    # a failed compile: Piston's quirk, run is the compile stage
+    body = s.ok({"language": "c", "version": "*", "files": [{"content": "int main( {"}]})
+    expect(body["compile"]["code"] != 0, "compile failed")
+    expect_in("error", body["compile"]["stderr"], "compiler's message")
+    expect_eq(body["run"], body["compile"], "run filled with the compile stage")
+    if installed("g++"):
+        body = s.ok({"language": "cpp", "version": "*", "files": [
+            {"content": "#include <iostream>\nint main() { std::cout << \"c++\" << std::endl; }"}]})
+        expect_eq(body["run"]["stdout"], "c++\n", "c++ output")
+
+
+def test_statuses(t):
+    s = server(t)
+    run = s.ok(py("import sys; sys.exit(2)"))["run"]
+    expect_eq((run["status"], run["code"]), ("RE", 2), "RE")
+    run = s.ok(py("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"))["run"]
+    expect_eq((run["status"], run["signal"], run["code"]), ("SG", "SIGSEGV", None), "SG")
+    run = s.ok(py("import time\nwhile True: time.sleep(1)", run_timeout=500))["run"]
+    expect_eq((run["status"], run["signal"]), ("TO", "SIGKILL"), "TO (wall)")
+    run = s.ok(py("while True: pass", run_cpu_time=300))["run"]
+    expect_eq(run["status"], "TO", "TO (cpu)")
+    run = s.ok(py("import sys\nwhile True: sys.stdout.write('x' * 1000)"))["run"]
+    expect_eq(run["status"], "OL", "OL (%r)" % run["message"])
+    expect_eq(len(run["stdout"]), OUTPUT_MAX, "stdout cut at output_max")
+    run = s.ok(py("import sys\nwhile True: sys.stderr.write('x' * 1000)"))["run"]
+    expect_eq(run["status"], "EL", "EL")
+    run = s.ok(py("b = []\nwhile True: b.append(bytearray(8 << 20))\n",
+                  run_memory_limit=64 << 20))["run"]
+    expect_eq(run["status"], "ML", "memory-limit kill (%r)" % run)
+    expect_eq(run["code"], None, "no exit code after a memory kill")
+
+
+# --- errors -----------------------------------------------------------------
+
+def test_errors(t):
+    s = server(t)
+    good = py("print(1)")
+    cases = [
+        ({k: v for k, v in good.items() if k != "language"}, "language"),
+        ({k: v for k, v in good.items() if k != "version"}, "version"),
+        (dict(good, files="x"), "files"),
+        (dict(good, files=[{"name": "a.py"}]), "files[0].content"),
+        (dict(good, files=[{"content": "1", "encoding": "rot13"}]), "files[0].encoding"),
+        (dict(good, files=[{"content": "!!!", "encoding": "base64"}]), "files[0].content"),
+        (dict(good, files=[{"content": "zz", "encoding": "hex"}]), "files[0].content"),
+        (dict(good, files=[{"content": "AA==", "encoding": "base64"}]), "utf8"),
+        (dict(good, run_timeout=10 ** 9), "run_timeout"),
+        (dict(good, compile_timeout=-5), "compile_timeout"),
+        (dict(good, run_memory_limit="big"), "run_memory_limit"),
+        (dict(good, run_cpu_time=1.5), "run_cpu_time"),
+        (dict(good, args="x"), "args"),
+        (dict(good, args=[1]), "args[0]"),
+        (dict(good, stdin=5), "stdin"),
+        (dict(good, language="cobol"), "cobol-* runtime is unknown"),
+        (dict(good, version="1.0.0"), "python-1.0.0 runtime is unknown"),
+        ([1, 2], "object"),
+    ]
+    for req, field in cases:
+        st, _, body = s.execute(req)
+        expect_eq(st, 400, "status for %r" % (req,))
+        expect_in(field, body["message"], "message for %r" % (req,))
+    st, _, body = s.request("POST", "/api/v2/execute", b"{not json",
+                            {"Content-Type": "application/json"})
+    expect_eq(st, 400, "malformed JSON")
+    st, _, body = s.request("POST", "/api/v2/execute", json.dumps(good).encode(),
+                            {"Content-Type": "text/plain"})
+    expect_eq((st, body["message"]), (415, "requests must be of type application/json"), "415")
+    big = py("#" + "x" * (2 << 20))
+    st, _, body = s.execute(big)
+    expect_eq(st, 413, "oversized body")
+    expect_in("too large", body["message"], "413's message")
+    # far over the cap: refused before it is read, the connection closed
+    try:
+        st = s.execute(py("#" + "x" * (20 << 20)))[0]
+    except OSError:
+        st = 413  # closed while the client was still sending: also a refusal
+    expect_eq(st, 413, "far oversized body")
+    st, _, _ = s.request("GET", "/api/v2/nothing")
+    expect_eq(st, 404, "unknown path")
+    # the server still serves after all that
+    expect_eq(s.ok(good)["run"]["stdout"], "1\n", "still serving")
+
+
+def test_names(t):
+    s = server(t)
+    canary = "ward-serve-canary-" + secrets.token_hex(6)
+    bad = ["../" + canary, "/tmp/" + canary, "a/../../" + canary, "..", "a/..", "./x",
+           "a//b", "a\nb", "a\x01b", "x" * 300, "dir/", "a/./b"]
+    for name in bad:
+        req = py("print(1)")
+        req["files"] = [{"name": name, "content": "print(1)"}]
+        st, _, body = s.execute(req)
+        expect_eq(st, 400, "status for name %r" % name)
+        expect_in("files[0].name", body["message"], "message for %r" % name)
+    # a good nested name, and a file the box writes: none reaches the host
+    code = ("print(open('d/e/" + canary + "').read())\n"
+            "open('/tmp/" + canary + "-w', 'w').write('x')\n")
+    req = py(code)
+    req["files"] = [{"name": "main.py", "content": code},
+                    {"name": "d/e/" + canary, "content": "data"}]
+    body = s.ok(req)
+    expect_eq(body["run"]["stdout"], "data\n", "nested file read (%r)" % body["run"])
+    for d in ("/tmp", "/var/tmp", t.dir, os.path.dirname(t.dir), "/"):
+        for n in os.listdir(d):
+            expect(canary not in n, "a request file reached the host: %s/%s" % (d, n))
+
+
+def test_encodings(t):
+    s = server(t)
+    data = bytes(range(256)) * 3
+    req = py("import hashlib\nprint(hashlib.sha256(open('b.bin','rb').read()).hexdigest(),"
+             " open('h.txt','rb').read())")
+    req["files"] += [{"name": "b.bin", "content": __import__("base64").b64encode(data).decode(),
+                      "encoding": "base64"},
+                     {"name": "h.txt", "content": b"\x00hi".hex(), "encoding": "hex"}]
+    body = s.ok(req)
+    want = "%s b'\\x00hi'\n" % __import__("hashlib").sha256(data).hexdigest()
+    expect_eq(body["run"]["stdout"], want, "decoded files")
+    # invalid UTF-8 out of the box becomes U+FFFD, the JSON stays valid
+    body = s.ok(py("import sys; sys.stdout.buffer.write(b'a\\xffb')"))
+    expect_eq(body["run"]["stdout"], "a\ufffdb", "replacement character")
+
+
+# --- operator ---------------------------------------------------------------
+
+def test_health_metrics_log(t):
+    s = server(t)
+    st, _, body = s.request("GET", "/healthz")
+    expect_eq((st, body), (200, {"status": "ok"}), "healthz")
+    st, _, body = s.request("GET", "/readyz")
+    expect_eq((st, body["ready"]), (200, True), "readyz")
+    expect(body["layers"]["landlock_abi"] >= 1, "readyz names the layers")
+    s.ok(py("print(1)"))
+    s.ok(py("import time\nwhile True: time.sleep(1)", run_timeout=300))
+    st, h, text = s.request("GET", "/metrics")
+    expect_eq(st, 200, "metrics")
+    expect_in("text/plain", h["content-type"], "metrics type")
+    for want in ('ward_requests_total{language="python",status="OK"}',
+                 'ward_requests_total{language="python",status="TO"}',
+                 'ward_limit_hits_total{limit="wall-time"}',
+                 'ward_request_duration_seconds_bucket{le="+Inf"}',
+                 "ward_queue_depth 0", "ward_boxes_running 0", 'ward_http_responses_total{code="200"}'):
+        expect_in(want, text, "metrics")
+    time.sleep(0.2)
+    entries = s.log_entries()
+    expect(entries, "access log lines")
+    for e in entries:
+        for k in ("time", "remote", "method", "path", "code", "ms"):
+            expect(k in e, "access log field %s in %r" % (k, e))
+    expect(any(e["path"] == "/api/v2/execute" and e["language"] == "python" and
+               e["status"] == "TO" for e in entries), "an execution logged with its status")
+
+
+def wait_box_running(s):
+    """Until a box runs (the slow request was admitted)."""
+    deadline = time.monotonic() + 30
+    while 'ward_boxes_running 1' not in s.request("GET", "/metrics")[2]:
+        expect(time.monotonic() < deadline, "no box started")
+        time.sleep(0.05)
+
+
+def test_busy_503(t):
+    s = Server(t, {"workers": 1, "queue": 0, "retry_after": 7})
+    try:
+        slow = {}
+        th = threading.Thread(target=lambda: slow.update(
+            r=s.execute(py("import time; time.sleep(2); print('slow')"))))
+        th.start()
+        wait_box_running(s)
+        st, h, body = s.execute(py("print(1)"))
+        expect_eq(st, 503, "status when full")
+        expect_in("busy", body["message"], "message")
+        expect_eq(h.get("retry-after"), "7", "Retry-After")
+        th.join(60)
+        expect_eq(slow["r"][0], 200, "the admitted request was answered")
+        expect_eq(slow["r"][2]["run"]["stdout"], "slow\n", "its output")
+        expect_eq(s.execute(py("print(1)"))[0], 200, "served again once free")
+    finally:
+        s.kill()
+
+
+def test_drain(t):
+    s = Server(t)
+    res = {}
+    th = threading.Thread(target=lambda: res.update(
+        r=s.execute(py("import time; time.sleep(2); print('finished')"))))
+    th.start()
+    wait_box_running(s)
+    rc = s.stop(signal.SIGTERM)
+    th.join(30)
+    expect_eq(rc, 0, "exit status after SIGTERM")
+    expect_eq(res["r"][0], 200, "the running request was answered")
+    expect_eq(res["r"][2]["run"]["stdout"], "finished\n", "and finished")
+    try:
+        http.client.HTTPConnection("127.0.0.1", s.port, timeout=5).request("GET", "/healthz")
+        refused = False
+    except OSError:
+        refused = True
+    expect(refused, "no longer listening")
+
+
+def test_token_and_reload(t):
+    tok = "tok-" + secrets.token_hex(8)
+    tf = t.write("token", tok + "\n", mode=0o600)
+    s = Server(t, {"token_file": tf})
+    try:
+        expect_eq(s.request("GET", "/api/v2/runtimes")[0], 401, "no token")
+        expect_eq(s.request("GET", "/metrics", headers={"Authorization": "Bearer x"})[0], 401,
+                  "wrong token")
+        auth = {"Authorization": "Bearer " + tok}
+        expect_eq(s.request("GET", "/api/v2/runtimes", headers=auth)[0], 200, "right token")
+        expect_eq(s.request("GET", "/healthz")[0], 200, "healthz needs no token")
+        req = py("print(1)", run_timeout=2000)
+        expect_eq(s.execute(req, headers=auth)[0], 200, "run_timeout 2000 allowed")
+        # SIGHUP: a lower maximum now refuses it
+        with open(s.config_path, "w") as f:
+            json.dump({"output_max": OUTPUT_MAX, "run_timeout": 1000, "token_file": tf}, f)
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any("reloaded" in x for x in s.lines):
+            time.sleep(0.05)
+        st, _, body = s.execute(req, headers=auth)
+        expect_eq(st, 400, "run_timeout above the reloaded maximum")
+        expect_in("run_timeout", body["message"], "message")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        s.kill()
+
+
+def test_zz_shared_stops(t):
+    """The shared server drains and exits 0 (last)."""
+    s = _shared.pop("s", None)
+    if s is None:
+        raise Skip("no shared server started")
+    expect_eq(s.stop(), 0, "exit status after SIGTERM")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
