@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,14 +187,21 @@ static bool authorized(struct request *rq)
 
 static enum MHD_Result route_execute(struct request *rq)
 {
+	/* application/json, as Piston wants; also text/plain, which the npm
+	 * piston-client sends (node-fetch's type for a string body), when
+	 * the body is JSON. */
 	const char *type =
 		MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type");
-	if (!type || strncmp(type, "application/json", 16) != 0)
+	bool is_json = type && !strncasecmp(type, "application/json", 16);
+	bool is_text = type && !strncasecmp(type, "text/plain", 10);
+	if (!is_json && !is_text)
 		return respond_message(rq, 415, "requests must be of type application/json", false);
 	if (rq->discarded)
 		return respond_message(rq, 413, "the request body is too large", false);
 	json_error_t jerr;
 	json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body && is_text)
+		return respond_message(rq, 415, "requests must be of type application/json", false);
 	if (!body) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "the request body is not JSON: %s", jerr.text);

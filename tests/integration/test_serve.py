@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -268,9 +269,16 @@ def test_errors(t):
     st, _, body = s.request("POST", "/api/v2/execute", b"{not json",
                             {"Content-Type": "application/json"})
     expect_eq(st, 400, "malformed JSON")
+    for ctype, data in (("application/x-www-form-urlencoded", json.dumps(good)),
+                        (None, json.dumps(good)), ("text/plain", "print(1)")):
+        st, _, body = s.request("POST", "/api/v2/execute", data.encode(),
+                                {"Content-Type": ctype} if ctype else {})
+        expect_eq((st, body["message"]), (415, "requests must be of type application/json"),
+                  "415 for %s" % ctype)
+    # text/plain holding JSON: what the npm piston-client sends
     st, _, body = s.request("POST", "/api/v2/execute", json.dumps(good).encode(),
-                            {"Content-Type": "text/plain"})
-    expect_eq((st, body["message"]), (415, "requests must be of type application/json"), "415")
+                            {"Content-Type": "text/plain;charset=UTF-8"})
+    expect_eq(st, 200, "JSON sent as text/plain")
     big = py("#" + "x" * (2 << 20))
     st, _, body = s.execute(big)
     expect_eq(st, 413, "oversized body")
@@ -431,6 +439,85 @@ def test_token_and_reload(t):
         expect_eq(s.stop(), 0, "exit status")
     finally:
         s.kill()
+
+
+def test_hostile_clients(t):
+    """Slow clients, a client leaving mid-run, many idle connections and
+    a fork bomb: the service answers everyone else and recovers."""
+    s = Server(t, {"connection_timeout": 2, "max_connections": 2000})
+    socks = []
+    try:
+        # slowloris: half a request line, never finished
+        slow = socket.create_connection(("127.0.0.1", s.port))
+        socks.append(slow)
+        slow.sendall(b"POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Le")
+        # many idle connections
+        for _ in range(300):
+            socks.append(socket.create_connection(("127.0.0.1", s.port)))
+        expect_eq(s.request("GET", "/healthz")[0], 200, "healthz with 300 idle connections")
+        # a client that leaves while its box runs
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        c.request("POST", "/api/v2/execute",
+                  json.dumps(py("import time; time.sleep(1)")).encode(),
+                  {"Content-Type": "application/json"})
+        c.close()
+        run = s.ok({"language": "bash", "version": "*",
+                    "files": [{"content": "f() { f | f & }; f; sleep 2; echo survived"}]})["run"]
+        expect(run["status"] is not None or "survived" in run["stdout"], "fork bomb ended")
+        # the slow client was dropped after connection_timeout
+        slow.settimeout(10)
+        expect_eq(slow.recv(100), b"", "slow client closed by the server")
+        deadline = time.monotonic() + 20
+        while 'ward_boxes_running 0' not in s.request("GET", "/metrics")[2]:
+            expect(time.monotonic() < deadline, "boxes still running")
+            time.sleep(0.1)
+        expect_eq(s.ok(py("print(5)"))["run"]["stdout"], "5\n", "still serving")
+        for k in socks:
+            k.close()
+        expect_eq(s.stop(), 0, "exit status")
+        expect(any(e["code"] == 499 or e["path"] == "/api/v2/execute"
+                   for e in s.log_entries()), "the left request was logged")
+    finally:
+        for k in socks:
+            k.close()
+        s.kill()
+
+
+PISTON_CLIENT_JS = """
+import piston from 'piston-client';
+const client = piston({server: process.argv[2]});
+const rts = await client.runtimes();
+const py = await client.execute('python', 'print(input() * 2)', {stdin: 'ab'});
+const c = await client.execute('c', '#include <stdio.h>\\nint main(int n, char **v) { printf("%s%s", v[1], v[3]); }');
+const bad = await client.execute({language: 'python', version: '9.9.9', files: [{content: '1'}]});
+console.log(JSON.stringify({runtimes: rts.map(r => r.language), py: py.run.stdout,
+                            c: c.run && c.run.stdout, bad: bad.message || bad}));
+"""
+
+
+def test_piston_client(t):
+    """The npm piston-client package, unchanged, against ward serve."""
+    if not installed("npm") or not installed("node"):
+        raise Skip("no npm or node")
+    d = t.mkdir("npm")
+    r = subprocess.run(["npm", "install", "--prefix", d, "--cache", os.path.join(d, "cache"),
+                        "--no-audit", "--no-fund", "--loglevel=error", "piston-client@1"],
+                       capture_output=True, timeout=180, cwd=d)
+    if r.returncode != 0:
+        raise Skip("npm could not install piston-client: %s" % r.stderr[-300:])
+    script = os.path.join(d, "client.mjs")
+    with open(script, "w") as f:
+        f.write(PISTON_CLIENT_JS)
+    s = server(t)
+    r = subprocess.run(["node", script, "http://127.0.0.1:%d" % s.port], capture_output=True,
+                       timeout=120, cwd=d)
+    expect_eq(r.returncode, 0, "node's exit status (%r)" % r.stderr[-2000:])
+    got = json.loads(r.stdout[:READ_CAP])
+    expect_in("python", got["runtimes"], "runtimes")
+    expect_eq(got["py"], "abab\n", "python through piston-client")
+    if installed("gcc"):
+        expect_eq(got["c"], "13", "c through piston-client (args 1 2 3)")
+    expect_in("runtime is unknown", got["bad"], "an unknown version")
 
 
 def test_zz_shared_stops(t):
