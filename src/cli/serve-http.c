@@ -104,10 +104,32 @@ static enum MHD_Result respond_json(struct request *rq, unsigned code, json_t *j
 	return respond(rq, code, "application/json", text, retry);
 }
 
+/* msg may quote the request (a language name) and have been cut short
+ * by snprintf inside a UTF-8 sequence: the cut sequence is dropped, so
+ * that the message stays a JSON string. */
 static enum MHD_Result respond_message(struct request *rq, unsigned code, const char *msg,
 				       bool retry)
 {
-	return respond_json(rq, code, json_pack("{s:s}", "message", msg), retry);
+	char text[400];
+	snprintf(text, sizeof(text), "%s", msg);
+	size_t n = strlen(text), lead = n;
+	while (lead > 0 && ((unsigned char)text[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead > 0 && (unsigned char)text[lead - 1] >= 0xc0) {
+		unsigned char c = (unsigned char)text[lead - 1];
+		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (n - (lead - 1) < need)
+			text[lead - 1] = '\0';
+	}
+	return respond_json(rq, code, json_pack("{s:s}", "message", text), retry);
+}
+
+static bool draining(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	bool d = pool.draining;
+	pthread_mutex_unlock(&pool.lock);
+	return d;
 }
 
 /* ---- the pool -------------------------------------------------------- */
@@ -216,7 +238,7 @@ static enum MHD_Result route_execute(struct request *rq)
 		return respond_message(rq, (unsigned)code, err, false);
 	snprintf(rq->language, sizeof(rq->language), "%s", rq->req.rt->language);
 	if (!pool_admit(rq))
-		return respond_message(rq, 503, pool.draining ? "the server is shutting down"
+		return respond_message(rq, 503, draining() ? "the server is shutting down"
 							     : "the server is busy, retry later",
 				       true);
 	return MHD_YES;
@@ -228,8 +250,9 @@ static enum MHD_Result route(struct request *rq, const char *url, const char *me
 	if (get && !strcmp(url, "/healthz"))
 		return respond_json(rq, 200, json_pack("{s:s}", "status", "ok"), false);
 	if (get && !strcmp(url, "/readyz")) {
-		json_t *j = json_pack("{s:b, s:o}", "ready", !pool.draining, "layers", layers_json());
-		return respond_json(rq, pool.draining ? 503 : 200, j, false);
+		bool d = draining();
+		json_t *j = json_pack("{s:b, s:o}", "ready", !d, "layers", layers_json());
+		return respond_json(rq, d ? 503 : 200, j, false);
 	}
 	bool api = !strncmp(url, "/api/", 5);
 	if ((api || !strcmp(url, "/metrics")) && !authorized(rq))

@@ -263,7 +263,7 @@ static int hexval(char ch)
 	return -1;
 }
 
-/* The content of file i as base64 for the box. */
+/* File i, its content decoded. */
 static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 		       struct exec_file *ret, char *err, size_t errlen)
 {
@@ -302,12 +302,14 @@ static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 	char *raw = NULL;
 	size_t rawlen = 0;
 	if (!strcmp(e, "utf8")) {
-		ret->b64 = b64_encode(text, len);
+		raw = malloc(len + 1);
+		if (raw)
+			memcpy(raw, text, len);
+		rawlen = len;
 		ret->utf8 = true;
 	} else if (!strcmp(e, "base64")) {
 		if (!b64_decode(text, len, &raw, &rawlen))
 			FAIL("files[%zu].content is not valid base64", i);
-		ret->b64 = b64_encode(raw, rawlen);
 	} else if (!strcmp(e, "hex")) {
 		if (len % 2)
 			FAIL("files[%zu].content is not valid hex", i);
@@ -320,13 +322,14 @@ static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 			}
 			raw[k / 2] = (char)(hi << 4 | lo);
 		}
-		ret->b64 = raw ? b64_encode(raw, len / 2) : NULL;
+		rawlen = len / 2;
 	} else {
 		FAIL("files[%zu].encoding must be utf8, base64 or hex", i);
 	}
-	free(raw);
+	ret->data = raw;
+	ret->len = rawlen;
 	ret->name = strndup(nm, nlen);
-	if (!ret->b64 || !ret->name) {
+	if (!ret->data || !ret->name) {
 		snprintf(err, errlen, "out of memory");
 		return 500;
 	}
@@ -449,7 +452,7 @@ void exec_request_clear(struct exec_request *req)
 {
 	for (size_t i = 0; i < req->n_files; i++) {
 		free(req->files[i].name);
-		free(req->files[i].b64);
+		free(req->files[i].data);
 	}
 	free(req->files);
 	for (size_t i = 0; i < req->n_args; i++)
@@ -508,13 +511,13 @@ static json_t *json_sig(int sig)
 }
 
 /* Piston's status and message for a stage, and ward's limit for metrics. */
-static void stage_status(const struct stage_result *r, size_t output_max, const char **status,
-			 char *msg, size_t msglen, const char **limit)
+static void stage_status(const struct stage_result *r, size_t output_max, bool hide_stdout,
+			 const char **status, char *msg, size_t msglen, const char **limit)
 {
 	*status = NULL;
 	*limit = NULL;
 	msg[0] = '\0';
-	if (r->out_len > output_max) {
+	if (!hide_stdout && r->out_len > output_max) {
 		*status = "OL", *limit = "output";
 		snprintf(msg, msglen, "stdout length exceeded");
 		return;
@@ -574,7 +577,7 @@ static json_t *stage_json(const struct stage_result *r, size_t output_max, bool 
 {
 	const char *status, *limit;
 	char msg[320];
-	stage_status(r, output_max, &status, msg, sizeof(msg), &limit);
+	stage_status(r, output_max, hide_stdout, &status, msg, sizeof(msg), &limit);
 	if (limit)
 		metrics_limit_hit(limit);
 	size_t ol = hide_stdout ? 0 : r->out_len < output_max ? r->out_len : output_max;
@@ -676,22 +679,24 @@ static void argv_free(char **v)
 }
 
 /* The request's files for a stage; the compiled program added last. */
-static struct stage_file *stage_files(const struct exec_request *req, const char *bin_b64)
+static struct stage_file *stage_files(const struct exec_request *req,
+				      const struct stage_result *bin)
 {
 	struct stage_file *f = calloc(req->n_files + 1, sizeof(*f));
 	for (size_t i = 0; f && i < req->n_files; i++)
-		f[i] = (struct stage_file){req->files[i].name, req->files[i].b64, false};
-	if (f && bin_b64)
-		f[req->n_files] = (struct stage_file){".ward-bin", bin_b64, true};
+		f[i] = (struct stage_file){req->files[i].name, req->files[i].data, req->files[i].len,
+					   false};
+	if (f && bin)
+		f[req->n_files] = (struct stage_file){".ward-bin", bin->out, bin->out_len, true};
 	return f;
 }
 
 static json_t *run_stage(const struct exec_request *req, const struct serve_config *c,
-			 bool compile, const char *bin_b64, struct stage_result *res,
+			 bool compile, const struct stage_result *bin, struct stage_result *res,
 			 const char **ret_status)
 {
 	char **argv = stage_argv(req, compile);
-	struct stage_file *files = stage_files(req, bin_b64);
+	struct stage_file *files = stage_files(req, bin);
 	json_t *o = NULL;
 	*res = (struct stage_result){.code = -1};
 	if (argv && files) {
@@ -699,7 +704,7 @@ static json_t *run_stage(const struct exec_request *req, const struct serve_conf
 			.profile = req->rt->profile,
 			.argv = argv,
 			.files = files,
-			.n_files = req->n_files + (bin_b64 ? 1 : 0),
+			.n_files = req->n_files + (bin ? 1 : 0),
 			.stdin_data = compile ? NULL : req->stdin_data,
 			.stdin_len = compile ? 0 : req->stdin_len,
 			.limits = compile ? req->compile : req->run,
@@ -721,7 +726,6 @@ json_t *exec_request_run(const struct exec_request *req, const struct serve_conf
 	json_t *resp = json_pack("{s:s, s:s}", "language", req->rt->language, "version",
 				 req->rt->version);
 	struct stage_result cr = {0}, rr = {0};
-	char *bin = NULL;
 	if (!resp)
 		return NULL;
 	if (req->rt->compiled) {
@@ -735,17 +739,14 @@ json_t *exec_request_run(const struct exec_request *req, const struct serve_conf
 			json_object_set(resp, "run", cj);
 			goto out;
 		}
-		if (!(bin = b64_encode(cr.out, cr.out_len)))
-			goto fail;
 	}
-	json_t *rj = run_stage(req, c, false, bin, &rr, ret_status);
+	json_t *rj = run_stage(req, c, false, req->rt->compiled ? &cr : NULL, &rr, ret_status);
 	if (!rj)
 		goto fail;
 	json_object_set_new(resp, "run", rj);
 out:
 	stage_result_clear(&cr);
 	stage_result_clear(&rr);
-	free(bin);
 	return resp;
 fail:
 	json_decref(resp);

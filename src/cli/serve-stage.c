@@ -3,16 +3,16 @@
  * stage_run is the service's only box source: pooled or zygote boxes
  * (the warm-start issue) replace its body, nothing else.
  *
- * The request's files never touch a host directory. Each is handed to the
- * box as read-only virtual files (ward_policy_add_file_text, served by the
- * broker from a sealed memfd) holding its content in base64, in chunks of
- * at most CHUNK characters (libward caps a text file at 64 KiB); a fixed
- * script of ward's own, the box's first program, decodes them into the
- * box's private /tmp and then execs the stage's program there. base64
- * because a text file is a C string: a NUL in a file, or a compiled
- * program, would cut it short. Whatever the names or contents are, the
+ * The request's files never touch a host directory: they reach the box on
+ * its stdin, ahead of the request's own stdin. A fixed script of ward's,
+ * the box's first program, reads each file's exact length with `head -c`
+ * (which never reads past the count it is given, also from a pipe) into
+ * the box's private /tmp, then execs the stage's program, which reads the
+ * rest: the request's stdin. Whatever the names or contents are, the
  * only writes happen inside the box, as the box's user, on its own tmpfs;
- * ward's process opens no path a request names. */
+ * ward's process opens no path a request names. (Virtual files were the
+ * first way: they make every file call of the box brokered, and a
+ * brokered open failed now and then with EAGAIN under load.) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +21,7 @@
 #include "serve.h"
 #include "banned.h"
 
-/* base64 characters per virtual file: a multiple of 4, so that the chunks
- * decode as one when concatenated, and under libward's 64 KiB. */
-#define CHUNK (60 * 1024)
-#define CHUNK_DIR "/.ward-in"
-
-/* $1: the number of files; then per file its name, its chunks (a
- * space-separated list of ward's own paths: split on purpose) and "x"
+/* $1: the number of files; then per file its name, its length and "x"
  * when it is executable; then the program. Names are quoted throughout:
  * a name can hold spaces or start with '-'. */
 static const char unpack_script[] =
@@ -36,9 +30,9 @@ static const char unpack_script[] =
 	"cd /tmp\n"
 	"n=$1; shift\n"
 	"while [ \"$n\" -gt 0 ]; do\n"
-	"  f=$1; c=$2; m=$3; shift 3\n"
+	"  f=$1; l=$2; m=$3; shift 3\n"
 	"  case $f in */*) mkdir -p -- \"${f%/*}\";; esac\n"
-	"  cat $c | base64 -d > \"$f\"\n"
+	"  head -c \"$l\" > \"$f\"\n"
 	"  if [ \"$m\" = x ]; then chmod 755 -- \"$f\"; fi\n"
 	"  n=$((n-1))\n"
 	"done\n"
@@ -75,40 +69,7 @@ static void strv_free(struct strv_b *s)
 	free(s->v);
 }
 
-/* Adds file i's chunks to p as virtual files; their paths, one string. */
-static int add_chunks(ward_policy *p, size_t i, const char *b64, char **ret_paths)
-{
-	size_t len = strlen(b64), n = len ? (len + CHUNK - 1) / CHUNK : 1;
-	size_t cap = n * 40 + 1, used = 0;
-	char *paths = malloc(cap), *piece = malloc(CHUNK + 1);
-	int r = 0;
-	if (!paths || !piece) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t c = 0; c < n; c++) {
-		char path[64];
-		size_t off = c * CHUNK, take = len - off < CHUNK ? len - off : CHUNK;
-		if (!len)
-			take = 0;
-		snprintf(path, sizeof(path), CHUNK_DIR "/%zu.%zu", i, c);
-		memcpy(piece, b64 + (len ? off : 0), take);
-		piece[take] = '\0';
-		if ((r = ward_policy_add_file_text(p, path, piece)) < 0)
-			goto out;
-		used += (size_t)snprintf(paths + used, cap - used, "%s%s", c ? " " : "", path);
-	}
-out:
-	free(piece);
-	if (r < 0) {
-		free(paths);
-		return r;
-	}
-	*ret_paths = paths;
-	return 0;
-}
-
-/* The policy: the profile, the limits, the chunks. */
+/* The policy (the profile, the limits) and the box's argv. */
 static int stage_policy(const struct stage_plan *plan, ward_policy **ret, struct strv_b *argv,
 			char *msg, size_t msglen)
 {
@@ -140,10 +101,10 @@ static int stage_policy(const struct stage_plan *plan, ward_policy **ret, struct
 	    (r = strv_push(argv, strdup(count))) < 0)
 		goto fail;
 	for (size_t i = 0; i < plan->n_files; i++) {
-		char *paths = NULL;
-		if ((r = add_chunks(p, i, plan->files[i].b64, &paths)) < 0 ||
-		    (r = strv_push(argv, strdup(plan->files[i].name))) < 0 ||
-		    (r = strv_push(argv, paths)) < 0 ||
+		char len[24];
+		snprintf(len, sizeof(len), "%zu", plan->files[i].len);
+		if ((r = strv_push(argv, strdup(plan->files[i].name))) < 0 ||
+		    (r = strv_push(argv, strdup(len))) < 0 ||
 		    (r = strv_push(argv, strdup(plan->files[i].executable ? "x" : "-"))) < 0)
 			goto fail;
 	}
@@ -160,11 +121,12 @@ fail:
 
 /* The run's options: the one place that knows struct ward_options (its
  * shape is changing; keep the adaptation here). */
-static void stage_options(const struct stage_plan *plan, struct ward_options *o)
+static void stage_options(const struct stage_plan *plan, const char *in, size_t in_len,
+			  struct ward_options *o)
 {
 	*o = (struct ward_options)WARD_OPTIONS_INIT;
-	o->stdin_data = plan->stdin_data;
-	o->stdin_len = plan->stdin_len;
+	o->stdin_data = in;
+	o->stdin_len = in_len;
 	o->capture_max = plan->capture_max;
 	o->cgroup = WARD_CGROUP_AUTO;
 	o->expose_cwd = false;
@@ -186,11 +148,27 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	struct strv_b argv = {0};
 	ward_policy *p = NULL;
 	ward_result *res = NULL;
+	char *in = NULL;
 	int r = stage_policy(plan, &p, &argv, ret->message, sizeof(ret->message));
 	if (r < 0)
 		goto out;
+	/* The files, then the request's stdin. */
+	size_t in_len = plan->stdin_len;
+	for (size_t i = 0; i < plan->n_files; i++)
+		in_len += plan->files[i].len;
+	if (!(in = malloc(in_len + 1))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < plan->n_files; i++) {
+		memcpy(in + off, plan->files[i].data, plan->files[i].len);
+		off += plan->files[i].len;
+	}
+	if (plan->stdin_len)
+		memcpy(in + off, plan->stdin_data, plan->stdin_len);
 	struct ward_options o;
-	stage_options(plan, &o);
+	stage_options(plan, in, in_len, &o);
 	metrics_boxes(+1);
 	r = ward_run(p, argv.v, &o, &res);
 	metrics_boxes(-1);
@@ -217,6 +195,7 @@ out:
 	ward_result_free(res);
 	ward_policy_free(p);
 	strv_free(&argv);
+	free(in);
 	return r;
 }
 
@@ -228,30 +207,6 @@ void stage_result_clear(struct stage_result *r)
 }
 
 /* ---- base64 ---------------------------------------------------------- */
-
-static const char b64_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *b64_encode(const void *data, size_t len)
-{
-	const unsigned char *d = data;
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)d[i + 1] << 8;
-		if (i + 2 < len)
-			v |= d[i + 2];
-		*o++ = b64_chars[v >> 18 & 63];
-		*o++ = b64_chars[v >> 12 & 63];
-		*o++ = i + 1 < len ? b64_chars[v >> 6 & 63] : '=';
-		*o++ = i + 2 < len ? b64_chars[v & 63] : '=';
-	}
-	*o = '\0';
-	return out;
-}
 
 /* Accepts the standard and the URL-safe alphabet, padding or none, and
  * skips whitespace (Node's Buffer, which Piston used, is as lenient). */

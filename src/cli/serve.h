@@ -76,7 +76,8 @@ json_t *runtimes_json(void);
 
 struct exec_file {
 	char *name;
-	char *b64;		/* the content, base64 (what the box decodes) */
+	char *data;		/* the content, decoded */
+	size_t len;
 	bool utf8;		/* given as utf8 (Piston compiles and runs these) */
 };
 
@@ -108,7 +109,8 @@ json_t *exec_request_run(const struct exec_request *req, const struct serve_conf
 
 struct stage_file {
 	const char *name;	/* relative, checked */
-	const char *b64;	/* content, base64 */
+	const char *data;	/* content */
+	size_t len;
 	bool executable;
 };
 
@@ -141,9 +143,8 @@ struct stage_result {
 int stage_run(const struct stage_plan *plan, struct stage_result *ret);
 void stage_result_clear(struct stage_result *r);
 
-/* base64 (RFC 4648, with padding). Encode: a heap string. Decode: false
- * for text that is not base64 (whitespace is skipped). */
-char *b64_encode(const void *data, size_t len);
+/* base64 (RFC 4648): false for text that is not base64 (whitespace
+ * is skipped). */
 bool b64_decode(const char *text, size_t len, char **ret, size_t *ret_len);
 
 /* ---- metrics (serve-metrics.c) -------------------------------------- */

@@ -201,7 +201,8 @@ def test_c_and_cxx(t):
                  "files": [{"name": "main.c", "content": c},
                            {"name": "lib.h", "content": "int twice(int);\n"},
                            {"name": "lib.c", "content": "int twice(int x) { return 2 * x; }\n"}]})
-    expect_eq(body["compile"]["code"], 0, "compile code (%r)" % body["compile"])
+    expect_eq((body["compile"]["code"], body["compile"]["status"]), (0, None),
+              "compile outcome (%r)" % body["compile"])
     expect_eq(body["compile"]["stdout"], "", "compile stdout (the program is not shown)")
     expect_eq(body["run"]["stdout"], "A 42 in\n", "run stdout")
     expect_eq((body["run"]["code"], body["run"]["status"]), (3, "RE"), "run outcome")
@@ -259,6 +260,8 @@ def test_errors(t):
         (dict(good, args=[1]), "args[0]"),
         (dict(good, stdin=5), "stdin"),
         (dict(good, language="cobol"), "cobol-* runtime is unknown"),
+        # a message quoting the request, cut inside a UTF-8 sequence
+        (dict(good, language="\u00e9" * 200), "\u00e9\u00e9"),
         (dict(good, version="1.0.0"), "python-1.0.0 runtime is unknown"),
         ([1, 2], "object"),
     ]
@@ -330,6 +333,12 @@ def test_encodings(t):
     body = s.ok(req)
     want = "%s b'\\x00hi'\n" % __import__("hashlib").sha256(data).hexdigest()
     expect_eq(body["run"]["stdout"], want, "decoded files")
+    # files and stdin share the box's stdin: each keeps its exact bytes
+    req = py("import sys\nd = sys.stdin.read()\nprint(len(open('big.txt').read()), len(d), d[-3:])",
+             stdin="s" * 150000 + "end")
+    req["files"].append({"name": "big.txt", "content": "b" * 200000})
+    body = s.ok(req)
+    expect_eq(body["run"]["stdout"], "200000 150003 end\n", "file and stdin sizes")
     # invalid UTF-8 out of the box becomes U+FFFD, the JSON stays valid
     body = s.ok(py("import sys; sys.stdout.buffer.write(b'a\\xffb')"))
     expect_eq(body["run"]["stdout"], "a\ufffdb", "replacement character")
