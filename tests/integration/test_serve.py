@@ -177,6 +177,16 @@ def test_execute_python(t):
     # an alias and a version selector
     body = s.ok({"language": "py", "version": "3.x", "files": [{"content": "print(2)"}]})
     expect_eq(body["run"]["stdout"], "2\n", "via alias py")
+    # SemVer selectors against the installed version
+    v = body["version"]
+    major, minor, _ = v.split(".")
+    for sel, match in ((v, True), ("^" + major, True), (">=%s <%d" % (major, int(major) + 1), True),
+                       ("1 || " + major, True), ("~%s.%s" % (major, minor), True),
+                       ("%s.%s.x" % (major, minor), True), ("v" + v, True),
+                       (str(int(major) + 1), False), ("<" + major, False), ("garbage", False)):
+        st, _, b = s.execute({"language": "python3", "version": sel,
+                              "files": [{"content": "print(3)"}]})
+        expect_eq(st, 200 if match else 400, "selector %r against %s" % (sel, v))
 
 
 def test_languages(t):
