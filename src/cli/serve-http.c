@@ -156,10 +156,16 @@ static void *worker(void *arg)
 		snprintf(rq->status, sizeof(rq->status), "%s", status);
 		rq->state = RQ_DONE;
 
+		/* The worker is free before the answer leaves (a client's next
+		 * request is not refused). Resumed outside pool.lock:
+		 * libmicrohttpd's thread takes its own lock inside ours
+		 * (pool_admit), never the other way round. The drain waits for
+		 * the completion, which follows the resume. */
 		pthread_mutex_lock(&pool.lock);
 		pool.running--;
-		/* under the lock: the drain sees no request between states */
+		pthread_mutex_unlock(&pool.lock);
 		MHD_resume_connection(rq->conn);
+		pthread_mutex_lock(&pool.lock);
 	}
 	pthread_mutex_unlock(&pool.lock);
 	return NULL;
