@@ -665,6 +665,7 @@ static char **stage_argv(const struct exec_request *req, bool compile)
 		if (!v[i]) {
 			for (size_t j = 0; j < k; j++)
 				free(v[j]);
+			/* analyzer: every v[j] was freed just above */
 			free(v);
 			return NULL;
 		}

