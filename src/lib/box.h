@@ -8,7 +8,8 @@
 
 #include <sys/types.h>
 
-#include "run.h"
+#include "host_features.h"
+#include "policy.h"
 
 /* --- the box's file system (mount.c) --- */
 
@@ -109,6 +110,12 @@ int ns_loopback_up(struct err *e);
 
 /* The ELF interpreter, part of "the program" for an exec list. */
 #define BOX_ELF_INTERP "/lib64/ld-linux-x86-64.so.2"
+
+/* The box's layout. Where the client shims appear in the box (docs/PROTOCOL.md). */
+#define CLIENT_BOX_DIR "/run/ward"
+#define CHANNEL_BOX_FD 4
+/* The box's end of the broker socket, until it hands over the listener. */
+#define BROKER_BOX_FD 5
 
 #define BOX_UID 1000
 #define BOX_GID 1000

@@ -1,9 +1,52 @@
-/* report.c — the run report as one JSON object (jansson). */
+/* report.c — a run's result told: its status's name, the exit status
+ * ward(1) gives for it, and the report as one JSON object (jansson). */
 #include <jansson.h>
 #include <signal.h>
 #include <string.h>
 
-#include "box.h"
+#include "result.h"
+
+static const char *const status_names[_STATUS_MAX] = {
+	[STATUS_EXITED] = "exited",
+	[STATUS_SIGNALED] = "signaled",
+	[STATUS_TIME_LIMIT] = "time-limit",
+	[STATUS_CPU_LIMIT] = "cpu-limit",
+	[STATUS_MEMORY_LIMIT] = "memory-limit",
+	[STATUS_OUTPUT_LIMIT] = "output-limit",
+	[STATUS_PROCS_LIMIT] = "procs-limit",
+	[STATUS_FILE_SIZE_LIMIT] = "file-size-limit",
+	[STATUS_SETUP_ERROR] = "setup-error",
+	[STATUS_VIOLATION] = "violation",
+	[STATUS_IO_ERROR] = "io-error",
+};
+
+const char *run_status_name(enum run_status s)
+{
+	return (unsigned)s < _STATUS_MAX ? status_names[s] : "unknown";
+}
+
+int run_exit_code(const struct run_result *r)
+{
+	switch (r->status) {
+	case STATUS_EXITED: return r->exit_code;
+	case STATUS_SIGNALED: return 128 + r->signal;
+	case STATUS_TIME_LIMIT: return EXIT_TIME_LIMIT;
+	case STATUS_CPU_LIMIT: return EXIT_CPU_LIMIT;
+	case STATUS_MEMORY_LIMIT: return EXIT_MEMORY_LIMIT;
+	case STATUS_OUTPUT_LIMIT: return EXIT_OUTPUT_LIMIT;
+	case STATUS_PROCS_LIMIT: return EXIT_PROCS_LIMIT;
+	case STATUS_FILE_SIZE_LIMIT: return EXIT_FILE_SIZE_LIMIT;
+	case STATUS_VIOLATION: return EXIT_VIOLATION;
+	case STATUS_IO_ERROR: return EXIT_IO_ERROR;
+	case STATUS_SETUP_ERROR:
+	default:
+		if (r->not_found)
+			return EXIT_NOT_FOUND;
+		if (r->not_executable)
+			return EXIT_NOT_EXECUTABLE;
+		return EXIT_SETUP;
+	}
+}
 
 static const struct {
 	unsigned bit;

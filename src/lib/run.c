@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 
 #include "box.h"
+#include "run.h"
 #include "broker.h"
 #include "channel.h"
 
@@ -37,48 +38,6 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-
-static const char *const status_names[_STATUS_MAX] = {
-	[STATUS_EXITED] = "exited",
-	[STATUS_SIGNALED] = "signaled",
-	[STATUS_TIME_LIMIT] = "time-limit",
-	[STATUS_CPU_LIMIT] = "cpu-limit",
-	[STATUS_MEMORY_LIMIT] = "memory-limit",
-	[STATUS_OUTPUT_LIMIT] = "output-limit",
-	[STATUS_PROCS_LIMIT] = "procs-limit",
-	[STATUS_FILE_SIZE_LIMIT] = "file-size-limit",
-	[STATUS_SETUP_ERROR] = "setup-error",
-	[STATUS_VIOLATION] = "violation",
-	[STATUS_IO_ERROR] = "io-error",
-};
-
-const char *run_status_name(enum run_status s)
-{
-	return (unsigned)s < _STATUS_MAX ? status_names[s] : "unknown";
-}
-
-int run_exit_code(const struct run_result *r)
-{
-	switch (r->status) {
-	case STATUS_EXITED: return r->exit_code;
-	case STATUS_SIGNALED: return 128 + r->signal;
-	case STATUS_TIME_LIMIT: return EXIT_TIME_LIMIT;
-	case STATUS_CPU_LIMIT: return EXIT_CPU_LIMIT;
-	case STATUS_MEMORY_LIMIT: return EXIT_MEMORY_LIMIT;
-	case STATUS_OUTPUT_LIMIT: return EXIT_OUTPUT_LIMIT;
-	case STATUS_PROCS_LIMIT: return EXIT_PROCS_LIMIT;
-	case STATUS_FILE_SIZE_LIMIT: return EXIT_FILE_SIZE_LIMIT;
-	case STATUS_VIOLATION: return EXIT_VIOLATION;
-	case STATUS_IO_ERROR: return EXIT_IO_ERROR;
-	case STATUS_SETUP_ERROR:
-	default:
-		if (r->not_found)
-			return EXIT_NOT_FOUND;
-		if (r->not_executable)
-			return EXIT_NOT_EXECUTABLE;
-		return EXIT_SETUP;
-	}
-}
 
 /* What init sends when the program has exited. */
 struct exit_record {

@@ -15,6 +15,7 @@
 
 #include "channel.h"
 #include "config.h"
+#include "host_features.h"
 #include "run.h"
 
 _Static_assert(WARD_LIMIT_MEMORY == (int)LIMIT_MEMORY && WARD_LIMIT_CPU_TIME == (int)LIMIT_CPU_TIME &&
