@@ -38,9 +38,8 @@ static const char *script_interpreter(const char *prog, char *buf, size_t len)
 	return n > 0 ? script_interp(buf, (size_t)n) : NULL;
 }
 
-
 /* PATH search inside the box (execvpe would use the controller's PATH). */
-static int find_program(const struct launch *L, const char *prog, char *out,
+static int find_program(const struct plan *pl, const char *prog, char *out,
 			size_t len, struct err *e)
 {
 	if (strchr(prog, '/')) {
@@ -53,9 +52,9 @@ static int find_program(const struct launch *L, const char *prog, char *out,
 		return 0;
 	}
 	const char *path = "/usr/bin:/bin";
-	for (size_t i = 0; i < L->env.n; i++)
-		if (!strncmp(L->env.v[i], "PATH=", 5))
-			path = L->env.v[i] + 5;
+	for (size_t i = 0; i < pl->env.n; i++)
+		if (!strncmp(pl->env.v[i], "PATH=", 5))
+			path = pl->env.v[i] + 5;
 	bool saw_noexec = false;
 	for (const char *d = path; *d;) {
 		const char *end = strchrnul(d, ':');
@@ -76,126 +75,132 @@ static int find_program(const struct launch *L, const char *prog, char *out,
 	return err_set(e, ENOENT, "program '%s' not found in the box (PATH=%s)", prog, path);
 }
 
-/* The program's process: confine, then execve. Never returns. Runs on
- * the stack box_init mmaps for it, hence _no_asan_. */
-static _noreturn_ _no_asan_ void box_exec(struct launch *L)
+/* A new session: no controlling terminal to inject keystrokes into with
+ * TIOCSTI (CVE-2017-5226). */
+static _no_asan_ int new_session(struct err *e)
 {
-	struct err e = {{0}};
-	int efd = L->errp[1];
-	char prog[4096];
-	char *exec_paths[260];
-	size_t nexec = 0;
+	return setsid() < 0 ? err_errno(e, errno, "setsid") : 0;
+}
 
-	/* A new session: no controlling terminal to inject keystrokes into
-	 * with TIOCSTI (CVE-2017-5226). */
-	if (setsid() < 0) {
-		err_errno(&e, errno, "setsid");
-		child_fail(efd, EXIT_SETUP, &e);
-	}
-	int in = L->stdin_direct >= 0 ? L->stdin_direct : L->in[0];
-	if (dup2(in, 0) < 0 || dup2(L->out[1], 1) < 0 || dup2(L->err[1], 2) < 0) {
-		err_errno(&e, errno, "cannot set up stdio");
-		child_fail(efd, EXIT_SETUP, &e);
-	}
-	/* Keep only 0, 1, 2, the error pipe (close-on-exec) at 3, the
-	 * host-function channel at CHANNEL_BOX_FD (4) and the broker's socket
-	 * at BROKER_BOX_FD (5; sent and closed before execve). Both first go
-	 * above those numbers, so that moving one cannot close another. */
+static _no_asan_ int set_up_stdio(const struct plumbing *io, struct err *e)
+{
+	int in = io->stdin_direct >= 0 ? io->stdin_direct : io->in[0];
+	if (dup2(in, 0) < 0 || dup2(io->out[1], 1) < 0 || dup2(io->err[1], 2) < 0)
+		return err_errno(e, errno, "cannot set up stdio");
+	return 0;
+}
+
+/* Keeps only 0, 1, 2, the error pipe (close-on-exec) at 3, the
+ * host-function channel at CHANNEL_BOX_FD (4) and the broker's socket at
+ * BROKER_BOX_FD (5; sent and closed before execve). Both first go above
+ * those numbers, so that moving one cannot close another. *efd follows the
+ * error pipe as soon as it moves, so that a later failure still reaches
+ * the controller. */
+static _no_asan_ int arrange_fds(const struct plumbing *io, int *efd, struct err *e)
+{
 	int cfd = -1, bfd = -1;
-	if ((L->chan[1] >= 0 && (cfd = fcntl(L->chan[1], F_DUPFD_CLOEXEC, 6)) < 0) ||
-	    (L->broker_fd >= 0 && (bfd = fcntl(L->broker_fd, F_DUPFD_CLOEXEC, 6)) < 0)) {
-		err_errno(&e, errno, "cannot move the channel or the broker's socket");
-		child_fail(efd, EXIT_SETUP, &e);
+	if ((io->chan[1] >= 0 && (cfd = fcntl(io->chan[1], F_DUPFD_CLOEXEC, 6)) < 0) ||
+	    (io->broker_fd >= 0 && (bfd = fcntl(io->broker_fd, F_DUPFD_CLOEXEC, 6)) < 0))
+		return err_errno(e, errno, "cannot move the channel or the broker's socket");
+	if (*efd != 3) {
+		if (dup3(*efd, 3, O_CLOEXEC) < 0)
+			return err_errno(e, errno, "cannot move the error pipe");
+		*efd = 3;
 	}
-	if (efd != 3) {
-		if (dup3(efd, 3, O_CLOEXEC) < 0) {
-			err_errno(&e, errno, "cannot move the error pipe");
-			child_fail(efd, EXIT_SETUP, &e);
-		}
-		efd = 3;
-	}
-	if (cfd >= 0 && dup2(cfd, CHANNEL_BOX_FD) < 0) {
-		err_errno(&e, errno, "cannot move the channel");
-		child_fail(efd, EXIT_SETUP, &e);
-	}
-	if (bfd >= 0 && dup3(bfd, BROKER_BOX_FD, O_CLOEXEC) < 0) {
-		err_errno(&e, errno, "cannot move the broker's socket");
-		child_fail(efd, EXIT_SETUP, &e);
-	}
+	if (cfd >= 0 && dup2(cfd, CHANNEL_BOX_FD) < 0)
+		return err_errno(e, errno, "cannot move the channel");
+	if (bfd >= 0 && dup3(bfd, BROKER_BOX_FD, O_CLOEXEC) < 0)
+		return err_errno(e, errno, "cannot move the broker's socket");
 	if (bfd >= 0 && cfd < 0)
 		close(CHANNEL_BOX_FD); /* no channel: nothing may stay at 4 */
 #ifdef WARD_FAULT_HOOKS
 	/* Test builds only (tests/unit/test-faults): an inheritable copy of
 	 * the error pipe, as a missing O_CLOEXEC would leave one; the
 	 * close_range below must keep it from the program. */
-	(void)fcntl(efd, F_DUPFD, 42);
+	(void)fcntl(*efd, F_DUPFD, 42);
 #endif
-	if (syscall(SYS_close_range, bfd >= 0 ? 6U : cfd >= 0 ? 5U : 4U, ~0U, 0) < 0) {
-		err_errno(&e, errno, "cannot close inherited file descriptors");
-		child_fail(efd, EXIT_SETUP, &e);
+	if (syscall(SYS_close_range, bfd >= 0 ? 6U : cfd >= 0 ? 5U : 4U, ~0U, 0) < 0)
+		return err_errno(e, errno, "cannot close inherited file descriptors");
+	return 0;
+}
+
+/* With an exec list (--exec): the list, and what is part of "the
+ * program" and may always be executed: the program itself, its ELF
+ * interpreter and a script's #! line. NULL-terminated in out (room for
+ * 260), or NULL without a list. */
+static _no_asan_ char **list_exec_paths(const struct plan *pl, char *prog, char **out)
+{
+	static char interp[512];
+	size_t n = 0;
+	if (!pl->exec.n)
+		return NULL;
+	for (size_t i = 0; i < pl->exec.n && n < 250; i++)
+		out[n++] = pl->exec.v[i];
+	out[n++] = prog;
+	out[n++] = (char *)BOX_ELF_INTERP;
+	int fd = open(prog, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t len = read(fd, interp, sizeof(interp) - 1);
+		close(fd);
+		char *s = len > 0 ? script_interp(interp, (size_t)len) : NULL;
+		if (s)
+			out[n++] = s;
 	}
+	out[n] = NULL;
+	return out;
+}
 
-	int r = find_program(L, L->argv[0], prog, sizeof(prog), &e);
-	if (r < 0)
-		child_fail(efd, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
+static _no_asan_ int set_no_new_privs(struct err *e)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return err_errno(e, errno, "cannot set no_new_privs");
+	return 0;
+}
 
-	if (L->exec.n) {
-		/* The program, its ELF interpreter and a script's #! line are
-		 * part of "the program" and may always be executed. */
-		for (size_t i = 0; i < L->exec.n && nexec < 250; i++)
-			exec_paths[nexec++] = L->exec.v[i];
-		exec_paths[nexec++] = prog;
-		exec_paths[nexec++] = (char *)BOX_ELF_INTERP;
-		static char interp[512];
-		int fd = open(prog, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t n = read(fd, interp, sizeof(interp) - 1);
-			close(fd);
-			char *s = n > 0 ? script_interp(interp, (size_t)n) : NULL;
-			if (s)
-				exec_paths[nexec++] = s;
-		}
-		exec_paths[nexec] = NULL;
-	}
-
-	if (limits_apply_rlimits(&L->lim, &e) < 0)
-		child_fail(efd, EXIT_SETUP, &e);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		err_errno(&e, errno, "cannot set no_new_privs");
-		child_fail(efd, EXIT_SETUP, &e);
-	}
-	if (caps_drop_all(&e) < 0)
-		child_fail(efd, EXIT_SETUP, &e);
-	if (landlock_apply(&L->mp, L->exec.n ? exec_paths : NULL, L->net,
-			   L->landlock_abi, &e) < 0)
-		child_fail(efd, EXIT_SETUP, &e);
-
-	/* Default signal dispositions and an empty mask: ignored signals
-	 * would otherwise survive execve. */
+/* Default signal dispositions and an empty mask: ignored signals would
+ * otherwise survive execve. */
+static _no_asan_ int reset_signals(struct err *e)
+{
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return err_errno(e, errno, "cannot unblock signals");
+	return 0;
+}
 
-	/* Last: from here on only the allowlist's syscalls work. */
-	/* memfds need the guard with an exec allowlist too: Landlock does
-	 * not govern them, so an execveat() of a memfd would slip past it. */
-	bool memory_by_count = L->lim.v[LIMIT_MEMORY] && !L->lim.memory_by_cgroup;
-	if (seccomp_apply(&e) < 0 ||
-	    ((memory_by_count || L->exec.n) &&
-	     seccomp_apply_memory_guard(memory_by_count, &e) < 0))
-		child_fail(efd, EXIT_SETUP, &e);
-	/* The broker answers from here on, starting with our execve. An
-	 * unprivileged controller may read this process's memory only while
-	 * its mm (shared with init until execve) is dumpable; init, with
-	 * capabilities this process lacks, stays out of its reach, and makes
-	 * itself non-dumpable again when we have exec'd. */
-	if (L->broker_fd >= 0 &&
-	    ((!L->root && prctl(PR_SET_DUMPABLE, 1) < 0) || broker_install(BROKER_BOX_FD, &e) < 0))
-		child_fail(efd, EXIT_SETUP, &e);
-	execve(prog, L->argv, L->env.v);
-	int er = errno;
+/* Last: from here on only the allowlist's syscalls work. memfds need the
+ * memory guard with an exec allowlist too: Landlock does not govern them,
+ * so an execveat() of a memfd would slip past it. */
+static _no_asan_ int apply_seccomp(const struct plan *pl, struct err *e)
+{
+	bool memory_by_count = pl->lim.v[LIMIT_MEMORY] && !pl->lim.memory_by_cgroup;
+	int r = seccomp_apply(e);
+	if (r >= 0 && (memory_by_count || pl->exec.n))
+		r = seccomp_apply_memory_guard(memory_by_count, e);
+	return r;
+}
+
+/* The broker answers from here on, starting with our execve. An
+ * unprivileged controller may read this process's memory only while its
+ * mm (shared with init until execve) is dumpable; init, with capabilities
+ * this process lacks, stays out of its reach, and makes itself
+ * non-dumpable again when we have exec'd. */
+static _no_asan_ int hand_over_to_broker(const struct plan *pl, const struct plumbing *io,
+					 struct err *e)
+{
+	if (io->broker_fd < 0)
+		return 0;
+	if (!pl->root && prctl(PR_SET_DUMPABLE, 1) < 0)
+		return err_errno(e, errno, "cannot make the program's process dumpable for the broker");
+	return broker_install(BROKER_BOX_FD, e);
+}
+
+/* execve failed with er: says why, as not-found or not-executable. */
+static _noreturn_ _no_asan_ void exec_failed(int efd, const char *prog, int er)
+{
+	struct err e = {{0}};
 	/* The program exists (find_program saw it): ENOENT is about its
 	 * #! interpreter. */
 	static char interp_buf[512];
@@ -211,9 +216,46 @@ static _noreturn_ _no_asan_ void box_exec(struct launch *L)
 		   (err_errno(&e, er, "cannot execute '%s'", prog), &e));
 }
 
+/* The program's process: confine, then execve, one step per line. Never
+ * returns. Runs on the stack box_init mmaps for it, hence _no_asan_. */
+static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct plumbing *io)
+{
+	struct err e = {{0}};
+	int efd = io->errp[1];
+	char prog[4096];
+	char *exec_paths[260];
+	char **exec_list;
+	int r;
+
+	if (new_session(&e) < 0 ||
+	    set_up_stdio(io, &e) < 0 ||
+	    arrange_fds(io, &efd, &e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	if ((r = find_program(pl, pl->argv[0], prog, sizeof(prog), &e)) < 0)
+		child_fail(efd, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
+	exec_list = list_exec_paths(pl, prog, exec_paths);
+	if (limits_apply_rlimits(&pl->lim, &e) < 0 ||
+	    set_no_new_privs(&e) < 0 ||
+	    caps_drop_all(&e) < 0 ||
+	    landlock_apply(&pl->mp, exec_list, pl->net, pl->landlock_abi, &e) < 0 ||
+	    reset_signals(&e) < 0 ||
+	    apply_seccomp(pl, &e) < 0 ||
+	    hand_over_to_broker(pl, io, &e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	execve(prog, pl->argv, pl->env.v);
+	exec_failed(efd, prog, errno);
+}
+
+/* What init hands the program's process (box_exec_entry's argument). */
+struct box_side {
+	const struct plan *pl;
+	const struct plumbing *io;
+};
+
 static _no_asan_ int box_exec_entry(void *arg)
 {
-	box_exec(arg);
+	const struct box_side *side = arg;
+	box_exec(side->pl, side->io);
 }
 
 /* Calls fn for the name of every process in the box's /proc, with
@@ -338,25 +380,25 @@ static struct sample box_sample(void)
  * readers would then not see EOF until this box ends. The plan's fds stay
  * (box_init closes the ones it does not need by number later), and so do
  * the idmapped trees the controller cloned (mnt_build_root closes them). */
-static void close_other_fds(const struct launch *L)
+static void close_other_fds(const struct plan *pl, const struct plumbing *io)
 {
-	int keep[24 + L->mp.n]; /* on the stack: no allocation in the child */
+	int keep[24 + pl->mp.n]; /* on the stack: no allocation in the child */
 	size_t n = 0;
-	for (size_t i = 0; i < L->mp.n; i++)
-		if (L->mp.e[i].tree_fd > 2)
-			keep[n++] = L->mp.e[i].tree_fd;
-	const int *pairs[] = {L->sync, L->status, L->errp, L->out, L->err, L->in, L->chan, L->disk};
+	for (size_t i = 0; i < pl->mp.n; i++)
+		if (pl->mp.e[i].tree_fd > 2)
+			keep[n++] = pl->mp.e[i].tree_fd;
+	const int *pairs[] = {io->sync, io->status, io->errp, io->out, io->err, io->in, io->chan, io->disk};
 	for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
 		for (int j = 0; j < 2; j++)
 			if (pairs[i][j] > 2)
 				keep[n++] = pairs[i][j];
-	if (L->stdin_direct > 2)
-		keep[n++] = L->stdin_direct;
-	if (L->broker_fd > 2)
-		keep[n++] = L->broker_fd;
-	for (int i = 0; L->have_cg && L->cg.version == 1 && i < 2; i++)
-		if (L->cg.v1_tasks[i] > 2)
-			keep[n++] = L->cg.v1_tasks[i];
+	if (io->stdin_direct > 2)
+		keep[n++] = io->stdin_direct;
+	if (io->broker_fd > 2)
+		keep[n++] = io->broker_fd;
+	for (int i = 0; pl->have_cg && pl->cg.version == 1 && i < 2; i++)
+		if (pl->cg.v1_tasks[i] > 2)
+			keep[n++] = pl->cg.v1_tasks[i];
 	/* Insertion sort: no allocation, no libc qsort in the child. */
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
@@ -377,10 +419,10 @@ static void close_other_fds(const struct launch *L)
  * (SCM_RIGHTS, one datagram each, naming the plan entry). A descriptor in
  * flight keeps its tmpfs alive after the box's mount namespace is gone,
  * until the controller receives it after the run. */
-static int send_upper_layers(struct launch *L, struct err *e)
+static int send_upper_layers(struct plan *pl, struct plumbing *io, struct err *e)
 {
-	for (size_t i = 0; i < L->mp.n; i++) {
-		struct mnt_entry *m = &L->mp.e[i];
+	for (size_t i = 0; i < pl->mp.n; i++) {
+		struct mnt_entry *m = &pl->mp.e[i];
 		if (m->upper_fd < 0)
 			continue;
 		uint32_t idx = (uint32_t)i;
@@ -396,138 +438,149 @@ static int send_upper_layers(struct launch *L, struct err *e)
 		c->cmsg_type = SCM_RIGHTS;
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &m->upper_fd, sizeof(int));
-		if (sendmsg(L->disk[1], &msg, MSG_NOSIGNAL) < 0)
+		if (sendmsg(io->disk[1], &msg, MSG_NOSIGNAL) < 0)
 			return err_errno(e, errno, "cannot hand over the disk layer of '%s'", m->dst);
 		close(m->upper_fd);
 		m->upper_fd = -1;
 	}
-	if (L->disk[1] >= 0) {
-		close(L->disk[1]);
-		L->disk[1] = -1;
+	if (io->disk[1] >= 0) {
+		close(io->disk[1]);
+		io->disk[1] = -1;
 	}
 	return 0;
 }
 
-
-/* The box's pid 1: builds the box, starts the program, reaps, and passes
- * the program's wait status to the controller. When it exits, the kernel
- * kills everything left in the pid namespace: nothing outlives the run. */
-_noreturn_ void box_init(struct launch *L)
+/* Until the controller's go, a failure is reported only once the
+ * controller has written the id maps (it reads the error pipe after
+ * that); if the controller is gone instead, there is nobody to tell. */
+static _noreturn_ void fail_before_go(const struct plumbing *io, const struct err *e)
 {
-	struct err e = {{0}};
-	int efd = L->errp[1];
 	char c;
-
-	/* Die with the controller. If it is already gone, the sync read
-	 * below sees EOF. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	close_other_fds(L);
-	/* Into the run's v1 cgroups while still single-threaded and before
-	 * anything else is started, then a cgroup namespace rooted there. */
-	if (L->have_cg && L->cg.version == 1 &&
-	    (cgroup_join_self(&L->cg, &e) < 0 ||
-	     (unshare(CLONE_NEWCGROUP) < 0 &&
-	      err_errno(&e, errno, "cannot create the box's cgroup namespace") < 0))) {
-		if (read(L->sync[0], &c, 1) != 1)
-			_exit(EXIT_SETUP);
-		child_fail(efd, EXIT_SETUP, &e);
-	}
-	close(L->sync[1]);
-	/* Capture the granted host paths while the controller writes our id
-	 * maps; the rest needs them (files created in tmpfs need a mapped
-	 * owner). */
-	if (mnt_capture(&L->mp, &e) < 0) {
-		if (read(L->sync[0], &c, 1) != 1)
-			_exit(EXIT_SETUP);
-		child_fail(efd, EXIT_SETUP, &e);
-	}
-	if (read(L->sync[0], &c, 1) != 1)
+	if (read(io->sync[0], &c, 1) != 1)
 		_exit(EXIT_SETUP);
-	close(L->status[0]);
-	close(L->errp[0]);
-	close(L->out[0]);
-	close(L->err[0]);
-	if (L->in[1] >= 0)
-		close(L->in[1]);
-	if (L->chan[0] >= 0)
-		close(L->chan[0]);
-	if (L->disk[0] >= 0)
-		close(L->disk[0]);
+	child_fail(io->errp[1], EXIT_SETUP, e);
+}
 
-	/* Changing credentials clears the parent-death signal: set it again,
-	 * then make sure the controller did not die in between (it holds the
-	 * sync pipe's write end for the whole run: POLLHUP means it is gone),
-	 * or the box would run on without it. */
-	struct pollfd alive = {L->sync[0], POLLIN, 0};
-	if (limits_apply_ns_quotas(&e) < 0 || ns_become_box_user(L->root, &e) < 0 ||
-	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		child_fail(efd, EXIT_SETUP, &e);
+/* Into the run's v1 cgroups while still single-threaded and before
+ * anything else is started, then a cgroup namespace rooted there. */
+static int join_v1_cgroups(struct plan *pl, struct err *e)
+{
+	if (!pl->have_cg || pl->cg.version != 1)
+		return 0;
+	int r = cgroup_join_self(&pl->cg, e);
+	if (r < 0)
+		return r;
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return err_errno(e, errno, "cannot create the box's cgroup namespace");
+	return 0;
+}
+
+/* Waits for the controller's go (it has written the id maps), then closes
+ * the controller's ends of the plumbing. */
+static void wait_for_go(const struct plumbing *io)
+{
+	char c;
+	if (read(io->sync[0], &c, 1) != 1)
+		_exit(EXIT_SETUP);
+	close(io->status[0]);
+	close(io->errp[0]);
+	close(io->out[0]);
+	close(io->err[0]);
+	if (io->in[1] >= 0)
+		close(io->in[1]);
+	if (io->chan[0] >= 0)
+		close(io->chan[0]);
+	if (io->disk[0] >= 0)
+		close(io->disk[0]);
+}
+
+/* Changing credentials clears the parent-death signal: set it again
+ * (controller_alive then checks that the controller did not die in
+ * between). */
+static int set_death_signal(struct err *e)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return err_errno(e, errno, "cannot set the box's parent-death signal");
+	return 0;
+}
+
+/* The controller holds the sync pipe's write end for the whole run:
+ * POLLHUP means it is gone, and the box must not run on without it. */
+static bool controller_alive(struct plumbing *io)
+{
+	struct pollfd alive = {io->sync[0], POLLIN, 0};
 	if (poll(&alive, 1, 0) != 0)
-		_exit(EXIT_SETUP);
-	close(L->sync[0]);
-	if (ns_set_hostname(L->hostname, &e) < 0 ||
-	    (L->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
-	    mnt_build_root(&L->mp, &e) < 0 ||
-	    send_upper_layers(L, &e) < 0)
-		child_fail(efd, EXIT_SETUP, &e);
-	if (chdir(L->cwd) < 0) {
-		err_errno(&e, errno, "cannot enter working directory '%s' in the box", L->cwd);
-		child_fail(efd, EXIT_SETUP, &e);
-	}
-	/* Keep the box's processes away from pid 1's memory and /proc/1. */
-	prctl(PR_SET_DUMPABLE, 0);
+		return false;
+	close(io->sync[0]);
+	return true;
+}
 
-	/* Start the program vfork-style (shared memory, init suspended until
-	 * execve): copying init's page tables for a fork costs more than the
-	 * rest of the box here. box_exec only writes its own stack and
-	 * process-private state (fds, creds, rlimits, filters). */
+static int enter_cwd(const struct plan *pl, struct err *e)
+{
+	if (chdir(pl->cwd) < 0)
+		return err_errno(e, errno, "cannot enter working directory '%s' in the box", pl->cwd);
+	return 0;
+}
+
+/* Starts the program vfork-style (shared memory, init suspended until
+ * execve): copying init's page tables for a fork costs more than the rest
+ * of the box here. box_exec only writes its own stack and process-private
+ * state (fds, creds, rlimits, filters). Returns its pid, or -errno. */
+static pid_t start_program(const struct plan *pl, const struct plumbing *io, struct err *e)
+{
+	struct box_side side = {pl, io};
 	size_t stack_size = 256 * 1024;
 	void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		err_errno(&e, errno, "cannot allocate the program's start-up stack");
-		child_fail(efd, EXIT_SETUP, &e);
-	}
+	if (stack == MAP_FAILED)
+		return err_errno(e, errno, "cannot allocate the program's start-up stack");
 	pid_t pid = clone(box_exec_entry, (char *)stack + stack_size,
-			  CLONE_VM | CLONE_VFORK | SIGCHLD, L);
-	if (pid < 0) {
-		err_errno(&e, errno, "cannot start the program");
-		child_fail(efd, EXIT_SETUP, &e);
-	}
+			  CLONE_VM | CLONE_VFORK | SIGCHLD, &side);
+	if (pid < 0)
+		return err_errno(e, errno, "cannot start the program");
 	munmap(stack, stack_size);
-	if (L->broker_fd >= 0) {
-		prctl(PR_SET_DUMPABLE, 0);
-		close(L->broker_fd);
-	}
+	return pid;
+}
 
-	close(efd);
-	close(L->out[1]);
-	close(L->err[1]);
-	if (L->in[0] >= 0)
-		close(L->in[0]);
-	if (L->stdin_direct >= 0)
-		close(L->stdin_direct);
-	if (L->chan[1] >= 0)
-		close(L->chan[1]);
-	/* Reap promptly on SIGCHLD. Without a cgroup, also look at the box's
-	 * processes every 20 ms: end the run when their memory exceeds the
-	 * limit, and keep the evidence that an rlimit was reached (the tasks
-	 * at RLIMIT_NPROC, a process near RLIMIT_DATA), which the controller
-	 * uses only to name how a failed program ended: being near a limit
-	 * never ends a run. The samples run on a CLOCK_MONOTONIC schedule,
-	 * whatever woke init: a stream of SIGCHLD (a child stopped and
-	 * continued in a loop) must not postpone them. */
+/* Once the program runs: init keeps nothing of the plumbing but the
+ * status pipe (and the sync pipe's read end is already closed). */
+static void close_program_ends(const struct plumbing *io)
+{
+	if (io->broker_fd >= 0) {
+		prctl(PR_SET_DUMPABLE, 0);
+		close(io->broker_fd);
+	}
+	close(io->errp[1]);
+	close(io->out[1]);
+	close(io->err[1]);
+	if (io->in[0] >= 0)
+		close(io->in[0]);
+	if (io->stdin_direct >= 0)
+		close(io->stdin_direct);
+	if (io->chan[1] >= 0)
+		close(io->chan[1]);
+}
+
+/* Reaps promptly on SIGCHLD until the program exits. Without a cgroup,
+ * also looks at the box's processes every 20 ms: ends the run when their
+ * memory exceeds the limit, and keeps the evidence that an rlimit was
+ * reached (the tasks at RLIMIT_NPROC, a process near RLIMIT_DATA), which
+ * the controller uses only to name how a failed program ended: being near
+ * a limit never ends a run. The samples run on a CLOCK_MONOTONIC schedule,
+ * whatever woke init: a stream of SIGCHLD (a child stopped and continued
+ * in a loop) must not postpone them. */
+static struct exit_record watch_program(const struct plan *pl, pid_t pid)
+{
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
-	uint64_t procs_limit = L->lim.procs_by_cgroup ? 0 : L->lim.v[LIMIT_PROCS];
-	uint64_t mem_limit = L->lim.memory_by_cgroup ? 0 : L->lim.v[LIMIT_MEMORY];
+	uint64_t procs_limit = pl->lim.procs_by_cgroup ? 0 : pl->lim.v[LIMIT_PROCS];
+	uint64_t mem_limit = pl->lim.memory_by_cgroup ? 0 : pl->lim.v[LIMIT_MEMORY];
 	uint64_t data_near = mem_limit ? limits_data_rlimit(mem_limit) - DATA_NEAR : 0;
 	bool sampling = procs_limit || mem_limit;
 	const uint64_t every = 20 * 1000000ULL, idle = 1000000000ULL;
 	uint64_t next_sample = now_ns() + every;
-	uint64_t peak = 0;
 	struct exit_record rec = {0};
 	for (;;) {
 		int st;
@@ -545,8 +598,8 @@ _noreturn_ void box_init(struct launch *L)
 		if (sampling && now >= next_sample) {
 			next_sample = now + every;
 			struct sample sm = box_sample();
-			if (sm.memory > peak)
-				peak = sm.memory;
+			if (sm.memory > rec.peak_memory)
+				rec.peak_memory = sm.memory;
 			if (procs_limit && sm.tasks >= procs_limit)
 				rec.procs_at_limit = 1;
 			if (mem_limit && sm.max_data >= data_near)
@@ -562,16 +615,64 @@ _noreturn_ void box_init(struct launch *L)
 		struct timespec tick = {(time_t)(wait / 1000000000ULL), (long)(wait % 1000000000ULL)};
 		(void)sigtimedwait(&chld, NULL, &tick);
 	}
-	/* Kill what is left and reap it before telling the controller, so
-	 * that no box code runs once it knows the outcome, and so that the
-	 * CPU time reported covers every process of the box (orphans
-	 * included), not only the program and the children it waited for. */
+	return rec;
+}
+
+/* Kills what is left and reaps it before telling the controller, so that
+ * no box code runs once it knows the outcome, and so that the CPU time
+ * reported covers every process of the box (orphans included), not only
+ * the program and the children it waited for. */
+static _noreturn_ void end_box(const struct plumbing *io, struct exit_record *rec)
+{
 	kill(-1, SIGKILL);
 	while (wait4(-1, NULL, __WALL, NULL) > 0 || errno == EINTR)
 		;
-	getrusage(RUSAGE_CHILDREN, &rec.ru);
-	rec.peak_memory = peak;
-	(void)write_all(L->status[1], &rec, sizeof(rec));
+	getrusage(RUSAGE_CHILDREN, &rec->ru);
+	(void)write_all(io->status[1], rec, sizeof(*rec));
 	_exit(0);
 }
 
+/* The box's pid 1: builds the box, starts the program, reaps, and passes
+ * the program's wait status to the controller, one step per line. When it
+ * exits, the kernel kills everything left in the pid namespace: nothing
+ * outlives the run. */
+_noreturn_ void box_init(struct plan *pl, struct plumbing *io)
+{
+	struct err e = {{0}};
+	int efd = io->errp[1];
+
+	/* Die with the controller (best effort here: set again, and checked,
+	 * once the credentials change). If it is already gone, the sync
+	 * read sees EOF. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close_other_fds(pl, io);
+	if (join_v1_cgroups(pl, &e) < 0)
+		fail_before_go(io, &e);
+	close(io->sync[1]);
+	/* Capture the granted host paths while the controller writes our id
+	 * maps; the rest needs them (files created in tmpfs need a mapped
+	 * owner). */
+	if (mnt_capture(&pl->mp, &e) < 0)
+		fail_before_go(io, &e);
+	wait_for_go(io);
+	if (limits_apply_ns_quotas(&e) < 0 ||
+	    ns_become_box_user(pl->root, &e) < 0 ||
+	    set_death_signal(&e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	if (!controller_alive(io))
+		_exit(EXIT_SETUP);
+	if (ns_set_hostname(pl->hostname, &e) < 0 ||
+	    (pl->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
+	    mnt_build_root(&pl->mp, &e) < 0 ||
+	    send_upper_layers(pl, io, &e) < 0 ||
+	    enter_cwd(pl, &e) < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	/* Keep the box's processes away from pid 1's memory and /proc/1. */
+	prctl(PR_SET_DUMPABLE, 0);
+	pid_t pid = start_program(pl, io, &e);
+	if (pid < 0)
+		child_fail(efd, EXIT_SETUP, &e);
+	close_program_ends(io);
+	struct exit_record rec = watch_program(pl, pid);
+	end_box(io, &rec);
+}

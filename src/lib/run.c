@@ -1,26 +1,26 @@
-/* run.c — the launch sequence and the controller.
+/* run.c — the launch sequence (box_start), and the run's life after it:
+ * served in steps, finished, its result assembled in one place.
  *
- * Process model (docs/ARCHITECTURE.md):
+ * Process model and data flow (docs/ARCHITECTURE.md):
  *
  *   controller (the caller)  ── clone3(all namespaces) ──▶  box init (pid 1)
- *     pumps stdin/stdout/stderr,                               builds the root,
- *     counts output, wall clock,                               forks ──▶ program (pid 2)
- *     cgroup, report                                           reaps, reports     setsid, rlimits,
- *                                                                                 no_new_privs, caps,
- *                                                                                 Landlock, seccomp,
+ *     plan.c: the plan                                         init.c: box_init
+ *     run.c: plumbing, clone, go                               builds the root,
+ *     supervise.c: pumps stdin/stdout/stderr,                  starts ──▶ program (box_exec)
+ *       counts output, wall clock,                             reaps, reports     setsid, rlimits,
+ *       attributes the outcome                                                    no_new_privs, caps,
+ *     run.c: reaps, assembles the result                                          Landlock, seccomp,
  *                                                                                 execve
  *
- * Everything the box's processes need is prepared in `struct launch`
- * before clone, so no code after clone allocates memory. */
+ * plan → box → supervision → result: the plan (struct plan) is built
+ * before clone and only read after it, so no code after clone allocates;
+ * the plumbing (struct plumbing) connects the two sides; the supervisor
+ * returns a verdict; result_assemble writes the caller's run_result. */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sched.h>
-#include <limits.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -30,9 +30,31 @@
 #include "broker.h"
 #include "launch.h"
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
+struct box_run {
+	struct plan plan;
+	struct plan_notes notes;
+	struct plumbing io;
+	struct broker *broker;	/* NULL unless the policy needs one */
+	struct supervisor s;
+	struct run_options o;
+	struct run_result *ret;
+	struct err setup_error; /* why box_start could not start the box */
+	pid_t pid;
+	int pidfd;
+	uint64_t start_ns;
+	bool running; /* the box was started: there is something to reap */
+	bool done;
+};
+
+/* What the controller learns once the run is over (box_finish). */
+struct ending {
+	int init_status;
+	struct rusage ru;	 /* the program's, or init's and all it reaped */
+	bool reaped;		 /* init was reaped (not left to the kernel) */
+	uint64_t end_ns;
+	struct cgroup_usage cu;
+	struct err disk_error;	 /* the first box write not applied, or "" */
+};
 
 static void close_pair(int p[2])
 {
@@ -43,39 +65,25 @@ static void close_pair(int p[2])
 		}
 }
 
-static void launch_free(struct launch *L)
+static void plumbing_close(struct plumbing *io)
 {
-	mnt_close_trees(&L->mp);
-	mnt_plan_free(&L->mp);
-	strv_clear(&L->env);
-	strv_clear(&L->exec);
-	strv_clear(&L->owned);
-	close_pair(L->sync);
-	close_pair(L->status);
-	close_pair(L->errp);
-	close_pair(L->out);
-	close_pair(L->err);
-	close_pair(L->in);
-	if (L->stdin_direct >= 0)
-		close(L->stdin_direct);
-	close_pair(L->chan);
-	close_pair(L->disk);
-	for (size_t i = 0; i < L->mp.n; i++)
-		if (L->mp.e[i].host_fd >= 0) {
-			close(L->mp.e[i].host_fd);
-			L->mp.e[i].host_fd = -1;
-		}
-	if (L->have_cg)
-		cgroup_destroy(&L->cg);
-	broker_free(L->broker);
+	close_pair(io->sync);
+	close_pair(io->status);
+	close_pair(io->errp);
+	close_pair(io->out);
+	close_pair(io->err);
+	close_pair(io->in);
+	if (io->stdin_direct >= 0)
+		close(io->stdin_direct);
+	io->stdin_direct = -1;
+	close_pair(io->chan);
+	close_pair(io->disk);
 }
 
-
 /* After the run, in the controller: receives the upper layers and applies
- * each to its host directory (disk.c). A failure is the run's io-error
- * (or, after a limit, its notice) and its disk_error: the box's output to
- * a directory must not be lost without a word. */
-static void apply_upper_layers(struct launch *L, struct run_result *ret)
+ * each to its host directory (disk.c). The first failure goes to
+ * *ret_error (result_assemble tells it). */
+static void apply_upper_layers(const struct plan *pl, int disk_fd, struct err *ret_error)
 {
 	for (;;) {
 		uint32_t idx;
@@ -86,7 +94,7 @@ static void apply_upper_layers(struct launch *L, struct run_result *ret)
 		} u;
 		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-		ssize_t n = recvmsg(L->disk[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		ssize_t n = recvmsg(disk_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -96,30 +104,17 @@ static void apply_upper_layers(struct launch *L, struct run_result *ret)
 			continue;
 		int fd;
 		memcpy(&fd, CMSG_DATA(c), sizeof(int));
-		struct mnt_entry *m = n == sizeof(idx) && idx < L->mp.n ? &L->mp.e[idx] : NULL;
+		struct mnt_entry *m = n == sizeof(idx) && idx < pl->mp.n ? &pl->mp.e[idx] : NULL;
 		struct err e = {{0}};
 		if (m && m->overlay && m->host_fd >= 0 &&
-		    disk_apply(fd, m->host_fd, m->src, m->size, L->root,
-			       m->idmap ? m->idmap_uid : L->host_uid,
-			       m->idmap ? m->idmap_gid : L->host_gid, &e) < 0 &&
-		    !ret->disk_error[0]) {
-			snprintf(ret->disk_error, sizeof(ret->disk_error), "%s", e.msg);
-			/* The program's own outcome becomes an io-error: the
-			 * run's output (to the directory) is incomplete, and a
-			 * caller checking only the exit status must see it. A
-			 * limit's status stays (it is not 0 either). */
-			if (ret->status == STATUS_EXITED || ret->status == STATUS_SIGNALED) {
-				ret->status = STATUS_IO_ERROR;
-				snprintf(ret->error.msg, sizeof(ret->error.msg), "%s", e.msg);
-			} else {
-				snprintf(ret->notice, sizeof(ret->notice), "%s", e.msg);
-			}
-		}
+		    disk_apply(fd, m->host_fd, m->src, m->size, pl->root,
+			       m->idmap ? m->idmap_uid : pl->host_uid,
+			       m->idmap ? m->idmap_gid : pl->host_gid, &e) < 0 &&
+		    !ret_error->msg[0])
+			*ret_error = e;
 		close(fd);
 	}
 }
-
-
 static int make_pipe(int p[2], bool nonblock_read)
 {
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -159,15 +154,244 @@ static void pipe_guard_end(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-struct box_run {
-	struct launch L;
-	struct supervisor s;
-	struct run_options o;
-	struct run_result *ret;
-	pid_t pid;
-	bool running; /* the box was started: there is something to reap */
-	bool done;
-};
+/* The pipes and sockets between the controller and the box. A pipe on
+ * stdin is handed to the box directly (no copy), but as a new open file
+ * description of it: the box setting O_NONBLOCK on its fd 0 must not change
+ * the caller's. Anything else (a tty, a file, a socket the box could write
+ * to) goes through the controller's pump (in). */
+static int plumbing_open(struct plumbing *io, const struct run_options *o, size_t n_overlay,
+			 struct err *e)
+{
+	bool pump_stdin = true;
+	int r;
+	if (o->stdin_fd >= 0 && is_pipe(o->stdin_fd)) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", o->stdin_fd);
+		io->stdin_direct = open(path, O_RDONLY | O_CLOEXEC);
+		pump_stdin = io->stdin_direct < 0;
+	}
+	if ((r = make_pipe(io->sync, false)) < 0 || (r = make_pipe(io->status, true)) < 0 ||
+	    (r = make_pipe(io->errp, true)) < 0 || (r = make_pipe(io->out, true)) < 0 ||
+	    (r = make_pipe(io->err, true)) < 0 || (pump_stdin && (r = make_pipe(io->in, false)) < 0) ||
+	    (o->channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io->chan) < 0 &&
+	     (r = -errno) < 0) ||
+	    (n_overlay && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, io->disk) < 0 &&
+	     (r = -errno) < 0))
+		return err_errno(e, -r, "cannot create pipes");
+	if (pump_stdin)
+		fcntl(io->in[1], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* The broker, when the policy needs one: its socket's box end goes to the
+ * box with the plumbing. */
+static int open_broker(struct box_run *b, const struct policy *p, const struct run_options *o,
+		       struct err *e)
+{
+	if (!broker_needed(p, o))
+		return 0;
+	int r = broker_new(&b->broker, p, o, &b->plan.mp, b->plan.host_uid, b->plan.host_gid, e);
+	if (r < 0)
+		return r;
+	b->io.broker_fd = broker_box_fd(b->broker);
+	return 0;
+}
+
+/* Clones the box into its namespaces; the child becomes its init
+ * (box_init, which never returns here). The controller then drops what the
+ * box has its own copies of. */
+static int clone_box(struct box_run *b, struct err *e)
+{
+	struct plan *pl = &b->plan;
+	struct plumbing *io = &b->io;
+	pid_t pid = ns_clone_box(pl->have_cg && pl->cg.version == 2 ? pl->cg.v2_fd : -1,
+				 !(pl->have_cg && pl->cg.version == 1), pl->root, &b->pidfd);
+	if (pid < 0)
+		return err_errno(e, -pid, "cannot create the box's namespaces%s",
+				 -pid == EPERM || -pid == ENOSPC
+					 ? " (are unprivileged user namespaces disabled? see 'ward doctor')" : "");
+	if (pid == 0)
+		box_init(pl, io);
+	b->start_ns = now_ns();
+	b->pid = pid;
+	close(io->sync[0]);
+	io->sync[0] = -1;
+	mnt_close_trees(&pl->mp); /* the box has its own copies */
+	if (io->disk[1] >= 0) {
+		close(io->disk[1]);
+		io->disk[1] = -1;
+	}
+	if (io->stdin_direct >= 0) {
+		close(io->stdin_direct); /* the box has its own */
+		io->stdin_direct = -1;
+	}
+	/* The box joins its v1 cgroups itself: the controller's copies of
+	 * the `tasks` files go. */
+	if (pl->have_cg)
+		cgroup_close_tasks(&pl->cg);
+	return 0;
+}
+
+static int start_broker(struct box_run *b, struct err *e)
+{
+	if (!b->broker)
+		return 0;
+	int r = broker_start(b->broker, e);
+	if (r >= 0)
+		b->io.broker_fd = -1; /* the broker closed the box's end on our side */
+	return r;
+}
+
+/* A box that was cloned but will not be let go. */
+static void kill_unstarted(struct box_run *b)
+{
+	syscall(SYS_pidfd_send_signal, b->pidfd, SIGKILL, NULL, 0);
+	waitpid(b->pid, NULL, 0);
+	close(b->pidfd);
+	b->pidfd = -1;
+}
+
+/* Go: the box builds itself and starts the program. sync[1] stays open
+ * until the run ends: init's check that the controller lives (box_init).
+ * The box's ends of the other pipes go. */
+static void let_go(struct box_run *b)
+{
+	struct plumbing *io = &b->io;
+	(void)write_all(io->sync[1], "x", 1);
+	b->running = true;
+	int *box_ends[] = {&io->status[1], &io->errp[1], &io->out[1], &io->err[1],
+			   &io->in[0], &io->chan[1]};
+	for (size_t i = 0; i < ELEMENTSOF(box_ends); i++)
+		if (*box_ends[i] >= 0) {
+			close(*box_ends[i]);
+			*box_ends[i] = -1;
+		}
+}
+
+/* The box, from clone to go, with SIGPIPE held off (pipe_guard_begin):
+ * clone, its id maps, the broker's thread, go. On failure the box is
+ * killed and reaped before it ran anything of the caller's. */
+static int box_spawn(struct box_run *b, struct err *e)
+{
+	struct plan *pl = &b->plan;
+	sigset_t old_mask;
+	int r;
+	pipe_guard_begin(&old_mask);
+	if ((r = clone_box(b, e)) >= 0 &&
+	    ((r = ns_write_id_maps(b->pid, pl->host_uid, pl->host_gid, pl->root, e)) < 0 ||
+	     (r = start_broker(b, e)) < 0))
+		kill_unstarted(b);
+	if (r >= 0)
+		let_go(b);
+	pipe_guard_end(&old_mask);
+	return r;
+}
+
+/* The result, assembled in one place from what each stage returned: the
+ * plan's notes, box_start's setup error, and once the run is over (end
+ * non-NULL) the reaping, the cgroup's usage, the box's own report or the
+ * supervisor's verdict, and the disk layer's first failure. (The broker's
+ * denials are its own: broker_stop.) */
+static void result_assemble(struct box_run *b, const struct ending *end)
+{
+	struct run_result *ret = b->ret;
+	const struct plan *pl = &b->plan;
+	const struct supervisor *s = &b->s;
+
+	*ret = (struct run_result){.status = STATUS_SETUP_ERROR, .exit_code = -1};
+	for (int i = 0; i < _LIMIT_MAX; i++) {
+		ret->limits[i] = pl->lim.v[i];
+		ret->limit_source[i] = b->notes.limit_source[i];
+	}
+	snprintf(ret->notice, sizeof(ret->notice), "%s", b->notes.notice);
+	snprintf(ret->exposed_cwd, sizeof(ret->exposed_cwd), "%s", b->notes.exposed_cwd);
+	if (pl->have_cg)
+		ret->layers |= pl->cg.version == 2 ? LAYER_CGROUP_V2 : LAYER_CGROUP_V1;
+	ret->error = b->setup_error;
+	if (!end)
+		return;
+
+	const struct rusage *ru = &end->ru;
+	ret->wall_time_s = (double)(end->end_ns - b->start_ns) / 1e9;
+	ret->cpu_time_s = (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+			  (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+	ret->peak_memory_bytes = (uint64_t)ru->ru_maxrss * 1024;
+	/* Without a memory cgroup, init's count (anonymous, shared, page
+	 * tables) is the better peak: ru_maxrss includes file pages. */
+	if (s->sampled_peak)
+		ret->peak_memory_bytes = s->sampled_peak;
+	if (end->cu.have_peak)
+		ret->peak_memory_bytes = end->cu.peak_memory;
+	ret->output_bytes = s->output_total;
+	ret->layers |= LAYER_USERNS | LAYER_MNTNS | LAYER_PIDNS | LAYER_NETNS |
+		       LAYER_IPCNS | LAYER_UTSNS | LAYER_CGROUPNS;
+	ret->landlock_abi = pl->landlock_abi;
+	if (s->cerr_len >= sizeof(int)) {
+		/* The box could not be built, or the program not started. */
+		ret->not_found = s->cerr.code == EXIT_NOT_FOUND;
+		ret->not_executable = s->cerr.code == EXIT_NOT_EXECUTABLE;
+		snprintf(ret->error.msg, sizeof(ret->error.msg), "%.*s",
+			 (int)sizeof(s->cerr.msg) - 1, s->cerr.msg);
+	} else if (!s->have_prog_status && !s->killed && end->cu.oom_kills == 0) {
+		/* (A memory cgroup's OOM killer may pick init itself when the
+		 * program's memory is not in its resident set, e.g. in socket
+		 * buffers: that is a memory-limit, attributed below.) */
+		snprintf(ret->error.msg, sizeof(ret->error.msg),
+			 "the box exited before starting the program (status %d)", end->init_status);
+	} else {
+		ret->layers |= LAYER_PIVOT_ROOT | LAYER_NO_NEW_PRIVS | LAYER_CAPS_DROPPED |
+			       LAYER_SECCOMP | LAYER_LANDLOCK | LAYER_RLIMITS | LAYER_SETSID;
+		struct verdict v = attribute(s, end->init_status, &end->cu, ret->cpu_time_s);
+		ret->status = v.status;
+		ret->exit_code = v.exit_code;
+		ret->signal = v.signal;
+		ret->evidence = v.evidence;
+		if (v.status == STATUS_IO_ERROR)
+			ret->error = v.error;
+		if (v.notice)
+			snprintf(ret->notice, sizeof(ret->notice), "%s", v.notice);
+	}
+	if (end->disk_error.msg[0]) {
+		snprintf(ret->disk_error, sizeof(ret->disk_error), "%s", end->disk_error.msg);
+		/* The program's own outcome becomes an io-error: the run's
+		 * output (to the directory) is incomplete, and a caller checking
+		 * only the exit status must see it. A limit's status stays (it
+		 * is not 0 either). */
+		if (ret->status == STATUS_EXITED || ret->status == STATUS_SIGNALED) {
+			ret->status = STATUS_IO_ERROR;
+			snprintf(ret->error.msg, sizeof(ret->error.msg), "%s", end->disk_error.msg);
+		} else {
+			snprintf(ret->notice, sizeof(ret->notice), "%s", end->disk_error.msg);
+		}
+	}
+}
+
+/* Frees what the run holds; the run itself is freed by the caller. */
+static void box_release(struct box_run *b)
+{
+	if (b->pidfd >= 0)
+		close(b->pidfd);
+	b->pidfd = -1;
+	if (b->s.in_dst >= 0)
+		close(b->s.in_dst);
+	b->s.in_dst = -1;
+	channel_close(&b->s.ch);
+	plumbing_close(&b->io);
+	plan_free(&b->plan);
+	broker_free(b->broker);
+	b->broker = NULL;
+}
+
+/* box_start could not start the box: the run is done at once, with the
+ * setup error in its result. */
+static void box_abandon(struct box_run *b, int r)
+{
+	if (r == -ENOMEM && !b->setup_error.msg[0])
+		err_set(&b->setup_error, ENOMEM, "out of memory");
+	result_assemble(b, NULL);
+	box_release(b);
+	b->done = true;
+}
 
 int box_start(const struct policy *p, char *const argv[],
 	      const struct run_options *o, struct run_result *ret,
@@ -178,171 +402,47 @@ int box_start(const struct policy *p, char *const argv[],
 	struct box_run *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	*ret = (struct run_result){.status = STATUS_SETUP_ERROR, .exit_code = -1};
+	bool root = geteuid() == 0;
 	b->o = *o;
 	b->ret = ret;
-	b->L = (struct launch){
+	b->pidfd = -1;
+	/* The box runs as an unprivileged host uid: as root, nobody (never
+	 * host root); otherwise the caller itself. */
+	b->plan = (struct plan){
 		.argv = argv,
 		.hostname = p->hostname ? p->hostname : "ward",
 		.net = p->net,
-		.root = geteuid() == 0,
-		.sync = {-1, -1}, .status = {-1, -1}, .errp = {-1, -1},
-		.out = {-1, -1}, .err = {-1, -1}, .in = {-1, -1}, .chan = {-1, -1},
-		.disk = {-1, -1},
-		.stdin_direct = -1,
-		.broker_fd = -1,
+		.root = root,
+		.host_uid = root ? NOBODY_UID : geteuid(),
+		.host_gid = root ? NOBODY_GID : getegid(),
 	};
-	b->s = (struct supervisor){.L = &b->L, .ret = ret, .o = &b->o, .pidfd = -1,
-				   .status_fd = -1, .err_fd = -1, .in_src = -1, .in_dst = -1,
-				   .ch = {.fd = -1}};
-	struct launch *L = &b->L;
-	struct supervisor *s = &b->s;
-	struct err *e = &ret->error;
-	sigset_t old_mask;
+	b->io = (struct plumbing){
+		.sync = {-1, -1}, .status = {-1, -1}, .errp = {-1, -1}, .out = {-1, -1},
+		.err = {-1, -1}, .in = {-1, -1}, .chan = {-1, -1}, .disk = {-1, -1},
+		.stdin_direct = -1, .broker_fd = -1,
+	};
+	b->s = (struct supervisor){.in_dst = -1, .ch = {.fd = -1}};
+	struct plan *pl = &b->plan;
+	struct err *e = &b->setup_error;
 	int r;
 
-	/* The box runs as an unprivileged host uid: as root, nobody (never
-	 * host root); otherwise the caller itself. */
-	L->host_uid = L->root ? NOBODY_UID : geteuid();
-	L->host_gid = L->root ? NOBODY_GID : getegid();
-
-	/* The launch sequence, one step per line. */
-	if ((r = plan_limits(L, p, o, ret)) < 0 ||
-	    (r = plan_filesystem(L, p, o, ret)) < 0 ||
-	    (r = mnt_prepare_writable(&L->mp, L->root, L->host_uid, L->host_gid, e)) < 0 ||
-	    (r = plan_environment(L, p)) < 0 ||
-	    (o->channel && (r = plan_channel_environment(L, p, o)) < 0) ||
-	    (r = strv_copy(&L->exec, &p->exec)) < 0 ||
-	    (r = check_exec_paths(L, p, e)) < 0 ||
-	    (broker_needed(p, o) &&
-	     (r = broker_new(&L->broker, p, o, &L->mp, L->host_uid, L->host_gid, e)) < 0))
-		goto fail;
-	if (L->broker)
-		L->broker_fd = broker_box_fd(L->broker);
-	L->landlock_abi = landlock_abi();
-	if (L->landlock_abi < 1) {
-		r = err_set(e, EOPNOTSUPP, "landlock is not available on this kernel (%s): ward requires it",
-			    L->landlock_abi == -EOPNOTSUPP ? "disabled at boot: add landlock to the lsm= kernel parameter"
-							   : "not built in");
-		goto fail;
-	}
-	/* A pipe on stdin is handed to the box directly (no copy), but as a
-	 * new open file description of it: the box setting O_NONBLOCK on its
-	 * fd 0 must not change the caller's. Anything else (a tty, a file, a
-	 * socket the box could write to) goes through the controller's pump. */
-	bool pump_stdin = true;
-	if (o->stdin_fd >= 0 && is_pipe(o->stdin_fd)) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", o->stdin_fd);
-		L->stdin_direct = open(path, O_RDONLY | O_CLOEXEC);
-		pump_stdin = L->stdin_direct < 0;
-	}
-	if ((r = make_pipe(L->sync, false)) < 0 || (r = make_pipe(L->status, true)) < 0 ||
-	    (r = make_pipe(L->errp, true)) < 0 || (r = make_pipe(L->out, true)) < 0 ||
-	    (r = make_pipe(L->err, true)) < 0 || (pump_stdin && (r = make_pipe(L->in, false)) < 0) ||
-	    (o->channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, L->chan) < 0 &&
-	     (r = -errno) < 0) ||
-	    (L->n_overlay && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, L->disk) < 0 &&
-	     (r = -errno) < 0)) {
-		err_errno(e, -r, "cannot create pipes");
-		goto fail;
-	}
-	if (pump_stdin)
-		fcntl(L->in[1], F_SETFL, O_NONBLOCK);
-
-	pipe_guard_begin(&old_mask);
-	pid_t pid = ns_clone_box(L->have_cg && L->cg.version == 2 ? L->cg.v2_fd : -1,
-				 !(L->have_cg && L->cg.version == 1), L->root, &s->pidfd);
-	if (pid < 0) {
-		pipe_guard_end(&old_mask);
-		r = err_errno(e, -pid, "cannot create the box's namespaces%s",
-			      -pid == EPERM || -pid == ENOSPC
-				      ? " (are unprivileged user namespaces disabled? see 'ward doctor')" : "");
-		goto fail;
-	}
-	if (pid == 0)
-		box_init(L);
-	s->start_ns = now_ns();
-
-	close(L->sync[0]);
-	L->sync[0] = -1;
-	mnt_close_trees(&L->mp); /* the box has its own copies */
-	if (L->disk[1] >= 0) {
-		close(L->disk[1]);
-		L->disk[1] = -1;
-	}
-	if (L->stdin_direct >= 0) {
-		close(L->stdin_direct); /* the box has its own */
-		L->stdin_direct = -1;
-	}
-	/* The box joins its v1 cgroups itself: the controller's copies of
-	 * the `tasks` files go. */
-	if (L->have_cg)
-		cgroup_close_tasks(&L->cg);
-	if ((r = ns_write_id_maps(pid, L->host_uid, L->host_gid, L->root, e)) < 0) {
-		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
-		waitpid(pid, NULL, 0);
-		close(s->pidfd);
-		s->pidfd = -1;
-		pipe_guard_end(&old_mask);
-		goto fail;
-	}
-	if (L->broker && (r = broker_start(L->broker, e)) < 0) {
-		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
-		waitpid(pid, NULL, 0);
-		close(s->pidfd);
-		s->pidfd = -1;
-		pipe_guard_end(&old_mask);
-		goto fail;
-	}
-	L->broker_fd = -1; /* the broker closed the box's end on our side */
-	/* Go: the box builds itself and starts the program. */
-	(void)write_all(L->sync[1], "x", 1);
-	pipe_guard_end(&old_mask);
-	b->pid = pid;
-	b->running = true;
-	/* sync[1] stays open until the run ends: init's check that the
-	 * controller lives (box_init). */
-	close(L->status[1]);
-	close(L->errp[1]);
-	close(L->out[1]);
-	close(L->err[1]);
-	L->status[1] = L->errp[1] = L->out[1] = L->err[1] = -1;
-	if (L->in[0] >= 0) {
-		close(L->in[0]);
-		L->in[0] = -1;
-	}
-	s->out = (struct stream){.src = TAKE_FD(L->out[0]), .dst = o->stdout_fd};
-	s->err = (struct stream){.src = TAKE_FD(L->err[0]), .dst = o->stderr_fd};
-	s->status_fd = TAKE_FD(L->status[0]);
-	s->err_fd = TAKE_FD(L->errp[0]);
-	if (pump_stdin) {
-		s->in_dst = TAKE_FD(L->in[1]);
-		s->in_src = o->stdin_fd;
-		if (s->in_src < 0) { /* no stdin: the box reads EOF */
-			close(s->in_dst);
-			s->in_dst = -1;
-		}
-	}
-	if (o->channel) {
-		close(L->chan[1]);
-		L->chan[1] = -1;
-		fcntl(L->chan[0], F_SETFL, O_NONBLOCK);
-		channel_init(&s->ch, TAKE_FD(L->chan[0]), o->channel);
-	}
-	if (L->lim.v[LIMIT_WALL_TIME])
-		s->deadline_ns = s->start_ns + L->lim.v[LIMIT_WALL_TIME] * 1000000ull;
-	if (L->lim.procs_by_cgroup)
-		s->pids_next_ns = s->start_ns + 1000000000ull;
-	*ret_run = b;
-	return 0;
-
-fail:
-	ret->status = STATUS_SETUP_ERROR;
-	if (r == -ENOMEM && !ret->error.msg[0])
-		err_set(e, ENOMEM, "out of memory");
-	launch_free(L);
-	b->done = true;
+	/* The launch sequence, one step per line: the plan, the plumbing,
+	 * the box (clone ... go), then the supervisor takes over. */
+	if ((r = plan_limits(pl, &b->notes, p)) < 0 ||
+	    (r = plan_cgroup(pl, &b->notes, p, o, e)) < 0 ||
+	    (r = plan_filesystem(pl, &b->notes, p, o, e)) < 0 ||
+	    (r = mnt_prepare_writable(&pl->mp, pl->root, pl->host_uid, pl->host_gid, e)) < 0 ||
+	    (r = plan_environment(pl, p, o)) < 0 ||
+	    (r = plan_exec(pl, p, e)) < 0 ||
+	    (r = open_broker(b, p, o, e)) < 0 ||
+	    (r = plan_landlock(pl, e)) < 0 ||
+	    (r = plumbing_open(&b->io, o, pl->n_overlay, e)) < 0 ||
+	    (r = box_spawn(b, e)) < 0)
+		box_abandon(b, r);
+	else
+		supervise_begin(&b->s, &b->io, pl, o, b->pidfd, b->start_ns);
+	if (!b->done)
+		result_assemble(b, NULL);
 	*ret_run = b;
 	return 0;
 }
@@ -390,6 +490,28 @@ void box_kill(struct box_run *b)
 	kill_box(&b->s);
 }
 
+/* Reaps init. Its exit tears the box's namespaces down (the mount
+ * namespace waits for an RCU grace period, ~0.5 ms here); a caller that
+ * is about to exit anyway may leave that to the kernel, unless a cgroup
+ * must be removed afterwards. Box code cannot run any more: init killed
+ * everything before it reported. */
+static void reap_box(struct box_run *b, struct ending *end)
+{
+	const struct supervisor *s = &b->s;
+	end->reaped = true;
+	if (b->o.reap_lazily && s->have_prog_status && !b->plan.have_cg && !b->plan.n_overlay) {
+		siginfo_t si = {0};
+		end->reaped = waitid(P_PIDFD, (id_t)b->pidfd, &si, WEXITED | WNOHANG | __WALL) == 0 &&
+			      si.si_pid != 0;
+	} else {
+		while (wait4(b->pid, &end->init_status, __WALL, &end->ru) < 0 && errno == EINTR)
+			;
+	}
+	if (s->have_prog_status || !end->reaped)
+		end->ru = s->prog_ru;
+	end->end_ns = now_ns();
+}
+
 void box_finish(struct box_run *b)
 {
 	if (!b)
@@ -405,79 +527,19 @@ void box_finish(struct box_run *b)
 	while (!step(b, -1))
 		;
 	pipe_guard_end(&old_mask);
-	struct launch *L = &b->L;
-	struct supervisor *s = &b->s;
-	struct run_result *ret = b->ret;
-	const struct run_options *o = &b->o;
 
-	/* Reap init. Its exit tears the box's namespaces down (the mount
-	 * namespace waits for an RCU grace period, ~0.5 ms here); a caller that
-	 * is about to exit anyway may leave that to the kernel, unless a
-	 * cgroup must be removed afterwards. Box code cannot run any more:
-	 * init killed everything before it reported. */
-	int init_status = 0;
-	struct rusage ru = {0};
-	bool reaped = true;
-	if (o->reap_lazily && s->have_prog_status && !L->have_cg && !L->n_overlay) {
-		siginfo_t si = {0};
-		reaped = waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG | __WALL) == 0 &&
-			 si.si_pid != 0;
-	} else {
-		while (wait4(b->pid, &init_status, __WALL, &ru) < 0 && errno == EINTR)
-			;
-	}
-	if (s->have_prog_status || !reaped)
-		ru = s->prog_ru;
-	ret->wall_time_s = (double)(now_ns() - s->start_ns) / 1e9;
-	ret->cpu_time_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-			  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	ret->peak_memory_bytes = (uint64_t)ru.ru_maxrss * 1024;
-	/* Without a memory cgroup, init's count (anonymous, shared, page
-	 * tables) is the better peak: ru_maxrss includes file pages. */
-	if (s->sampled_peak)
-		ret->peak_memory_bytes = s->sampled_peak;
-	ret->output_bytes = s->output_total;
-	if (L->broker)
-		broker_stop(L->broker, ret);
-	close(s->pidfd);
-	if (s->in_dst >= 0)
-		close(s->in_dst);
-
-	struct cgroup_usage cu = {0};
-	if (L->have_cg) {
-		cgroup_read_usage(&L->cg, &cu);
-		if (cu.have_peak)
-			ret->peak_memory_bytes = cu.peak_memory;
-	}
-
-	ret->layers |= LAYER_USERNS | LAYER_MNTNS | LAYER_PIDNS | LAYER_NETNS |
-		       LAYER_IPCNS | LAYER_UTSNS | LAYER_CGROUPNS;
-	ret->landlock_abi = L->landlock_abi;
-	if (s->cerr_len >= sizeof(int)) {
-		/* The box could not be built, or the program not started. */
-		ret->status = STATUS_SETUP_ERROR;
-		ret->not_found = s->cerr.code == EXIT_NOT_FOUND;
-		ret->not_executable = s->cerr.code == EXIT_NOT_EXECUTABLE;
-		s->cerr.msg[sizeof(s->cerr.msg) - 1] = 0;
-		snprintf(ret->error.msg, sizeof(ret->error.msg), "%s", s->cerr.msg);
-	} else if (!s->have_prog_status && !s->killed && cu.oom_kills == 0) {
-		/* (A memory cgroup's OOM killer may pick init itself when the
-		 * program's memory is not in its resident set, e.g. in socket
-		 * buffers: that is a memory-limit, attributed below.) */
-		ret->status = STATUS_SETUP_ERROR;
-		snprintf(ret->error.msg, sizeof(ret->error.msg),
-			 "the box exited before starting the program (status %d)", init_status);
-	} else {
-		ret->layers |= LAYER_PIVOT_ROOT | LAYER_NO_NEW_PRIVS | LAYER_CAPS_DROPPED |
-			       LAYER_SECCOMP | LAYER_LANDLOCK | LAYER_RLIMITS | LAYER_SETSID;
-		attribute(s, init_status, &cu);
-	}
+	struct ending end = {0};
+	reap_box(b, &end);
+	if (b->plan.have_cg)
+		cgroup_read_usage(&b->plan.cg, &end.cu);
 	/* Every process of the box is gone (init is reaped, and the kernel
 	 * reaps a pid namespace before its init): the upper layers are still. */
-	if (L->n_overlay && reaped)
-		apply_upper_layers(L, ret);
-	channel_close(&s->ch);
-	launch_free(L);
+	if (b->plan.n_overlay && end.reaped)
+		apply_upper_layers(&b->plan, b->io.disk[0], &end.disk_error);
+	result_assemble(b, &end);
+	if (b->broker)
+		broker_stop(b->broker, b->ret);
+	box_release(b);
 	free(b);
 }
 

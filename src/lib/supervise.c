@@ -48,7 +48,7 @@ static void stream_read(struct supervisor *s, struct stream *st)
 		st->src = -1;
 		return;
 	}
-	uint64_t lim = s->L->lim.v[LIMIT_OUTPUT];
+	uint64_t lim = s->lim->v[LIMIT_OUTPUT];
 	if (lim && s->output_total + (uint64_t)n > lim) {
 		/* Pass exactly up to the limit, then stop the box. */
 		n = (ssize_t)(lim - s->output_total);
@@ -141,7 +141,7 @@ static void watch_pids(struct supervisor *s, uint64_t now)
 {
 	uint64_t n = 0;
 	s->pids_next_ns = now + 1000000000ULL;
-	if (!cgroup_read_pids_events(&s->L->cg, &n))
+	if (!cgroup_read_pids_events(s->cg, &n))
 		return;
 	s->pids_rising = n > s->pids_events ? s->pids_rising + 1 : 0;
 	s->pids_events = n;
@@ -149,6 +149,36 @@ static void watch_pids(struct supervisor *s, uint64_t now)
 		s->procs_failing = true;
 		kill_box(s);
 	}
+}
+
+void supervise_begin(struct supervisor *s, struct plumbing *io, const struct plan *pl,
+		     const struct run_options *o, int pidfd, uint64_t start_ns)
+{
+	*s = (struct supervisor){.lim = &pl->lim, .cg = pl->have_cg ? &pl->cg : NULL,
+				 .cancel = o->cancel, .pidfd = pidfd, .start_ns = start_ns,
+				 .in_src = -1, .in_dst = -1};
+	s->out = (struct stream){.src = TAKE_FD(io->out[0]), .dst = o->stdout_fd};
+	s->err = (struct stream){.src = TAKE_FD(io->err[0]), .dst = o->stderr_fd};
+	s->status_fd = TAKE_FD(io->status[0]);
+	s->err_fd = TAKE_FD(io->errp[0]);
+	/* The stdin pump, unless the caller's pipe went to the box as is. */
+	if (io->in[1] >= 0) {
+		s->in_dst = TAKE_FD(io->in[1]);
+		s->in_src = o->stdin_fd;
+		if (s->in_src < 0) { /* no stdin: the box reads EOF */
+			close(s->in_dst);
+			s->in_dst = -1;
+		}
+	}
+	s->ch.fd = -1;
+	if (o->channel) {
+		fcntl(io->chan[0], F_SETFL, O_NONBLOCK);
+		channel_init(&s->ch, TAKE_FD(io->chan[0]), o->channel);
+	}
+	if (pl->lim.v[LIMIT_WALL_TIME])
+		s->deadline_ns = start_ns + pl->lim.v[LIMIT_WALL_TIME] * 1000000ull;
+	if (pl->lim.procs_by_cgroup)
+		s->pids_next_ns = start_ns + 1000000000ull;
 }
 
 /* Done when the box is gone and its output fully drained. */
@@ -191,7 +221,7 @@ int supervise_once(struct supervisor *s, int max_wait_ms)
 		if (!s->killed && (timeout < 0 || left < timeout))
 			timeout = left;
 	}
-	if (s->o->cancel && *s->o->cancel && !s->killed) {
+	if (s->cancel && *s->cancel && !s->killed) {
 		s->cancelled = true;
 		kill_box(s);
 	}
@@ -304,11 +334,12 @@ static int signal_by_status(int st)
 /* Decides how the run ended. Controller-enforced limits first (they are
  * certain), then the kernel's own evidence (cgroup events, the signal the
  * rlimit sends), then the plain outcome. */
-void attribute(struct supervisor *s, int init_status,
-		      const struct cgroup_usage *cu)
+struct verdict attribute(const struct supervisor *s, int init_status,
+			 const struct cgroup_usage *cu, double cpu_time_s)
 {
-	struct run_result *r = s->ret;
-	const struct box_limits *l = &s->L->lim;
+	struct verdict v = {.evidence = NULL};
+	struct verdict *r = &v;
+	const struct box_limits *l = s->lim;
 	int st = s->have_prog_status ? s->prog_status : init_status;
 	int sig = signal_by_status(st);
 
@@ -322,7 +353,6 @@ void attribute(struct supervisor *s, int init_status,
 
 	r->signal = sig;
 	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	r->evidence = NULL;
 	if (s->io_errno) {
 		/* First: whatever else happened, the output is incomplete. */
 		r->status = STATUS_IO_ERROR;
@@ -348,9 +378,9 @@ void attribute(struct supervisor *s, int init_status,
 		  * loaded host rusage showed 0.83 s when a 1 s RLIMIT_CPU
 		  * had fired. */
 		 (via_shell == SIGXCPU && l->v[LIMIT_CPU_TIME] &&
-		  r->cpu_time_s * 1000 >= 0.5 * (double)l->v[LIMIT_CPU_TIME]) ||
+		  cpu_time_s * 1000 >= 0.5 * (double)l->v[LIMIT_CPU_TIME]) ||
 		 (sig == SIGKILL && l->v[LIMIT_CPU_TIME] &&
-		  r->cpu_time_s * 1000 >= (double)l->v[LIMIT_CPU_TIME]))
+		  cpu_time_s * 1000 >= (double)l->v[LIMIT_CPU_TIME]))
 		r->status = STATUS_CPU_LIMIT;
 	else if (sig == SIGXFSZ || (via_shell == SIGXFSZ && l->v[LIMIT_FILE_SIZE]))
 		r->status = STATUS_FILE_SIZE_LIMIT;
@@ -370,12 +400,13 @@ void attribute(struct supervisor *s, int init_status,
 	else
 		r->status = STATUS_EXITED;
 	if (s->cancelled && r->status == STATUS_SIGNALED)
-		snprintf(r->notice, sizeof(r->notice), "the run was cancelled");
+		r->notice = "the run was cancelled";
 	if (s->violation)
-		snprintf(r->notice, sizeof(r->notice), "%s", s->ch.why);
+		r->notice = s->ch.why;
 	/* exit_code describes a normal exit only; a limit or signal is the
 	 * outcome otherwise. */
 	if (r->status != STATUS_EXITED)
 		r->exit_code = -1;
+	return v;
 }
 
