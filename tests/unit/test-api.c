@@ -4,6 +4,7 @@
  * grant is not there), stdio buffers and their caps, spawn with an event
  * loop, kill, limits. */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -339,6 +340,44 @@ static void test_no_fds_held_by_the_box(void)
 	close(pfd[0]);
 	ward_box_free(b);
 	ward_policy_free(p);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	char path[64];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* A run leaves the application no fd of its own: here with a read-write
+ * directory grant, whose host directory the controller holds open for
+ * applying the box's writes after the run (one leaked per grant and run
+ * before the plan freed its descriptors). */
+static void test_no_fds_left_after_a_run(void)
+{
+	char dir[] = "/tmp/ward-test-api-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(chmod(dir, 0777) == 0);
+	ward_policy *p = new_policy();
+	CHECK_INT(ward_policy_load_profile(p, "sh"), 0);
+	CHECK_INT(ward_policy_grant_rw(p, dir, "/out"), 0);
+	int before = count_fds();
+	for (int i = 0; i < 3; i++) {
+		ward_result *r = NULL;
+		CHECK_INT(ward_run(p, (char *[]){"/bin/sh", "-c", "echo x > /out/f", NULL}, NULL, &r), 0);
+		CHECK(r && ward_result_status(r) == WARD_STATUS_EXITED && ward_result_exit_code(r) == 0);
+		ward_result_free(r);
+	}
+	CHECK_INT(count_fds(), before);
+	ward_policy_free(p);
+	char f[64];
+	snprintf(f, sizeof(f), "%s/f", dir);
+	unlink(f);
+	CHECK(rmdir(dir) == 0);
 }
 
 /* Distinct handles from distinct threads at once: each thread its own
@@ -732,7 +771,8 @@ int main(void)
 		TEST(test_deny_by_default), TEST(test_stdio_buffers),
 		TEST(test_output_undeliverable),
 		TEST(test_limits),	    TEST(test_spawn_event_loop),
-		TEST(test_no_fds_held_by_the_box), TEST(test_threads),
+		TEST(test_no_fds_held_by_the_box), TEST(test_no_fds_left_after_a_run),
+		TEST(test_threads),
 		TEST(test_features),
 		TEST(test_limit_strings),   TEST(test_profiles),
 		TEST(test_exit_status),	    TEST(test_files_and_audit),
