@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sched.h>
@@ -494,12 +495,29 @@ static void wait_for_go(const struct plumbing *io)
 		close(io->disk[0]);
 }
 
+#ifdef WARD_FAULT_HOOKS
+/* Test builds only (tests/unit/test-faults): the step that $WARD_FAULT
+ * names fails with EINVAL, as the kernel could make it fail. */
+static int fault(const char *step)
+{
+	const char *f = getenv("WARD_FAULT");
+	if (f && !strcmp(f, step)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+#define FAULT(step, call) (fault(step) < 0 ? -1 : (call))
+#else
+#define FAULT(step, call) (call)
+#endif
+
 /* Changing credentials clears the parent-death signal: set it again
  * (controller_alive then checks that the controller did not die in
  * between). */
 static int set_death_signal(struct err *e)
 {
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+	if (FAULT("pdeathsig", prctl(PR_SET_PDEATHSIG, SIGKILL)) < 0)
 		return err_errno(e, errno, "cannot set the box's parent-death signal");
 	return 0;
 }

@@ -189,42 +189,41 @@ bool supervise_done(const struct supervisor *s)
 	       s->err_fd < 0;
 }
 
-/* One turn of the controller's event loop: waits at most max_wait_ms
- * (-1 = no bound but the deadline) and handles what is ready. Returns 1
- * once the run is over. */
-int supervise_once(struct supervisor *s, int max_wait_ms)
+/* The clocks: the wall-time deadline (true once it passed: the box is
+ * killed), the pids cgroup's next look, the caller's cancel flag. Lowers
+ * *timeout to the next of them. */
+static bool watch_clocks(struct supervisor *s, int *timeout)
 {
-	struct pollfd pf[9];
-	struct poll_index ix;
-	nfds_t n = supervise_fds(s, pf, &ix);
-
-	if (supervise_done(s))
-		return 1;
-
-	int timeout = max_wait_ms;
 	if (s->deadline_ns && !s->killed) {
 		uint64_t now = now_ns();
 		if (now >= s->deadline_ns) {
 			s->timed_out = true;
 			kill_box(s);
-			return 0;
+			return true;
 		}
 		int left = (int)((s->deadline_ns - now + 999999) / 1000000);
-		if (timeout < 0 || left < timeout)
-			timeout = left;
+		if (*timeout < 0 || left < *timeout)
+			*timeout = left;
 	}
 	if (s->pids_next_ns && !s->killed) {
 		uint64_t now = now_ns();
 		if (now >= s->pids_next_ns)
 			watch_pids(s, now);
 		int left = (int)((s->pids_next_ns - now + 999999) / 1000000);
-		if (!s->killed && (timeout < 0 || left < timeout))
-			timeout = left;
+		if (!s->killed && (*timeout < 0 || left < *timeout))
+			*timeout = left;
 	}
 	if (s->cancel && *s->cancel && !s->killed) {
 		s->cancelled = true;
 		kill_box(s);
 	}
+	return false;
+}
+
+/* poll(), but first a short spin while host functions are being called. */
+static int wait_events(struct supervisor *s, struct pollfd *pf, nfds_t n, int max_wait_ms,
+		       int timeout)
+{
 	/* While the box is calling host functions, its next request usually
 	 * comes within tens of microseconds: wait for it awake for a moment.
 	 * Waking a vCPU that went idle costs about as much again here (see
@@ -246,83 +245,126 @@ int supervise_once(struct supervisor *s, int max_wait_ms)
 	}
 	if (r == 0)
 		r = poll(pf, n, timeout);
+	return r;
+}
+
+/* The caller's stdin, read into the pump's buffer. */
+static void stdin_read(struct supervisor *s)
+{
+	ssize_t k = read(s->in_src, s->inbuf, sizeof(s->inbuf));
+	if (k > 0) {
+		s->in_len = (size_t)k;
+		s->in_off = 0;
+	} else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+		/* A read error is not an end of input: the box would take
+		 * what it got for all of it. */
+		if (k < 0)
+			io_failed(s, "stdin", errno);
+		s->in_src = -1; /* the caller's fd is not ours to close */
+		close(s->in_dst);
+		s->in_dst = -1;
+	}
+}
+
+/* The pump's buffer, written to the box's stdin. */
+static void stdin_write(struct supervisor *s)
+{
+	ssize_t k = write(s->in_dst, s->inbuf + s->in_off, s->in_len - s->in_off);
+	if (k > 0) {
+		s->in_off += (size_t)k;
+		if (s->in_off == s->in_len)
+			s->in_len = s->in_off = 0;
+	} else if (k < 0 && errno != EINTR && errno != EAGAIN) {
+		/* The box closed its stdin. */
+		close(s->in_dst);
+		s->in_dst = -1;
+		s->in_len = 0;
+	}
+}
+
+/* Init's exit_record: how the program ended, and init's evidence. */
+static void read_exit_record(struct supervisor *s)
+{
+	struct exit_record rec;
+	ssize_t k = read(s->status_fd, &rec, sizeof(rec));
+	if (k == (ssize_t)sizeof(rec)) {
+		s->prog_status = rec.status;
+		s->prog_ru = rec.ru;
+		s->memory_exceeded = rec.memory_exceeded;
+		s->procs_at_limit = rec.procs_at_limit;
+		s->data_near_limit = rec.data_near_limit;
+		s->sampled_peak = rec.peak_memory;
+		s->have_prog_status = true;
+	}
+	close(s->status_fd);
+	s->status_fd = -1;
+}
+
+static void serve_channel(struct supervisor *s, short revents)
+{
+	channel_handle(&s->ch, revents);
+	s->chan_active_ns = now_ns();
+	if (s->ch.violation && !s->violation) {
+		s->violation = true;
+		kill_box(s);
+	}
+}
+
+/* Init is gone, and the pid namespace with it: nothing can write to the
+ * pipes any more, so the drain ends. */
+static void init_gone(struct supervisor *s)
+{
+	s->init_done = true;
+	if (s->in_dst >= 0) {
+		close(s->in_dst);
+		s->in_dst = -1;
+	}
+	channel_close(&s->ch);
+}
+
+/* One turn of the controller's event loop: waits at most max_wait_ms
+ * (-1 = no bound but the deadline) and handles what is ready. Returns 1
+ * once the run is over. */
+int supervise_once(struct supervisor *s, int max_wait_ms)
+{
+	struct pollfd pf[9];
+	struct poll_index ix;
+	nfds_t n = supervise_fds(s, pf, &ix);
+	int timeout = max_wait_ms;
+
+	if (supervise_done(s))
+		return 1;
+	if (watch_clocks(s, &timeout))
+		return 0;
+	int r = wait_events(s, pf, n, max_wait_ms, timeout);
 	if (r < 0) {
 		if (errno == EINTR)
 			return 0;
 		kill_box(s);
 		return 1;
 	}
-	if (ix.out >= 0 && pf[ix.out].revents)
+#define READY(i) ((i) >= 0 && pf[(i)].revents)
+	if (READY(ix.out))
 		stream_read(s, &s->out);
-	if (ix.err >= 0 && pf[ix.err].revents)
+	if (READY(ix.err))
 		stream_read(s, &s->err);
-	if (ix.outw >= 0 && pf[ix.outw].revents)
+	if (READY(ix.outw))
 		stream_write(s, &s->out, "stdout");
-	if (ix.errw >= 0 && pf[ix.errw].revents)
+	if (READY(ix.errw))
 		stream_write(s, &s->err, "stderr");
-	if (ix.in >= 0 && pf[ix.in].revents) {
-		ssize_t k = read(s->in_src, s->inbuf, sizeof(s->inbuf));
-		if (k > 0) {
-			s->in_len = (size_t)k;
-			s->in_off = 0;
-		} else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-			/* A read error is not an end of input: the box would
-			 * take what it got for all of it. */
-			if (k < 0)
-				io_failed(s, "stdin", errno);
-			s->in_src = -1; /* the caller's fd is not ours to close */
-			close(s->in_dst);
-			s->in_dst = -1;
-		}
-	}
-	if (ix.inw >= 0 && pf[ix.inw].revents) {
-		ssize_t k = write(s->in_dst, s->inbuf + s->in_off, s->in_len - s->in_off);
-		if (k > 0) {
-			s->in_off += (size_t)k;
-			if (s->in_off == s->in_len)
-				s->in_len = s->in_off = 0;
-		} else if (k < 0 && errno != EINTR && errno != EAGAIN) {
-			/* The box closed its stdin. */
-			close(s->in_dst);
-			s->in_dst = -1;
-			s->in_len = 0;
-		}
-	}
-	if (ix.status >= 0 && pf[ix.status].revents) {
-		struct exit_record rec;
-		ssize_t k = read(s->status_fd, &rec, sizeof(rec));
-		if (k == (ssize_t)sizeof(rec)) {
-			s->prog_status = rec.status;
-			s->prog_ru = rec.ru;
-			s->memory_exceeded = rec.memory_exceeded;
-			s->procs_at_limit = rec.procs_at_limit;
-			s->data_near_limit = rec.data_near_limit;
-			s->sampled_peak = rec.peak_memory;
-			s->have_prog_status = true;
-		}
-		close(s->status_fd);
-		s->status_fd = -1;
-	}
-	if (ix.cerr >= 0 && pf[ix.cerr].revents)
+	if (READY(ix.in))
+		stdin_read(s);
+	if (READY(ix.inw))
+		stdin_write(s);
+	if (READY(ix.status))
+		read_exit_record(s);
+	if (READY(ix.cerr))
 		read_pipe_record(&s->err_fd, &s->cerr, sizeof(s->cerr), &s->cerr_len);
-	if (ix.chan >= 0 && pf[ix.chan].revents) {
-		channel_handle(&s->ch, pf[ix.chan].revents);
-		s->chan_active_ns = now_ns();
-		if (s->ch.violation && !s->violation) {
-			s->violation = true;
-			kill_box(s);
-		}
-	}
-	if (ix.pid >= 0 && pf[ix.pid].revents) {
-		s->init_done = true;
-		/* The pid namespace is gone with init: nothing can write
-		 * to the pipes any more, so the drain ends. */
-		if (s->in_dst >= 0) {
-			close(s->in_dst);
-			s->in_dst = -1;
-		}
-		channel_close(&s->ch);
-	}
+	if (READY(ix.chan))
+		serve_channel(s, pf[ix.chan].revents);
+	if (READY(ix.pid))
+		init_gone(s);
+#undef READY
 	return 0;
 }
 
