@@ -108,8 +108,23 @@ int ns_idmap_userns(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid,
 int ns_set_hostname(const char *name, struct err *e);
 int ns_loopback_up(struct err *e);
 
-/* The ELF interpreter, part of "the program" for an exec list. */
+/* The ELF interpreter of the host's programs, part of "the program" for
+ * an exec list (init.c's list_exec_paths; the broker mirrors that list).
+ * Its path is fixed by each architecture's ABI, not by the host: chosen
+ * here at compile time rather than spelled for x86-64 alone. */
+#if defined(__x86_64__) && defined(__ILP32__)
+#define BOX_ELF_INTERP "/libx32/ld-linux-x32.so.2"
+#elif defined(__x86_64__)
 #define BOX_ELF_INTERP "/lib64/ld-linux-x86-64.so.2"
+#elif defined(__i386__)
+#define BOX_ELF_INTERP "/lib/ld-linux.so.2"
+#elif defined(__aarch64__)
+#define BOX_ELF_INTERP "/lib/ld-linux-aarch64.so.1"
+#elif defined(__riscv) && __riscv_xlen == 64
+#define BOX_ELF_INTERP "/lib/ld-linux-riscv64-lp64d.so.1"
+#else
+#error "BOX_ELF_INTERP: name this architecture's ELF interpreter"
+#endif
 
 /* The box's layout. Where the client shims appear in the box (docs/PROTOCOL.md). */
 #define CLIENT_BOX_DIR "/run/ward"

@@ -160,15 +160,3 @@ char *report_json(const struct run_result *r)
 	json_decref(o);
 	return s;
 }
-
-int report_write(const struct run_result *r, int fd)
-{
-	char *s = report_json(r);
-	if (!s)
-		return -ENOMEM;
-	int ret = write_all(fd, s, strlen(s));
-	if (ret == 0)
-		ret = write_all(fd, "\n", 1);
-	free(s);
-	return ret;
-}

@@ -113,7 +113,6 @@ enum {
  * (\xNN) so that a box cannot forge lines of the caller's output. */
 void denial_format(const struct denial *d, char *buf, size_t len);
 
-/* JSON report (jansson). Writes one object to fd. Returns 0 or -errno. */
-int report_write(const struct run_result *r, int fd);
-/* The same as a heap string. */
+/* The JSON report (jansson): one object, as a heap string; NULL when out
+ * of memory. */
 char *report_json(const struct run_result *r);
