@@ -15,7 +15,7 @@
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _noreturn_ __attribute__((noreturn))
 /* Code that runs on a stack ASan does not know (the program's vfork-style
- * start in run.c): uninstrumented, since ASan would take the foreign stack
+ * start in init.c): uninstrumented, since ASan would take the foreign stack
  * for a corrupt one at each call of a noreturn function and print a
  * warning into the box's stderr. */
 #if defined(__SANITIZE_ADDRESS__)
