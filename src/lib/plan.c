@@ -336,6 +336,16 @@ int plan_filesystem(struct plan *pl, struct plan_notes *n, const struct policy *
 
 #define DEFAULT_PATH_ENV "PATH=/usr/local/bin:/usr/bin:/bin"
 
+/* Does the policy set the variable of `assignment` (NAME=value)? */
+static bool policy_sets(const struct policy *p, const char *assignment)
+{
+	size_t klen = strchr(assignment, '=') - assignment + 1;
+	for (size_t j = 0; j < p->env.n; j++)
+		if (!strncmp(p->env.v[j], assignment, klen))
+			return true;
+	return false;
+}
+
 /* With host functions: the channel's fd, each client shim's module path
  * (unless the policy sets that variable itself) and ward-call on PATH. */
 static int plan_channel_environment(struct plan *pl, const struct policy *p,
@@ -353,15 +363,9 @@ static int plan_channel_environment(struct plan *pl, const struct policy *p,
 	snprintf(fd, sizeof(fd), "WARD_CHANNEL_FD=%d", CHANNEL_BOX_FD);
 	if (strv_push(&pl->env, fd) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; o->client_dir && i < ELEMENTSOF(shim_env); i++) {
-		size_t klen = strchr(shim_env[i], '=') - shim_env[i] + 1;
-		bool set = false;
-		for (size_t j = 0; j < p->env.n; j++)
-			if (!strncmp(p->env.v[j], shim_env[i], klen))
-				set = true;
-		if (!set && strv_push(&pl->env, shim_env[i]) < 0)
+	for (size_t i = 0; o->client_dir && i < ELEMENTSOF(shim_env); i++)
+		if (!policy_sets(p, shim_env[i]) && strv_push(&pl->env, shim_env[i]) < 0)
 			return -ENOMEM;
-	}
 	/* ward-call on the default PATH, so that `ward-call get_post 3`
 	 * works in sh (a PATH the policy sets is left as written). */
 	for (size_t i = 0; o->client_dir && i < pl->env.n; i++) {
@@ -383,15 +387,9 @@ int plan_environment(struct plan *pl, const struct policy *p, const struct run_o
 	static const char *const defaults[] = {
 		DEFAULT_PATH_ENV, "HOME=/tmp", "LANG=C.UTF-8",
 	};
-	for (size_t i = 0; i < ELEMENTSOF(defaults); i++) {
-		size_t klen = strchr(defaults[i], '=') - defaults[i] + 1;
-		bool set = false;
-		for (size_t j = 0; j < p->env.n; j++)
-			if (!strncmp(p->env.v[j], defaults[i], klen))
-				set = true;
-		if (!set && strv_push(&pl->env, defaults[i]) < 0)
+	for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+		if (!policy_sets(p, defaults[i]) && strv_push(&pl->env, defaults[i]) < 0)
 			return -ENOMEM;
-	}
 	/* Last entry for a name wins: keep only the last occurrence. */
 	for (size_t j = 0; j < p->env.n; j++) {
 		const char *eq = strchr(p->env.v[j], '=');
