@@ -1679,6 +1679,19 @@ struct box_run {
 	bool done;
 };
 
+/* The broker, told what it needs of the run (broker.h). */
+static int launch_broker_new(struct launch *L, const struct policy *p, const struct run_options *o,
+			     struct err *e)
+{
+	struct broker_config c = {
+		.fsuid = L->host_uid, .fsgid = L->host_gid, .mounts = &L->mp,
+		.files = p->files, .n_files = p->n_files, .exec = &p->exec, .ask = &p->ask,
+		.on_access = o->on_access, .access_ctx = o->access_ctx,
+		.ask_fn = o->ask, .ask_ctx = o->ask_ctx,
+	};
+	return broker_new(&L->broker, &c, e);
+}
+
 int box_start(const struct policy *p, char *const argv[],
 	      const struct run_options *o, struct run_result *ret,
 	      struct box_run **ret_run)
@@ -1724,8 +1737,8 @@ int box_start(const struct policy *p, char *const argv[],
 	    (o->channel && (r = plan_channel_environment(L, p, o)) < 0) ||
 	    (r = strv_copy(&L->exec, &p->exec)) < 0 ||
 	    (r = check_exec_paths(L, p, e)) < 0 ||
-	    (broker_needed(p, o) &&
-	     (r = broker_new(&L->broker, p, o, &L->mp, L->host_uid, L->host_gid, e)) < 0))
+	    (broker_needed(p, o->on_access) &&
+	     (r = launch_broker_new(L, p, o, e)) < 0))
 		goto fail;
 	if (L->broker)
 		L->broker_fd = broker_box_fd(L->broker);
@@ -1947,8 +1960,12 @@ void box_finish(struct box_run *b)
 	if (s->sampled_peak)
 		ret->peak_memory_bytes = s->sampled_peak;
 	ret->output_bytes = s->output_total;
-	if (L->broker)
-		broker_stop(L->broker, ret);
+	if (L->broker) {
+		broker_stop(L->broker);
+		const struct denial *d = broker_denials(L->broker, &ret->n_denials, &ret->denials_dropped);
+		memcpy(ret->denials, d, sizeof(*d) * ret->n_denials);
+		ret->layers |= LAYER_BROKER;
+	}
 	close(s->pidfd);
 	if (s->in_dst >= 0)
 		close(s->in_dst);

@@ -1,5 +1,5 @@
 /* test-broker.c — the broker's handling of one notification, against its
- * internals (broker.c is compiled into this test): a notification that
+ * internals (src/lib/broker/internal.h): a notification that
  * went stale between the broker's receipt and its path read (the caller's
  * call was interrupted, the caller lives on and rewrote the path) must be
  * dropped, never acted on for what the memory says now.
@@ -8,10 +8,17 @@
  * notification filter (broker_install) and opens a path; the test
  * receives the notification, interrupts the child's call with a signal,
  * lets the child write another path into the same buffer, then hands the
- * stale notification to handle(). */
-#include "../../src/lib/broker.c"
+ * stale notification to broker_handle(). */
+#include "../../src/lib/broker/internal.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -70,7 +77,7 @@ static void test_stale_notification_is_dropped(void)
 		child(sv[1], ready[1], go[0]);
 	}
 	close(sv[1]);
-	b->listener = recv_listener(b);
+	b->listener = broker_recv_listener(b);
 	CHECK(b->listener >= 0);
 
 	struct seccomp_notif n;
@@ -84,7 +91,7 @@ static void test_stale_notification_is_dropped(void)
 	CHECK_INT(read(ready[0], &c, 1), 1);
 	CHECK_INT(c, 'i');
 	b->seen_first = true;
-	handle(b, &n);
+	broker_handle(b, &n);
 	CHECK_INT(n_seen, 0); /* nothing acted on */
 	CHECK_INT(b->n_denials, 0);
 
@@ -92,7 +99,7 @@ static void test_stale_notification_is_dropped(void)
 	CHECK_INT(write(go[1], "g", 1), 1);
 	memset(&n, 0, sizeof(n));
 	CHECK_INT(ioctl(b->listener, SECCOMP_IOCTL_NOTIF_RECV, &n), 0);
-	handle(b, &n);
+	broker_handle(b, &n);
 	CHECK_INT(n_seen, 1);
 	CHECK_STR(n_seen ? seen[0] : NULL, "/etc/passwd");
 	int status = -1;
