@@ -126,6 +126,11 @@ void broker_on_readlink(struct req *q)
 	char target[PATH_MAX];
 	ssize_t k = readlinkat(fd, "", target, sizeof(target));
 	int er = errno;
+	/* readlinkat(fd, "") says ENOENT for what is no symlink, readlink
+	 * of a path naming one says EINVAL: realpath(3) takes EINVAL for
+	 * "not a link" and goes on, ENOENT for a missing file. */
+	if (k < 0 && er == ENOENT && q->path[0])
+		er = EINVAL;
 	if (k < 0) {
 		close(fd);
 		(void)broker_reply(q->b, q->id, 0, er, 0);
