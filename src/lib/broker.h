@@ -6,13 +6,18 @@
  * every other run installs nothing and pays nothing. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
-
-#include "policy.h"
 
 struct broker;
 struct denial;
+struct err;
 struct mnt_plan;
+struct policy;
+struct strv;
+struct vfile;
 
 /* What the broker is told about the run, built by the caller. Everything
  * it points to is read (and copied) by broker_new, except the callbacks'

@@ -105,10 +105,7 @@ static void decode_args(struct req *q, const struct call *c, int nr, const __u64
 	/* rename(old, new), renameat(od, old, nd, new[, flags]); link alike */
 	case OP_RENAME:
 	case OP_LINK: q->dirfd2 = at ? (int)a[2] : AT_FDCWD; break;
-	case OP_OPEN2:
-	case OP_EXEC:
-	case OP_CONNECT:
-	case OP_BIND: break;
+	default: break; /* exec: dirfd, path, flags; connect, bind: read_paths */
 	}
 }
 

@@ -15,6 +15,7 @@
 
 #include "broker.h"
 #include "calls.h"
+#include "util.h"
 
 int broker_install(int sock, struct err *e)
 {
