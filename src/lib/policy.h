@@ -107,7 +107,7 @@ int policy_set_audit(struct policy *p, const char *onoff, struct err *e);
 int policy_add_file(struct policy *p, const char *box, const char *host,
 		    const char *text, struct err *e);
 /* An `ask` rule: accesses under box path prefix `box` that the static
- * grants allow are decided by the run's access handler (broker.c). */
+ * grants allow are decided by the run's access handler (broker/ask.c). */
 int policy_add_ask(struct policy *p, const char *box, struct err *e);
 int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value,
 		     struct err *e);

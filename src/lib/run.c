@@ -188,9 +188,15 @@ static int plumbing_open(struct plumbing *io, const struct run_options *o, size_
 static int open_broker(struct box_run *b, const struct policy *p, const struct run_options *o,
 		       struct err *e)
 {
-	if (!broker_needed(p, o))
+	if (!broker_needed(p, o->on_access))
 		return 0;
-	int r = broker_new(&b->broker, p, o, &b->plan.mp, b->plan.host_uid, b->plan.host_gid, e);
+	struct broker_config c = {
+		.fsuid = b->plan.host_uid, .fsgid = b->plan.host_gid, .mounts = &b->plan.mp,
+		.files = p->files, .n_files = p->n_files, .exec = &p->exec, .ask = &p->ask,
+		.on_access = o->on_access, .access_ctx = o->access_ctx,
+		.ask_fn = o->ask, .ask_ctx = o->ask_ctx,
+	};
+	int r = broker_new(&b->broker, &c, e);
 	if (r < 0)
 		return r;
 	b->io.broker_fd = broker_box_fd(b->broker);
@@ -287,11 +293,20 @@ static int box_spawn(struct box_run *b, struct err *e)
 	return r;
 }
 
+/* Stops the broker's thread and copies its refusals into the result. */
+static void broker_result(struct broker *br, struct run_result *ret)
+{
+	broker_stop(br);
+	const struct denial *d = broker_denials(br, &ret->n_denials, &ret->denials_dropped);
+	memcpy(ret->denials, d, sizeof(*d) * ret->n_denials);
+	ret->layers |= LAYER_BROKER;
+}
+
 /* The result, assembled in one place from what each stage returned: the
  * plan's notes, box_start's setup error, and once the run is over (end
  * non-NULL) the reaping, the cgroup's usage, the box's own report or the
  * supervisor's verdict, and the disk layer's first failure. (The broker's
- * denials are its own: broker_stop.) */
+ * denials are its own: broker_result.) */
 static void result_assemble(struct box_run *b, const struct ending *end)
 {
 	struct run_result *ret = b->ret;
@@ -538,7 +553,7 @@ void box_finish(struct box_run *b)
 		apply_upper_layers(&b->plan, b->io.disk[0], &end.disk_error);
 	result_assemble(b, &end);
 	if (b->broker)
-		broker_stop(b->broker, b->ret);
+		broker_result(b->broker, b->ret);
 	box_release(b);
 	free(b);
 }

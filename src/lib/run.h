@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "policy.h"
+#include "broker.h" /* ACCESS_*: what on_access and ask are told */
 #include "result.h"
 
 struct channel_config;
@@ -48,13 +49,6 @@ struct run_options {
 	/* Host directory of the client shims, bound read-only at
 	 * CLIENT_BOX_DIR when there is a channel; NULL = none. */
 	const char *client_dir;
-};
-enum {
-	ACCESS_READ = 1u << 0,
-	ACCESS_WRITE = 1u << 1,
-	ACCESS_CREATE = 1u << 2, /* O_CREAT: the file may not have existed */
-	ACCESS_EXEC = 1u << 3,
-	ACCESS_DIR = 1u << 4,	 /* the path is a directory */
 };
 enum { CGROUP_AUTO = 0, CGROUP_OFF, CGROUP_REQUIRE };
 
