@@ -100,50 +100,7 @@
 /* Caps: the biggest virtual file, how many the policy may hold. */
 #define MAX_VFILE_SIZE (64u << 20)
 
-enum op {
-	OP_OPEN, OP_OPEN2, OP_STAT, OP_STATX, OP_ACCESS, OP_READLINK, OP_EXEC,
-	OP_MKDIR, OP_UNLINK, OP_RENAME, OP_LINK, OP_CONNECT, OP_BIND,
-};
-
-/* The calls the filter sends to the broker, and where their arguments
- * are. dir < 0: relative to the cwd. */
-static const struct call {
-	int nr;
-	const char *name; /* the family name used in denial records */
-	enum op op;
-	signed char dir, path, flags; /* argument indices, -1 = none */
-} calls[] = {
-	{__NR_open, "open", OP_OPEN, -1, 0, 1},
-	{__NR_creat, "open", OP_OPEN, -1, 0, -1},
-	{__NR_openat, "open", OP_OPEN, 0, 1, 2},
-	{__NR_openat2, "open", OP_OPEN2, 0, 1, -1},
-	{__NR_stat, "stat", OP_STAT, -1, 0, -1},
-	{__NR_lstat, "stat", OP_STAT, -1, 0, -1},
-	{__NR_newfstatat, "stat", OP_STAT, 0, 1, 3},
-	{__NR_statx, "stat", OP_STATX, 0, 1, 2},
-	{__NR_access, "access", OP_ACCESS, -1, 0, -1},
-	{__NR_faccessat, "access", OP_ACCESS, 0, 1, -1},
-	{__NR_faccessat2, "access", OP_ACCESS, 0, 1, 3},
-	{__NR_readlink, "readlink", OP_READLINK, -1, 0, -1},
-	{__NR_readlinkat, "readlink", OP_READLINK, 0, 1, -1},
-	{__NR_execve, "exec", OP_EXEC, -1, 0, -1},
-	{__NR_execveat, "exec", OP_EXEC, 0, 1, 4},
-	{__NR_mkdir, "mkdir", OP_MKDIR, -1, 0, -1},
-	{__NR_mkdirat, "mkdir", OP_MKDIR, 0, 1, -1},
-	{__NR_rmdir, "unlink", OP_UNLINK, -1, 0, -1},
-	{__NR_unlink, "unlink", OP_UNLINK, -1, 0, -1},
-	{__NR_unlinkat, "unlink", OP_UNLINK, 0, 1, 2},
-	/* rename: the second path is the next argument (after its dirfd) */
-	{__NR_rename, "rename", OP_RENAME, -1, 0, -1},
-	{__NR_renameat, "rename", OP_RENAME, 0, 1, -1},
-	{__NR_renameat2, "rename", OP_RENAME, 0, 1, 4},
-	/* link: the new name as for rename; linkat's flags are argument 4 */
-	{__NR_link, "link", OP_LINK, -1, 0, -1},
-	{__NR_linkat, "link", OP_LINK, 0, 1, 4},
-	/* the path is in the sockaddr (argument 1), not a string */
-	{__NR_connect, "connect", OP_CONNECT, -1, 1, -1},
-	{__NR_bind, "bind", OP_BIND, -1, 1, -1},
-};
+#include "broker-calls.h"
 
 struct file_id {
 	dev_t dev;
@@ -200,54 +157,10 @@ int broker_box_fd(const struct broker *b)
 
 int broker_install(int sock, struct err *e)
 {
-	/* open* ... → USER_NOTIF, except newfstatat/statx with AT_EMPTY_PATH:
-	 * that is fstat() (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH),
-	 * a third of a python start's stat calls), which names no path. A box
-	 * passing a path with that flag stats it unaudited, within the static
-	 * layers: an audit gap, not a boundary. BPF jumps only forward, hence
-	 * the layout:
-	 *   0 ld arch; 1 jeq x86_64; 2 ret allow; 3 ld nr;
-	 *   4 jeq newfstatat → F; 5 jeq statx → S; 6.. jeq call → notify;
-	 *   A ret allow; F: ld args[3]; jset AT_EMPTY_PATH → allow2 : notify;
-	 *   S: ld args[2]; jset AT_EMPTY_PATH → allow2 : notify;
-	 *   notify: ret user_notif; allow2: ret allow */
-	struct sock_filter insns[4 + 2 + ELEMENTSOF(calls) + 7];
-	size_t n = 0, nc = ELEMENTSOF(calls);
-	size_t a = 4 + 2 + (nc - 2); /* index of the first ret allow */
-	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						  offsetof(struct seccomp_data, arch));
-	/* Foreign ABIs are the allowlist's business (it kills them). */
-	insns[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						  offsetof(struct seccomp_data, nr));
-	insns[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_newfstatat,
-						(uint8_t)(a + 1 - (n + 1)), 0);
-	n++;
-	insns[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_statx,
-						(uint8_t)(a + 3 - (n + 1)), 0);
-	n++;
-	for (size_t i = 0; i < nc; i++) {
-		if (calls[i].nr == __NR_newfstatat || calls[i].nr == __NR_statx)
-			continue;
-		insns[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
-							(uint8_t)(a + 5 - (n + 1)), 0);
-		n++;
-	}
-	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						  offsetof(struct seccomp_data, args[3]));
-	insns[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, 3, 2);
-	insns[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						  offsetof(struct seccomp_data, args[2]));
-	insns[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, 1, 0);
-	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
-	insns[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	struct sock_fprog prog = {.len = (unsigned short)n, .filter = insns};
-	int lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			       SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	/* The path-taking calls → USER_NOTIF: tools/gen-filter.c, notify_filter. */
+	int lfd = seccomp_apply_notify(e);
 	if (lfd < 0)
-		return err_errno(e, errno, "cannot load the broker's notification filter");
+		return lfd;
 
 	char byte = 'L';
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
