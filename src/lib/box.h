@@ -145,10 +145,12 @@ int landlock_abi(void);
 int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
 		   enum net_mode net, int abi, struct err *e);
 
-/* seccomp.c: loads the precompiled allowlist. Needs no_new_privs. */
+/* seccomp.c: loads the filters tools/gen-filter.c precompiled. Each
+ * needs no_new_privs. memory: init's count, not a cgroup, bounds memory.
+ * seccomp_apply_notify returns the broker's listener fd (or -errno). */
 int seccomp_apply(struct err *e);
 int seccomp_apply_memory_guard(bool memory, struct err *e);
-size_t seccomp_filter_len(void);
+int seccomp_apply_notify(struct err *e);
 
 /* limits.c */
 struct box_limits {

@@ -45,7 +45,7 @@ enum layer {
 	LAYER_BROKER = 1u << 16, /* seccomp user notification to the controller */
 };
 
-/* One call the broker refused (broker.c). */
+/* One call the broker refused (broker/record.c). */
 #define RUN_MAX_DENIALS 64
 struct denial {
 	char call[16];	    /* "open", "stat", "access", "readlink", "exec" */

@@ -132,7 +132,7 @@ static int read_paths(struct req *q, const struct call *c, const __u64 *a)
 static int decode(struct broker *b, const struct seccomp_notif *n, struct req *q, enum op *op)
 {
 	const struct call *c = call_find(n->data.nr);
-	if (!c || n->data.arch != AUDIT_ARCH_X86_64)
+	if (!c || n->data.arch != BROKER_ARCH)
 		return -ENOSYS;
 	*q = (struct req){.b = b, .id = n->id, .pid = (pid_t)n->pid, .call = c->name,
 			  .first = !b->seen_first};

@@ -1,9 +1,18 @@
-/* broker/calls.h — the calls the notification filter sends to the broker
- * (filter.c builds the filter from this table; calls.c decodes each
- * notification with it). Included by those two files only. */
+/* broker/calls.h — the system calls the broker answers, one table for
+ * both its users: tools/gen-filter.c makes the notification filter from
+ * it at build time (every call here goes to the controller), and
+ * calls.c decodes each notification with it at run time.
+ *
+ * The numbers and argument indices are x86_64's: BROKER_ARCH is the only
+ * ABI the filter sends to the broker (gen-filter refuses to build it for
+ * another native arch), and the broker refuses a notification of any
+ * other. */
 #pragma once
 
+#include <linux/audit.h>
 #include <sys/syscall.h>
+
+#define BROKER_ARCH AUDIT_ARCH_X86_64
 
 enum op {
 	OP_OPEN, OP_OPEN2, OP_STAT, OP_STATX, OP_ACCESS, OP_READLINK, OP_EXEC,
@@ -11,7 +20,9 @@ enum op {
 };
 
 /* The calls the filter sends to the broker, and where their arguments
- * are. dir < 0: relative to the cwd. */
+ * are. dir < 0: relative to the cwd. The stat family's flags carry
+ * AT_EMPTY_PATH, with which the call is fstat(): the filter lets that
+ * through unnotified (see gen-filter.c, notify_filter). */
 static const struct call {
 	int nr;
 	const char *name; /* the family name used in denial records */
