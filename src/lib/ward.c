@@ -416,9 +416,10 @@ static int front_end_options(const struct ward_options *opts, ward_box *b, struc
  * -E2BIG when it sets a field past ours (clone3(2), openat2(2)). */
 static int options_copy(const struct ward_options *opts, struct ward_options *ret)
 {
-	ward_options_init(ret);
-	if (!opts)
+	if (!opts) {
+		ward_options_init(ret);
 		return 0;
+	}
 	if (opts->size < WARD_OPTIONS_SIZE_VER0)
 		return -EINVAL;
 	if (opts->size > MAX_OPTIONS_SIZE)
