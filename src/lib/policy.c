@@ -779,7 +779,7 @@ static int parse_text(struct policy *p, const char *name, const char *basedir, c
 		      size_t len, struct parse_ctx *ctx, struct err *e);
 
 /* "python3, lua, ..." for unknown-profile messages. */
-void profile_names(char *buf, size_t len)
+static void profile_names(char *buf, size_t len)
 {
 	size_t off = 0;
 	buf[0] = 0;

@@ -142,5 +142,3 @@ const struct profile *profile_find(const char *name);
 /* Picks a profile name from the program's basename ("python3.11" ->
  * "python3", "bash" -> "sh", unknown -> "native"). */
 const char *profile_for_program(const char *program);
-/* The built-in profiles' names, "python3, lua, ...", for messages. */
-void profile_names(char *buf, size_t len);
