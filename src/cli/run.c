@@ -443,11 +443,6 @@ static void apply_op(ward_policy *p, const struct op *o)
 	check_policy(r, option_name(o->opt), p);
 }
 
-static void policy_freep(ward_policy **p)
-{
-	ward_policy_free(*p);
-}
-
 /* --profile auto: from PROGRAM's name ("python3.11" -> python3), and for
  * a script named by path ("./job.py"), from its #! line, so that
  * `#!/usr/bin/env python3` scripts get the python3 profile. */
@@ -578,16 +573,11 @@ static void catch_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-static void result_freep(ward_result **r)
-{
-	ward_result_free(*r);
-}
-
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a = {.cgroup = WARD_CGROUP_AUTO};
 	parse_args(argc, argv, &a);
-	__attribute__((cleanup(policy_freep))) ward_policy *p = compose_policy(&a);
+	_ward_cleanup_(ward_policy_freep) ward_policy *p = compose_policy(&a);
 	/* --learn writes `env NAME` for these, never the caller's value. */
 	_cleanup_free_ const char **passed = calloc(a.n_ops + 1, sizeof(*passed));
 	if (!passed)
@@ -603,7 +593,7 @@ int cmd_run(int argc, char **argv)
 	out_file_check_distinct(&report, &learn);
 	/* --learn: the profile's own grants stay the profile's; only the
 	 * other grants are narrowed. */
-	__attribute__((cleanup(policy_freep))) ward_policy *profile_only = NULL;
+	_ward_cleanup_(ward_policy_freep) ward_policy *profile_only = NULL;
 	struct learner *learner = NULL;
 	if (a.learn) {
 		const char *profile = a.profile ? a.profile : auto_profile(a.program[0]);
@@ -624,7 +614,7 @@ int cmd_run(int argc, char **argv)
 	o.exit_after = true;
 	o.on_access = a.learn ? learn_access : NULL;
 	o.access_userdata = learner;
-	__attribute__((cleanup(result_freep))) ward_result *r = NULL;
+	_ward_cleanup_(ward_result_freep) ward_result *r = NULL;
 	catch_signals();
 	int ret = ward_run(p, a.program, &o, &r);
 	if (ret < 0)
