@@ -1063,12 +1063,12 @@ static int open_asked(struct req *q, int dirfd, int fl, uint64_t of, uint64_t mo
 	return r;
 }
 
-/* Does an open with flags fl create a file? glibc's __O_TMPFILE includes
- * O_DIRECTORY (O_TMPFILE is "a directory, and an unnamed file in it"), so
- * `fl & __O_TMPFILE` is true for every directory open: test all its bits. */
+/* Does an open with flags fl create a file? O_TMPFILE includes O_DIRECTORY
+ * (it is "a directory, and an unnamed file in it"), so `fl & O_TMPFILE` is
+ * true for every directory open: test all its bits. */
 static bool open_creates(int fl)
 {
-	return (fl & O_CREAT) || (fl & __O_TMPFILE) == __O_TMPFILE;
+	return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPFILE;
 }
 
 static void handle_open(struct req *q, uint64_t id)
@@ -1081,7 +1081,7 @@ static void handle_open(struct req *q, uint64_t id)
 	 * O_CREAT, O_PATH with other flags. */
 	fl &= O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |
 	      FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |
-	      O_SYNC | O_PATH | __O_TMPFILE;
+	      O_SYNC | O_PATH | O_TMPFILE;
 	if (fl & O_PATH)
 		fl &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	if (!open_creates(fl))
@@ -1111,7 +1111,7 @@ static void handle_open(struct req *q, uint64_t id)
 		fd = -ENOTDIR;
 	} else if (fd == -EEXIST && q->is_vfile) {
 		if ((fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC) ||
-		    (fl & __O_TMPFILE) == __O_TMPFILE ||
+		    (fl & O_TMPFILE) == O_TMPFILE ||
 		    (fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
 			refuse(q, id, norm, EROFS);
 			return;

@@ -1,6 +1,7 @@
 /* test-util.c — the parsers and path helpers of util.c that the policy
  * file and the CLI share: sizes, durations, counts, path normalisation. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +265,29 @@ static void test_path_is_under_and_depth(void)
 	CHECK_INT(path_depth("/a/b/c/d"), 4);
 }
 
+/* ward's own signal and errno names (names.c, for the report's "signal"
+ * and the denials' "errno") say what glibc's sigabbrev_np(3) and
+ * strerrorname_np(3) say, number for number, so a report reads the same
+ * whichever C library the ward command was built with. */
+static void test_signal_and_errno_names(void)
+{
+	CHECK_STR(signal_abbrev(SIGSEGV), "SEGV");
+	CHECK_STR(signal_abbrev(SIGKILL), "KILL");
+	CHECK_STR(signal_abbrev(0), NULL);
+	CHECK_STR(signal_abbrev(SIGRTMAX), NULL);
+	CHECK_STR(errno_name(EACCES), "EACCES");
+	CHECK_STR(errno_name(EWOULDBLOCK), "EAGAIN");
+	CHECK_STR(errno_name(0), NULL);
+	CHECK_STR(errno_name(-EPERM), NULL);
+	CHECK_STR(errno_name(4096), NULL);
+#ifdef __GLIBC__
+	for (int sig = -1; sig <= SIGRTMAX + 1; sig++)
+		CHECK_STR(signal_abbrev(sig), sigabbrev_np(sig));
+	for (int e = 1; e <= 200; e++)
+		CHECK_STR(errno_name(e), strerrorname_np(e));
+#endif
+}
+
 int main(void)
 {
 	static const struct test tests[] = {
@@ -274,6 +298,7 @@ int main(void)
 		TEST(test_path_normalize),
 		TEST(test_path_is_under_and_depth),
 		TEST(test_escape_text),
+		TEST(test_signal_and_errno_names),
 	};
 	return run_tests(tests, ELEMENTSOF(tests));
 }
