@@ -17,7 +17,7 @@ static int err_vset(struct err *e, int errnum, bool with_errno,
 		if (with_errno && n >= 0 && (size_t)n < sizeof(e->msg))
 		{
 			snprintf(e->msg + n, sizeof(e->msg) - n, ": %s",
-				 strerror(errnum));
+				 errno_text(errnum));
 			/* messages are lowercase: "no such file or directory" */
 			char *c = e->msg + n + 2;
 			if (*c >= 'A' && *c <= 'Z' && !(c[1] >= 'A' && c[1] <= 'Z'))

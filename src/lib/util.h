@@ -130,7 +130,9 @@ uint64_t now_ns(void);
 void escape_text(char *dst, size_t len, const char *src);
 
 /* The signal's abbreviation without "SIG" ("SEGV") and the errno's
- * symbolic name ("EACCES"), or NULL for a number without one: ward's own
- * tables (names.c) for glibc's sigabbrev_np(3) and strerrorname_np(3). */
+ * symbolic name ("EACCES"), or NULL for a number without one; the errno's
+ * text ("Permission denied", strerror(3) for a number ward does not know):
+ * ward's own tables (names.c), the same whatever the C library. */
 const char *signal_abbrev(int sig);
 const char *errno_name(int errnum);
+const char *errno_text(int errnum);

@@ -265,10 +265,12 @@ static void test_path_is_under_and_depth(void)
 	CHECK_INT(path_depth("/a/b/c/d"), 4);
 }
 
-/* ward's own signal and errno names (names.c, for the report's "signal"
- * and the denials' "errno") say what glibc's sigabbrev_np(3) and
- * strerrorname_np(3) say, number for number, so a report reads the same
- * whichever C library the ward command was built with. */
+/* ward's own signal and errno names and errno texts (names.c, for the
+ * report's "signal", the denials' "errno" and every message) say what
+ * glibc's sigabbrev_np(3), strerrorname_np(3) and strerror(3) say, number
+ * for number, so reports and messages read the same whichever C library
+ * the ward command was built with (musl's strerror says "No file
+ * descriptors available" for EMFILE). */
 static void test_signal_and_errno_names(void)
 {
 	CHECK_STR(signal_abbrev(SIGSEGV), "SEGV");
@@ -280,11 +282,16 @@ static void test_signal_and_errno_names(void)
 	CHECK_STR(errno_name(0), NULL);
 	CHECK_STR(errno_name(-EPERM), NULL);
 	CHECK_STR(errno_name(4096), NULL);
+	CHECK_STR(errno_text(EMFILE), "Too many open files");
+	CHECK_STR(errno_text(ELOOP), "Too many levels of symbolic links");
+	CHECK_STR(errno_text(4096), strerror(4096));
 #ifdef __GLIBC__
 	for (int sig = -1; sig <= SIGRTMAX + 1; sig++)
 		CHECK_STR(signal_abbrev(sig), sigabbrev_np(sig));
-	for (int e = 1; e <= 200; e++)
+	for (int e = 1; e <= 200; e++) {
 		CHECK_STR(errno_name(e), strerrorname_np(e));
+		CHECK_STR(errno_text(e), strerror(e));
+	}
 #endif
 }
 
