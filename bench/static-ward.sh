@@ -25,7 +25,8 @@ fi
 $cc -o "$dir/ward-glibc-dynamic" "$glibc.p"/*.o "$build/src/lib/libward.a" -ljansson
 ls -l "$dir/ward-glibc-dynamic" "$glibc" $musl | awk '{print "  " $5 " bytes  " $NF}'
 
-for payload in /bin/true "python3 -c pass"; do
+# Debian's python3, as in the box (not a shim first on this PATH).
+for payload in /bin/true "/usr/bin/python3 -c pass"; do
 	set -- --cmd "bare=$payload" \
 	       --cmd "glibc-dynamic=$dir/ward-glibc-dynamic run --quiet -- $payload" \
 	       --cmd "glibc-static=$glibc run --quiet -- $payload"
