@@ -76,7 +76,7 @@ void warn(const char *fmt, ...)
 const char *strerror_lc(int errnum)
 {
 	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s", strerror(errnum));
+	snprintf(buf, sizeof(buf), "%s", errno_text(errnum));
 	/* "No such file" -> "no such file", but leave "RPC ..." alone. */
 	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
 		buf[0] = (char)(buf[0] - 'A' + 'a');

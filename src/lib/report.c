@@ -113,7 +113,7 @@ char *report_json(const struct run_result *r)
 	for (size_t i = 0; i < ELEMENTSOF(layer_names); i++)
 		if (r->layers & layer_names[i].bit)
 			json_array_append_new(layers, json_string(layer_names[i].name));
-	const char *sig = r->signal > 0 ? sigabbrev_np(r->signal) : NULL;
+	const char *sig = r->signal > 0 ? signal_abbrev(r->signal) : NULL;
 	char signame[32] = "";
 	if (sig)
 		snprintf(signame, sizeof(signame), "SIG%s", sig);
@@ -149,7 +149,7 @@ char *report_json(const struct run_result *r)
 			json_object_set_new(rec, "path", path);
 			json_object_set_new(rec, "flags", json_string(x->flags));
 			json_object_set_new(rec, "decision", json_string("denied"));
-			json_object_set_new(rec, "errno", json_string(strerrorname_np(x->error) ? strerrorname_np(x->error) : "?"));
+			json_object_set_new(rec, "errno", json_string(errno_name(x->error) ? errno_name(x->error) : "?"));
 			json_object_set_new(rec, "reason", json_string(x->reason));
 			json_array_append_new(d, rec);
 		}

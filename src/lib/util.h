@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "libc-compat.h"
+
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _noreturn_ __attribute__((noreturn))
@@ -126,3 +128,11 @@ uint64_t now_ns(void);
  * printable line. Text without such bytes is copied unchanged, so
  * escaping twice changes nothing. */
 void escape_text(char *dst, size_t len, const char *src);
+
+/* The signal's abbreviation without "SIG" ("SEGV") and the errno's
+ * symbolic name ("EACCES"), or NULL for a number without one; the errno's
+ * text ("Permission denied", strerror(3) for a number ward does not know):
+ * ward's own tables (names.c), the same whatever the C library. */
+const char *signal_abbrev(int sig);
+const char *errno_name(int errnum);
+const char *errno_text(int errnum);

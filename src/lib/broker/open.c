@@ -7,12 +7,12 @@
 
 #include "internal.h"
 
-/* Does an open with flags fl create a file? glibc's __O_TMPFILE includes
+/* Does an open with flags fl create a file? O_TMPFILE includes
  * O_DIRECTORY (O_TMPFILE is "a directory, and an unnamed file in it"), so
- * `fl & __O_TMPFILE` is true for every directory open: test all its bits. */
+ * `fl & O_TMPFILE` is true for every directory open: test all its bits. */
 static bool open_creates(int fl)
 {
-	return (fl & O_CREAT) || (fl & __O_TMPFILE) == __O_TMPFILE;
+	return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPFILE;
 }
 
 /* The ACCESS_* bits of an open with flags fl, ACCESS_DIR aside. */
@@ -102,7 +102,7 @@ static int open_flags(int fl)
 {
 	fl &= O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |
 	      FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |
-	      O_SYNC | O_PATH | __O_TMPFILE;
+	      O_SYNC | O_PATH | O_TMPFILE;
 	if (fl & O_PATH)
 		fl &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	return fl;
@@ -117,7 +117,7 @@ static int open_finish(struct req *q, int fd, int fl)
 		return -ENOTDIR;
 	if (fd == -EEXIST && q->is_vfile) {
 		if ((fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC) ||
-		    (fl & __O_TMPFILE) == __O_TMPFILE ||
+		    (fl & O_TMPFILE) == O_TMPFILE ||
 		    (fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 			return -EROFS;
 		char link[64];
