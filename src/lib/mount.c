@@ -124,50 +124,222 @@ static int open_in_root(int rootfd, const char *path, int flags)
 	return sys_openat2(rootfd, *path ? path : ".", &how);
 }
 
-/* mkdir -p inside the new root; the last component becomes a directory
- * (is_dir) or an empty file (a bind-mount target for a file). The common
- * case, an existing parent, costs one openat2 and one mkdirat; missing
- * parents are made recursively, each resolved inside the root (a component
- * may be a symlink planted in a read-write tree). */
-static int make_node_in_root(int rootfd, const char *path, bool is_dir,
-			     unsigned mode, struct err *e)
+/* The directories of the new root the assembly works in, kept open from
+ * one entry to the next: most entries share a parent (/, /etc, /dev), and
+ * opening it again for each costs an openat2 and a close. A descriptor
+ * names the directory its path led to when it was opened; a mount
+ * attached at or above that path later hides it. So a directory is kept
+ * by its path only when the path is plain (absolute, no ".", ".." or
+ * empty component) and was resolved without following any symlink
+ * (RESOLVE_NO_SYMLINKS): the lookup then passed exactly the directories
+ * its string prefixes name, and an attach at a plain path X reached
+ * without symlinks changes the lookup of exactly the paths X is a prefix
+ * of (root_dirs_attached drops those). A directory reached otherwise is
+ * still opened inside the root (RESOLVE_IN_ROOT), but never found again
+ * by its path, and any attach not known to be plain drops every kept
+ * directory. The paths are the plan's own strings (prefixes of m->dst),
+ * which live as long as the plan. */
+#define ROOT_DIRS 4
+
+struct root_dirs {
+	int rootfd;
+	struct {
+		const char *path; /* NULL: not to be found again by path */
+		size_t len;
+		int fd;
+	} d[ROOT_DIRS];
+	unsigned next;
+};
+
+static bool plain_name(const char *s, size_t n)
 {
-	char parent[4096];
-	const char *slash = strrchr(path, '/');
-	size_t n = slash ? (size_t)(slash - path) : 0;
-	if (!slash || !slash[1])
-		return 0; /* "/" or a trailing slash: nothing to make */
-	if (n >= sizeof(parent))
-		return err_set(e, ENAMETOOLONG, "box path '%s' is too long", path);
-	memcpy(parent, path, n);
-	parent[n] = 0;
-	int dfd = open_in_root(rootfd, n ? parent : "/", O_PATH | O_DIRECTORY);
+	return n && !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+static bool plain_path(const char *p, size_t len)
+{
+	if (!len || p[0] != '/')
+		return false;
+	for (size_t i = 1, start = 1; i <= len; i++)
+		if (i == len || p[i] == '/') {
+			if (!plain_name(p + start, i - start))
+				return false;
+			start = i + 1;
+		}
+	return true;
+}
+
+static void root_dirs_close(struct root_dirs *rd)
+{
+	for (size_t i = 0; i < ROOT_DIRS; i++)
+		if (rd->d[i].fd >= 0) {
+			close(rd->d[i].fd);
+			rd->d[i].fd = -1;
+			rd->d[i].path = NULL;
+		}
+}
+
+/* A mount was attached at box path x; plain: x is a plain path reached
+ * without following a symlink. */
+static void root_dirs_attached(struct root_dirs *rd, const char *x, bool plain)
+{
+	size_t xl = strlen(x);
+	if (!plain || !plain_path(x, xl)) {
+		root_dirs_close(rd);
+		return;
+	}
+	for (size_t i = 0; i < ROOT_DIRS; i++) {
+		const char *p = rd->d[i].path;
+		size_t l = rd->d[i].len;
+		if (rd->d[i].fd >= 0 && (!p || (l >= xl && !memcmp(p, x, xl) && (l == xl || p[xl] == '/')))) {
+			close(rd->d[i].fd);
+			rd->d[i].fd = -1;
+			rd->d[i].path = NULL;
+		}
+	}
+}
+
+/* The directory at box path path[0..len) in the new root, "" being the
+ * root itself: a descriptor borrowed from rd, good until the next call.
+ * *ret_plain: reached by a plain path without symlinks. -1 with errno. */
+static int root_dir(struct root_dirs *rd, const char *path, size_t len, bool *ret_plain)
+{
+	*ret_plain = true;
+	if (len == 0)
+		return rd->rootfd;
+	for (size_t i = 0; i < ROOT_DIRS; i++)
+		if (rd->d[i].fd >= 0 && rd->d[i].path && rd->d[i].len == len &&
+		    !memcmp(rd->d[i].path, path, len))
+			return rd->d[i].fd;
+	char buf[4096];
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len);
+	buf[len] = 0;
+	bool plain = plain_path(path, len);
+	int fd = -1;
+	if (plain) {
+		struct open_how how = {
+			.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+		};
+		fd = sys_openat2(rd->rootfd, buf + 1, &how);
+		if (fd < 0 && errno != ELOOP)
+			return -1;
+		plain = fd >= 0;
+	}
+	if (fd < 0 && (fd = open_in_root(rd->rootfd, buf, O_PATH | O_DIRECTORY)) < 0)
+		return -1;
+	unsigned slot = rd->next++ % ROOT_DIRS;
+	if (rd->d[slot].fd >= 0)
+		close(rd->d[slot].fd);
+	rd->d[slot].path = plain ? path : NULL;
+	rd->d[slot].len = len;
+	rd->d[slot].fd = fd;
+	*ret_plain = plain;
+	return fd;
+}
+
+static int make_dir(struct root_dirs *rd, const char *path, size_t len, unsigned mode,
+		    struct err *e);
+
+/* The directory holding the last component of path[0..len) (borrowed
+ * from rd), the missing ones on the way made (mkdir -p), each resolved
+ * inside the root: a component may be a symlink planted in a read-write
+ * tree. *ret_last: the last component (may be empty: a trailing slash). */
+static int parent_dir(struct root_dirs *rd, const char *path, size_t len, size_t *ret_last,
+		      bool *ret_plain, struct err *e)
+{
+	size_t n = len;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	size_t plen = n ? n - 1 : 0;
+	*ret_last = n;
+	int dfd = root_dir(rd, path, plen, ret_plain);
 	if (dfd < 0 && errno == ENOENT) {
-		int r = make_node_in_root(rootfd, parent, true, 0755, e);
+		int r = make_dir(rd, path, plen, 0755, e);
 		if (r < 0)
 			return r;
-		dfd = open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+		dfd = root_dir(rd, path, plen, ret_plain);
 	}
 	if (dfd < 0)
-		return err_errno(e, errno, "cannot open '%s' in the box", n ? parent : "/");
-	const char *last = slash + 1;
-	int r = 0;
-	if (is_dir) {
-		if (mkdirat(dfd, last, mode) < 0 && errno != EEXIST)
-			r = errno;
-	} else {
-		int fd = openat(dfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			close(fd);
-		else if (errno != EEXIST && errno != ELOOP && errno != EISDIR)
-			r = errno;
-	}
-	close(dfd);
+		return err_errno(e, errno, "cannot open '%.*s' in the box", plen ? (int)plen : 1,
+				 plen ? path : "/");
+	return dfd;
+}
+
+static int node_error(int r, const char *path, size_t len, struct err *e)
+{
 	if (r == EROFS)
-		return err_set(e, r, "cannot create mount point '%s': its parent is read-only in the box (grant the parent, or a path that exists there)", path);
-	if (r)
-		return err_errno(e, r, "cannot create mount point '%s'", path);
+		return err_set(e, r, "cannot create mount point '%.*s': its parent is read-only in the box (grant the parent, or a path that exists there)",
+			       (int)len, path);
+	return err_errno(e, r, "cannot create mount point '%.*s'", (int)len, path);
+}
+
+/* mkdir -p inside the new root: path[0..len) becomes a directory. */
+static int make_dir(struct root_dirs *rd, const char *path, size_t len, unsigned mode,
+		    struct err *e)
+{
+	size_t last;
+	bool plain;
+	int dfd = parent_dir(rd, path, len, &last, &plain, e);
+	if (dfd < 0)
+		return dfd;
+	if (last == len)
+		return 0; /* "/" or a trailing slash: nothing to make */
+	char name[256];
+	if (len - last >= sizeof(name))
+		return err_set(e, ENAMETOOLONG, "box path '%.*s' is too long", (int)len, path);
+	memcpy(name, path + last, len - last);
+	name[len - last] = 0;
+	if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST)
+		return node_error(errno, path, len, e);
 	return 0;
+}
+
+/* Makes the mount point dst in the new root (a directory, or for a file an
+ * empty file) and attaches mnt_fd there. The mount point is the file just
+ * created, or else the node dst names (not followed if a symlink), found
+ * from its parent. */
+static int attach_new(struct root_dirs *rd, int mnt_fd, const char *dst, bool is_dir,
+		      unsigned mode, struct err *e)
+{
+	size_t len = strlen(dst), last;
+	bool plain;
+	int dfd = parent_dir(rd, dst, len, &last, &plain, e);
+	if (dfd < 0)
+		return dfd;
+	const char *name = dst + last;
+	_cleanup_close_ int target = -1;
+	if (*name && is_dir) {
+		if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST)
+			return node_error(errno, dst, len, e);
+	} else if (*name) {
+		target = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (target < 0 && errno != EEXIST && errno != ELOOP && errno != EISDIR)
+			return node_error(errno, dst, len, e);
+	}
+	plain = plain && plain_name(name, len - last);
+	if (target < 0 && plain) {
+		/* One name below the directory, never followed. */
+		struct open_how how = {
+			.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+		};
+		target = sys_openat2(dfd, name, &how);
+	} else if (target < 0) {
+		target = open_in_root(rd->rootfd, dst, O_PATH | O_NOFOLLOW);
+	}
+	if (target < 0)
+		return err_errno(e, errno, "cannot open mount point '%s'", dst);
+	int r = 0;
+	if (sys_move_mount(mnt_fd, "", target, "",
+			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		r = err_errno(e, errno, "cannot mount at '%s'", dst);
+	root_dirs_attached(rd, dst, plain);
+	return r;
 }
 
 static int attach_at(int rootfd, int mnt_fd, const char *dst, struct err *e)
@@ -214,40 +386,41 @@ static int new_fs(const char *type, uint64_t size, uint64_t inodes, unsigned mod
 	return m;
 }
 
-static int write_content(int rootfd, const struct mnt_entry *m, struct err *e)
+/* A file of ward's (/etc/passwd...) with its content: created with its
+ * mode in one step (the umask is 0 while the root is built); a path that
+ * exists already (a later entry for the same file) is rewritten. */
+static int write_content(struct root_dirs *rd, const struct mnt_entry *m, struct err *e)
 {
-	int r = make_node_in_root(rootfd, m->dst, false, m->mode, e);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = open_in_root(rootfd, m->dst, O_WRONLY | O_TRUNC | O_NOFOLLOW);
-	if (fd < 0)
+	size_t len = strlen(m->dst), last;
+	bool plain;
+	int dfd = parent_dir(rd, m->dst, len, &last, &plain, e);
+	if (dfd < 0)
+		return dfd;
+	_cleanup_close_ int fd = -1;
+	if (m->dst[last])
+		fd = openat(dfd, m->dst + last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    m->mode);
+	if (fd < 0 && m->dst[last] && errno != EEXIST && errno != ELOOP && errno != EISDIR)
+		return node_error(errno, m->dst, len, e);
+	bool made = fd >= 0;
+	if (!made && (fd = open_in_root(rd->rootfd, m->dst, O_WRONLY | O_TRUNC | O_NOFOLLOW)) < 0)
 		return err_errno(e, errno, "cannot write '%s'", m->dst);
-	r = write_all(fd, m->src, strlen(m->src));
+	int r = write_all(fd, m->src, strlen(m->src));
 	if (r < 0)
 		return err_errno(e, -r, "cannot write '%s'", m->dst);
-	if (fchmod(fd, m->mode) < 0)
+	if (!made && fchmod(fd, m->mode) < 0)
 		return err_errno(e, errno, "cannot chmod '%s'", m->dst);
 	return 0;
 }
 
-static int make_symlink(int rootfd, const struct mnt_entry *m, struct err *e)
+static int make_symlink(struct root_dirs *rd, const struct mnt_entry *m, struct err *e)
 {
-	const char *slash = strrchr(m->dst, '/');
-	char parent[4096];
-	size_t n = (size_t)(slash - m->dst);
-	if (n >= sizeof(parent))
-		return err_set(e, ENAMETOOLONG, "box path '%s' is too long", m->dst);
-	memcpy(parent, m->dst, n);
-	parent[n] = 0;
-	if (n > 0) {
-		int r = make_node_in_root(rootfd, parent, true, 0755, e);
-		if (r < 0)
-			return r;
-	}
-	_cleanup_close_ int dfd = open_in_root(rootfd, n ? parent : "/", O_PATH | O_DIRECTORY);
+	size_t len = strlen(m->dst), last;
+	bool plain;
+	int dfd = parent_dir(rd, m->dst, len, &last, &plain, e);
 	if (dfd < 0)
-		return err_errno(e, errno, "cannot open '%s' in the box", parent);
-	if (symlinkat(m->src, dfd, slash + 1) < 0 && errno != EEXIST)
+		return dfd;
+	if (symlinkat(m->src, dfd, m->dst + last) < 0 && errno != EEXIST)
 		return err_errno(e, errno, "cannot create symlink '%s'", m->dst);
 	return 0;
 }
@@ -740,6 +913,49 @@ int mnt_capture(struct mnt_plan *mp, struct err *e)
 	return capture(mp, e);
 }
 
+/* Phase 2: each entry of the plan made in the new root, in order. */
+static int assemble(struct root_dirs *rd, struct mnt_plan *mp, int procfd, struct err *e)
+{
+	int r = 0;
+	for (size_t i = 0; i < mp->n && r == 0; i++) {
+		struct mnt_entry *m = &mp->e[i];
+		int fd;
+		switch (m->kind) {
+		case MNT_BIND:
+			if (m->skipped)
+				continue;
+			r = attach_new(rd, m->tree_fd, m->dst, m->src_is_dir, 0755, e);
+			close(m->tree_fd);
+			m->tree_fd = -1;
+			if (r == 0 && m->overlay) {
+				r = overlay_at(rd->rootfd, mp, m, e);
+				root_dirs_close(rd);
+			}
+			break;
+		case MNT_TMPFS:
+			fd = new_fs("tmpfs", m->size, 0, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+			if (fd < 0)
+				return fd;
+			r = attach_new(rd, fd, m->dst, true, 0755, e);
+			close(fd);
+			break;
+		case MNT_PROC:
+			r = attach_new(rd, procfd, m->dst, true, 0555, e);
+			break;
+		case MNT_SYMLINK:
+			r = make_symlink(rd, m, e);
+			break;
+		case MNT_FILE:
+			r = write_content(rd, m, e);
+			break;
+		case MNT_DIR:
+			r = make_dir(rd, m->dst, strlen(m->dst), m->mode, e);
+			break;
+		}
+	}
+	return r;
+}
+
 int mnt_build_root(struct mnt_plan *mp, struct err *e)
 {
 	int r;
@@ -766,63 +982,17 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 		goto out;
 	}
 
-	for (size_t i = 0; i < mp->n; i++) {
-		struct mnt_entry *m = &mp->e[i];
-		int fd;
-		switch (m->kind) {
-		case MNT_BIND:
-			if (m->skipped)
-				continue;
-			r = make_node_in_root(rootfd, m->dst, m->src_is_dir, 0755, e);
-			if (r < 0)
-				goto out;
-			r = attach_at(rootfd, m->tree_fd, m->dst, e);
-			close(m->tree_fd);
-			m->tree_fd = -1;
-			if (r == 0 && m->overlay)
-				r = overlay_at(rootfd, mp, m, e);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_TMPFS:
-			r = make_node_in_root(rootfd, m->dst, true, 0755, e);
-			if (r < 0)
-				goto out;
-			fd = new_fs("tmpfs", m->size, 0, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
-			if (fd < 0) {
-				r = fd;
-				goto out;
-			}
-			r = attach_at(rootfd, fd, m->dst, e);
-			close(fd);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_PROC:
-			r = make_node_in_root(rootfd, m->dst, true, 0555, e);
-			if (r < 0)
-				goto out;
-			r = attach_at(rootfd, procfd, m->dst, e);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_SYMLINK:
-			r = make_symlink(rootfd, m, e);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_FILE:
-			r = write_content(rootfd, m, e);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_DIR:
-			r = make_node_in_root(rootfd, m->dst, true, m->mode, e);
-			if (r < 0)
-				goto out;
-			break;
-		}
-	}
+	/* The umask would narrow the modes the plan gives (files are
+	 * created with theirs in one step); the program gets it back. */
+	mode_t umask_saved = umask(0);
+	struct root_dirs rd = {.rootfd = rootfd};
+	for (size_t i = 0; i < ROOT_DIRS; i++)
+		rd.d[i].fd = -1;
+	r = assemble(&rd, mp, procfd, e);
+	root_dirs_close(&rd);
+	umask(umask_saved);
+	if (r < 0)
+		goto out;
 
 	/* The root itself holds only ward's skeleton: read-only from now on. */
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
