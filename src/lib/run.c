@@ -771,11 +771,7 @@ static _noreturn_ _no_asan_ void box_exec(struct launch *L)
 
 	/* Default signal dispositions and an empty mask: ignored signals
 	 * would otherwise survive execve. */
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	signals_default();
 
 	/* Last: from here on only the allowlist's syscalls work. */
 	/* memfds need the guard with an exec allowlist too: Landlock does
