@@ -11,16 +11,16 @@
  * The victim writes SECRET into its /tmp and its read-write grant
  * (DIR), keeps it in its arguments and environment, listens on the
  * abstract unix socket @NAME and on /tmp/NAME.sock, receives on UDP port
- * peer_port(NAME) of every address, writes a byte to the
- * file SYNC (granted as a single file: the host file itself) and serves
- * until the driver appends one; it then
- * prints how many connections it accepted. The attacker, in a second box
- * of the same host uid, tries to read those files (through every /proc/
- * PID/root it can see, and the victim's host pid), the victim's
- * cmdline, environ and memory, to connect to its sockets, to find its
- * ports and socket names (a network namespace shared by two boxes shares
- * its port space and /proc/net), and to signal it. The driver judges: SECRET absent from A's output, B alive, B
- * accepted nothing. */
+ * peer_port(NAME) of every address, writes a byte to the file SYNC
+ * (granted as a single file: the host file itself) and serves until the
+ * driver appends one; it then prints how many connections (and
+ * datagrams) it accepted. The attacker, in a second box of the same host
+ * uid, tries to read those files (through every /proc/PID/root it can
+ * see, and the victim's host pid), the victim's cmdline, environ and
+ * memory, to connect to its sockets, to find its port and socket names
+ * (a network namespace shared by two boxes shares its port space and
+ * /proc/net), and to signal it. The driver judges: SECRET absent from
+ * A's output, B alive, B accepted nothing. */
 #include <netinet/in.h>
 #include <poll.h>
 #include <stddef.h>
