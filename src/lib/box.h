@@ -171,6 +171,9 @@ int limits_apply_ns_quotas(struct err *e);
 /* Drops every capability from every set, including the bounding and
  * ambient sets, and locks the securebits. */
 int caps_drop_all(struct err *e);
+/* Default dispositions for every signal and an empty mask, as the program
+ * must start with: ignored signals would otherwise survive execve. */
+int signals_default(void);
 
 /* --- cgroups (cgroup.c) --- */
 struct cgroup {

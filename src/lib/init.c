@@ -162,11 +162,7 @@ static _no_asan_ int set_no_new_privs(struct err *e)
  * otherwise survive execve. */
 static _no_asan_ int reset_signals(struct err *e)
 {
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+	if (signals_default() < 0)
 		return err_errno(e, errno, "cannot unblock signals");
 	return 0;
 }

@@ -154,7 +154,8 @@ void plan_free(struct plan *pl);
 _noreturn_ void box_init(struct plan *pl, struct plumbing *io);
 
 /* supervise.c */
-/* Takes the controller's ends of the plumbing once the box runs. */
+/* Takes the controller's ends of the plumbing once the box runs; s is
+ * zero memory (the run is mapped, not allocated: box_start). */
 void supervise_begin(struct supervisor *s, struct plumbing *io, const struct plan *pl,
 		     const struct run_options *o, int pidfd, uint64_t start_ns);
 void kill_box(struct supervisor *s);

@@ -154,11 +154,19 @@ static void watch_pids(struct supervisor *s, uint64_t now)
 void supervise_begin(struct supervisor *s, struct plumbing *io, const struct plan *pl,
 		     const struct run_options *o, int pidfd, uint64_t start_ns)
 {
-	*s = (struct supervisor){.lim = &pl->lim, .cg = pl->have_cg ? &pl->cg : NULL,
-				 .cancel = o->cancel, .pidfd = pidfd, .start_ns = start_ns,
-				 .in_src = -1, .in_dst = -1};
-	s->out = (struct stream){.src = TAKE_FD(io->out[0]), .dst = o->stdout_fd};
-	s->err = (struct stream){.src = TAKE_FD(io->err[0]), .dst = o->stderr_fd};
+	/* s is zero (box_start maps the run): only the fields that are not
+	 * are set, so that the buffers' pages are faulted in only when used
+	 * (an initialiser of the whole struct wrote all 19 of them). */
+	s->lim = &pl->lim;
+	s->cg = pl->have_cg ? &pl->cg : NULL;
+	s->cancel = o->cancel;
+	s->pidfd = pidfd;
+	s->start_ns = start_ns;
+	s->in_src = s->in_dst = -1;
+	s->out.src = TAKE_FD(io->out[0]);
+	s->out.dst = o->stdout_fd;
+	s->err.src = TAKE_FD(io->err[0]);
+	s->err.dst = o->stderr_fd;
 	s->status_fd = TAKE_FD(io->status[0]);
 	s->err_fd = TAKE_FD(io->errp[0]);
 	/* The stdin pump, unless the caller's pipe went to the box as is. */
