@@ -1,7 +1,8 @@
 /* fuzz-policy.c — libFuzzer entry point for the policy file parser.
  *
  * Any input: policy_parse() must return (no crash, no leak, no undefined
- * behaviour under ASan+UBSan) with either success or a message. On
+ * behaviour under ASan+UBSan) with either success or a message and the
+ * policy untouched. On
  * success the policy must survive policy_format() -> policy_parse() and
  * format to the same text again: what ward prints, it can read back.
  *
@@ -38,10 +39,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			goto out;
 		if (strncmp(e.msg, "fuzz.policy", 11) != 0 && !strstr(e.msg, "(included from fuzz.policy:"))
 			fail("error message does not name the file", e.msg);
+		/* All or nothing: a refused text leaves the policy as it was,
+		 * empty. */
+		if (p->n_grants || p->exec.n || p->env.n || p->n_files || p->ask.n || p->cwd ||
+		    p->hostname || p->audit || p->hide_cwd || p->net != NET_NONE)
+			fail("a refused policy left part of itself behind", e.msg);
+		for (size_t i = 0; i < _LIMIT_MAX; i++)
+			if (p->limits[i])
+				fail("a refused policy left a limit behind", e.msg);
 		goto out;
 	}
-	if (p->include_depth != 0)
-		fail("include depth not restored", NULL);
 
 	if (policy_format(p, &text) < 0)
 		fail("policy_format failed", NULL);

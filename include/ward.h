@@ -20,7 +20,16 @@
  *   parameters are named ret_* and written only on success.
  * - A failing policy call leaves a message naming the value and the reason
  *   in ward_policy_error(p).
- * - ward_*_free(NULL) does nothing.
+ * - ward_*_free(NULL) does nothing; ward_*_freep() are the same for
+ *   __attribute__((cleanup)), spelled _ward_cleanup_(ward_policy_freep).
+ * - Callbacks take the caller's userdata as their LAST argument, after
+ *   what the callback is about (as sd-event, curl and GLib do).
+ * - struct ward_options carries its size in its first field, set by
+ *   WARD_OPTIONS_INIT or ward_options_init(): a program built against an
+ *   older, smaller struct keeps working with a newer library, and one
+ *   built against a newer struct gets -E2BIG from an older library when it
+ *   sets a field that library does not know (as clone3(2) and openat2(2)
+ *   treat their structs). Always start from WARD_OPTIONS_INIT.
  * - The library never prints and never exits. Distinct handles may be used
  *   from distinct threads at the same time; there is no global state.
  *
@@ -33,6 +42,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,8 +64,9 @@ WARD_API void ward_policy_free(ward_policy *p);
 WARD_API const char *ward_policy_error(const ward_policy *p);
 
 /* A policy file (ward-policy(5)) or a built-in profile ("python3", "lua",
- * "node", "ruby", "perl", "sh", "native"). -ENOENT, -EINVAL (a malformed
- * file: p may then hold part of it and must not be used to run). */
+ * "node", "ruby", "perl", "sh", "native"), added to p all or nothing: on
+ * any error (-ENOENT, -EINVAL for a malformed file, -ENOMEM, ...) p is
+ * exactly as it was before the call. */
 WARD_API int ward_policy_load_file(ward_policy *p, const char *path);
 WARD_API int ward_policy_load_profile(ward_policy *p, const char *name);
 
@@ -165,6 +176,11 @@ enum {
 typedef bool (*ward_access_handler)(const char *box_path, unsigned access, const char *call,
 				    void *userdata);
 
+/* Observes one file access the broker allowed (ward_options.on_access):
+ * the box path and its WARD_ACCESS_* bits. Runs on the broker's thread,
+ * never concurrently with itself for one run. */
+typedef void (*ward_access_observer)(const char *box_path, unsigned access, void *userdata);
+
 /* Sets (or with fn NULL, clears) the handler. Without one, every access
  * under an ask rule is refused (reason "no application to ask"). */
 WARD_API int ward_policy_set_access_handler(ward_policy *p, ward_access_handler fn,
@@ -181,13 +197,22 @@ enum ward_cgroup {
 	WARD_CGROUP_REQUIRE = 2,
 };
 
-/* ward_options.on_access's how: the WARD_ACCESS_* bits above. */
-
-/* What to connect the box's stdio to. An fd >= 0 is used as is (not
+/* How to run: start from WARD_OPTIONS_INIT (or ward_options_init()),
+ * which sets size, then set fields by name. Pass NULL for all defaults.
+ *
+ * size is sizeof(struct ward_options) as the caller was built: the
+ * library reads only that much, takes any field beyond it as zero (every
+ * field added later has zero as its default), and refuses (-E2BIG) a
+ * struct larger than it knows with a non-zero byte past its own fields.
+ * A size smaller than the first version's, such as 0 from a struct not
+ * made by WARD_OPTIONS_INIT, is -EINVAL.
+ *
+ * What to connect the box's stdio to: an fd >= 0 is used as is (not
  * closed); -1 means: stdin from stdin_data (empty when NULL), stdout and
  * stderr captured into the result, each up to capture_max bytes (0 = 1
- * MiB; the rest is counted and dropped). Pass NULL for all defaults. */
+ * MiB; the rest is counted and dropped). */
 struct ward_options {
+	size_t size; /* sizeof(struct ward_options), by WARD_OPTIONS_INIT */
 	int stdin_fd;
 	const void *stdin_data;
 	size_t stdin_len;
@@ -204,13 +229,24 @@ struct ward_options {
 	/* The caller exits right after the run: do not wait for the box's
 	 * namespaces to be torn down (ignored when a cgroup is used). */
 	bool exit_after;
-	/* When set, the run is brokered and on_access is called, from the
-	 * broker's thread and never concurrently with itself, for every file
-	 * access it allowed: the box path and WARD_ACCESS_* bits. */
-	void (*on_access)(void *userdata, const char *box_path, unsigned how);
+	/* When set, the run is brokered and on_access(box_path, access,
+	 * access_userdata) is called for every file access it allowed. */
+	ward_access_observer on_access;
 	void *access_userdata;
 };
-#define WARD_OPTIONS_INIT {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1}
+#define WARD_OPTIONS_INIT                                                                  \
+	{.size = sizeof(struct ward_options), .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1}
+/* The size of the first version of struct ward_options (this one): the
+ * smallest size the library accepts. */
+#define WARD_OPTIONS_SIZE_VER0                                                              \
+	(offsetof(struct ward_options, access_userdata) + sizeof(void *))
+
+/* The same as `*o = (struct ward_options)WARD_OPTIONS_INIT`. */
+static inline void ward_options_init(struct ward_options *o)
+{
+	const struct ward_options init = WARD_OPTIONS_INIT;
+	*o = init;
+}
 
 /* Runs argv (argv[0] is looked up on the box's PATH) in a box built from
  * p and waits for it. Returns 0 with a result whatever the program did
@@ -377,6 +413,35 @@ struct ward_features {
 	int cgroup_version;	/* 2, 1, or 0 (rlimits only) */
 };
 WARD_API int ward_features(struct ward_features *ret_features);
+
+/* ---- cleanup helpers ----------------------------------------------------
+ * For variables freed when they go out of scope (gcc, clang):
+ *
+ *   _ward_cleanup_(ward_policy_freep) ward_policy *p = NULL;
+ *
+ * Each frees what its argument points to (NULL does nothing). */
+#define _ward_cleanup_(f) __attribute__((cleanup(f)))
+
+static inline void ward_policy_freep(ward_policy **p)
+{
+	ward_policy_free(*p);
+}
+
+static inline void ward_result_freep(ward_result **r)
+{
+	ward_result_free(*r);
+}
+
+static inline void ward_box_freep(ward_box **b)
+{
+	ward_box_free(*b);
+}
+
+/* For the heap strings ward_result_report and ward_policy_format return. */
+static inline void ward_freep(char **s)
+{
+	free(*s);
+}
 
 #ifdef __cplusplus
 }

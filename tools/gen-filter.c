@@ -1,9 +1,18 @@
-/* gen-filter.c — builds ward's seccomp allowlist with libseccomp at build
- * time and writes it out as a C array of BPF instructions.
+/* gen-filter.c — every seccomp program ward loads, made with libseccomp
+ * at build time from the tables below (and the broker's, broker/calls.h)
+ * and written out as C arrays of BPF instructions (seccomp-filter.h):
+ *   ward_seccomp_filter        the allowlist, in every box (seccomp.c)
+ *   ward_notify_filter         the broker's calls to the controller
+ *                              (SECCOMP_RET_USER_NOTIF), when a run has one
+ *   ward_memory_guard          what no count of memory sees, refused
+ *   ward_memory_guard_by_count the same and more, when init's count of
+ *                              pages bounds memory instead of a cgroup
+ * No jump is counted by hand: libseccomp lays out every program, the arch
+ * checks included (the filters are the native arch's, x86_64's).
  *
- * Why at build time: compiling this filter with libseccomp costs ~1.6 ms
+ * Why at build time: compiling the allowlist with libseccomp costs ~1.6 ms
  * per run on the target machines (bench/README.md), more than the whole rest of
- * the box. The filter does not depend on the policy: per-policy decisions
+ * the box. The filters do not depend on the policy: per-policy decisions
  * (which files, which executables, which ports) are made by the mount
  * namespace and Landlock, so one precompiled program serves every run.
  *
@@ -11,10 +20,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +36,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/calls.h"
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+
+#define N(a) (sizeof(a) / sizeof(*(a)))
 
 /* Syscalls a program may make freely. Anything not listed here and not
  * given a rule below fails with ENOSYS (so libcs and runtimes fall back as
@@ -122,14 +137,87 @@ static const char *const denied[] = {
 	"set_thread_area", "get_thread_area", "uretprobe",
 };
 
-static void add(scmp_filter_ctx ctx, uint32_t action, const char *name,
-		unsigned argc, const struct scmp_arg_cmp *args)
+/* The terminal-injection ioctls, refused with EPERM on any fd. Only the
+ * low 32 bits of the command are compared, because the kernel truncates
+ * it to 32 bits: a rule comparing 64 bits lets TIOCSTI|0xffffffff00000000
+ * through (CVE-2019-10063). */
+static const uint32_t bad_ioctls[] = {TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCONS};
+
+/* The memory guard: a second filter, stacked over the allowlist (the
+ * kernel applies the stricter answer of the two), refusing with EPERM
+ * what creates memory that no count of the box's processes sees.
+ *
+ * Without a memory cgroup, memory is bounded by init's count of the box's
+ * resident anonymous and shared pages (run.c). Some memory lives on
+ * without being mapped by any process, so no such count sees it: memfd
+ * files, System V shared memory segments and System V message queues
+ * (kernel memory: msgmni queues of msgmnb bytes, 512 MiB with the default
+ * sysctls). These three are refused in every box. memfd_create also
+ * serves an exec allowlist: Landlock does not govern memfds, so an
+ * execveat() of one would bypass it.
+ *
+ * by_count: refused only when memory is the count's (no memory cgroup):
+ * - semget: System V semaphore arrays are kernel memory (64 bytes a
+ *   semaphore, semmni arrays of semmsl: 1 GiB with the defaults), and the
+ *   box cannot lower kernel.sem (the ipc sysctls are writable only by its
+ *   namespace's uid 0, which ward does not map). With a memory cgroup they
+ *   are charged to the box, so semget stays allowed there.
+ * - mmap(MAP_SHARED or MAP_SHARED_VALIDATE | MAP_ANONYMOUS): the pages
+ *   live in a shmem object that outlives any process's page tables
+ *   (MADV_DONTNEED drops them from the counted RssShmem, or a forked
+ *   keeper holds the mapping without touching it while short-lived
+ *   children fill it). mremap cannot turn a private mapping into a shared
+ *   one, and MAP_SHARED of /dev/zero is closed by the box's /dev/zero
+ *   being /dev/full (run.c plan_filesystem), which has no mmap. Bit 0 of
+ *   the flags is set exactly for those two map types (MAP_PRIVATE is 2,
+ *   MAP_DROPPABLE 8); only the low 32 bits carry flags.
+ * - vmsplice: a pipe slot of one 4 KiB page keeps the whole transparent
+ *   huge page it came from alive after munmap (512 times what a pipe
+ *   holds).
+ * Foreign ABIs get no opinion here (ALLOW): the allowlist kills them. */
+static const struct guard_rule {
+	const char *name;
+	bool by_count; /* only when init's count bounds memory */
+	signed char arg; /* -1: refused whatever the arguments; else only */
+	uint64_t bits;	 /* when all these bits of argument arg are set */
+} guard_refused[] = {
+	{"memfd_create", false, -1, 0},
+	{"shmget", false, -1, 0},
+	{"msgget", false, -1, 0},
+	{"semget", true, -1, 0},
+	{"vmsplice", true, -1, 0},
+	{"mmap", true, 3, MAP_SHARED | MAP_ANONYMOUS},
+};
+
+struct program {
+	struct sock_filter *insns;
+	size_t n;
+};
+
+static _Noreturn void fail(const char *what, int err)
 {
-	int nr = seccomp_syscall_resolve_name(name);
-	if (nr == __NR_SCMP_ERROR) {
-		/* Unknown to this libseccomp: the default action covers it. */
-		return;
-	}
+	fprintf(stderr, "gen-filter: %s%s%s\n", what, err ? ": " : "", err ? strerror(err) : "");
+	exit(1);
+}
+
+/* A context for the native arch: def for a call no rule names, badarch for
+ * a call from any other ABI (libseccomp also routes x32 numbers, bit 30
+ * set on x86_64, to badarch). */
+static scmp_filter_ctx new_filter(uint32_t def, uint32_t badarch)
+{
+	scmp_filter_ctx ctx = seccomp_init(def);
+	if (!ctx)
+		fail("seccomp_init failed", 0);
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badarch) < 0 ||
+	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0 ||
+	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0)
+		fail("seccomp_attr_set failed", 0);
+	return ctx;
+}
+
+static void add_nr(scmp_filter_ctx ctx, uint32_t action, int nr, const char *name,
+		   unsigned argc, const struct scmp_arg_cmp *args)
+{
 	int r = seccomp_rule_add_array(ctx, action, nr, argc, args);
 	if (r < 0 && r != -EEXIST) {
 		fprintf(stderr, "gen-filter: rule for '%s': %s\n", name, strerror(-r));
@@ -137,48 +225,35 @@ static void add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	}
 }
 
-static void emit_names(FILE *out, const char *var, const char *const *names, size_t n)
+static void add(scmp_filter_ctx ctx, uint32_t action, const char *name,
+		unsigned argc, const struct scmp_arg_cmp *args)
 {
-	fprintf(out, "static const char *const %s[] = {\n", var);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "\t\"%s\",\n", names[i]);
-	fprintf(out, "};\n");
+	int nr = seccomp_syscall_resolve_name(name);
+	if (nr < 0) {
+		/* Unknown to this libseccomp, or a pseudo-call with no number
+		 * here: a program that refuses by default covers it; one that
+		 * allows by default would silently lose a refusal. */
+		uint32_t def = SCMP_ACT_ALLOW;
+		if (seccomp_attr_get(ctx, SCMP_FLTATR_ACT_DEFAULT, &def) < 0 ||
+		    (def == SCMP_ACT_ALLOW && action != SCMP_ACT_ALLOW)) {
+			fprintf(stderr, "gen-filter: '%s' has no number here: its refusal would be lost\n",
+				name);
+			exit(1);
+		}
+		return;
+	}
+	add_nr(ctx, action, nr, name, argc, args);
 }
 
-int main(int argc, char **argv)
+/* No set-user-ID or set-group-ID bit, from any call that sets a mode
+ * (open/creat/mkdir are ruled here, mknod is denied): the box writes into
+ * a read-write grant as the directory's owner (an idmapped mount when
+ * ward runs as root), and a root-owned setuid file left in the host
+ * directory would be a way out of every box. The kernel truncates the
+ * mode to umode_t, so only the low bits matter and a mask on them cannot
+ * be bypassed with high bits. */
+static void rule_modes(scmp_filter_ctx ctx)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: gen-filter OUTPUT.h [OUTPUT.pfc]\n");
-		return 2;
-	}
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
-	if (!ctx)
-		return 1;
-	/* A syscall from a foreign ABI (i386 via int 0x80, x32) kills the whole
-	 * process: only the native ABI is in the filter, and libseccomp routes
-	 * every other architecture, and x32 numbers on x86_64, to this action. */
-	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
-	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0 ||
-	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0) {
-		fprintf(stderr, "gen-filter: seccomp_attr_set failed\n");
-		return 1;
-	}
-
-	for (size_t i = 0; i < sizeof(allowed) / sizeof(*allowed); i++)
-		add(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
-	for (size_t i = 0; i < sizeof(denied) / sizeof(*denied); i++) {
-		if (!strcmp(denied[i], "name_to_handle_at"))
-			continue; /* harmless without open_by_handle_at */
-		add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0, NULL);
-	}
-
-	/* No set-user-ID or set-group-ID bit, from any call that sets a mode
-	 * (open/creat/mkdir are ruled here, mknod is denied above): the box
-	 * writes into a read-write grant as the directory's owner (an
-	 * idmapped mount when ward runs as root), and a root-owned setuid file
-	 * left in the host directory would be a way out of every box. The
-	 * kernel truncates the mode to umode_t, so only the low bits matter
-	 * and a mask on them cannot be bypassed with high bits. */
 	static const struct {
 		const char *name;
 		unsigned arg; /* index of the mode argument */
@@ -187,7 +262,7 @@ int main(int argc, char **argv)
 		{"open", 2},  {"openat", 3}, {"creat", 1},    {"mkdir", 1},
 		{"mkdirat", 2},
 	};
-	for (size_t i = 0; i < sizeof(mode_calls) / sizeof(*mode_calls); i++) {
+	for (size_t i = 0; i < N(mode_calls); i++) {
 		unsigned a = mode_calls[i].arg;
 		struct scmp_arg_cmp plain = {a, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0};
 		struct scmp_arg_cmp suid = {a, SCMP_CMP_MASKED_EQ, S_ISUID, S_ISUID};
@@ -196,44 +271,12 @@ int main(int argc, char **argv)
 		add(ctx, SCMP_ACT_ERRNO(EPERM), mode_calls[i].name, 1, &suid);
 		add(ctx, SCMP_ACT_ERRNO(EPERM), mode_calls[i].name, 1, &sgid);
 	}
-	/* fallocate: only the modes the file-size limit bounds. Mode 0 past
-	 * the end of a file is checked against RLIMIT_FSIZE; with
-	 * FALLOC_FL_KEEP_SIZE it is not (blocks past the end, the size kept),
-	 * and FALLOC_FL_INSERT_RANGE grows the size without the check, after
-	 * which mode 0 fills it: either fills a read-write file grant without
-	 * bound. Punching a hole (PUNCH_HOLE|KEEP_SIZE) frees space; ZERO_RANGE
-	 * without KEEP_SIZE is bounded like mode 0. The rest is ENOSYS (the
-	 * default): posix_fallocate uses mode 0. */
-	const uint64_t falloc_ok[] = {0, 0x01 | 0x02 /* KEEP_SIZE|PUNCH_HOLE */, 0x10 /* ZERO_RANGE */};
-	for (size_t i = 0; i < sizeof(falloc_ok) / sizeof(*falloc_ok); i++) {
-		struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_EQ, falloc_ok[i]);
-		add(ctx, SCMP_ACT_ALLOW, "fallocate", 1, &c);
-	}
+}
 
-	/* openat2 carries its mode in a struct seccomp cannot read: ENOSYS
-	 * (the default), and libcs and runtimes fall back to openat, whose
-	 * mode is checked above. The broker answers openat2 the same way. */
-
-	/* clone3 passes its flags in memory seccomp cannot read: answer ENOSYS
-	 * so glibc and others fall back to clone(2), whose flags we check. */
-	/* (That is the default action, so no rule is needed: libseccomp refuses
-	 * a rule identical to the default.) */
-
-	/* clone: no new namespaces (x86_64: flags are the first argument). */
-	const uint64_t ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
-				  CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
-				  CLONE_NEWCGROUP;
-	struct scmp_arg_cmp clone_ok = SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags, 0);
-	add(ctx, SCMP_ACT_ALLOW, "clone", 1, &clone_ok);
-
-	/* ioctl is allowed here; the terminal-injection commands are refused by
-	 * the hand-written prefix below (libseccomp cannot say "allow unless the
-	 * masked value equals X": an unconditional rule supersedes conditional
-	 * ones for the same syscall). */
-	add(ctx, SCMP_ACT_ALLOW, "ioctl", 0, NULL);
-
-	/* socket/socketpair: only unix, inet, inet6 (isolate learned this for
-	 * AF_VSOCK; netlink, packet and the rest are not needed by programs). */
+/* socket/socketpair: only unix, inet, inet6 (isolate learned this for
+ * AF_VSOCK; netlink, packet and the rest are not needed by programs). */
+static void rule_sockets(scmp_filter_ctx ctx)
+{
 	struct scmp_arg_cmp unix_family = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
 	add(ctx, SCMP_ACT_ALLOW, "socket", 1, &unix_family);
 	/* inet and inet6: TCP and UDP only. The protocol (and, for protocol
@@ -250,7 +293,7 @@ int main(int argc, char **argv)
 	} inet_ok[] = {{SOCK_STREAM, 0}, {SOCK_STREAM, IPPROTO_TCP},
 		       {SOCK_DGRAM, 0},	 {SOCK_DGRAM, IPPROTO_UDP}};
 	for (int f = 0; f < 2; f++) {
-		for (size_t i = 0; i < sizeof(inet_ok) / sizeof(*inet_ok); i++) {
+		for (size_t i = 0; i < N(inet_ok); i++) {
 			struct scmp_arg_cmp c[3] = {
 				SCMP_A0(SCMP_CMP_EQ, (uint64_t)inet[f]),
 				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (uint64_t)inet_ok[i].type),
@@ -266,6 +309,47 @@ int main(int argc, char **argv)
 	}
 	struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
 	add(ctx, SCMP_ACT_ALLOW, "socketpair", 1, &unix_only);
+}
+
+/* The calls with their own rules: what their arguments may be. */
+static void rule_arguments(scmp_filter_ctx ctx)
+{
+	/* fallocate: only the modes the file-size limit bounds. Mode 0 past
+	 * the end of a file is checked against RLIMIT_FSIZE; with
+	 * FALLOC_FL_KEEP_SIZE it is not (blocks past the end, the size kept),
+	 * and FALLOC_FL_INSERT_RANGE grows the size without the check, after
+	 * which mode 0 fills it: either fills a read-write file grant without
+	 * bound. Punching a hole (PUNCH_HOLE|KEEP_SIZE) frees space; ZERO_RANGE
+	 * without KEEP_SIZE is bounded like mode 0. The rest is ENOSYS (the
+	 * default): posix_fallocate uses mode 0. */
+	const uint64_t falloc_ok[] = {0, 0x01 | 0x02 /* KEEP_SIZE|PUNCH_HOLE */, 0x10 /* ZERO_RANGE */};
+	for (size_t i = 0; i < N(falloc_ok); i++) {
+		struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_EQ, falloc_ok[i]);
+		add(ctx, SCMP_ACT_ALLOW, "fallocate", 1, &c);
+	}
+
+	/* openat2 carries its mode in a struct seccomp cannot read: ENOSYS
+	 * (the default), and libcs and runtimes fall back to openat, whose
+	 * mode is checked. The broker answers openat2 the same way. */
+
+	/* clone3 passes its flags in memory seccomp cannot read: answer ENOSYS
+	 * so glibc and others fall back to clone(2), whose flags we check.
+	 * (That is the default action, so no rule is needed: libseccomp refuses
+	 * a rule identical to the default.) */
+
+	/* clone: no new namespaces (x86_64: flags are the first argument). */
+	const uint64_t ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+				  CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+				  CLONE_NEWCGROUP;
+	struct scmp_arg_cmp clone_ok = SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags, 0);
+	add(ctx, SCMP_ACT_ALLOW, "clone", 1, &clone_ok);
+
+	/* ioctl is allowed here; the terminal-injection commands are refused
+	 * by ioctl_filter, chained in front (libseccomp cannot say "allow
+	 * unless the masked value equals X" in one program: an unconditional
+	 * rule supersedes conditional ones for the same syscall, and a rule
+	 * compares an argument once). */
+	add(ctx, SCMP_ACT_ALLOW, "ioctl", 0, NULL);
 
 	/* prlimit64 and setpriority on the calling process only (pid/who 0,
 	 * what glibc's setrlimit and nice pass): the box's init has the same
@@ -286,85 +370,211 @@ int main(int argc, char **argv)
 	struct scmp_arg_cmp pl = SCMP_A0(SCMP_CMP_EQ, PER_LINUX);
 	add(ctx, SCMP_ACT_ALLOW, "personality", 1, &pq);
 	add(ctx, SCMP_ACT_ALLOW, "personality", 1, &pl);
+}
 
-	char tmpl[] = "/tmp/gen-filter-XXXXXX";
-	int fd = mkstemp(tmpl);
-	if (fd < 0 || seccomp_export_bpf(ctx, fd) < 0) {
-		fprintf(stderr, "gen-filter: export failed\n");
-		return 1;
+/* The allowlist proper: anything not listed and not ruled fails with
+ * ENOSYS; a syscall from a foreign ABI (i386 via int 0x80, x32) kills the
+ * whole process. */
+static scmp_filter_ctx allowlist(void)
+{
+	scmp_filter_ctx ctx = new_filter(SCMP_ACT_ERRNO(ENOSYS), SCMP_ACT_KILL_PROCESS);
+	for (size_t i = 0; i < N(allowed); i++)
+		add(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
+	for (size_t i = 0; i < N(denied); i++) {
+		if (!strcmp(denied[i], "name_to_handle_at"))
+			continue; /* harmless without open_by_handle_at */
+		add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0, NULL);
 	}
-	off_t len = lseek(fd, 0, SEEK_END);
-	lseek(fd, 0, SEEK_SET);
-	struct sock_filter *prog = malloc((size_t)len);
-	if (!prog || read(fd, prog, (size_t)len) != len) {
-		fprintf(stderr, "gen-filter: read back failed\n");
-		return 1;
-	}
-	close(fd);
-	unlink(tmpl);
+	rule_modes(ctx);
+	rule_sockets(ctx);
+	rule_arguments(ctx);
+	return ctx;
+}
 
+/* The terminal ioctls (bad_ioctls), refused; every other call has no
+ * opinion here (ALLOW), foreign ABIs included: chained in front of the
+ * allowlist, which decides those. */
+static scmp_filter_ctx ioctl_filter(void)
+{
+	scmp_filter_ctx ctx = new_filter(SCMP_ACT_ALLOW, SCMP_ACT_ALLOW);
+	for (size_t i = 0; i < N(bad_ioctls); i++) {
+		struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, bad_ioctls[i]);
+		add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &c);
+	}
+	return ctx;
+}
+
+/* The broker's calls (broker/calls.h) go to the controller
+ * (SECCOMP_RET_USER_NOTIF); the rest is the allowlist's (ALLOW here).
+ * Except the stat family with AT_EMPTY_PATH: that is fstat() (glibc's
+ * fstat is newfstatat(fd, "", AT_EMPTY_PATH), a third of a python
+ * start's stat calls), which names no path. A box passing a path with
+ * that flag stats it unaudited, within the static layers: an audit gap,
+ * not a boundary. Foreign ABIs are not notified (the broker reads
+ * arguments by this table's x86_64 numbers): the allowlist kills them. */
+static scmp_filter_ctx notify_filter(void)
+{
+	scmp_filter_ctx ctx = new_filter(SCMP_ACT_ALLOW, SCMP_ACT_ALLOW);
+	for (size_t i = 0; i < N(calls); i++) {
+		const struct call *c = &calls[i];
+		if ((c->op == OP_STAT || c->op == OP_STATX) && c->flags >= 0) {
+			struct scmp_arg_cmp path = {(unsigned)c->flags, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0};
+			add_nr(ctx, SCMP_ACT_NOTIFY, c->nr, c->name, 1, &path);
+		} else {
+			add_nr(ctx, SCMP_ACT_NOTIFY, c->nr, c->name, 0, NULL);
+		}
+	}
+	return ctx;
+}
+
+/* The memory guard (guard_refused); by_count adds the rules only a
+ * count of memory needs. */
+static scmp_filter_ctx memory_guard(bool by_count)
+{
+	scmp_filter_ctx ctx = new_filter(SCMP_ACT_ALLOW, SCMP_ACT_ALLOW);
+	for (size_t i = 0; i < N(guard_refused); i++) {
+		const struct guard_rule *g = &guard_refused[i];
+		if (g->by_count && !by_count)
+			continue;
+		struct scmp_arg_cmp bits = {(unsigned)g->arg, SCMP_CMP_MASKED_EQ, g->bits, g->bits};
+		add(ctx, SCMP_ACT_ERRNO(EPERM), g->name, g->arg < 0 ? 0 : 1, &bits);
+	}
+	return ctx;
+}
+
+/* The program libseccomp lays out for ctx. */
+static struct program export_program(scmp_filter_ctx ctx)
+{
+	FILE *f = tmpfile();
+	if (!f || seccomp_export_bpf(ctx, fileno(f)) < 0)
+		fail("cannot export a program", errno);
+	off_t len = lseek(fileno(f), 0, SEEK_END);
+	struct program p = {malloc(len > 0 ? (size_t)len : 1), (size_t)len / sizeof(struct sock_filter)};
+	if (len <= 0 || len % (off_t)sizeof(struct sock_filter) || !p.insns ||
+	    pread(fileno(f), p.insns, (size_t)len, 0) != len)
+		fail("cannot read back an exported program", errno);
+	fclose(f);
+	return p;
+}
+
+/* One program from two: first runs, and wherever it would allow, then
+ * decides instead. first must answer only ALLOW ("no opinion") or its
+ * refusals, with constant returns: each RET ALLOW becomes a jump to the
+ * instruction after first's last (BPF_JA's offset is 32 bits wide, so
+ * there is no range to count). */
+static struct program chain(struct program first, struct program then)
+{
+	struct program p = {calloc(first.n + then.n, sizeof(*p.insns)), first.n + then.n};
+	if (!p.insns)
+		fail("out of memory", ENOMEM);
+	for (size_t i = 0; i < first.n; i++) {
+		struct sock_filter f = first.insns[i];
+		if (BPF_CLASS(f.code) == BPF_RET && BPF_RVAL(f.code) != BPF_K)
+			fail("chain: a return that is not a constant", 0);
+		/* Anything but "no opinion" is final: it must be a refusal
+		 * (ERRNO or stricter, the kernel's signed order), never LOG/TRACE/NOTIFY, which would end
+		 * the program before the allowlist has its say. */
+		if (BPF_CLASS(f.code) == BPF_RET && f.k != SECCOMP_RET_ALLOW &&
+		    (int32_t)(f.k & SECCOMP_RET_ACTION_FULL) > (int32_t)SECCOMP_RET_ERRNO)
+			fail("chain: the first program answers something weaker than a refusal", 0);
+		if (f.code == (BPF_RET | BPF_K) && f.k == SECCOMP_RET_ALLOW)
+			f = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(first.n - i - 1));
+		p.insns[i] = f;
+	}
+	memcpy(p.insns + first.n, then.insns, then.n * sizeof(*p.insns));
+	free(first.insns);
+	free(then.insns);
+	return p;
+}
+
+static void emit(FILE *out, const char *var, struct program p)
+{
+	fprintf(out, "static const struct sock_filter %s[%zu] = {\n", var, p.n);
+	for (size_t i = 0; i < p.n; i++)
+		fprintf(out, "\t{0x%04x, %u, %u, 0x%08x},\n", p.insns[i].code, p.insns[i].jt,
+			p.insns[i].jf, p.insns[i].k);
+	fprintf(out, "};\n");
+	free(p.insns);
+}
+
+static void emit_names(FILE *out, const char *var, const char *const *names, size_t n)
+{
+	fprintf(out, "static const char *const %s[] = {\n", var);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "\t\"%s\",\n", names[i]);
+	fprintf(out, "};\n");
+}
+
+/* The tables the programs came from, for tests/unit/test-filter.c, which
+ * runs every program on crafted seccomp_data for every name (only there:
+ * the library has no use for them). The broker's table it includes
+ * itself. */
+static void emit_tables(FILE *out)
+{
+	fprintf(out, "#ifdef WARD_FILTER_TABLES\n");
+	emit_names(out, "ward_filter_allowed", allowed, N(allowed));
+	emit_names(out, "ward_filter_denied", denied, N(denied));
+	fprintf(out, "static const unsigned ward_filter_bad_ioctls[] = {");
+	for (size_t i = 0; i < N(bad_ioctls); i++)
+		fprintf(out, "%s0x%x", i ? ", " : "", bad_ioctls[i]);
+	fprintf(out, "};\nstatic const struct {\n\tconst char *name;\n\tbool by_count;\n"
+		     "\tint arg;\n\tunsigned long long bits;\n} ward_filter_guard[] = {\n");
+	for (size_t i = 0; i < N(guard_refused); i++)
+		fprintf(out, "\t{\"%s\", %s, %d, 0x%llx},\n", guard_refused[i].name,
+			guard_refused[i].by_count ? "true" : "false", guard_refused[i].arg,
+			(unsigned long long)guard_refused[i].bits);
+	fprintf(out, "};\n#endif\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: gen-filter OUTPUT.h [OUTPUT.pfc]\n");
+		return 2;
+	}
+	/* The tables' numbers and argument indices are x86_64's. */
+	if (seccomp_arch_native() != BROKER_ARCH)
+		fail("the syscall tables are x86_64's; this is another arch", 0);
+	/* The actions are fixed by the API level, not probed on the build
+	 * host's kernel (5: KILL_PROCESS, USER_NOTIF). */
+	if (seccomp_api_set(5) < 0)
+		fail("libseccomp has no API level 5", 0);
+
+	const struct {
+		const char *var;
+		scmp_filter_ctx ctx;
+		scmp_filter_ctx prefix; /* chained in front, or NULL */
+	} programs[] = {
+		{"ward_seccomp_filter", allowlist(), ioctl_filter()},
+		{"ward_notify_filter", notify_filter(), NULL},
+		{"ward_memory_guard", memory_guard(false), NULL},
+		{"ward_memory_guard_by_count", memory_guard(true), NULL},
+	};
 	FILE *out = fopen(argv[1], "w");
 	if (!out)
-		return 1;
-	size_t n = (size_t)len / sizeof(*prog);
-
-	/* The prefix: on x86_64, ioctl(fd, cmd) with the LOW 32 bits of cmd
-	 * equal to TIOCSTI, TIOCLINUX, TIOCSETD or TIOCCONS fails with EPERM.
-	 * Only the low half is loaded, because the kernel truncates cmd to
-	 * 32 bits: a rule comparing 64 bits lets TIOCSTI|0xffffffff00000000
-	 * through (CVE-2019-10063). Everything else falls through to the
-	 * libseccomp program, which starts with its own arch and x32 checks. */
-	const uint32_t bad_ioctls[] = {TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCONS};
-	const size_t nbad = sizeof(bad_ioctls) / sizeof(*bad_ioctls);
-	struct sock_filter pre[16];
-	size_t np = 0;
-	const size_t skip = 5 + nbad + 2; /* index of the first libseccomp insn */
-	const size_t deny = skip - 1;
-	pre[np++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4 /* arch */);
-	pre[np] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xc000003e /* AUDIT_ARCH_X86_64 */, 0, (uint8_t)(skip - np - 1));
-	np++;
-	pre[np++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0 /* nr */);
-	pre[np] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 16 /* __NR_ioctl */, 0, (uint8_t)(skip - np - 1));
-	np++;
-	pre[np++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16 + 8 /* args[1], low half */);
-	for (size_t i = 0; i < nbad; i++, np++)
-		pre[np] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, bad_ioctls[i], (uint8_t)(deny - np - 1), 0);
-	pre[np] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(skip - np - 1));
-	np++;
-	pre[np++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0x00050000u /* SECCOMP_RET_ERRNO */ | EPERM);
-	if (np != skip) {
-		fprintf(stderr, "gen-filter: prefix layout error\n");
-		return 1;
-	}
+		fail(argv[1], errno);
 	fprintf(out, "/* Generated by tools/gen-filter.c: do not edit. */\n"
-		     "#pragma once\n#include <linux/filter.h>\n"
-		     "static const struct sock_filter ward_seccomp_filter[%zu] = {\n", np + n);
-	for (size_t i = 0; i < np; i++)
-		fprintf(out, "\t{0x%04x, %u, %u, 0x%08x},\n", pre[i].code,
-			pre[i].jt, pre[i].jf, pre[i].k);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "\t{0x%04x, %u, %u, 0x%08x},\n", prog[i].code,
-			prog[i].jt, prog[i].jf, prog[i].k);
-	fprintf(out, "};\n");
-	/* The tables the program came from, for tests/unit/test-filter.c,
-	 * which runs the program above on crafted seccomp_data for every
-	 * name (only there: the library has no use for them). */
-	fprintf(out, "#ifdef WARD_FILTER_TABLES\n");
-	emit_names(out, "ward_filter_allowed", allowed, sizeof(allowed) / sizeof(*allowed));
-	emit_names(out, "ward_filter_denied", denied, sizeof(denied) / sizeof(*denied));
-	fprintf(out, "static const unsigned ward_filter_bad_ioctls[] = {");
-	for (size_t i = 0; i < nbad; i++)
-		fprintf(out, "%s0x%x", i ? ", " : "", bad_ioctls[i]);
-	fprintf(out, "};\n#endif\n");
-	if (fclose(out) != 0)
-		return 1;
-	if (argc > 2) {
-		int pfd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (pfd < 0 || seccomp_export_pfc(ctx, pfd) < 0)
-			return 1;
-		close(pfd);
+		     "#pragma once\n#include <linux/filter.h>\n#include <stdbool.h>\n");
+	int pfc = argc > 2 ? open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	if (argc > 2 && pfc < 0)
+		fail(argv[2], errno);
+	for (size_t i = 0; i < N(programs); i++) {
+		struct program p = export_program(programs[i].ctx);
+		if (programs[i].prefix)
+			p = chain(export_program(programs[i].prefix), p);
+		emit(out, programs[i].var, p);
+		if (pfc >= 0) {
+			dprintf(pfc, "# %s%s\n", programs[i].var,
+				programs[i].prefix ? " (after the ioctl prefix)" : "");
+			if (seccomp_export_pfc(programs[i].ctx, pfc) < 0)
+				fail(argv[2], 0);
+		}
+		seccomp_release(programs[i].ctx);
+		if (programs[i].prefix)
+			seccomp_release(programs[i].prefix);
 	}
-	seccomp_release(ctx);
-	free(prog);
+	emit_tables(out);
+	if (fclose(out) != 0 || (pfc >= 0 && close(pfc) != 0))
+		fail("cannot write the output", errno);
 	return 0;
 }

@@ -35,7 +35,7 @@ struct learner *learner_new(void)
 	return l;
 }
 
-void learn_access(void *ctx, const char *box_path, unsigned how)
+void learn_access(const char *box_path, unsigned how, void *ctx)
 {
 	struct learner *l = ctx;
 	for (size_t i = 0; i < l->n; i++)

@@ -8,10 +8,10 @@
 void print_denials(const ward_result *r);
 
 /* --learn: the paths the broker allowed during a run. learn_access is
- * the ward_options.on_access callback (ctx = the learner). */
+ * the ward_options.on_access observer (ctx = the learner). */
 struct learner;
 struct learner *learner_new(void);
-void learn_access(void *ctx, const char *box_path, unsigned how);
+void learn_access(const char *box_path, unsigned how, void *ctx);
 /* Writes the learned policy to out (see out_file_write) and frees the
  * learner. p: the run's policy; profile: its profile's grants alone
  * (kept by the profile, not narrowed); program: for the header comment;

@@ -55,12 +55,12 @@ void die_usage(const char *fmt, ...)
 	vmessage(fmt, ap, 0);
 	va_end(ap);
 	fputs("try 'ward --help'\n", stderr);
-	exit(EXIT_USAGE_ERROR);
+	exit(EXIT_USAGE);
 }
 
 void die_oom(void)
 {
-	die(EXIT_SETUP_ERROR, "out of memory");
+	die(EXIT_SETUP, "out of memory");
 }
 
 void warn(const char *fmt, ...)
@@ -76,7 +76,7 @@ void warn(const char *fmt, ...)
 const char *strerror_lc(int errnum)
 {
 	static char buf[256];
-	snprintf(buf, sizeof(buf), "%s", strerror(errnum));
+	snprintf(buf, sizeof(buf), "%s", errno_text(errnum));
 	/* "No such file" -> "no such file", but leave "RPC ..." alone. */
 	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
 		buf[0] = (char)(buf[0] - 'A' + 'a');
@@ -104,7 +104,7 @@ int finish_stdout(int status)
 	/* A closed pipe (`ward profiles | head -1`) is not worth a message. */
 	if (err != EPIPE)
 		warn("cannot write to standard output: %s", strerror_lc(err));
-	return status ? status : EXIT_SETUP_ERROR;
+	return status ? status : EXIT_SETUP;
 }
 
 struct out_file out_file_check(const char *opt, const char *path)
@@ -115,7 +115,7 @@ struct out_file out_file_check(const char *opt, const char *path)
 	struct stat st;
 	size_t len = strlen(path);
 	if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-		die(EXIT_USAGE_ERROR, "--%s: '%s' is a directory (expected a file name)", opt, path);
+		die(EXIT_USAGE, "--%s: '%s' is a directory (expected a file name)", opt, path);
 	const char *slash = strrchr(path, '/');
 	_cleanup_free_ char *dir = slash == path ? strdup("/")
 				 : slash      ? strndup(path, (size_t)(slash - path))
@@ -125,11 +125,11 @@ struct out_file out_file_check(const char *opt, const char *path)
 	f.base = slash ? slash + 1 : path;
 	f.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (f.dirfd < 0 && errno == ENOTDIR)
-		die(EXIT_USAGE_ERROR, "--%s: cannot write '%s': '%s' is not a directory", opt, path, dir);
+		die(EXIT_USAGE, "--%s: cannot write '%s': '%s' is not a directory", opt, path, dir);
 	if (f.dirfd < 0)
-		die_errno(EXIT_USAGE_ERROR, "--%s: cannot write '%s': '%s'", opt, path, dir);
+		die_errno(EXIT_USAGE, "--%s: cannot write '%s': '%s'", opt, path, dir);
 	if (access(dir, W_OK | X_OK) < 0)
-		die_errno(EXIT_USAGE_ERROR, "--%s: cannot write '%s': '%s'", opt, path, dir);
+		die_errno(EXIT_USAGE, "--%s: cannot write '%s': '%s'", opt, path, dir);
 	return f;
 }
 
@@ -142,7 +142,7 @@ void out_file_check_distinct(const struct out_file *a, const struct out_file *b)
 	if (!same && fstatat(a->dirfd, a->base, &fa, 0) == 0 && fstatat(b->dirfd, b->base, &fb, 0) == 0)
 		same = fa.st_dev == fb.st_dev && fa.st_ino == fb.st_ino;
 	if (same)
-		die(EXIT_USAGE_ERROR, "--%s '%s' and --%s '%s' are the same file (one would replace the other)",
+		die(EXIT_USAGE, "--%s '%s' and --%s '%s' are the same file (one would replace the other)",
 		    a->opt, a->path, b->opt, b->path);
 }
 

@@ -6,12 +6,9 @@
 
 #include "util.h" /* generic helpers: cleanup attributes, paths, sizes */
 #include "ward.h" /* everything about boxes goes through libward's API */
-
-/* ward(1)'s own exit statuses; a run's come from ward_result_exit_status. */
-enum {
-	EXIT_USAGE_ERROR = 122, /* bad option, value or policy file */
-	EXIT_SETUP_ERROR = 125, /* nothing was started */
-};
+/* ward(1)'s exit statuses, one table with the library's: the CLI's own
+ * are EXIT_USAGE and EXIT_SETUP; a run's come from ward_result_exit_status. */
+#include "result.h"
 
 /* One entry point per subcommand (main.c dispatches from a table). Each
  * gets argv with argv[0] = the subcommand's name and returns the exit

@@ -1,7 +1,7 @@
 /* doctor.c — `ward doctor`: for this host and this user, which layers a
  * box can have, which a default run would use, and why any is missing.
  *
- * Stays on libward's internal probe (run.h's features_probe): the API's
+ * Stays on libward's internal probe (host_features.h: features_probe): the API's
  * ward_features answers yes or no per layer, while doctor prints each
  * namespace apart, why a layer is missing (the kernel's or the host's
  * reason), where ward would create its cgroups, and whether rlimits can be
@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "common.h"
-#include "run.h" /* features_probe: see above */
+#include "host_features.h" /* features_probe: see above */
 #include "banned.h"
 
 /* One line: "layer:  state  detail". */
@@ -48,7 +48,7 @@ int cmd_doctor(int argc, char **argv)
 	struct features f;
 	int r = features_probe(&f);
 	if (r < 0)
-		die(EXIT_SETUP_ERROR, "doctor: cannot probe this host: %s", strerror_lc(-r));
+		die(EXIT_SETUP, "doctor: cannot probe this host: %s", strerror_lc(-r));
 
 	struct utsname u;
 	bool root = geteuid() == 0;
@@ -138,5 +138,5 @@ int cmd_doctor(int argc, char **argv)
 
 	printf("\n%s\n", ok ? "a default 'ward run' would work here"
 			    : "a default 'ward run' would fail here: see the missing layers above");
-	return finish_stdout(ok ? 0 : EXIT_SETUP_ERROR);
+	return finish_stdout(ok ? 0 : EXIT_SETUP);
 }

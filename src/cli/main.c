@@ -177,7 +177,7 @@ static void ensure_std_fds(void)
 			continue;
 		int n = open("/dev/null", O_RDONLY | O_NOCTTY);
 		if (n < 0)
-			exit(EXIT_SETUP_ERROR); /* nowhere to say it */
+			exit(EXIT_SETUP); /* nowhere to say it */
 		if (n != fd) /* a lower fd was closed too and got it */
 			close(n);
 	}
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 		      "       ward serve [--listen ADDR:PORT] [--config FILE]\n"
 		      "       ward help | --help | --version\n",
 		      stderr);
-		return EXIT_USAGE_ERROR;
+		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))

@@ -34,7 +34,7 @@ static int show_profile(const char *name)
 				break;
 			off += (size_t)n;
 		}
-		die(EXIT_USAGE_ERROR, "unknown profile '%s' (known: %s)", name, known);
+		die(EXIT_USAGE, "unknown profile '%s' (known: %s)", name, known);
 	}
 	size_t len = strlen(text);
 	fwrite(text, 1, len, stdout);

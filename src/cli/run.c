@@ -137,7 +137,7 @@ static void check_profile_name(const char *name)
 			break;
 		off += (size_t)n;
 	}
-	die(EXIT_USAGE_ERROR, "--profile: unknown profile '%s' (expected %s)", name, known);
+	die(EXIT_USAGE, "--profile: unknown profile '%s' (expected %s)", name, known);
 }
 
 static enum ward_cgroup parse_cgroup_mode(const char *s)
@@ -148,7 +148,7 @@ static enum ward_cgroup parse_cgroup_mode(const char *s)
 		return WARD_CGROUP_OFF;
 	if (!strcmp(s, "require"))
 		return WARD_CGROUP_REQUIRE;
-	die(EXIT_USAGE_ERROR, "--cgroup: invalid mode '%s' (expected auto, off or require)", s);
+	die(EXIT_USAGE, "--cgroup: invalid mode '%s' (expected auto, off or require)", s);
 }
 
 /* Parses argv (argv[0] = "run"). Options that shape the run itself are
@@ -188,7 +188,7 @@ static void parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case OPT_REPORT:
 			if (!optarg[0])
-				die(EXIT_USAGE_ERROR, "--report: empty file name (expected FILE or '-' for stderr)");
+				die(EXIT_USAGE, "--report: empty file name (expected FILE or '-' for stderr)");
 			a->report = optarg;
 			break;
 		case OPT_CGROUP:
@@ -199,7 +199,7 @@ static void parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case OPT_LEARN:
 			if (!optarg[0])
-				die(EXIT_USAGE_ERROR, "--learn: empty file name (expected FILE)");
+				die(EXIT_USAGE, "--learn: empty file name (expected FILE)");
 			a->learn = optarg;
 			break;
 		case OPT_POLICY:
@@ -229,7 +229,7 @@ static void check_policy(int r, const char *opt, const ward_policy *p)
 		die_oom();
 	if (r < 0) {
 		const char *msg = ward_policy_error(p);
-		die(EXIT_USAGE_ERROR, "--%s: %s", opt, msg[0] ? msg : strerror_lc(-r));
+		die(EXIT_USAGE, "--%s: %s", opt, msg[0] ? msg : strerror_lc(-r));
 	}
 }
 
@@ -240,7 +240,7 @@ static char *normalize(const char *opt, const char *path)
 	if (!n && errno == ENOMEM)
 		die_oom();
 	if (!n)
-		die_errno(EXIT_USAGE_ERROR, "--%s: invalid path '%s'", opt, path);
+		die_errno(EXIT_USAGE, "--%s: invalid path '%s'", opt, path);
 	return n;
 }
 
@@ -249,9 +249,9 @@ static void check_box_path(const char *opt, const char *path, const char *whole)
 	if (path[0] == '/')
 		return;
 	if (whole)
-		die(EXIT_USAGE_ERROR, "--%s: invalid box path '%s' in '%s' (expected an absolute path)", opt,
+		die(EXIT_USAGE, "--%s: invalid box path '%s' in '%s' (expected an absolute path)", opt,
 		    path, whole);
-	die(EXIT_USAGE_ERROR, "--%s: invalid box path '%s' (expected an absolute path)", opt, path);
+	die(EXIT_USAGE, "--%s: invalid box path '%s' (expected an absolute path)", opt, path);
 }
 
 /* --ro/--rw HOST[:BOX]. HOST is made absolute against the current
@@ -266,7 +266,7 @@ static void add_bind(ward_policy *p, int opt, const char *arg)
 	if (!host)
 		die_oom();
 	if (!host[0])
-		die(EXIT_USAGE_ERROR, "--%s: invalid grant '%s' (expected HOST[:BOX])", name, arg);
+		die(EXIT_USAGE, "--%s: invalid grant '%s' (expected HOST[:BOX])", name, arg);
 	const char *box = colon ? colon + 1 : NULL;
 	if (box)
 		check_box_path(name, box, arg);
@@ -277,7 +277,7 @@ static void add_bind(ward_policy *p, int opt, const char *arg)
 	} else {
 		_cleanup_free_ char *cwd = getcwd(NULL, 0);
 		if (!cwd)
-			die_errno(EXIT_USAGE_ERROR, "--%s: '%s': cannot resolve against the current directory",
+			die_errno(EXIT_USAGE, "--%s: '%s': cannot resolve against the current directory",
 				  name, host);
 		_cleanup_free_ char *joined = NULL;
 		if (asprintf(&joined, "%s/%s", cwd, host) < 0)
@@ -286,7 +286,7 @@ static void add_bind(ward_policy *p, int opt, const char *arg)
 	}
 	struct stat st;
 	if (stat(abs, &st) < 0)
-		die_errno(EXIT_USAGE_ERROR, "--%s: '%s'", name, host);
+		die_errno(EXIT_USAGE, "--%s: '%s'", name, host);
 
 	_cleanup_free_ char *box_norm = normalize(name, box ? box : abs);
 	check_policy(opt == OPT_RO ? ward_policy_grant_ro(p, abs, box_norm)
@@ -306,10 +306,10 @@ static void add_tmpfs(ward_policy *p, const char *arg)
 	if (colon) {
 		int r = parse_size(colon + 1, &size);
 		if (r == -ERANGE)
-			die(EXIT_USAGE_ERROR, "--tmpfs: size '%s' in '%s' out of range (expected at least 1 byte)",
+			die(EXIT_USAGE, "--tmpfs: size '%s' in '%s' out of range (expected at least 1 byte)",
 			    colon + 1, arg);
 		if (r < 0)
-			die(EXIT_USAGE_ERROR, "--tmpfs: invalid size '%s' in '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
+			die(EXIT_USAGE, "--tmpfs: invalid size '%s' in '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
 			    colon + 1, arg);
 	}
 	_cleanup_free_ char *norm = normalize("tmpfs", box);
@@ -323,7 +323,7 @@ static void add_file(ward_policy *p, int opt, const char *arg)
 	const char *name = option_name(opt);
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)
-		die(EXIT_USAGE_ERROR, "--%s: invalid value '%s' (expected BOX=%s)", name, arg,
+		die(EXIT_USAGE, "--%s: invalid value '%s' (expected BOX=%s)", name, arg,
 		    opt == OPT_FILE ? "HOST" : "TEXT");
 	_cleanup_free_ char *box = strndup(arg, (size_t)(eq - arg));
 	if (!box)
@@ -332,14 +332,14 @@ static void add_file(ward_policy *p, int opt, const char *arg)
 	_cleanup_free_ char *host = NULL;
 	if (opt == OPT_FILE) {
 		if (!eq[1])
-			die(EXIT_USAGE_ERROR, "--%s: missing host file in '%s' (expected BOX=HOST)", name, arg);
+			die(EXIT_USAGE, "--%s: missing host file in '%s' (expected BOX=HOST)", name, arg);
 		if (eq[1] == '/') {
 			host = normalize(name, eq + 1);
 		} else {
 			_cleanup_free_ char *cwd = getcwd(NULL, 0);
 			_cleanup_free_ char *joined = NULL;
 			if (!cwd || asprintf(&joined, "%s/%s", cwd, eq + 1) < 0)
-				die_errno(EXIT_USAGE_ERROR, "--%s: '%s': cannot resolve against the current directory",
+				die_errno(EXIT_USAGE, "--%s: '%s': cannot resolve against the current directory",
 					  name, eq + 1);
 			host = normalize(name, joined);
 		}
@@ -379,7 +379,7 @@ static int set_net(ward_policy *p, const char *mode)
 		return ward_policy_set_net(p, WARD_NET_NONE);
 	if (!strcmp(mode, "loopback"))
 		return ward_policy_set_net(p, WARD_NET_LOOPBACK);
-	die(EXIT_USAGE_ERROR, "--net: invalid mode '%s' (expected none or loopback)", mode);
+	die(EXIT_USAGE, "--net: invalid mode '%s' (expected none or loopback)", mode);
 }
 
 /* Applies one queued option to the policy; every failure is a usage
@@ -397,7 +397,7 @@ static void apply_op(ward_policy *p, const struct op *o)
 				die_oom();
 			/* The message names the file and line already. */
 			if (r < 0)
-				die(EXIT_USAGE_ERROR, "%s",
+				die(EXIT_USAGE, "%s",
 				    ward_policy_error(p)[0] ? ward_policy_error(p) : strerror_lc(-r));
 			return;
 		case OPT_RO:
@@ -420,7 +420,7 @@ static void apply_op(ward_policy *p, const struct op *o)
 			break;
 		case OPT_ENV:
 			if (!o->arg[0] || o->arg[0] == '=')
-				die(EXIT_USAGE_ERROR, "--env: invalid variable '%s' (expected NAME or NAME=VALUE)", o->arg);
+				die(EXIT_USAGE, "--env: invalid variable '%s' (expected NAME or NAME=VALUE)", o->arg);
 			r = add_env(p, o->arg);
 			break;
 		case OPT_HOSTNAME:
@@ -437,15 +437,10 @@ static void apply_op(ward_policy *p, const struct op *o)
 			r = set_net(p, o->arg);
 			break;
 		default:
-			die(EXIT_SETUP_ERROR, "internal error: unhandled option %d", o->opt);
+			die(EXIT_SETUP, "internal error: unhandled option %d", o->opt);
 		}
 	}
 	check_policy(r, option_name(o->opt), p);
-}
-
-static void policy_freep(ward_policy **p)
-{
-	ward_policy_free(*p);
 }
 
 /* --profile auto: from PROGRAM's name ("python3.11" -> python3), and for
@@ -492,7 +487,7 @@ static ward_policy *compose_policy(const struct run_args *a)
 		if (r == -ENOMEM)
 			die_oom();
 		if (r < 0)
-			die(EXIT_SETUP_ERROR, "profile '%s': %s", profile,
+			die(EXIT_SETUP, "profile '%s': %s", profile,
 			    ward_policy_error(p)[0] ? ward_policy_error(p) : strerror_lc(-r));
 	}
 	for (size_t i = 0; i < a->n_ops; i++)
@@ -578,16 +573,11 @@ static void catch_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-static void result_freep(ward_result **r)
-{
-	ward_result_free(*r);
-}
-
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a = {.cgroup = WARD_CGROUP_AUTO};
 	parse_args(argc, argv, &a);
-	__attribute__((cleanup(policy_freep))) ward_policy *p = compose_policy(&a);
+	_ward_cleanup_(ward_policy_freep) ward_policy *p = compose_policy(&a);
 	/* --learn writes `env NAME` for these, never the caller's value. */
 	_cleanup_free_ const char **passed = calloc(a.n_ops + 1, sizeof(*passed));
 	if (!passed)
@@ -603,7 +593,7 @@ int cmd_run(int argc, char **argv)
 	out_file_check_distinct(&report, &learn);
 	/* --learn: the profile's own grants stay the profile's; only the
 	 * other grants are narrowed. */
-	__attribute__((cleanup(policy_freep))) ward_policy *profile_only = NULL;
+	_ward_cleanup_(ward_policy_freep) ward_policy *profile_only = NULL;
 	struct learner *learner = NULL;
 	if (a.learn) {
 		const char *profile = a.profile ? a.profile : auto_profile(a.program[0]);
@@ -624,11 +614,11 @@ int cmd_run(int argc, char **argv)
 	o.exit_after = true;
 	o.on_access = a.learn ? learn_access : NULL;
 	o.access_userdata = learner;
-	__attribute__((cleanup(result_freep))) ward_result *r = NULL;
+	_ward_cleanup_(ward_result_freep) ward_result *r = NULL;
 	catch_signals();
 	int ret = ward_run(p, a.program, &o, &r);
 	if (ret < 0)
-		die(EXIT_SETUP_ERROR, "cannot run '%s': %s", a.program[0], strerror_lc(-ret));
+		die(EXIT_SETUP, "cannot run '%s': %s", a.program[0], strerror_lc(-ret));
 	/* ward's own writes from here on may meet a closed pipe: fail them
 	 * with EPIPE instead of dying before the report is written. */
 	signal(SIGPIPE, SIG_IGN);
@@ -651,10 +641,10 @@ int cmd_run(int argc, char **argv)
 	 * or missing one. */
 	int status = ward_result_exit_status(r);
 	if (!report_finish(&report, r))
-		status = EXIT_SETUP_ERROR;
+		status = EXIT_SETUP;
 	if (a.learn && rs != WARD_STATUS_SETUP_ERROR &&
 	    !learn_finish(&learn, p, profile_only, learner, a.program, passed, r))
-		status = EXIT_SETUP_ERROR;
+		status = EXIT_SETUP;
 	if (cancelled) {
 		int sig = cancelled;
 		ward_policy_free(TAKE_PTR(p));

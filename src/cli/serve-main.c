@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 	}
 	char err[600];
 	if (!config_load(config_path, &config, err, sizeof(err)))
-		die(EXIT_USAGE_ERROR, "%s", err);
+		die(EXIT_USAGE, "%s", err);
 	if (listen_arg)
 		snprintf(config.listen, sizeof(config.listen), "%s", listen_arg);
 	struct sockaddr_storage addr;
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 	unsigned port = 0;
 	int r = http_start(&config, (struct sockaddr *)&addr, &port);
 	if (r < 0)
-		die(EXIT_SETUP_ERROR, "serve: cannot listen on '%s': %s", config.listen,
+		die(EXIT_SETUP, "serve: cannot listen on '%s': %s", config.listen,
 		    strerror_lc(-r));
 	json_t *layers = layers_json();
 	char *ltext = layers ? json_dumps(layers, JSON_COMPACT) : NULL;

@@ -27,6 +27,6 @@ int cmd_serve(int argc, char **argv)
 	}
 	argv[0] = (char *)"ward-serve";
 	execv(found, argv);
-	die(EXIT_SETUP_ERROR, "serve: cannot run '%s': %s (was ward built with libmicrohttpd?)",
+	die(EXIT_SETUP, "serve: cannot run '%s': %s (was ward built with libmicrohttpd?)",
 	    found, strerror_lc(errno));
 }

@@ -8,7 +8,8 @@
 
 #include <sys/types.h>
 
-#include "run.h"
+#include "host_features.h"
+#include "policy.h"
 
 /* --- the box's file system (mount.c) --- */
 
@@ -107,8 +108,29 @@ int ns_idmap_userns(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid,
 int ns_set_hostname(const char *name, struct err *e);
 int ns_loopback_up(struct err *e);
 
-/* The ELF interpreter, part of "the program" for an exec list. */
+/* The ELF interpreter of the host's programs, part of "the program" for
+ * an exec list (init.c's list_exec_paths; the broker mirrors that list).
+ * Its path is fixed by each architecture's ABI, not by the host: chosen
+ * here at compile time rather than spelled for x86-64 alone. */
+#if defined(__x86_64__) && defined(__ILP32__)
+#define BOX_ELF_INTERP "/libx32/ld-linux-x32.so.2"
+#elif defined(__x86_64__)
 #define BOX_ELF_INTERP "/lib64/ld-linux-x86-64.so.2"
+#elif defined(__i386__)
+#define BOX_ELF_INTERP "/lib/ld-linux.so.2"
+#elif defined(__aarch64__)
+#define BOX_ELF_INTERP "/lib/ld-linux-aarch64.so.1"
+#elif defined(__riscv) && __riscv_xlen == 64
+#define BOX_ELF_INTERP "/lib/ld-linux-riscv64-lp64d.so.1"
+#else
+#error "BOX_ELF_INTERP: name this architecture's ELF interpreter"
+#endif
+
+/* The box's layout. Where the client shims appear in the box (docs/PROTOCOL.md). */
+#define CLIENT_BOX_DIR "/run/ward"
+#define CHANNEL_BOX_FD 4
+/* The box's end of the broker socket, until it hands over the listener. */
+#define BROKER_BOX_FD 5
 
 #define BOX_UID 1000
 #define BOX_GID 1000
@@ -123,10 +145,12 @@ int landlock_abi(void);
 int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
 		   enum net_mode net, int abi, struct err *e);
 
-/* seccomp.c: loads the precompiled allowlist. Needs no_new_privs. */
+/* seccomp.c: loads the filters tools/gen-filter.c precompiled. Each
+ * needs no_new_privs. memory: init's count, not a cgroup, bounds memory.
+ * seccomp_apply_notify returns the broker's listener fd (or -errno). */
 int seccomp_apply(struct err *e);
 int seccomp_apply_memory_guard(bool memory, struct err *e);
-size_t seccomp_filter_len(void);
+int seccomp_apply_notify(struct err *e);
 
 /* limits.c */
 struct box_limits {
@@ -147,6 +171,9 @@ int limits_apply_ns_quotas(struct err *e);
 /* Drops every capability from every set, including the bounding and
  * ambient sets, and locks the securebits. */
 int caps_drop_all(struct err *e);
+/* Default dispositions for every signal and an empty mask, as the program
+ * must start with: ignored signals would otherwise survive execve. */
+int signals_default(void);
 
 /* --- cgroups (cgroup.c) --- */
 struct cgroup {

@@ -35,17 +35,24 @@
 
 #define CG_ROOT "/sys/fs/cgroup"
 
-static bool file_has_word(const char *path, const char *word)
+static bool has_word(const char *buf, const char *word)
 {
-	_cleanup_free_ char *buf = NULL;
-	if (read_file(path, 65536, &buf, NULL) < 0)
-		return false;
 	size_t n = strlen(word);
-	for (char *p = buf; (p = strstr(p, word)); p += n)
+	for (const char *p = buf; (p = strstr(p, word)); p += n)
 		if ((p == buf || p[-1] == ' ' || p[-1] == '\n') &&
 		    (p[n] == 0 || p[n] == ' ' || p[n] == '\n'))
 			return true;
 	return false;
+}
+
+/* Does a cgroup.subtree_control enable both the memory and the pids
+ * controller? (One read of the file.) */
+static bool file_has_mem_pids(const char *path)
+{
+	_cleanup_free_ char *buf = NULL;
+	if (read_file(path, 65536, &buf, NULL) < 0)
+		return false;
+	return has_word(buf, "memory") && has_word(buf, "pids");
 }
 
 static bool is_cgroup2(const char *path)
@@ -107,7 +114,7 @@ static bool detect_delegated(const char *v2, struct features *f, char *why,
 		return false;
 	}
 	snprintf(probe, sizeof(probe), "%s/cgroup.subtree_control", parent);
-	if (!file_has_word(probe, "memory") || !file_has_word(probe, "pids")) {
+	if (!file_has_mem_pids(probe)) {
 		snprintf(why, whylen,
 			 "'%s' is delegated to uid %d but its cgroup.subtree_control does not enable memory and pids",
 			 parent, (int)geteuid());
@@ -138,8 +145,7 @@ void cgroup_detect(struct features *f)
 	if (v2) {
 		char p[600], why[400];
 		snprintf(p, sizeof(p), "%s/cgroup.subtree_control", v2);
-		bool mem = file_has_word(p, "memory"), pids = file_has_word(p, "pids");
-		if (mem && pids && root && access(v2, W_OK) == 0) {
+		if (file_has_mem_pids(p) && root && access(v2, W_OK) == 0) {
 			f->cgroup_version = 2;
 			snprintf(f->cgroup_path, sizeof(f->cgroup_path), "%s/ward", v2);
 			return;
@@ -350,7 +356,7 @@ static int create_v2(struct cgroup *cg, const struct features *f,
 		return err_errno(e, -r, "cannot create cgroup '%s'", f->cgroup_path);
 	/* Our own parent: enable the controllers its children need. */
 	snprintf(parent_ctl, sizeof(parent_ctl), "%s/cgroup.subtree_control", f->cgroup_path);
-	if (!file_has_word(parent_ctl, "memory") || !file_has_word(parent_ctl, "pids")) {
+	if (!file_has_mem_pids(parent_ctl)) {
 		r = write_file_at(AT_FDCWD, parent_ctl, "+memory +pids");
 		if (r < 0)
 			return err_errno(e, -r, "cannot enable memory and pids in '%s'", parent_ctl);

@@ -6,7 +6,7 @@
  *   request {"id": ID, "fn": "name", "args": [...]}
  *   reply   {"id": ID, "result": VALUE} or
  *           {"id": ID, "error": {"code": "...", "message": "..."}}
- * The controller serves the channel from its poll loop (run.c). It reads
+ * The controller serves the channel from its poll loop (supervise.c). It reads
  * the next request only when the previous reply is fully written, so a box
  * that never reads its replies cannot make the controller buffer more than
  * one reply. */

@@ -63,7 +63,7 @@ static void failed(struct apply *a, const char *what, int errnum)
 {
 	if (!a->errors++)
 		snprintf(a->first, sizeof(a->first), "cannot %s '%s': %s", what,
-			 a->path[0] ? a->path : ".", strerror(errnum));
+			 a->path[0] ? a->path : ".", errno_text(errnum));
 }
 
 /* The thread's fsuid and capabilities: the controller's own (reading

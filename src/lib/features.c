@@ -31,7 +31,7 @@ static void probe_namespaces(struct features *f)
 	};
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(f->userns_why, sizeof(f->userns_why), "cannot create a pipe: %s", strerror(errno));
+		snprintf(f->userns_why, sizeof(f->userns_why), "cannot create a pipe: %s", errno_text(errno));
 		return;
 	}
 	pid_t pid = fork();
@@ -61,7 +61,7 @@ static void probe_namespaces(struct features *f)
 			else if (read_file("/proc/sys/user/max_user_namespaces", 64, &buf, NULL) == 0 && buf[0] == '0')
 				snprintf(v, sizeof(v), " (user.max_user_namespaces = 0)");
 			snprintf(f->userns_why, sizeof(f->userns_why), "unshare(CLONE_NEWUSER): %s%s",
-				 strerror(res[7]), v);
+				 errno_text(res[7]), v);
 		}
 	}
 	close(p[0]);
@@ -86,7 +86,7 @@ int features_probe(struct features *f)
 		snprintf(f->landlock_why, sizeof(f->landlock_why), "%s",
 			 abi == -EOPNOTSUPP ? "landlock is built in but disabled: add 'landlock' to the lsm= kernel parameter"
 			 : abi == -ENOSYS   ? "this kernel has no landlock (CONFIG_SECURITY_LANDLOCK)"
-					    : strerror(-abi));
+					    : errno_text(-abi));
 	}
 	cgroup_detect(f);
 	f->rlimits = true;

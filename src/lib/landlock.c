@@ -6,7 +6,6 @@
 #include <linux/landlock.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "box.h"
@@ -68,30 +67,35 @@ static uint64_t fs_rights_for_abi(int abi)
 	return all;
 }
 
-static int add_path(int ruleset, const char *path, uint64_t rights,
-		    uint64_t handled, bool optional, struct err *e)
+/* A rule for path. dir: the plan says it is a directory (else only the
+ * rights that apply to a file are asked for). The kernel refuses
+ * directory rights on a file (EINVAL): then the file's share of them is
+ * asked for, so a plan that is wrong only ever narrows. No stat needed. */
+static int add_path(int ruleset, const char *path, uint64_t rights, uint64_t handled,
+		    bool optional, bool dir, struct err *e)
 {
+	rights &= handled & (dir ? ~(uint64_t)0 : FS_FILE_ONLY);
+	if (!rights)
+		return 0;
 	_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0) {
 		if (optional && errno == ENOENT)
 			return 0;
 		return err_errno(e, errno, "landlock: cannot open '%s'", path);
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return err_errno(e, errno, "landlock: cannot stat '%s'", path);
-	if (!S_ISDIR(st.st_mode))
-		rights &= FS_FILE_ONLY;
-	rights &= handled;
-	if (!rights)
-		return 0;
 	struct landlock_path_beneath_attr pb = {
 		.allowed_access = rights,
 		.parent_fd = fd,
 	};
-	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		return err_errno(e, errno, "landlock: cannot add a rule for '%s'", path);
-	return 0;
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == 0)
+		return 0;
+	if (errno == EINVAL && (rights & ~FS_FILE_ONLY)) {
+		pb.allowed_access = rights & FS_FILE_ONLY;
+		if (!pb.allowed_access ||
+		    syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == 0)
+			return 0;
+	}
+	return err_errno(e, errno, "landlock: cannot add a rule for '%s'", path);
 }
 
 int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
@@ -128,14 +132,15 @@ int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
 	int r;
 	/* The skeleton: listing directories anywhere is harmless (only granted
 	 * trees exist); ward's own /etc files are readable. */
-	if ((r = add_path(rs, "/", LANDLOCK_ACCESS_FS_READ_DIR, handled, false, e)) < 0 ||
-	    (r = add_path(rs, "/etc", FS_READ, handled, true, e)) < 0 ||
-	    (r = add_path(rs, "/proc", FS_READ, handled, true, e)) < 0)
+	if ((r = add_path(rs, "/", LANDLOCK_ACCESS_FS_READ_DIR, handled, false, true, e)) < 0 ||
+	    (r = add_path(rs, "/etc", FS_READ, handled, true, true, e)) < 0 ||
+	    (r = add_path(rs, "/proc", FS_READ, handled, true, true, e)) < 0)
 		return r;
 
 	for (size_t i = 0; i < mp->n; i++) {
 		const struct mnt_entry *m = &mp->e[i];
 		uint64_t rights;
+		bool dir = m->kind == MNT_TMPFS || (m->src_is_dir && !m->device);
 		switch (m->kind) {
 		case MNT_BIND:
 			if (m->skipped)
@@ -156,14 +161,14 @@ int landlock_apply(const struct mnt_plan *mp, char *const *exec_paths,
 		default:
 			continue;
 		}
-		r = add_path(rs, m->dst, rights, handled, false, e);
+		r = add_path(rs, m->dst, rights, handled, false, dir, e);
 		if (r < 0)
 			return r;
 	}
 	for (size_t i = 0; exec_list && exec_paths[i]; i++) {
 		r = add_path(rs, exec_paths[i],
 			     LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE,
-			     handled, false, e);
+			     handled, false, false, e);
 		if (r < 0)
 			return r;
 	}

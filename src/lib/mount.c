@@ -10,62 +10,17 @@
  *  2. assemble: mount points are created and resolved inside the new root
  *     with RESOLVE_IN_ROOT, so a symlink that an earlier box planted in a
  *     read-write tree can never point a mount outside the new root
- *     (the Judge0 class of bugs, CVE-2024-28185). */
-#include <dirent.h>
+ *     (the Judge0 class of bugs, CVE-2024-28185).
+ * The read-write grants the controller clones and idmaps before the box
+ * exists are grant.c's. */
 #include <fcntl.h>
-#include <linux/mount.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
 
 #include "box.h"
-
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
-#endif
-
-static int sys_open_tree(int dfd, const char *path, unsigned flags)
-{
-	return (int)syscall(SYS_open_tree, dfd, path, flags);
-}
-static int sys_move_mount(int from_dfd, const char *from, int to_dfd,
-			  const char *to, unsigned flags)
-{
-	return (int)syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
-}
-static int sys_mount_setattr(int dfd, const char *path, unsigned flags,
-			     struct mount_attr *attr)
-{
-	return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr,
-			    sizeof(*attr));
-}
-static int sys_fsopen(const char *fs, unsigned flags)
-{
-	return (int)syscall(SYS_fsopen, fs, flags);
-}
-static int sys_fsconfig(int fd, unsigned cmd, const char *key,
-			const void *value, int aux)
-{
-	return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
-}
-static int sys_fsmount(int fd, unsigned flags, unsigned attrs)
-{
-	return (int)syscall(SYS_fsmount, fd, flags, attrs);
-}
-static int sys_openat2(int dfd, const char *path, struct open_how *how)
-{
-	return (int)syscall(SYS_openat2, dfd, path, how, sizeof(*how));
-}
-static int sys_pivot_root(const char *new_root, const char *put_old)
-{
-	return (int)syscall(SYS_pivot_root, new_root, put_old);
-}
+#include "mountapi.h"
 
 int mnt_plan_add(struct mnt_plan *mp, enum mnt_kind kind, const char *src,
 		 const char *dst)
@@ -124,50 +79,222 @@ static int open_in_root(int rootfd, const char *path, int flags)
 	return sys_openat2(rootfd, *path ? path : ".", &how);
 }
 
-/* mkdir -p inside the new root; the last component becomes a directory
- * (is_dir) or an empty file (a bind-mount target for a file). The common
- * case, an existing parent, costs one openat2 and one mkdirat; missing
- * parents are made recursively, each resolved inside the root (a component
- * may be a symlink planted in a read-write tree). */
-static int make_node_in_root(int rootfd, const char *path, bool is_dir,
-			     unsigned mode, struct err *e)
+/* The directories of the new root the assembly works in, kept open from
+ * one entry to the next: most entries share a parent (/, /etc, /dev), and
+ * opening it again for each costs an openat2 and a close. A descriptor
+ * names the directory its path led to when it was opened; a mount
+ * attached at or above that path later hides it. So a directory is kept
+ * by its path only when the path is plain (absolute, no ".", ".." or
+ * empty component) and was resolved without following any symlink
+ * (RESOLVE_NO_SYMLINKS): the lookup then passed exactly the directories
+ * its string prefixes name, and an attach at a plain path X reached
+ * without symlinks changes the lookup of exactly the paths X is a prefix
+ * of (root_dirs_attached drops those). A directory reached otherwise is
+ * still opened inside the root (RESOLVE_IN_ROOT), but never found again
+ * by its path, and any attach not known to be plain drops every kept
+ * directory. The paths are the plan's own strings (prefixes of m->dst),
+ * which live as long as the plan. */
+#define ROOT_DIRS 4
+
+struct root_dirs {
+	int rootfd;
+	struct {
+		const char *path; /* NULL: not to be found again by path */
+		size_t len;
+		int fd;
+	} d[ROOT_DIRS];
+	unsigned next;
+};
+
+static bool plain_name(const char *s, size_t n)
 {
-	char parent[4096];
-	const char *slash = strrchr(path, '/');
-	size_t n = slash ? (size_t)(slash - path) : 0;
-	if (!slash || !slash[1])
-		return 0; /* "/" or a trailing slash: nothing to make */
-	if (n >= sizeof(parent))
-		return err_set(e, ENAMETOOLONG, "box path '%s' is too long", path);
-	memcpy(parent, path, n);
-	parent[n] = 0;
-	int dfd = open_in_root(rootfd, n ? parent : "/", O_PATH | O_DIRECTORY);
+	return n && !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+static bool plain_path(const char *p, size_t len)
+{
+	if (!len || p[0] != '/')
+		return false;
+	for (size_t i = 1, start = 1; i <= len; i++)
+		if (i == len || p[i] == '/') {
+			if (!plain_name(p + start, i - start))
+				return false;
+			start = i + 1;
+		}
+	return true;
+}
+
+static void root_dirs_close(struct root_dirs *rd)
+{
+	for (size_t i = 0; i < ROOT_DIRS; i++)
+		if (rd->d[i].fd >= 0) {
+			close(rd->d[i].fd);
+			rd->d[i].fd = -1;
+			rd->d[i].path = NULL;
+		}
+}
+
+/* A mount was attached at box path x; plain: x is a plain path reached
+ * without following a symlink. */
+static void root_dirs_attached(struct root_dirs *rd, const char *x, bool plain)
+{
+	size_t xl = strlen(x);
+	if (!plain || !plain_path(x, xl)) {
+		root_dirs_close(rd);
+		return;
+	}
+	for (size_t i = 0; i < ROOT_DIRS; i++) {
+		const char *p = rd->d[i].path;
+		size_t l = rd->d[i].len;
+		if (rd->d[i].fd >= 0 && (!p || (l >= xl && !memcmp(p, x, xl) && (l == xl || p[xl] == '/')))) {
+			close(rd->d[i].fd);
+			rd->d[i].fd = -1;
+			rd->d[i].path = NULL;
+		}
+	}
+}
+
+/* The directory at box path path[0..len) in the new root, "" being the
+ * root itself: a descriptor borrowed from rd, good until the next call.
+ * *ret_plain: reached by a plain path without symlinks. -1 with errno. */
+static int root_dir(struct root_dirs *rd, const char *path, size_t len, bool *ret_plain)
+{
+	*ret_plain = true;
+	if (len == 0)
+		return rd->rootfd;
+	for (size_t i = 0; i < ROOT_DIRS; i++)
+		if (rd->d[i].fd >= 0 && rd->d[i].path && rd->d[i].len == len &&
+		    !memcmp(rd->d[i].path, path, len))
+			return rd->d[i].fd;
+	char buf[4096];
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len);
+	buf[len] = 0;
+	bool plain = plain_path(path, len);
+	int fd = -1;
+	if (plain) {
+		struct open_how how = {
+			.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+		};
+		fd = sys_openat2(rd->rootfd, buf + 1, &how);
+		if (fd < 0 && errno != ELOOP)
+			return -1;
+		plain = fd >= 0;
+	}
+	if (fd < 0 && (fd = open_in_root(rd->rootfd, buf, O_PATH | O_DIRECTORY)) < 0)
+		return -1;
+	unsigned slot = rd->next++ % ROOT_DIRS;
+	if (rd->d[slot].fd >= 0)
+		close(rd->d[slot].fd);
+	rd->d[slot].path = plain ? path : NULL;
+	rd->d[slot].len = len;
+	rd->d[slot].fd = fd;
+	*ret_plain = plain;
+	return fd;
+}
+
+static int make_dir(struct root_dirs *rd, const char *path, size_t len, unsigned mode,
+		    struct err *e);
+
+/* The directory holding the last component of path[0..len) (borrowed
+ * from rd), the missing ones on the way made (mkdir -p), each resolved
+ * inside the root: a component may be a symlink planted in a read-write
+ * tree. *ret_last: the last component (may be empty: a trailing slash). */
+static int parent_dir(struct root_dirs *rd, const char *path, size_t len, size_t *ret_last,
+		      bool *ret_plain, struct err *e)
+{
+	size_t n = len;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	size_t plen = n ? n - 1 : 0;
+	*ret_last = n;
+	int dfd = root_dir(rd, path, plen, ret_plain);
 	if (dfd < 0 && errno == ENOENT) {
-		int r = make_node_in_root(rootfd, parent, true, 0755, e);
+		int r = make_dir(rd, path, plen, 0755, e);
 		if (r < 0)
 			return r;
-		dfd = open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+		dfd = root_dir(rd, path, plen, ret_plain);
 	}
 	if (dfd < 0)
-		return err_errno(e, errno, "cannot open '%s' in the box", n ? parent : "/");
-	const char *last = slash + 1;
-	int r = 0;
-	if (is_dir) {
-		if (mkdirat(dfd, last, mode) < 0 && errno != EEXIST)
-			r = errno;
-	} else {
-		int fd = openat(dfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			close(fd);
-		else if (errno != EEXIST && errno != ELOOP && errno != EISDIR)
-			r = errno;
-	}
-	close(dfd);
+		return err_errno(e, errno, "cannot open '%.*s' in the box", plen ? (int)plen : 1,
+				 plen ? path : "/");
+	return dfd;
+}
+
+static int node_error(int r, const char *path, size_t len, struct err *e)
+{
 	if (r == EROFS)
-		return err_set(e, r, "cannot create mount point '%s': its parent is read-only in the box (grant the parent, or a path that exists there)", path);
-	if (r)
-		return err_errno(e, r, "cannot create mount point '%s'", path);
+		return err_set(e, r, "cannot create mount point '%.*s': its parent is read-only in the box (grant the parent, or a path that exists there)",
+			       (int)len, path);
+	return err_errno(e, r, "cannot create mount point '%.*s'", (int)len, path);
+}
+
+/* mkdir -p inside the new root: path[0..len) becomes a directory. */
+static int make_dir(struct root_dirs *rd, const char *path, size_t len, unsigned mode,
+		    struct err *e)
+{
+	size_t last;
+	bool plain;
+	int dfd = parent_dir(rd, path, len, &last, &plain, e);
+	if (dfd < 0)
+		return dfd;
+	if (last == len)
+		return 0; /* "/" or a trailing slash: nothing to make */
+	char name[256];
+	if (len - last >= sizeof(name))
+		return err_set(e, ENAMETOOLONG, "box path '%.*s' is too long", (int)len, path);
+	memcpy(name, path + last, len - last);
+	name[len - last] = 0;
+	if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST)
+		return node_error(errno, path, len, e);
 	return 0;
+}
+
+/* Makes the mount point dst in the new root (a directory, or for a file an
+ * empty file) and attaches mnt_fd there. The mount point is the file just
+ * created, or else the node dst names (not followed if a symlink), found
+ * from its parent. */
+static int attach_new(struct root_dirs *rd, int mnt_fd, const char *dst, bool is_dir,
+		      unsigned mode, struct err *e)
+{
+	size_t len = strlen(dst), last;
+	bool plain;
+	int dfd = parent_dir(rd, dst, len, &last, &plain, e);
+	if (dfd < 0)
+		return dfd;
+	const char *name = dst + last;
+	_cleanup_close_ int target = -1;
+	if (*name && is_dir) {
+		if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST)
+			return node_error(errno, dst, len, e);
+	} else if (*name) {
+		target = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (target < 0 && errno != EEXIST && errno != ELOOP && errno != EISDIR)
+			return node_error(errno, dst, len, e);
+	}
+	plain = plain && plain_name(name, len - last);
+	if (target < 0 && plain) {
+		/* One name below the directory, never followed. */
+		struct open_how how = {
+			.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+		};
+		target = sys_openat2(dfd, name, &how);
+	} else if (target < 0) {
+		target = open_in_root(rd->rootfd, dst, O_PATH | O_NOFOLLOW);
+	}
+	if (target < 0)
+		return err_errno(e, errno, "cannot open mount point '%s'", dst);
+	int r = 0;
+	if (sys_move_mount(mnt_fd, "", target, "",
+			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		r = err_errno(e, errno, "cannot mount at '%s'", dst);
+	root_dirs_attached(rd, dst, plain);
+	return r;
 }
 
 static int attach_at(int rootfd, int mnt_fd, const char *dst, struct err *e)
@@ -214,390 +341,43 @@ static int new_fs(const char *type, uint64_t size, uint64_t inodes, unsigned mod
 	return m;
 }
 
-static int write_content(int rootfd, const struct mnt_entry *m, struct err *e)
+/* A file of ward's (/etc/passwd...) with its content: created with its
+ * mode in one step (the umask is 0 while the root is built); a path that
+ * exists already (a later entry for the same file) is rewritten. */
+static int write_content(struct root_dirs *rd, const struct mnt_entry *m, struct err *e)
 {
-	int r = make_node_in_root(rootfd, m->dst, false, m->mode, e);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = open_in_root(rootfd, m->dst, O_WRONLY | O_TRUNC | O_NOFOLLOW);
-	if (fd < 0)
+	size_t len = strlen(m->dst), last;
+	bool plain;
+	int dfd = parent_dir(rd, m->dst, len, &last, &plain, e);
+	if (dfd < 0)
+		return dfd;
+	_cleanup_close_ int fd = -1;
+	if (m->dst[last])
+		fd = openat(dfd, m->dst + last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    m->mode);
+	if (fd < 0 && m->dst[last] && errno != EEXIST && errno != ELOOP && errno != EISDIR)
+		return node_error(errno, m->dst, len, e);
+	bool made = fd >= 0;
+	if (!made && (fd = open_in_root(rd->rootfd, m->dst, O_WRONLY | O_TRUNC | O_NOFOLLOW)) < 0)
 		return err_errno(e, errno, "cannot write '%s'", m->dst);
-	r = write_all(fd, m->src, strlen(m->src));
+	int r = write_all(fd, m->src, strlen(m->src));
 	if (r < 0)
 		return err_errno(e, -r, "cannot write '%s'", m->dst);
-	if (fchmod(fd, m->mode) < 0)
+	if (!made && fchmod(fd, m->mode) < 0)
 		return err_errno(e, errno, "cannot chmod '%s'", m->dst);
 	return 0;
 }
 
-static int make_symlink(int rootfd, const struct mnt_entry *m, struct err *e)
+static int make_symlink(struct root_dirs *rd, const struct mnt_entry *m, struct err *e)
 {
-	const char *slash = strrchr(m->dst, '/');
-	char parent[4096];
-	size_t n = (size_t)(slash - m->dst);
-	if (n >= sizeof(parent))
-		return err_set(e, ENAMETOOLONG, "box path '%s' is too long", m->dst);
-	memcpy(parent, m->dst, n);
-	parent[n] = 0;
-	if (n > 0) {
-		int r = make_node_in_root(rootfd, parent, true, 0755, e);
-		if (r < 0)
-			return r;
-	}
-	_cleanup_close_ int dfd = open_in_root(rootfd, n ? parent : "/", O_PATH | O_DIRECTORY);
+	size_t len = strlen(m->dst), last;
+	bool plain;
+	int dfd = parent_dir(rd, m->dst, len, &last, &plain, e);
 	if (dfd < 0)
-		return err_errno(e, errno, "cannot open '%s' in the box", parent);
-	if (symlinkat(m->src, dfd, slash + 1) < 0 && errno != EEXIST)
+		return dfd;
+	if (symlinkat(m->src, dfd, m->dst + last) < 0 && errno != EEXIST)
 		return err_errno(e, errno, "cannot create symlink '%s'", m->dst);
 	return 0;
-}
-
-/* A file system's name for messages, from statfs(2)'s f_type. */
-static const char *fs_name(long type, char *buf, size_t len)
-{
-	static const struct {
-		long magic;
-		const char *name;
-	} names[] = {
-		{0xEF53, "ext4"},	{0x58465342, "xfs"},	{0x9123683E, "btrfs"},
-		{0x01021994, "tmpfs"},	{0x794c7630, "overlay"}, {0x65735546, "fuse"},
-		{0x6969, "nfs"},	{0xFF534D42, "cifs"},	{0x01021997, "9p"},
-		{0x19800202, "mqueue"}, {0x9fa0, "proc"},	{0x62656572, "sysfs"},
-		{0x1373, "devtmpfs"},	{0x1cd1, "devpts"},	{0x4d44, "vfat"},	{0x5346544e, "ntfs"},
-		{0x73717368, "squashfs"}, {0xF2F52010, "f2fs"},	{0x2fc12fc1, "zfs"},
-	};
-	for (size_t i = 0; i < ELEMENTSOF(names); i++)
-		if (names[i].magic == type)
-			return names[i].name;
-	snprintf(buf, len, "type 0x%lx", (unsigned long)type);
-	return buf;
-}
-
-/* Can uid/gid write the path as it is (without an idmap)? The owner's,
- * group's or others' write bit, as the kernel would pick it. */
-static bool writable_by(const struct stat *st, uid_t uid, gid_t gid)
-{
-	if (st->st_uid == uid)
-		return st->st_mode & S_IWUSR;
-	if (st->st_gid == gid)
-		return st->st_mode & S_IWGRP;
-	return st->st_mode & S_IWOTH;
-}
-
-/* Is there, at or below fd (taken), a file that a box writing as the
- * owner must not be able to rewrite: set-user-ID, executable
- * set-group-ID, or holding a file capability? The kernel strips those on
- * write(2) and truncate, but not when the file is changed through a
- * shared writable mapping, so a box that owns such a file could rewrite
- * it and keep the bit. 1 (path names it, relative), 0, or -errno. The
- * box does not run yet, and cannot make one (the seccomp filter refuses
- * the bits and every xattr), so checking once before it starts holds. */
-static int find_privileged(int fd, char *path, size_t len, size_t plen, int depth)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return -errno;
-	}
-	if (S_ISREG(st.st_mode)) {
-		bool bad = (st.st_mode & S_ISUID) ||
-			   (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) ||
-			   fgetxattr(fd, "security.capability", NULL, 0) >= 0;
-		close(fd);
-		return bad;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	if (depth > 128) {
-		close(fd);
-		return -ELOOP;
-	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	struct dirent *de;
-	int r = 0;
-	while (r == 0 && (errno = 0, de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		unsigned char type = de->d_type;
-		struct stat sst;
-		if (type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &sst, AT_SYMLINK_NOFOLLOW) == 0)
-			type = S_ISREG(sst.st_mode) ? DT_REG : S_ISDIR(sst.st_mode) ? DT_DIR : DT_UNKNOWN;
-		/* Only files and directories are opened: opening a device
-		 * node (a ptmx, a tape) may do something. */
-		if (type != DT_REG && type != DT_DIR)
-			continue;
-		int n = snprintf(path + plen, len - plen, "/%s", de->d_name);
-		if (n < 0 || (size_t)n >= len - plen) {
-			r = -ENAMETOOLONG;
-			break;
-		}
-		/* O_NONBLOCK: a FIFO must not stall; O_NOFOLLOW: a symlink
-		 * leads elsewhere (and is not followed by a write either). */
-		int sub = openat(dirfd(d), de->d_name,
-				 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-		if (sub < 0) {
-			if (errno == ELOOP || errno == ENOENT || errno == ENXIO)
-				continue;
-			r = -errno;
-			break;
-		}
-		r = find_privileged(sub, path, len, plen + (size_t)n, depth + 1);
-	}
-	if (r == 0 && errno)
-		r = -errno;
-	closedir(d);
-	if (r == 0)
-		path[plen] = 0;
-	return r;
-}
-
-/* A detached clone of the grant behind path descriptor pfd: nosuid and
- * nodev on every mount in it, read-only when asked, and idmapped through
- * userns when one is given (the kernel allows that only on a clone not
- * yet attached). recursive: with the mounts below it. Returns the tree,
- * or -errno with e set, or -errno with *ret_unsupported set when the
- * file system (or kernel) cannot idmap. */
-static int clone_grant(const struct mnt_entry *m, int pfd, bool recursive, bool rdonly,
-		       int userns, bool *ret_unsupported, struct err *e)
-{
-	unsigned rec = recursive ? AT_RECURSIVE : 0;
-	_cleanup_close_ int fd = sys_open_tree(pfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-							    AT_EMPTY_PATH | rec);
-	if (fd < 0)
-		return err_errno(e, errno, "cannot bind '%s'", m->src);
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					      (rdonly ? MOUNT_ATTR_RDONLY : 0)};
-	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr) < 0)
-		return err_errno(e, errno, "cannot restrict bind of '%s'", m->src);
-	if (userns < 0)
-		return TAKE_FD(fd);
-	attr = (struct mount_attr){.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
-	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr) < 0) {
-		int r = errno;
-		*ret_unsupported = r == EINVAL || r == EOPNOTSUPP || r == EPERM;
-		return *ret_unsupported ? -r : err_errno(e, r, "cannot idmap '%s'", m->src);
-	}
-	return TAKE_FD(fd);
-}
-
-int mnt_idmap_probe(const char *path, char *why, size_t len)
-{
-	struct err e = {{0}};
-	int userns = ns_idmap_userns(0, NOBODY_UID, 0, NOBODY_GID, &e);
-	if (userns < 0) {
-		snprintf(why, len, "%s", e.msg);
-		return 0;
-	}
-	_cleanup_close_ int ns = userns;
-	_cleanup_close_ int fd = sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, len, "cannot clone the mount of '%s' (errno %d)", path, errno);
-		return 0;
-	}
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
-	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) < 0) {
-		char buf[32];
-		struct statfs sf;
-		snprintf(why, len, "the file system of '%s' (%s) cannot be idmapped on this kernel", path,
-			 statfs(path, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?");
-		return 0;
-	}
-	return 1;
-}
-
-/* Is there a file at or below path descriptor pfd (a file or a
- * directory) that a box writing as the owner must not be able to rewrite?
- * find_privileged on a readable descriptor of the same inode. */
-static int find_privileged_at(int pfd, const struct stat *st, char *found, size_t len)
-{
-	int fd;
-	if (S_ISDIR(st->st_mode)) {
-		fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	} else if (S_ISREG(st->st_mode)) {
-		/* Reopened through the descriptor, not the path: the file
-		 * checked is the one granted. */
-		char self[64];
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-		fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	} else {
-		return 0;
-	}
-	return fd < 0 ? -errno : find_privileged(fd, found, len, 0, 0);
-}
-
-int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
-			 gid_t box_gid, struct err *e)
-{
-	int userns = -1, r = 0;
-	uid_t ns_uid = 0;
-	gid_t ns_gid = 0;
-	for (size_t i = 0; i < mp->n && r == 0; i++) {
-		struct mnt_entry *m = &mp->e[i];
-		struct stat st;
-		if (m->kind != MNT_BIND || !m->writable)
-			continue;
-		/* Resolved once, the last component not followed; the stat,
-		 * the checks and the clones all use this one descriptor, so
-		 * what is checked is what the box gets (no race between
-		 * them). A symlink is refused: one an earlier box left in a
-		 * read-write tree would make the grant whatever it points to
-		 * (Judge0, CVE-2024-28185). */
-		struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-				       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-		_cleanup_close_ int pfd = (int)syscall(SYS_openat2, AT_FDCWD, m->src, &how, sizeof(how));
-		/* A symlink on the way (/var/run, a home directory...) is
-		 * allowed, but then the grant is not idmapped: a link an
-		 * earlier box planted must not make the box write as the
-		 * owner of where it leads (jobs/out -> /etc, then --rw
-		 * jobs/out/sub). */
-		bool via_link = pfd < 0 && errno == ELOOP;
-		if (via_link)
-			pfd = open(m->src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (pfd < 0) {
-			if (errno == ENOENT && m->optional)
-				continue;
-			r = err_errno(e, errno, "cannot bind '%s'", m->src);
-			break;
-		}
-		if (fstat(pfd, &st) < 0) {
-			r = err_errno(e, errno, "cannot bind '%s'", m->src);
-			break;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			r = err_set(e, ELOOP,
-				    "'%s' is granted read-write but is a symbolic link (an earlier box may have left it): grant the path it leads to, or remove it",
-				    m->src);
-			break;
-		}
-		if (S_ISDIR(st.st_mode) != m->overlay) {
-			r = err_set(e, EAGAIN, "'%s' changed while the box was being set up", m->src);
-			break;
-		}
-		/* As root the box writes as the owner (an idmapped mount), but
-		 * not where others may write too (a shared directory such as
-		 * /tmp: the owner's powers there, removing anyone's files
-		 * despite the sticky bit, are more than the box needs), not
-		 * when the owner is the box's uid already, and never as root:
-		 * a root-owned file is written as the box's own uid or not at
-		 * all. A root-owned directory is overlaid: the box writes only
-		 * into its tmpfs, through a read-only lower layer, and the
-		 * controller applies the writes as the owner without any
-		 * capability (disk.c). */
-		m->idmap = root && !via_link && !(st.st_mode & S_IWOTH) &&
-			   !(st.st_uid == box_uid && st.st_gid == box_gid) &&
-			   (m->overlay || (st.st_uid != 0 && st.st_gid != 0));
-		m->idmap_uid = st.st_uid;
-		m->idmap_gid = st.st_gid;
-		bool unsupported = false;
-		if (m->idmap) {
-			/* (Behind an overlay the box changes only copies: the
-			 * controller writes new files, without those bits.) */
-			char found[4096] = "";
-			r = m->overlay ? 0 : find_privileged_at(pfd, &st, found, sizeof(found));
-			if (r == 1) {
-				r = err_set(e, EPERM,
-					    "'%s' is granted read-write but holds '%s%s', a set-user-ID, set-group-ID or file-capability program: a box writing as its owner could rewrite it; remove the bit, or grant it --ro",
-					    m->src, m->src, found);
-				break;
-			}
-			if (r < 0) {
-				r = err_errno(e, -r, "cannot check '%s%s' before granting it read-write", m->src, found);
-				break;
-			}
-			if (userns < 0 || ns_uid != m->idmap_uid || ns_gid != m->idmap_gid) {
-				if (userns >= 0)
-					close(userns);
-				userns = ns_idmap_userns(m->idmap_uid, box_uid, m->idmap_gid, box_gid, e);
-				if (userns < 0) {
-					r = userns;
-					break;
-				}
-				ns_uid = m->idmap_uid;
-				ns_gid = m->idmap_gid;
-			}
-			/* An overlay's lower layer is read-only: the box reads
-			 * the owner's files as its own but writes only into
-			 * its tmpfs. */
-			int fd = clone_grant(m, pfd, true, m->overlay, userns, &unsupported, e);
-			if (fd >= 0) {
-				m->tree_fd = fd;
-				/* The controller's own clone, where it applies the
-				 * overlay after the run, as the owner: without the
-				 * mounts below it, which the box never saw (an
-				 * overlay layer does not cross mounts). */
-				if (m->overlay &&
-				    (m->host_fd = clone_grant(m, pfd, false, false, -1, NULL, e)) < 0) {
-					r = m->host_fd;
-					break;
-				}
-				continue;
-			}
-			if (!unsupported) {
-				r = fd;
-				break;
-			}
-			m->idmap = false;
-		}
-		/* Not idmapped: the box writes as box_uid itself. */
-		bool w = root ? writable_by(&st, box_uid, box_gid)
-			      : faccessat(pfd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
-		if (w && root) {
-			/* Cloned here, from the descriptor checked, not by
-			 * path in the box. */
-			m->tree_fd = clone_grant(m, pfd, true, false, -1, NULL, e);
-			if (m->tree_fd < 0) {
-				r = m->tree_fd;
-				break;
-			}
-			if (m->overlay && (m->host_fd = clone_grant(m, pfd, false, false, -1, NULL, e)) < 0) {
-				r = m->host_fd;
-				break;
-			}
-		} else if (w && m->overlay) {
-			m->host_fd = TAKE_FD(pfd);
-		}
-		if (w)
-			continue;
-		char buf[32];
-		struct statfs sf;
-		const char *fs = fstatfs(pfd, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?";
-		if (unsupported)
-			r = err_set(e, EACCES,
-				    "'%s' is granted read-write but the box cannot write to it: its file system (%s) cannot be idmapped on this kernel, so the box would write as uid %u, not as its owner (uid %u); grant a directory on ext4, xfs, btrfs or tmpfs (linux 6.3 or later), or chown it to %u",
-				    m->src, fs, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)box_uid);
-		else if (via_link)
-			r = err_set(e, EACCES,
-				    "'%s' is granted read-write but the box cannot write to it: its path passes through a symbolic link, so the box writes as uid %u, not as its owner (uid %u); grant its real path",
-				    m->src, (unsigned)box_uid, (unsigned)st.st_uid);
-		else if (root && (st.st_uid == 0 || st.st_gid == 0))
-			r = err_set(e, EACCES,
-				    "'%s' is granted read-write but the box cannot write to it: it is owned by root (%u:%u, mode %04o) and the box never writes a file as root; chown it to the user the box should write as, or make it writable by uid %u, or grant it --ro",
-				    m->src, (unsigned)st.st_uid, (unsigned)st.st_gid,
-				    (unsigned)(st.st_mode & 07777), (unsigned)box_uid);
-		else
-			r = err_set(e, EACCES,
-				    "'%s' is granted read-write but the box cannot write to it: the box writes as uid %u and it is owned by uid %u with mode %04o; make it writable for uid %u, or grant it --ro",
-				    m->src, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
-				    (unsigned)box_uid);
-	}
-	if (userns >= 0)
-		close(userns);
-	return r;
-}
-
-void mnt_close_trees(struct mnt_plan *mp)
-{
-	for (size_t i = 0; i < mp->n; i++)
-		if (mp->e[i].tree_fd >= 0) {
-			close(mp->e[i].tree_fd);
-			mp->e[i].tree_fd = -1;
-		}
 }
 
 /* The size-capped layer of a read-write directory grant: an overlay at
@@ -740,6 +520,49 @@ int mnt_capture(struct mnt_plan *mp, struct err *e)
 	return capture(mp, e);
 }
 
+/* Phase 2: each entry of the plan made in the new root, in order. */
+static int assemble(struct root_dirs *rd, struct mnt_plan *mp, int procfd, struct err *e)
+{
+	int r = 0;
+	for (size_t i = 0; i < mp->n && r == 0; i++) {
+		struct mnt_entry *m = &mp->e[i];
+		int fd;
+		switch (m->kind) {
+		case MNT_BIND:
+			if (m->skipped)
+				continue;
+			r = attach_new(rd, m->tree_fd, m->dst, m->src_is_dir, 0755, e);
+			close(m->tree_fd);
+			m->tree_fd = -1;
+			if (r == 0 && m->overlay) {
+				r = overlay_at(rd->rootfd, mp, m, e);
+				root_dirs_close(rd);
+			}
+			break;
+		case MNT_TMPFS:
+			fd = new_fs("tmpfs", m->size, 0, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+			if (fd < 0)
+				return fd;
+			r = attach_new(rd, fd, m->dst, true, 0755, e);
+			close(fd);
+			break;
+		case MNT_PROC:
+			r = attach_new(rd, procfd, m->dst, true, 0555, e);
+			break;
+		case MNT_SYMLINK:
+			r = make_symlink(rd, m, e);
+			break;
+		case MNT_FILE:
+			r = write_content(rd, m, e);
+			break;
+		case MNT_DIR:
+			r = make_dir(rd, m->dst, strlen(m->dst), m->mode, e);
+			break;
+		}
+	}
+	return r;
+}
+
 int mnt_build_root(struct mnt_plan *mp, struct err *e)
 {
 	int r;
@@ -766,63 +589,17 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 		goto out;
 	}
 
-	for (size_t i = 0; i < mp->n; i++) {
-		struct mnt_entry *m = &mp->e[i];
-		int fd;
-		switch (m->kind) {
-		case MNT_BIND:
-			if (m->skipped)
-				continue;
-			r = make_node_in_root(rootfd, m->dst, m->src_is_dir, 0755, e);
-			if (r < 0)
-				goto out;
-			r = attach_at(rootfd, m->tree_fd, m->dst, e);
-			close(m->tree_fd);
-			m->tree_fd = -1;
-			if (r == 0 && m->overlay)
-				r = overlay_at(rootfd, mp, m, e);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_TMPFS:
-			r = make_node_in_root(rootfd, m->dst, true, 0755, e);
-			if (r < 0)
-				goto out;
-			fd = new_fs("tmpfs", m->size, 0, m->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
-			if (fd < 0) {
-				r = fd;
-				goto out;
-			}
-			r = attach_at(rootfd, fd, m->dst, e);
-			close(fd);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_PROC:
-			r = make_node_in_root(rootfd, m->dst, true, 0555, e);
-			if (r < 0)
-				goto out;
-			r = attach_at(rootfd, procfd, m->dst, e);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_SYMLINK:
-			r = make_symlink(rootfd, m, e);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_FILE:
-			r = write_content(rootfd, m, e);
-			if (r < 0)
-				goto out;
-			break;
-		case MNT_DIR:
-			r = make_node_in_root(rootfd, m->dst, true, m->mode, e);
-			if (r < 0)
-				goto out;
-			break;
-		}
-	}
+	/* The umask would narrow the modes the plan gives (files are
+	 * created with theirs in one step); the program gets it back. */
+	mode_t umask_saved = umask(0);
+	struct root_dirs rd = {.rootfd = rootfd};
+	for (size_t i = 0; i < ROOT_DIRS; i++)
+		rd.d[i].fd = -1;
+	r = assemble(&rd, mp, procfd, e);
+	root_dirs_close(&rd);
+	umask(umask_saved);
+	if (r < 0)
+		goto out;
 
 	/* The root itself holds only ward's skeleton: read-only from now on. */
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};

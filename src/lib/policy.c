@@ -4,7 +4,8 @@
  * Every source of grants (built-in profile, policy file, CLI option) goes
  * through the same setters, so a value is checked the same way wherever it
  * comes from. A malformed policy is an error, never a weaker box: the
- * parser stops at the first bad line and the caller refuses to run. */
+ * parser stops at the first bad line, and the policy it was loaded into is
+ * left as it was before the load (parse_into). */
 #include "policy.h"
 
 #include <ctype.h>
@@ -127,6 +128,75 @@ void policy_free(struct policy *p)
 	free(p->cwd);
 	free(p->hostname);
 	free(p);
+}
+
+/* A field added to struct policy must be copied by policy_clone (and freed
+ * by policy_free): this fails the build (on LP64) until it is looked at. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct policy) == 272,
+	       "struct policy changed: update policy_clone");
+
+static char *strdup_or_null(const char *s, bool *oom)
+{
+	char *c = s ? strdup(s) : NULL;
+	*oom |= s && !c;
+	return c;
+}
+
+/* A deep copy of p: the scratch policy a loader parses into, so that a
+ * file that fails half-way leaves p as it was (policy_load_file). */
+static int policy_clone(const struct policy *p, struct policy **ret)
+{
+	struct policy *c = NULL;
+	int r = policy_new(&c);
+	if (r < 0)
+		return r;
+	bool oom = false;
+	memcpy(c->limits, p->limits, sizeof(c->limits));
+	c->hide_cwd = p->hide_cwd;
+	c->net = p->net;
+	c->audit = p->audit;
+	c->cwd = strdup_or_null(p->cwd, &oom);
+	c->hostname = strdup_or_null(p->hostname, &oom);
+	/* calloc: until a string is copied, its pointer is NULL for policy_free. */
+	if (p->n_grants && !oom) {
+		c->grants = calloc(p->n_grants, sizeof(*c->grants));
+		oom |= !c->grants;
+		c->n_grants = c->cap_grants = c->grants ? p->n_grants : 0;
+	}
+	for (size_t i = 0; i < c->n_grants; i++) {
+		c->grants[i] = p->grants[i];
+		c->grants[i].host = strdup_or_null(p->grants[i].host, &oom);
+		c->grants[i].box = strdup_or_null(p->grants[i].box, &oom);
+	}
+	if (p->n_files && !oom) {
+		c->files = calloc(p->n_files, sizeof(*c->files));
+		oom |= !c->files;
+		c->n_files = c->files ? p->n_files : 0;
+	}
+	for (size_t i = 0; i < c->n_files; i++) {
+		c->files[i] = p->files[i];
+		c->files[i].box = strdup_or_null(p->files[i].box, &oom);
+		c->files[i].host = strdup_or_null(p->files[i].host, &oom);
+		c->files[i].text = strdup_or_null(p->files[i].text, &oom);
+	}
+	if (oom || strv_copy(&c->exec, &p->exec) < 0 || strv_copy(&c->exec_from, &p->exec_from) < 0 ||
+	    strv_copy(&c->env, &p->env) < 0 || strv_copy(&c->env_pass, &p->env_pass) < 0 ||
+	    strv_copy(&c->ask, &p->ask) < 0) {
+		policy_free(c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+/* Makes p what scratch is and frees what p was: the commit of a loader
+ * that parsed into a clone of p. */
+static void policy_commit(struct policy *p, struct policy *scratch)
+{
+	struct policy old = *p;
+	*p = *scratch;
+	*scratch = old;
+	policy_free(scratch);
 }
 
 /* No path the kernel accepts is longer than PATH_MAX - 1 bytes. */
@@ -709,7 +779,7 @@ static int parse_text(struct policy *p, const char *name, const char *basedir, c
 		      size_t len, struct parse_ctx *ctx, struct err *e);
 
 /* "python3, lua, ..." for unknown-profile messages. */
-void profile_names(char *buf, size_t len)
+static void profile_names(char *buf, size_t len)
 {
 	size_t off = 0;
 	buf[0] = 0;
@@ -764,9 +834,7 @@ static int include_profile(struct policy *p, const struct profile *pr, struct pa
 	 * see that its err_set() paths return < 0) */
 	snprintf(fname, sizeof(fname), "%s.policy", pr->name);
 	ctx->stack[ctx->depth++] = pr->name;
-	p->include_depth++;
 	int r = parse_text(p, fname, NULL, pr->text, strlen(pr->text), ctx, e);
-	p->include_depth--;
 	ctx->depth--;
 	return r;
 }
@@ -1040,10 +1108,35 @@ static int parse_text_raw(struct policy *p, const char *name, const char *basedi
 	return 0;
 }
 
+/* Parses text (of file `name`, relative host paths against basedir), or
+ * the built-in profile pr when set, into a scratch copy of p and makes it
+ * p only when the whole text applied: a failing line leaves p exactly as
+ * it was, so that no caller can run a box from half a policy. */
+static int parse_into(struct policy *p, const char *name, const char *basedir, const char *text,
+		      size_t len, const struct profile *pr, struct err *e)
+{
+	if (!p)
+		return -EINVAL;
+	struct policy *scratch = NULL;
+	int r = policy_clone(p, &scratch);
+	if (r < 0)
+		return err_set(e, ENOMEM, "%s: out of memory", name ? name : "<policy>");
+	struct parse_ctx ctx = {.depth = 0};
+	if (pr)
+		r = include_profile(scratch, pr, &ctx, e);
+	else
+		r = parse_text(scratch, name, basedir, text, len, &ctx, e);
+	if (r < 0) {
+		policy_free(scratch);
+		return r;
+	}
+	policy_commit(p, scratch);
+	return 0;
+}
+
 int policy_parse(struct policy *p, const char *name, const char *text, size_t len, struct err *e)
 {
-	struct parse_ctx ctx = {.depth = 0};
-	return parse_text(p, name, NULL, text, len, &ctx, e);
+	return parse_into(p, name, NULL, text, len, NULL, e);
 }
 
 int policy_load_file(struct policy *p, const char *path, struct err *e)
@@ -1068,8 +1161,7 @@ int policy_load_file(struct policy *p, const char *path, struct err *e)
 	_cleanup_free_ char *basedir = realpath(dir, NULL);
 	if (!basedir)
 		return err_errno(e, errno, "cannot resolve the directory of policy file '%s'", path);
-	struct parse_ctx ctx = {.depth = 0};
-	return parse_text(p, path, basedir, text, len, &ctx, e);
+	return parse_into(p, path, basedir, text, len, NULL, e);
 }
 
 int policy_load_profile(struct policy *p, const char *profile, struct err *e)
@@ -1081,7 +1173,7 @@ int policy_load_profile(struct policy *p, const char *profile, struct err *e)
 	int r = include_check(profile, &ctx, &pr, e);
 	if (r < 0)
 		return r;
-	return include_profile(p, pr, &ctx, e);
+	return parse_into(p, pr->name, NULL, NULL, 0, pr, e);
 }
 
 /* ---- the writer ----------------------------------------------------- */

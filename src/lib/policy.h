@@ -79,8 +79,8 @@ struct policy {
 	struct vfile *files;	/* broker: virtual files, later ones win */
 	size_t n_files;
 	struct strv ask;	/* broker: box path prefixes decided per access */
-	/* Depth of profile includes while parsing, to refuse loops. */
-	unsigned include_depth;
+	/* A new field is copied by policy_clone (policy.c), which the loaders
+	 * parse into. */
 };
 
 int policy_new(struct policy **ret);
@@ -107,7 +107,7 @@ int policy_set_audit(struct policy *p, const char *onoff, struct err *e);
 int policy_add_file(struct policy *p, const char *box, const char *host,
 		    const char *text, struct err *e);
 /* An `ask` rule: accesses under box path prefix `box` that the static
- * grants allow are decided by the run's access handler (broker.c). */
+ * grants allow are decided by the run's access handler (broker/ask.c). */
 int policy_add_ask(struct policy *p, const char *box, struct err *e);
 int policy_set_limit(struct policy *p, enum limit_id id, uint64_t value,
 		     struct err *e);
@@ -116,8 +116,9 @@ int policy_set_limit_str(struct policy *p, enum limit_id id,
 			 const char *value, struct err *e);
 
 /* Parses policy text. `name` is used in messages ("judge.policy:12: ...").
- * Directives add to p; on error p may hold part of the file, and the caller
- * must refuse to run (a malformed policy never yields a weaker box). */
+ * Directives add to p, all or nothing: on error p is exactly as it was
+ * before the call (the text is parsed into a copy of p that replaces p
+ * only when every line applied). The same holds for the two loaders. */
 int policy_parse(struct policy *p, const char *name, const char *text,
 		 size_t len, struct err *e);
 int policy_load_file(struct policy *p, const char *path, struct err *e);
@@ -141,5 +142,3 @@ const struct profile *profile_find(const char *name);
 /* Picks a profile name from the program's basename ("python3.11" ->
  * "python3", "bash" -> "sh", unknown -> "native"). */
 const char *profile_for_program(const char *program);
-/* The built-in profiles' names, "python3, lua, ...", for messages. */
-void profile_names(char *buf, size_t len);

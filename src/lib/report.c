@@ -1,9 +1,52 @@
-/* report.c — the run report as one JSON object (jansson). */
+/* report.c — a run's result told: its status's name, the exit status
+ * ward(1) gives for it, and the report as one JSON object (jansson). */
 #include <jansson.h>
 #include <signal.h>
 #include <string.h>
 
-#include "box.h"
+#include "result.h"
+
+static const char *const status_names[_STATUS_MAX] = {
+	[STATUS_EXITED] = "exited",
+	[STATUS_SIGNALED] = "signaled",
+	[STATUS_TIME_LIMIT] = "time-limit",
+	[STATUS_CPU_LIMIT] = "cpu-limit",
+	[STATUS_MEMORY_LIMIT] = "memory-limit",
+	[STATUS_OUTPUT_LIMIT] = "output-limit",
+	[STATUS_PROCS_LIMIT] = "procs-limit",
+	[STATUS_FILE_SIZE_LIMIT] = "file-size-limit",
+	[STATUS_SETUP_ERROR] = "setup-error",
+	[STATUS_VIOLATION] = "violation",
+	[STATUS_IO_ERROR] = "io-error",
+};
+
+const char *run_status_name(enum run_status s)
+{
+	return (unsigned)s < _STATUS_MAX ? status_names[s] : "unknown";
+}
+
+int run_exit_code(const struct run_result *r)
+{
+	switch (r->status) {
+	case STATUS_EXITED: return r->exit_code;
+	case STATUS_SIGNALED: return 128 + r->signal;
+	case STATUS_TIME_LIMIT: return EXIT_TIME_LIMIT;
+	case STATUS_CPU_LIMIT: return EXIT_CPU_LIMIT;
+	case STATUS_MEMORY_LIMIT: return EXIT_MEMORY_LIMIT;
+	case STATUS_OUTPUT_LIMIT: return EXIT_OUTPUT_LIMIT;
+	case STATUS_PROCS_LIMIT: return EXIT_PROCS_LIMIT;
+	case STATUS_FILE_SIZE_LIMIT: return EXIT_FILE_SIZE_LIMIT;
+	case STATUS_VIOLATION: return EXIT_VIOLATION;
+	case STATUS_IO_ERROR: return EXIT_IO_ERROR;
+	case STATUS_SETUP_ERROR:
+	default:
+		if (r->not_found)
+			return EXIT_NOT_FOUND;
+		if (r->not_executable)
+			return EXIT_NOT_EXECUTABLE;
+		return EXIT_SETUP;
+	}
+}
 
 static const struct {
 	unsigned bit;
@@ -70,7 +113,7 @@ char *report_json(const struct run_result *r)
 	for (size_t i = 0; i < ELEMENTSOF(layer_names); i++)
 		if (r->layers & layer_names[i].bit)
 			json_array_append_new(layers, json_string(layer_names[i].name));
-	const char *sig = r->signal > 0 ? sigabbrev_np(r->signal) : NULL;
+	const char *sig = r->signal > 0 ? signal_abbrev(r->signal) : NULL;
 	char signame[32] = "";
 	if (sig)
 		snprintf(signame, sizeof(signame), "SIG%s", sig);
@@ -106,7 +149,7 @@ char *report_json(const struct run_result *r)
 			json_object_set_new(rec, "path", path);
 			json_object_set_new(rec, "flags", json_string(x->flags));
 			json_object_set_new(rec, "decision", json_string("denied"));
-			json_object_set_new(rec, "errno", json_string(strerrorname_np(x->error) ? strerrorname_np(x->error) : "?"));
+			json_object_set_new(rec, "errno", json_string(errno_name(x->error) ? errno_name(x->error) : "?"));
 			json_object_set_new(rec, "reason", json_string(x->reason));
 			json_array_append_new(d, rec);
 		}
@@ -116,16 +159,4 @@ char *report_json(const struct run_result *r)
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	return s;
-}
-
-int report_write(const struct run_result *r, int fd)
-{
-	char *s = report_json(r);
-	if (!s)
-		return -ENOMEM;
-	int ret = write_all(fd, s, strlen(s));
-	if (ret == 0)
-		ret = write_all(fd, "\n", 1);
-	free(s);
-	return ret;
 }

@@ -17,7 +17,7 @@ static int err_vset(struct err *e, int errnum, bool with_errno,
 		if (with_errno && n >= 0 && (size_t)n < sizeof(e->msg))
 		{
 			snprintf(e->msg + n, sizeof(e->msg) - n, ": %s",
-				 strerror(errnum));
+				 errno_text(errnum));
 			/* messages are lowercase: "no such file or directory" */
 			char *c = e->msg + n + 2;
 			if (*c >= 'A' && *c <= 'Z' && !(c[1] >= 'A' && c[1] <= 'Z'))
@@ -288,35 +288,57 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* read(2) until len bytes are in or the file ends: the count, or -errno. */
+static ssize_t read_full(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int read_file_at(int dirfd, const char *path, size_t max, char **ret_buf,
 		 size_t *ret_len)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	size_t cap = 4096, len = 0;
+	/* Most files read here (/proc, cgroup files, policies) fit in a page:
+	 * read the first page onto the stack and allocate only what it holds.
+	 * A page allocated and freed per file costs more than the copy: musl's
+	 * allocator hands it back to the kernel at each free and faults it in
+	 * again at the next read (bench/README.md, "ward linked statically"). */
+	char first[4096];
+	ssize_t n = read_full(fd, first, sizeof(first));
+	if (n < 0)
+		return (int)n;
+	size_t len = (size_t)n, cap = len;
+	bool more = len == sizeof(first);
 	_cleanup_free_ char *buf = malloc(cap + 1);
 	if (!buf)
 		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			if (cap >= max)
-				return -EFBIG;
-			cap = cap * 2 > max ? max : cap * 2;
-			char *nb = realloc(buf, cap + 1);
-			if (!nb)
-				return -ENOMEM;
-			buf = nb;
-		}
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
+	memcpy(buf, first, len);
+	while (more) {
+		if (cap >= max)
+			return -EFBIG;
+		cap = cap * 2 > max ? max : cap * 2;
+		char *nb = realloc(buf, cap + 1);
+		if (!nb)
+			return -ENOMEM;
+		buf = nb;
+		n = read_full(fd, buf + len, cap - len);
+		if (n < 0)
+			return (int)n;
 		len += (size_t)n;
+		more = len == cap;
 	}
 	buf[len] = 0;
 	if (ret_len)

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "libc-compat.h"
+
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _noreturn_ __attribute__((noreturn))
 /* Code that runs on a stack ASan does not know (the program's vfork-style
- * start in run.c): uninstrumented, since ASan would take the foreign stack
+ * start in init.c): uninstrumented, since ASan would take the foreign stack
  * for a corrupt one at each call of a noreturn function and print a
  * warning into the box's stderr. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -126,3 +128,11 @@ uint64_t now_ns(void);
  * printable line. Text without such bytes is copied unchanged, so
  * escaping twice changes nothing. */
 void escape_text(char *dst, size_t len, const char *src);
+
+/* The signal's abbreviation without "SIG" ("SEGV") and the errno's
+ * symbolic name ("EACCES"), or NULL for a number without one; the errno's
+ * text ("Permission denied", strerror(3) for a number ward does not know):
+ * ward's own tables (names.c), the same whatever the C library. */
+const char *signal_abbrev(int sig);
+const char *errno_name(int errnum);
+const char *errno_text(int errnum);

@@ -15,6 +15,7 @@
 
 #include "channel.h"
 #include "config.h"
+#include "host_features.h"
 #include "run.h"
 
 _Static_assert(WARD_LIMIT_MEMORY == (int)LIMIT_MEMORY && WARD_LIMIT_CPU_TIME == (int)LIMIT_CPU_TIME &&
@@ -82,6 +83,9 @@ struct ward_box {
 	 * a process the application forked, say), and would report forever. */
 	int epfd, timerfd, inner;
 	bool finished;
+	/* ward_options.on_access, called through access_observed() */
+	ward_access_observer on_access;
+	void *access_userdata;
 };
 
 /* Records the message of a failed call on p (an internal setter already
@@ -401,7 +405,35 @@ static int dispatch(void *ctx, const char *fn, json_t *args, json_t **ret_result
 
 /* ---- running --------------------------------------------------------- */
 
-static int front_end_options(const struct ward_options *opts, struct run_options *o);
+static int front_end_options(const struct ward_options *opts, ward_box *b, struct run_options *o);
+
+/* The largest struct ward_options a caller may pass: a page, as clone3(2)
+ * caps struct clone_args; more is no struct but a wrong size. */
+#define MAX_OPTIONS_SIZE 4096
+
+/* Copies the caller's options (opts->size bytes of them, NULL for the
+ * defaults) into *ret, this library's struct: a smaller, older struct
+ * gets zero for the fields it lacks; a larger, newer one is refused with
+ * -E2BIG when it sets a field past ours (clone3(2), openat2(2)). */
+static int options_copy(const struct ward_options *opts, struct ward_options *ret)
+{
+	if (!opts) {
+		ward_options_init(ret);
+		return 0;
+	}
+	if (opts->size < WARD_OPTIONS_SIZE_VER0)
+		return -EINVAL;
+	if (opts->size > MAX_OPTIONS_SIZE)
+		return -E2BIG;
+	const unsigned char *raw = (const unsigned char *)opts;
+	for (size_t i = sizeof(*ret); i < opts->size; i++)
+		if (raw[i])
+			return -E2BIG;
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret, opts, opts->size < sizeof(*ret) ? opts->size : sizeof(*ret));
+	ret->size = sizeof(*ret);
+	return 0;
+}
 
 static int memfd_with(const char *name, const void *data, size_t len)
 {
@@ -504,9 +536,11 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 {
 	if (!p || !argv || !argv[0] || !argv[0][0] || !ret_box)
 		return -EINVAL;
-	const struct ward_options defaults = WARD_OPTIONS_INIT;
-	if (!opts)
-		opts = &defaults;
+	struct ward_options copy;
+	int r = options_copy(opts, &copy);
+	if (r < 0)
+		return r;
+	opts = &copy;
 	if (opts->stdin_fd < -1 || opts->stdout_fd < -1 || opts->stderr_fd < -1 ||
 	    (!opts->stdin_data && opts->stdin_len))
 		return -EINVAL;
@@ -516,7 +550,6 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 	*b = (ward_box){.p = p, .in_fd = -1, .out_fd = -1, .err_fd = -1, .epfd = -1, .timerfd = -1,
 			.inner = -1};
 	b->capture_max = opts->capture_max ? opts->capture_max : DEFAULT_CAPTURE;
-	int r = 0;
 	for (size_t i = 0; argv[i] && r == 0; i++)
 		r = strv_push(&b->argv, argv[i]);
 	if (r < 0)
@@ -528,7 +561,7 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 	}
 	struct run_options o = {.stdin_fd = opts->stdin_fd, .stdout_fd = opts->stdout_fd,
 				.stderr_fd = opts->stderr_fd};
-	if ((r = front_end_options(opts, &o)) < 0)
+	if ((r = front_end_options(opts, b, &o)) < 0)
 		goto fail;
 	if (opts->stdin_fd < 0 && opts->stdin_data) {
 		if ((r = b->in_fd = memfd_with("ward-stdin", opts->stdin_data, opts->stdin_len)) < 0)
@@ -769,14 +802,19 @@ WARD_API int ward_features(struct ward_features *ret_features)
 _Static_assert((int)WARD_CGROUP_AUTO == (int)CGROUP_AUTO && (int)WARD_CGROUP_OFF == (int)CGROUP_OFF &&
 		       (int)WARD_CGROUP_REQUIRE == (int)CGROUP_REQUIRE,
 	       "enum ward_cgroup mirrors the CGROUP_* modes");
-_Static_assert((int)WARD_ACCESS_READ == (int)ACCESS_READ &&
-		       (int)WARD_ACCESS_WRITE == (int)ACCESS_WRITE &&
-		       (int)WARD_ACCESS_CREATE == (int)ACCESS_CREATE &&
-		       (int)WARD_ACCESS_EXEC == (int)ACCESS_EXEC && (int)WARD_ACCESS_DIR == (int)ACCESS_DIR,
-	       "WARD_ACCESS_* mirrors ACCESS_*");
 
-/* The options a front end adds to a run (ward_spawn). */
-static int front_end_options(const struct ward_options *opts, struct run_options *o)
+/* The broker's report of an allowed access (run_options.on_access, whose
+ * context comes first) handed to the application's observer, whose
+ * userdata comes last like every callback of ward.h. */
+static void access_observed(void *ctx, const char *box_path, unsigned how)
+{
+	const ward_box *b = ctx;
+	b->on_access(box_path, how, b->access_userdata);
+}
+
+/* The options a front end adds to a run (ward_spawn); b keeps the access
+ * observer for as long as the run goes on. */
+static int front_end_options(const struct ward_options *opts, ward_box *b, struct run_options *o)
 {
 	if ((unsigned)opts->cgroup > WARD_CGROUP_REQUIRE)
 		return -EINVAL;
@@ -784,8 +822,12 @@ static int front_end_options(const struct ward_options *opts, struct run_options
 	o->bind_cwd = opts->expose_cwd;
 	o->cancel = opts->cancel;
 	o->reap_lazily = opts->exit_after;
-	o->on_access = opts->on_access;
-	o->access_ctx = opts->access_userdata;
+	if (opts->on_access) {
+		b->on_access = opts->on_access;
+		b->access_userdata = opts->access_userdata;
+		o->on_access = access_observed;
+		o->access_ctx = b;
+	}
 	return 0;
 }
 

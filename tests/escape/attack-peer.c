@@ -6,18 +6,22 @@
  *        attack-peer abstract NAME                 (box A)
  *        attack-peer unix PATH...                  (box A)
  *        attack-peer signal HOSTPID                (box A)
+ *        attack-peer net NAME                      (box A)
  *
  * The victim writes SECRET into its /tmp and its read-write grant
  * (DIR), keeps it in its arguments and environment, listens on the
- * abstract unix socket @NAME and on /tmp/NAME.sock, writes a byte to the
- * file SYNC (granted as a single file: the host file itself) and serves
- * until the driver appends one; it then
- * prints how many connections it accepted. The attacker, in a second box
- * of the same host uid, tries to read those files (through every /proc/
- * PID/root it can see, and the victim's host pid), the victim's
- * cmdline, environ and memory, to connect to its sockets, and to signal
- * it. The driver judges: SECRET absent from A's output, B alive, B
- * accepted nothing. */
+ * abstract unix socket @NAME and on /tmp/NAME.sock, receives on UDP port
+ * peer_port(NAME) of every address, writes a byte to the file SYNC
+ * (granted as a single file: the host file itself) and serves until the
+ * driver appends one; it then prints how many connections (and
+ * datagrams) it accepted. The attacker, in a second box of the same host
+ * uid, tries to read those files (through every /proc/PID/root it can
+ * see, and the victim's host pid), the victim's cmdline, environ and
+ * memory, to connect to its sockets, to find its port and socket names
+ * (a network namespace shared by two boxes shares its port space and
+ * /proc/net), and to signal it. The driver judges: SECRET absent from
+ * A's output, B alive, B accepted nothing. */
+#include <netinet/in.h>
 #include <poll.h>
 #include <stddef.h>
 #include <signal.h>
@@ -58,6 +62,15 @@ static int listen_unix(const char *path, bool abstract)
 	return s;
 }
 
+/* The victim's UDP port, from its name (both boxes know the name). */
+static unsigned short peer_port(const char *name)
+{
+	unsigned h = 5381;
+	for (const char *c = name; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	return (unsigned short)(20000 + h % 20000);
+}
+
 static int victim(const char *dir, const char *secret, const char *name, const char *sync)
 {
 	char p[4096];
@@ -68,14 +81,18 @@ static int victim(const char *dir, const char *secret, const char *name, const c
 	char sp[108];
 	snprintf(sp, sizeof(sp), "/tmp/%s.sock", name);
 	int u = listen_unix(sp, false);
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(peer_port(name))};
+	int d = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d < 0 || bind(d, (struct sockaddr *)&in, sizeof(in)) < 0)
+		say("victim: cannot bind udp port %d: %s", peer_port(name), strerror(errno));
 	int fd = open(sync, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || pwrite(fd, "H", 1, 0) != 1)
 		say("victim: cannot announce through '%s': %s", sync, strerror(errno));
 	int accepted = 0;
 	struct stat st;
 	for (int i = 0; i < 2400 && fd >= 0 && fstat(fd, &st) == 0 && st.st_size < 2; i++) {
-		struct pollfd pf[2] = {{a, POLLIN, 0}, {u, POLLIN, 0}};
-		if (poll(pf, 2, 50) > 0)
+		struct pollfd pf[3] = {{a, POLLIN, 0}, {u, POLLIN, 0}, {d, POLLIN, 0}};
+		if (poll(pf, 3, 50) > 0)
 			for (int k = 0; k < 2; k++)
 				if (pf[k].revents) {
 					int c = accept4(pf[k].fd, NULL, NULL, SOCK_CLOEXEC);
@@ -84,6 +101,9 @@ static int victim(const char *dir, const char *secret, const char *name, const c
 						close(c);
 					}
 				}
+		char b;
+		if (pf[2].revents && recv(d, &b, 1, 0) >= 0)
+			accepted++;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -217,6 +237,57 @@ static void signal_all(int host)
 	say("signal: done");
 }
 
+/* Does the file at path (a /proc/net table) mention needle? Prints it. */
+static bool table_has(const char *path, const char *needle)
+{
+	static char buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		show(path, fd);
+		return false;
+	}
+	size_t n = 0;
+	ssize_t k;
+	while (n < sizeof(buf) - 1 && (k = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)k;
+	close(fd);
+	buf[n] = 0;
+	say("%s: %zu bytes", path, n);
+	return strstr(buf, needle) != NULL;
+}
+
+/* The victim's port and socket names, seen from another box: taken in
+ * this box's port space, listed in its /proc/net; and a datagram to it. */
+static void net(const char *name)
+{
+	unsigned short port = peer_port(name);
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (bind(s, (struct sockaddr *)&in, sizeof(in)) < 0 && errno == EADDRINUSE) {
+		say("net: bind(udp %d) -> SUCCEEDED in finding the other box's port: EADDRINUSE", port);
+		escaped_count++;
+	} else {
+		show("net: bind(udp port of the other box)", 0);
+	}
+	close(s);
+	char hex[16];
+	snprintf(hex, sizeof(hex), ":%04X ", port);
+	if (table_has("/proc/net/udp", hex)) {
+		say("net: /proc/net/udp -> SUCCEEDED: lists the other box's port %d", port);
+		escaped_count++;
+	}
+	if (table_has("/proc/net/unix", name)) {
+		say("net: /proc/net/unix -> SUCCEEDED: lists the other box's socket %s", name);
+		escaped_count++;
+	}
+	/* Judged by the victim, which counts what it receives. */
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	show("net: sendto(127.0.0.1, the other box's port)",
+	     sendto(s, "x", 1, 0, (struct sockaddr *)&in, sizeof(in)));
+	close(s);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -232,8 +303,10 @@ int main(int argc, char **argv)
 		unix_paths(argc - 2, argv + 2);
 	else if (argc == 3 && !strcmp(argv[1], "signal"))
 		signal_all(atoi(argv[2]));
+	else if (argc == 3 && !strcmp(argv[1], "net"))
+		net(argv[2]);
 	else {
-		fprintf(stderr, "usage: attack-peer victim|files|proc|abstract|unix|signal ...\n");
+		fprintf(stderr, "usage: attack-peer victim|files|proc|abstract|unix|signal|net ...\n");
 		return 2;
 	}
 	return attack_exit();

@@ -2405,6 +2405,16 @@ def twobox_abstract(h):
     two_boxes(h, lambda b: [h.bin("attack-peer"), "abstract", b.name], runs=((), ("--net", "loopback")))
 
 
+@case("twobox-net")
+def twobox_net(h):
+    """Box A looks for box B's network sockets: binds B's UDP port (taken
+    only if the two share a port space), finds the port in /proc/net/udp
+    and B's socket name in /proc/net/unix, sends B a datagram; with --net
+    none and --net loopback. Each box has a network namespace of its own
+    (docs/ARCHITECTURE.md): B receives nothing, A finds nothing."""
+    two_boxes(h, lambda b: [h.bin("attack-peer"), "net", b.name], runs=((), ("--net", "loopback")))
+
+
 @case("twobox-unix")
 def twobox_unix(h):
     """Box A connects to the unix socket box B listens on in B's /tmp:

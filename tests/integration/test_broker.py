@@ -269,6 +269,25 @@ print(os.readlink('/proc/self/cwd'), os.path.exists('/dev/stdin'))
     expect_ok(r, "here\nward\nm\n1000 1000 0o644\n/tmp/sub True\n")
 
 
+def test_readlink_of_a_file_is_einval(t):
+    # readlink of a path that is no symlink is EINVAL, as from the kernel:
+    # realpath(3) and `readlink -f` take EINVAL for "not a link" and go on
+    # (the broker answered ENOENT, and both failed under --audit).
+    script = r"""
+realpath /etc/hostname
+%(py)s -c "
+import errno, os
+for p in ('/etc/hostname', '/etc'):
+    try:
+        os.readlink(p)
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+"
+""" % {"py": PYTHON}
+    r = t.sh(script, opts=["--audit"])
+    expect_ok(r, "/etc/hostname\nEINVAL\nEINVAL\n")
+
+
 def test_mkdir_unlink_rename(t):
     out = t.mkdir("out", 0o777)
     ro = t.mkdir("ro")

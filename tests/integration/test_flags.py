@@ -8,16 +8,18 @@ import json
 import os
 import random
 import secrets
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardtest import (M, NOBODY, PYTHON, REQUIRED_LAYERS, expect, expect_eq,  # noqa: E402
-                      expect_exit, expect_in, expect_not_in, expect_ok, expect_report,
-                      extract_json, landlock_abi, main, pids_with_token)
+from wardtest import (M, NOBODY, PYTHON, REQUIRED_LAYERS, Run, collect, expect,  # noqa: E402
+                      expect_eq, expect_exit, expect_in, expect_not_in, expect_ok,
+                      expect_report, extract_json, landlock_abi, main, pids_with_token)
 
 # Tries to write a path; prints "wrote" or the errno's name.
 TRY_WRITE = """
@@ -257,6 +259,43 @@ def test_new_session_and_filter(t):
     expect_in("Operation not permitted", mq, "mq_open in the box (EPERM, on the deny list)", r)
     expect_eq(seen["status"]["Seccomp"].strip(), "2", "seccomp mode of the boxed program", r)
     expect(int(seen["status"]["Seccomp_filters"]) >= 1, "no seccomp filter on the boxed program", r)
+
+
+def test_signals_default(t):
+    """The program starts with every signal at its default and none
+    blocked, whatever the caller of ward ignored or blocked: execve keeps
+    ignored signals and the mask (a program that finds SIGTERM ignored
+    cannot be stopped by it). The box's init resets only the signals its
+    /proc status lists as ignored or caught; this checks the outcome."""
+    ignored = [signal.SIGUSR1, signal.SIGPIPE, signal.SIGQUIT, signal.SIGHUP,
+               signal.SIGRTMIN + 5, signal.SIGRTMAX]
+    blocked = [signal.SIGUSR2, signal.SIGRTMIN + 6]
+
+    def prepare():
+        for s in ignored:
+            signal.signal(s, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+
+    def status_of(argv):
+        r = Run(argv)
+        p = subprocess.Popen(argv, cwd=t.work, env=t.env(), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True, preexec_fn=prepare, restore_signals=False)
+        r.out, r.err, r.timed_out, r.capped = collect(p, None, time.monotonic() + 60, 1 << 16)
+        r.rc = p.returncode
+        expect_ok(r)
+        fields = dict(line.split(":", 1) for line in r.stdout.splitlines() if ":" in line)
+        return r, {k: int(fields[k], 16) for k in ("SigIgn", "SigBlk", "SigCgt")}
+
+    # The premise: what the caller sets up reaches a program it starts
+    # (with what the harness's python ignores itself, SIGXFSZ).
+    r, bare = status_of(["/bin/cat", "/proc/self/status"])
+    for k, sigs in (("SigIgn", ignored), ("SigBlk", blocked)):
+        want = sum(1 << (s - 1) for s in sigs)
+        expect_eq(bare[k] & want, want, "%s of a bare cat" % k, r)
+    r, boxed = status_of(t.argv(["run", "--", "/bin/cat", "/proc/self/status"]))
+    for k in ("SigIgn", "SigBlk", "SigCgt"):
+        expect_eq(boxed[k], 0, "%s of the boxed program" % k, r)
 
 
 def test_default_view(t):

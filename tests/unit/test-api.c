@@ -2,8 +2,10 @@
  * application links it: argument validation, ret_ parameters untouched on
  * failure, free(NULL), deny by default (a host file the policy does not
  * grant is not there), stdio buffers and their caps, spawn with an event
- * loop, kill, limits. */
+ * loop, kill, limits, the options' size, all-or-nothing policy loads, the
+ * cleanup helpers. */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -341,6 +343,44 @@ static void test_no_fds_held_by_the_box(void)
 	ward_policy_free(p);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+	char path[64];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* A run leaves the application no fd of its own: here with a read-write
+ * directory grant, whose host directory the controller holds open for
+ * applying the box's writes after the run (one leaked per grant and run
+ * before the plan freed its descriptors). */
+static void test_no_fds_left_after_a_run(void)
+{
+	char dir[] = "/tmp/ward-test-api-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(chmod(dir, 0777) == 0);
+	ward_policy *p = new_policy();
+	CHECK_INT(ward_policy_load_profile(p, "sh"), 0);
+	CHECK_INT(ward_policy_grant_rw(p, dir, "/out"), 0);
+	int before = count_fds();
+	for (int i = 0; i < 3; i++) {
+		ward_result *r = NULL;
+		CHECK_INT(ward_run(p, (char *[]){"/bin/sh", "-c", "echo x > /out/f", NULL}, NULL, &r), 0);
+		CHECK(r && ward_result_status(r) == WARD_STATUS_EXITED && ward_result_exit_code(r) == 0);
+		ward_result_free(r);
+	}
+	CHECK_INT(count_fds(), before);
+	ward_policy_free(p);
+	char f[64];
+	snprintf(f, sizeof(f), "%s/f", dir);
+	unlink(f);
+	CHECK(rmdir(dir) == 0);
+}
+
 /* Distinct handles from distinct threads at once: each thread its own
  * policy (with a host function counting into its own counter) and boxes. */
 static int fn_bump(ward_call *call, json_t *args, json_t **ret, void *ud)
@@ -404,6 +444,141 @@ static void test_features(void)
 	CHECK(f.landlock_abi > 0);
 	CHECK(f.user_namespaces);
 	CHECK(f.cgroup_version >= 0 && f.cgroup_version <= 2);
+}
+
+/* struct ward_options carries its size: a struct not made by
+ * WARD_OPTIONS_INIT (size 0) or too small is refused, a larger (newer)
+ * one is accepted while what lies past this library's fields is zero and
+ * refused (-E2BIG) otherwise, as clone3(2) does. */
+static void test_options_size(void)
+{
+	_ward_cleanup_(ward_policy_freep) ward_policy *p = new_policy();
+	ward_result *r = SENTINEL;
+	char *const argv[] = {"/bin/sh", "-c", "echo sized", NULL};
+
+	struct ward_options o;
+	ward_options_init(&o);
+	const struct ward_options init = WARD_OPTIONS_INIT;
+	CHECK(memcmp(&o, &init, sizeof(o)) == 0);
+	CHECK_INT(o.size, sizeof(struct ward_options));
+	CHECK(WARD_OPTIONS_SIZE_VER0 <= sizeof(struct ward_options));
+
+	struct ward_options zero = {0}; /* no size: not from WARD_OPTIONS_INIT */
+	zero.stdin_fd = zero.stdout_fd = zero.stderr_fd = -1;
+	CHECK_INT(ward_run(p, argv, &zero, &r), -EINVAL);
+	o.size = WARD_OPTIONS_SIZE_VER0 - 1;
+	CHECK_INT(ward_run(p, argv, &o, &r), -EINVAL);
+	o.size = 1u << 20;
+	CHECK_INT(ward_run(p, argv, &o, &r), -E2BIG);
+	CHECK(r == SENTINEL);
+
+	/* A newer caller's struct: a field this library does not know. */
+	struct {
+		struct ward_options o;
+		uint64_t newer;
+	} big = {WARD_OPTIONS_INIT, 1};
+	big.o.size = sizeof(big);
+	big.o.capture_max = 3;
+	CHECK_INT(ward_run(p, argv, &big.o, &r), -E2BIG);
+	CHECK(r == SENTINEL);
+	big.newer = 0; /* left at its default: fine */
+	_ward_cleanup_(ward_result_freep) ward_result *sized = run_sh(p, "echo sized", &big.o);
+	CHECK_STR(ward_result_stdout(sized, NULL), "siz"); /* capture_max was read */
+
+	o.size = WARD_OPTIONS_SIZE_VER0;
+	ward_result *r2 = run_sh(p, "echo sized", &o);
+	CHECK_STR(ward_result_stdout(r2, NULL), "sized\n");
+	ward_result_free(r2);
+}
+
+/* What a box sees of a policy (env, hostname, a granted file), as one
+ * line of output. */
+static char *policy_view(ward_policy *p)
+{
+	_ward_cleanup_(ward_result_freep) ward_result *r =
+		run_sh(p, "echo \"FOO=$FOO\"; cat /proc/sys/kernel/hostname; cat /granted/secret; "
+			  "echo $?", NULL);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_EXITED);
+	return strdup(ward_result_stdout(r, NULL));
+}
+
+/* A policy file that fails at line 5 leaves the policy exactly as it was:
+ * none of lines 1-4 (a grant, env, hostname, a limit) stays, and a run
+ * sees what it saw before. The same lines without the bad one do change
+ * what the box sees (so the check can fail). */
+static void test_load_file_all_or_nothing(void)
+{
+	char dir[] = "/var/tmp/ward-api-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	chmod(dir, 0755);
+	char secret[64], bad[64], good[64];
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.policy", dir);
+	snprintf(good, sizeof(good), "%s/good.policy", dir);
+	int fd = open(secret, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "s3cret\n", 7) == 7);
+	close(fd);
+	char text[512];
+	int n = snprintf(text, sizeof(text),
+			 "ro %s /granted\nenv FOO=from-file\nhostname evil\nmemory 64M\n", dir);
+	FILE *f = fopen(good, "w");
+	CHECK(f && fwrite(text, 1, (size_t)n, f) == (size_t)n && fclose(f) == 0);
+	f = fopen(bad, "w");
+	CHECK(f && fprintf(f, "%sfrobnicate yes\n", text) > 0 && fclose(f) == 0);
+
+	_ward_cleanup_(ward_policy_freep) ward_policy *p = new_policy();
+	CHECK_INT(ward_policy_set_env(p, "FOO=before"), 0);
+	CHECK_INT(ward_policy_grant_tmpfs(p, "/scratch", 1 << 20), 0);
+	_ward_cleanup_(ward_freep) char *before = NULL, *view = NULL, *after = NULL;
+	CHECK_INT(ward_policy_format(p, &before), 0);
+	_ward_cleanup_(ward_freep) char *seen_before = policy_view(p);
+	CHECK(strstr(seen_before, "FOO=before\n") && !strstr(seen_before, "s3cret"));
+
+	CHECK_INT(ward_policy_load_file(p, bad), -EINVAL);
+	CHECK(strstr(ward_policy_error(p), ":5: unknown directive 'frobnicate'") != NULL);
+	CHECK_INT(ward_policy_grant_count(p), 1);
+	CHECK_INT(ward_policy_format(p, &after), 0);
+	CHECK_STR(after, before);
+	view = policy_view(p);
+	CHECK_STR(view, seen_before);
+
+	/* The first four lines alone do apply (and show in the box). */
+	CHECK_INT(ward_policy_load_file(p, good), 0);
+	CHECK_INT(ward_policy_grant_count(p), 2);
+	_ward_cleanup_(ward_freep) char *seen_good = policy_view(p);
+	CHECK(strstr(seen_good, "FOO=from-file\nevil\ns3cret\n0\n") != NULL);
+
+	/* A failed load after a good one keeps the good one whole. */
+	_ward_cleanup_(ward_freep) char *good_text = NULL, *again = NULL;
+	CHECK_INT(ward_policy_format(p, &good_text), 0);
+	CHECK_INT(ward_policy_load_profile(p, "no-such-profile"), -ENOENT);
+	CHECK_INT(ward_policy_load_file(p, bad), -EINVAL);
+	CHECK_INT(ward_policy_format(p, &again), 0);
+	CHECK_STR(again, good_text);
+
+	unlink(secret);
+	unlink(bad);
+	unlink(good);
+	rmdir(dir);
+}
+
+/* The cleanup helpers free at the end of a scope and do nothing for NULL
+ * (under ASan, a leak or a double free here fails the test). */
+static void test_cleanup_helpers(void)
+{
+	{
+		_ward_cleanup_(ward_policy_freep) ward_policy *p = new_policy();
+		_ward_cleanup_(ward_policy_freep) ward_policy *none = NULL;
+		_ward_cleanup_(ward_box_freep) ward_box *b = NULL;
+		CHECK_INT(ward_spawn(p, (char *[]){"sleep", "30", NULL}, NULL, &b), 0);
+		_ward_cleanup_(ward_box_freep) ward_box *none_b = NULL;
+		_ward_cleanup_(ward_result_freep) ward_result *none_r = NULL;
+		_ward_cleanup_(ward_freep) char *none_s = NULL;
+		(void)none;
+		(void)none_b;
+		(void)none_r;
+		(void)none_s;
+	} /* the running box is killed and waited for here */
 }
 
 /* ---- for front ends (ward(1)) ---------------------------------------- */
@@ -633,7 +808,7 @@ struct seen {
 	unsigned how;
 };
 
-static void on_access(void *userdata, const char *box_path, unsigned how)
+static void on_access(const char *box_path, unsigned how, void *userdata)
 {
 	struct seen *s = userdata;
 	if (strstr(box_path, "/seen-file")) {
@@ -732,8 +907,10 @@ int main(void)
 		TEST(test_deny_by_default), TEST(test_stdio_buffers),
 		TEST(test_output_undeliverable),
 		TEST(test_limits),	    TEST(test_spawn_event_loop),
-		TEST(test_no_fds_held_by_the_box), TEST(test_threads),
-		TEST(test_features),
+		TEST(test_no_fds_held_by_the_box), TEST(test_no_fds_left_after_a_run),
+		TEST(test_threads),
+		TEST(test_features),	    TEST(test_options_size),
+		TEST(test_load_file_all_or_nothing), TEST(test_cleanup_helpers),
 		TEST(test_limit_strings),   TEST(test_profiles),
 		TEST(test_exit_status),	    TEST(test_files_and_audit),
 		TEST(test_grants_and_format), TEST(test_front_end_options),

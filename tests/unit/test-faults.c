@@ -1,10 +1,13 @@
 /* test-faults.c — ward's protections against its own faults, with the
  * fault compiled in (WARD_FAULT_HOOKS, a build of libward made only for
- * this test; see run.c):
+ * this test; see init.c):
  *   - an inheritable fd left open in the program's process before its
  *     execve (here a copy of the error pipe at 42, through which the
  *     program could forge a setup error) must be closed by the launcher's
- *     own fd closing, whatever init and O_CLOEXEC do. */
+ *     own fd closing, whatever init and O_CLOEXEC do;
+ *   - every step of the box's set-up that fails says which and why (here
+ *     PR_SET_PDEATHSIG in init, made to fail: inside a || chain it gave an
+ *     empty message). */
 #include <errno.h>
 #include <grp.h>
 #include <stdlib.h>
@@ -61,11 +64,30 @@ static void test_leaked_fd_is_closed_unprivileged(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+static void test_failed_step_says_why(void)
+{
+	ward_policy *p = NULL;
+	CHECK_INT(ward_policy_new(&p), 0);
+	CHECK_INT(ward_policy_load_profile(p, "sh"), 0);
+	ward_result *r = NULL;
+	CHECK(setenv("WARD_FAULT", "pdeathsig", 1) == 0);
+	CHECK_INT(ward_run(p, (char *[]){"/bin/true", NULL}, NULL, &r), 0);
+	unsetenv("WARD_FAULT");
+	const char *msg = r ? ward_result_message(r) : NULL;
+	CHECK(r && ward_result_status(r) == WARD_STATUS_SETUP_ERROR);
+	CHECK(msg && strstr(msg, "cannot set the box's parent-death signal: invalid argument"));
+	if (msg)
+		printf("# message: '%s'\n", msg);
+	ward_result_free(r);
+	ward_policy_free(p);
+}
+
 int main(void)
 {
 	static const struct test tests[] = {
 		TEST(test_leaked_fd_is_closed),
 		TEST(test_leaked_fd_is_closed_unprivileged),
+		TEST(test_failed_step_says_why),
 	};
 	return run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -1,4 +1,4 @@
-/* test-filter.c — the generated seccomp program, run in userspace.
+/* test-filter.c — the generated seccomp programs, run in userspace.
  *
  * Some of what the filter refuses cannot be seen on every host: with
  * unprivileged bpf disabled, bpf(2) fails whatever the filter says, and
@@ -8,8 +8,12 @@
  * run by a small classic-BPF interpreter on crafted seccomp_data, for
  * every syscall on the allow and deny lists, every other syscall number,
  * the terminal ioctls (also with high bits set, CVE-2019-10063) and the
- * foreign ABIs (i386, x32, others). */
+ * foreign ABIs (i386, x32, others). The broker's notification filter and
+ * both memory guards are checked the same way against the tables they
+ * were made from (broker/calls.h, gen-filter.c's guard_refused), and all
+ * of a box's programs together as the kernel stacks them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -20,11 +24,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <termios.h>
 
+#include "broker/calls.h"
 #include "check.h"
 
 #define WARD_FILTER_TABLES
@@ -131,12 +137,25 @@ static uint32_t bpf_run(const struct sock_filter *prog, size_t len, const struct
 	return 0xdeadbeef;
 }
 
-static uint32_t run_call(uint32_t arch, int nr, const uint64_t args[6])
+/* One of the generated programs, by name. */
+#define PROG(p) {#p, p, N(p)}
+struct prog {
+	const char *name;
+	const struct sock_filter *insns;
+	size_t n;
+};
+
+static uint32_t run_prog(struct prog p, uint32_t arch, int nr, const uint64_t args[6])
 {
 	struct seccomp_data d = {.nr = nr, .arch = arch, .instruction_pointer = 0x401000};
 	if (args)
 		memcpy(d.args, args, sizeof(d.args));
-	return bpf_run(ward_seccomp_filter, N(ward_seccomp_filter), &d);
+	return bpf_run(p.insns, p.n, &d);
+}
+
+static uint32_t run_call(uint32_t arch, int nr, const uint64_t args[6])
+{
+	return run_prog((struct prog)PROG(ward_seccomp_filter), arch, nr, args);
 }
 
 static uint32_t native(int nr, uint64_t a0, uint64_t a1)
@@ -372,22 +391,24 @@ static void test_ioctl(void)
 	CHECK_ACTION("ioctl(FIONREAD)", native(nr, 0, FIONREAD), SECCOMP_RET_ALLOW);
 }
 
+/* Other ABIs than x86_64's (the x32 numbers come with x86_64's arch). */
+static const struct {
+	const char *name;
+	uint32_t arch;
+} foreign_arches[] = {{"i386", AUDIT_ARCH_I386}, {"aarch64", AUDIT_ARCH_AARCH64},
+		      {"arm", AUDIT_ARCH_ARM}, {"x86_64 big-endian bit", AUDIT_ARCH_X86_64 ^ 0x40000000u},
+		      {"none", 0}};
+
 /* A syscall from any other ABI kills the process: i386 (int $0x80, whose
  * numbers mean other calls), x32 (x86_64 numbers with bit 30 set) and any
  * other architecture. */
 static void test_foreign_abi(void)
 {
-	static const struct {
-		const char *name;
-		uint32_t arch;
-	} foreign[] = {{"i386", AUDIT_ARCH_I386}, {"aarch64", AUDIT_ARCH_AARCH64},
-		       {"arm", AUDIT_ARCH_ARM}, {"x86_64 big-endian bit", AUDIT_ARCH_X86_64 ^ 0x40000000u},
-		       {"none", 0}};
-	for (size_t i = 0; i < N(foreign); i++) {
+	for (size_t i = 0; i < N(foreign_arches); i++) {
 		for (int nr = 0; nr < 512; nr++) {
 			char label[64];
-			snprintf(label, sizeof(label), "%s syscall %d", foreign[i].name, nr);
-			CHECK_ACTION(label, run_call(foreign[i].arch, nr, NULL), SECCOMP_RET_KILL_PROCESS);
+			snprintf(label, sizeof(label), "%s syscall %d", foreign_arches[i].name, nr);
+			CHECK_ACTION(label, run_call(foreign_arches[i].arch, nr, NULL), SECCOMP_RET_KILL_PROCESS);
 		}
 	}
 	/* i386 ioctl (54) with TIOCSTI: killed before any ioctl rule. */
@@ -398,6 +419,218 @@ static void test_foreign_abi(void)
 		snprintf(label, sizeof(label), "x32 syscall %d", nr);
 		CHECK_ACTION(label, run_call(AUDIT_ARCH_X86_64, (int)(X32_BIT | (uint32_t)nr), NULL),
 			     SECCOMP_RET_KILL_PROCESS);
+	}
+}
+
+static const struct call *brokered(int nr)
+{
+	for (size_t i = 0; i < N(calls); i++)
+		if (calls[i].nr == nr)
+			return &calls[i];
+	return NULL;
+}
+
+/* The notification filter: every call in the broker's table goes to the
+ * broker whatever its arguments, except the stat family with
+ * AT_EMPTY_PATH in its flags (fstat, no path: allowed); every other
+ * call, and every call of another ABI, is left to the allowlist. */
+static void test_notify_filter(void)
+{
+	struct prog p = PROG(ward_notify_filter);
+	size_t exempt = 0;
+	for (int nr = 0; nr < 1024; nr++) {
+		const struct call *c = brokered(nr);
+		char label[64];
+		snprintf(label, sizeof(label), "notify: syscall %d (%s)", nr, c ? c->name : "-");
+		uint32_t want = c ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW;
+		for (size_t a = 0; a < N(odd_args); a++) {
+			const uint64_t args[6] = {odd_args[a][0], odd_args[a][1]};
+			CHECK_ACTION(label, run_prog(p, AUDIT_ARCH_X86_64, nr, args), want);
+		}
+		/* AT_EMPTY_PATH in any argument is nothing special elsewhere. */
+		bool stat = c && (c->op == OP_STAT || c->op == OP_STATX) && c->flags >= 0;
+		for (int i = 0; i < 6; i++) {
+			uint64_t args[6] = {0};
+			args[i] = AT_EMPTY_PATH;
+			if (!(stat && i == c->flags))
+				CHECK_ACTION(label, run_prog(p, AUDIT_ARCH_X86_64, nr, args), want);
+		}
+		if (!stat)
+			continue;
+		/* fstat: the exemption, on the flags argument's low 32 bits. */
+		exempt++;
+		static const struct {
+			uint64_t flags;
+			bool notified;
+		} flags[] = {{0, true},
+			     {AT_SYMLINK_NOFOLLOW, true},
+			     {1ull << 32, true},
+			     {(uint64_t)AT_EMPTY_PATH << 32, true},
+			     {AT_EMPTY_PATH, false},
+			     {AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, false},
+			     {AT_EMPTY_PATH | (1ull << 32), false}};
+		for (size_t i = 0; i < N(flags); i++) {
+			uint64_t args[6] = {3, 0, 0, 0, 0, 0};
+			args[c->flags] = flags[i].flags;
+			snprintf(label, sizeof(label), "notify: syscall %d flags 0x%llx", nr,
+				 (unsigned long long)flags[i].flags);
+			CHECK_ACTION(label, run_prog(p, AUDIT_ARCH_X86_64, nr, args),
+				     flags[i].notified ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW);
+		}
+	}
+	CHECK_INT(exempt, 2); /* newfstatat, statx */
+	/* What the broker must see, whatever the table says. */
+	static const char *const must[] = {"open", "openat", "creat", "execve", "execveat", "stat",
+					   "newfstatat", "statx", "unlinkat", "renameat2", "linkat",
+					   "connect", "bind"};
+	for (size_t i = 0; i < N(must); i++)
+		CHECK_ACTION(must[i], run_prog(p, AUDIT_ARCH_X86_64, nr_of(must[i]), NULL),
+			     SECCOMP_RET_USER_NOTIF);
+	/* Another ABI's numbers mean other calls: never sent to the broker,
+	 * which reads arguments by x86_64's table (the allowlist kills them). */
+	for (size_t i = 0; i < N(foreign_arches); i++)
+		for (int nr = 0; nr < 1024; nr++)
+			CHECK_ACTION(foreign_arches[i].name, run_prog(p, foreign_arches[i].arch, nr, NULL),
+				     SECCOMP_RET_ALLOW);
+	for (int nr = 0; nr < 1024; nr++)
+		CHECK_ACTION("notify: x32", run_prog(p, AUDIT_ARCH_X86_64, (int)(X32_BIT | (uint32_t)nr), NULL),
+			     SECCOMP_RET_ALLOW);
+}
+
+/* The memory guard's verdict for one call, from the table: EPERM when a
+ * row names it (a by_count row only when memory is counted) and all the
+ * row's bits are set in the low 32 bits of its argument. */
+static uint32_t guard_want(bool by_count, int nr, const uint64_t args[6])
+{
+	for (size_t i = 0; i < N(ward_filter_guard); i++) {
+		if (nr_of(ward_filter_guard[i].name) != nr || (ward_filter_guard[i].by_count && !by_count))
+			continue;
+		uint32_t bits = (uint32_t)ward_filter_guard[i].bits;
+		if (ward_filter_guard[i].arg < 0 || ((uint32_t)args[ward_filter_guard[i].arg] & bits) == bits)
+			return RET_ERRNO(EPERM);
+	}
+	return SECCOMP_RET_ALLOW;
+}
+
+/* Both memory guards against the table, on every syscall number with
+ * the flag values that matter; the refusals every box needs, whatever
+ * the table says; other ABIs left to the allowlist. */
+static void test_memory_guard(void)
+{
+	static const uint64_t flags[] = {
+		0, MAP_PRIVATE | MAP_ANONYMOUS, MAP_SHARED | MAP_ANONYMOUS,
+		MAP_SHARED_VALIDATE | MAP_ANONYMOUS, MAP_SHARED, MAP_ANONYMOUS,
+		MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | (1ull << 32),
+		(uint64_t)(MAP_SHARED | MAP_ANONYMOUS) << 32, 0xffffffffffffffffull};
+	CHECK(N(ward_filter_guard) >= 6);
+	for (int by_count = 0; by_count < 2; by_count++) {
+		struct prog p = by_count ? (struct prog)PROG(ward_memory_guard_by_count)
+					 : (struct prog)PROG(ward_memory_guard);
+		for (int nr = 0; nr < 1024; nr++) {
+			for (size_t f = 0; f < N(flags); f++) {
+				for (int a = 0; a < 6; a++) {
+					uint64_t args[6] = {0};
+					args[a] = flags[f];
+					char label[96];
+					snprintf(label, sizeof(label), "%s: syscall %d arg %d = 0x%llx", p.name,
+						 nr, a, (unsigned long long)flags[f]);
+					CHECK_ACTION(label, run_prog(p, AUDIT_ARCH_X86_64, nr, args),
+						     guard_want(by_count, nr, args));
+				}
+			}
+		}
+		static const char *const always[] = {"memfd_create", "shmget", "msgget"};
+		for (size_t i = 0; i < N(always); i++)
+			CHECK_ACTION(always[i], run_prog(p, AUDIT_ARCH_X86_64, nr_of(always[i]), NULL),
+				     RET_ERRNO(EPERM));
+		static const char *const counted[] = {"semget", "vmsplice"};
+		for (size_t i = 0; i < N(counted); i++)
+			CHECK_ACTION(counted[i], run_prog(p, AUDIT_ARCH_X86_64, nr_of(counted[i]), NULL),
+				     by_count ? RET_ERRNO(EPERM) : SECCOMP_RET_ALLOW);
+		const uint64_t shared_anon[6] = {0, 4096, 3, MAP_SHARED | MAP_ANONYMOUS, (uint64_t)-1, 0};
+		const uint64_t private_anon[6] = {0, 4096, 3, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
+		CHECK_ACTION("mmap(MAP_SHARED|MAP_ANONYMOUS)",
+			     run_prog(p, AUDIT_ARCH_X86_64, nr_of("mmap"), shared_anon),
+			     by_count ? RET_ERRNO(EPERM) : SECCOMP_RET_ALLOW);
+		const uint64_t validate_anon[6] = {0, 4096, 3, MAP_SHARED_VALIDATE | MAP_ANONYMOUS,
+						   (uint64_t)-1, 0};
+		const uint64_t shared_file[6] = {0, 4096, 3, MAP_SHARED, 3, 0};
+		CHECK_ACTION("mmap(MAP_SHARED_VALIDATE|MAP_ANONYMOUS)",
+			     run_prog(p, AUDIT_ARCH_X86_64, nr_of("mmap"), validate_anon),
+			     by_count ? RET_ERRNO(EPERM) : SECCOMP_RET_ALLOW);
+		CHECK_ACTION("mmap(MAP_PRIVATE|MAP_ANONYMOUS)",
+			     run_prog(p, AUDIT_ARCH_X86_64, nr_of("mmap"), private_anon), SECCOMP_RET_ALLOW);
+		CHECK_ACTION("mmap(MAP_SHARED, file)",
+			     run_prog(p, AUDIT_ARCH_X86_64, nr_of("mmap"), shared_file), SECCOMP_RET_ALLOW);
+		for (size_t i = 0; i < N(foreign_arches); i++)
+			for (int nr = 0; nr < 1024; nr++)
+				CHECK_ACTION(foreign_arches[i].name,
+					     run_prog(p, foreign_arches[i].arch, nr, NULL), SECCOMP_RET_ALLOW);
+	}
+}
+
+/* The kernel runs every stacked filter and takes the answer that comes
+ * first in its order of precedence: the lowest action as a signed value
+ * (KILL_PROCESS is 0x80000000), kernel/seccomp.c seccomp_run_filters. */
+static uint32_t stacked(const struct prog *progs, size_t n, uint32_t arch, int nr,
+			const uint64_t args[6])
+{
+	uint32_t ret = SECCOMP_RET_ALLOW;
+	/* Newest (last loaded) first, as the kernel walks them: among equal
+	 * actions the newest one's data (the errno) wins. */
+	for (size_t i = n; i-- > 0;) {
+		uint32_t r = run_prog(progs[i], arch, nr, args);
+		if ((int32_t)(r & SECCOMP_RET_ACTION_FULL) < (int32_t)(ret & SECCOMP_RET_ACTION_FULL))
+			ret = r;
+	}
+	return ret;
+}
+
+/* A brokered box's filters together (allowlist, memory guard, notify):
+ * the guards never open a hole the allowlist closes. Another ABI is
+ * killed whatever the call; a refusal of the allowlist wins over the
+ * broker (a setuid mode, openat2's ENOSYS); a brokered call the
+ * allowlist allows reaches the broker. */
+static void test_stacked(void)
+{
+	for (int by_count = 0; by_count < 2; by_count++) {
+		const struct prog box[] = {
+			PROG(ward_seccomp_filter),
+			by_count ? (struct prog)PROG(ward_memory_guard_by_count)
+				 : (struct prog)PROG(ward_memory_guard),
+			PROG(ward_notify_filter),
+		};
+		for (size_t i = 0; i < N(foreign_arches); i++)
+			for (int nr = 0; nr < 1024; nr++)
+				CHECK_ACTION(foreign_arches[i].name,
+					     stacked(box, N(box), foreign_arches[i].arch, nr, NULL),
+					     SECCOMP_RET_KILL_PROCESS);
+		for (int nr = 0; nr < 1024; nr++) {
+			CHECK_ACTION("stacked x32",
+				     stacked(box, N(box), AUDIT_ARCH_X86_64, (int)(X32_BIT | (uint32_t)nr), NULL),
+				     SECCOMP_RET_KILL_PROCESS);
+			/* Each program's refusal stands in the stack. */
+			for (size_t a = 0; a < N(odd_args); a++) {
+				const uint64_t args[6] = {odd_args[a][0], odd_args[a][1]};
+				uint32_t got = stacked(box, N(box), AUDIT_ARCH_X86_64, nr, args);
+				for (size_t i = 0; i < N(box); i++) {
+					uint32_t one = run_prog(box[i], AUDIT_ARCH_X86_64, nr, args);
+					if (one != SECCOMP_RET_ALLOW && one != SECCOMP_RET_USER_NOTIF)
+						CHECK(got != SECCOMP_RET_ALLOW && got != SECCOMP_RET_USER_NOTIF);
+				}
+			}
+		}
+		const uint64_t suid[6] = {(uint64_t)AT_FDCWD, 0, O_CREAT, 04755};
+		CHECK_ACTION("stacked openat(04755)", stacked(box, N(box), AUDIT_ARCH_X86_64, nr_of("openat"), suid),
+			     RET_ERRNO(EPERM));
+		const uint64_t plain[6] = {(uint64_t)AT_FDCWD, 0, O_RDONLY, 0};
+		CHECK_ACTION("stacked openat", stacked(box, N(box), AUDIT_ARCH_X86_64, nr_of("openat"), plain),
+			     SECCOMP_RET_USER_NOTIF);
+		CHECK_ACTION("stacked openat2", stacked(box, N(box), AUDIT_ARCH_X86_64, nr_of("openat2"), NULL),
+			     RET_ERRNO(ENOSYS));
+		CHECK_ACTION("stacked memfd_create",
+			     stacked(box, N(box), AUDIT_ARCH_X86_64, nr_of("memfd_create"), NULL),
+			     RET_ERRNO(EPERM));
 	}
 }
 
@@ -425,7 +658,8 @@ int main(void)
 	static const struct test tests[] = {
 		TEST(test_interpreter), TEST(test_denied),	   TEST(test_must_deny),
 		TEST(test_allowlist_exact), TEST(test_argument_rules), TEST(test_ioctl),
-		TEST(test_foreign_abi),
+		TEST(test_foreign_abi), TEST(test_notify_filter), TEST(test_memory_guard),
+		TEST(test_stacked),
 	};
 	return run_tests(tests, N(tests));
 }

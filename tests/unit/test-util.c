@@ -1,6 +1,8 @@
 /* test-util.c — the parsers and path helpers of util.c that the policy
  * file and the CLI share: sizes, durations, counts, path normalisation. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +266,75 @@ static void test_path_is_under_and_depth(void)
 	CHECK_INT(path_depth("/a/b/c/d"), 4);
 }
 
+/* read_file_at reads a file whole whatever its size around the page it
+ * first reads onto the stack, NUL-terminated, and refuses one over max
+ * (a file within the first page is always read, as before). */
+static void test_read_file_at(void)
+{
+	char dir[] = "/tmp/ward-test-util.XXXXXX";
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	static const size_t sizes[] = {0, 1, 4095, 4096, 4097, 8192, 8193, 20000};
+	static char data[20000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 26);
+	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+		int fd = openat(dfd, "f", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		CHECK_INT(write_all(fd, data, sizes[i]), 0);
+		close(fd);
+		char *buf = NULL;
+		size_t len = 99;
+		CHECK_INT(read_file_at(dfd, "f", 1 << 20, &buf, &len), 0);
+		CHECK_U64(len, sizes[i]);
+		CHECK(buf && memcmp(buf, data, sizes[i]) == 0 && buf[sizes[i]] == 0);
+		free(buf);
+		buf = NULL;
+		/* over max: refused past the first page, read within it */
+		int r = read_file_at(dfd, "f", 100, &buf, NULL);
+		CHECK_INT(r, sizes[i] < 4096 ? 0 : -EFBIG);
+		free(buf);
+	}
+	char *buf = NULL;
+	CHECK_INT(read_file_at(dfd, "missing", 100, &buf, NULL), -ENOENT);
+	CHECK(buf == NULL);
+	unlinkat(dfd, "f", 0);
+	close(dfd);
+	rmdir(dir);
+}
+
+/* ward's own signal and errno names and errno texts (names.c, for the
+ * report's "signal", the denials' "errno" and every message) say what
+ * glibc's sigabbrev_np(3), strerrorname_np(3) and strerror(3) say, number
+ * for number, so reports and messages read the same whichever C library
+ * the ward command was built with (musl's strerror says "No file
+ * descriptors available" for EMFILE). */
+static void test_signal_and_errno_names(void)
+{
+	CHECK_STR(signal_abbrev(SIGSEGV), "SEGV");
+	CHECK_STR(signal_abbrev(SIGKILL), "KILL");
+	CHECK_STR(signal_abbrev(0), NULL);
+	CHECK_STR(signal_abbrev(SIGRTMAX), NULL);
+	CHECK_STR(errno_name(EACCES), "EACCES");
+	CHECK_STR(errno_name(EWOULDBLOCK), "EAGAIN");
+	CHECK_STR(errno_name(0), NULL);
+	CHECK_STR(errno_name(-EPERM), NULL);
+	CHECK_STR(errno_name(4096), NULL);
+	CHECK_STR(errno_text(EMFILE), "Too many open files");
+	CHECK_STR(errno_text(ELOOP), "Too many levels of symbolic links");
+	CHECK_STR(errno_text(4096), strerror(4096));
+#ifdef __GLIBC__
+	for (int sig = -1; sig <= SIGRTMAX + 1; sig++)
+		CHECK_STR(signal_abbrev(sig), sigabbrev_np(sig));
+	for (int e = 1; e <= 200; e++) {
+		CHECK_STR(errno_name(e), strerrorname_np(e));
+		CHECK_STR(errno_text(e), strerror(e));
+	}
+#endif
+}
+
 int main(void)
 {
 	static const struct test tests[] = {
@@ -274,6 +345,8 @@ int main(void)
 		TEST(test_path_normalize),
 		TEST(test_path_is_under_and_depth),
 		TEST(test_escape_text),
+		TEST(test_signal_and_errno_names),
+		TEST(test_read_file_at),
 	};
 	return run_tests(tests, ELEMENTSOF(tests));
 }
