@@ -173,7 +173,10 @@ static bool status_mask(const char *status, const char *key, uint64_t *ret)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(p + strlen(key), &end, 16);
-	if (errno || end == p + strlen(key))
+	/* Only a whole line counts: a status cut short by the read's
+	 * buffer (a long Groups: line before it) would give a mask of its
+	 * high digits only, and the low signals would keep their handlers. */
+	if (errno || end == p + strlen(key) || *end != '\n')
 		return false;
 	*ret = v;
 	return true;
@@ -197,11 +200,19 @@ int signals_default(void)
 		if (status_mask(buf, "\nSigIgn:\t", &ign) && status_mask(buf, "\nSigCgt:\t", &cgt))
 			set = ign | cgt;
 	}
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	for (int s = 1; s < NSIG && s <= 64; s++)
-		if (set & (1ULL << (s - 1)))
-			sigaction(s, &dfl, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	return sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The kernel's own calls, not the libc's: libcs refuse to touch the
+	 * signals they reserve (32-33 glibc, 32-34 musl), and an ignored one
+	 * of those would survive the execve (34 is glibc programs' SIGRTMIN).
+	 * The kernel's struct sigaction on x86-64; SIG_DFL needs no restorer. */
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} dfl = {SIG_DFL, 0, NULL, 0};
+	for (int s = 1; s <= 64; s++)
+		if (set & (1ULL << (s - 1)) && s != SIGKILL && s != SIGSTOP)
+			syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(uint64_t));
+	uint64_t none = 0;
+	return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
 }

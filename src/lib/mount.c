@@ -98,6 +98,11 @@ static int open_in_root(int rootfd, const char *path, int flags)
 
 struct root_dirs {
 	int rootfd;
+	/* The caller's umask: the process runs with 0 while the root is
+	 * built (ward's own files get their modes in one step), but the
+	 * directories and mount points it makes honour this one, as before:
+	 * inside a read-write grant they reach the host. */
+	mode_t umask;
 	struct {
 		const char *path; /* NULL: not to be found again by path */
 		size_t len;
@@ -249,7 +254,7 @@ static int make_dir(struct root_dirs *rd, const char *path, size_t len, unsigned
 		return err_set(e, ENAMETOOLONG, "box path '%.*s' is too long", (int)len, path);
 	memcpy(name, path + last, len - last);
 	name[len - last] = 0;
-	if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST)
+	if (mkdirat(dfd, name, mode & ~rd->umask) < 0 && errno != EEXIST)
 		return node_error(errno, path, len, e);
 	return 0;
 }
@@ -269,10 +274,11 @@ static int attach_new(struct root_dirs *rd, int mnt_fd, const char *dst, bool is
 	const char *name = dst + last;
 	_cleanup_close_ int target = -1;
 	if (*name && is_dir) {
-		if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST)
+		if (mkdirat(dfd, name, mode & ~rd->umask) < 0 && errno != EEXIST)
 			return node_error(errno, dst, len, e);
 	} else if (*name) {
-		target = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		target = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				0644 & ~rd->umask);
 		if (target < 0 && errno != EEXIST && errno != ELOOP && errno != EISDIR)
 			return node_error(errno, dst, len, e);
 	}
@@ -589,10 +595,11 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 		goto out;
 	}
 
-	/* The umask would narrow the modes the plan gives (files are
-	 * created with theirs in one step); the program gets it back. */
+	/* The umask would narrow the modes the plan gives ward's files
+	 * (created with theirs in one step); directories and mount points
+	 * still honour it (root_dirs.umask); the program gets it back. */
 	mode_t umask_saved = umask(0);
-	struct root_dirs rd = {.rootfd = rootfd};
+	struct root_dirs rd = {.rootfd = rootfd, .umask = umask_saved};
 	for (size_t i = 0; i < ROOT_DIRS; i++)
 		rd.d[i].fd = -1;
 	r = assemble(&rd, mp, procfd, e);

@@ -133,6 +133,25 @@ def test_rw_root_owned_dir_writable(t):
         expect_eq(f.read(), "written by the box", "host content", r)
 
 
+def test_rw_mount_points_honour_umask(t):
+    """The mount points ward makes for a grant nested in a read-write one
+    (and the directories on the way) land in the directory's disk layer
+    and reach the host: they are made with the caller's umask, as before
+    the box's root was built with umask 0 for ward's own files."""
+    d = owned_dir(t, "out", 65534, 65534)
+    old = os.umask(0o077)
+    try:
+        r = t.run(["/bin/true"], "--no-cwd", "--rw", d, "--ro", "/usr/share/doc:%s/a/b/c" % d,
+                  "--ro", "/etc/hostname:%s/f/file" % d)
+    finally:
+        os.umask(old)
+    expect_ok(r)
+    for rel, want in (("a", 0o700), ("a/b", 0o700), ("a/b/c", 0o700), ("f", 0o700),
+                      ("f/file", 0o600)):
+        st = os.lstat(os.path.join(d, rel))
+        expect_eq(oct(st.st_mode & 0o777), oct(want), "host mode of %s" % rel, r)
+
+
 def test_rw_other_owner(t):
     """A directory owned by another user: the box writes as that user (as
     root), and that user's existing files are the box's to change."""
