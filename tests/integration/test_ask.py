@@ -158,6 +158,95 @@ def test_hard_link_is_asked(t):
         expect_eq(f.read(), SECRET + "\n", "the host's link holds the linked file", r)
 
 
+def test_link_through_own_fd_is_asked(t):
+    # linkat("/proc/self/fd/N" or "/dev/fd/N", NEW, AT_SYMLINK_FOLLOW),
+    # also for an O_TMPFILE file: the new name under a prefix is asked like
+    # any link's, and is made only after a yes.
+    t.mkdir("d")
+    t.mkdir("d/w")
+    t.mkdir("d/secret")
+    t.write("d/w/f", "FILE\n")
+    policy = t.write("box.policy", "rw %s /data\nask /data/secret\n" % t.path("d"))
+    # ctypes: os.link calls link(2), which follows nothing
+    code = ("import ctypes, os\nl = ctypes.CDLL(None, use_errno=True)\n"
+            "fd = os.open('/data/w/f', os.O_RDONLY)\n"
+            "tf = os.open('/data/w', os.O_TMPFILE | os.O_WRONLY, 0o600)\nos.write(tf, b'TMP')\n"
+            "for src, new in [('/proc/self/fd/%d' % fd, 'p1'), ('/dev/fd/%d' % fd, 'p2'),"
+            " ('/proc/self/fd/%d' % tf, 'p3')]:\n"
+            "    r = l.linkat(-100, src.encode(), -100, b'/data/secret/' + new.encode(), 0x400)\n"
+            "    print('linked' if r == 0 else 'refused %d' % ctypes.get_errno())\n")
+    r, rep = hostfn(t, [PYTHON, "-c", code], "--profile", "python3", "--policy", policy)
+    expect_eq(rep["stdout"], "refused 13\n" * 3, "stdout (no application)", r)
+    expect_eq(os.listdir(t.path("d/secret")), [], "names made under the ask prefix", r)
+    got = denials(rep)
+    for src in ["/proc/self/fd/3", "/dev/fd/3", "/proc/self/fd/4"]:  # the path as the box spelled it
+        expect_in(("link", src, "no application to ask"), got, "denials", r)
+    # allowed: the broker links the very file the fd names
+    r, rep = hostfn(t, [PYTHON, "-c", code], "--profile", "python3", "--policy", policy,
+                    "--allow", "/data/secret/p1", "--allow", "/data/secret/p3")
+    expect_eq(rep["stdout"], "linked\nrefused 13\nlinked\n", "stdout (p1, p3 allowed)", r)
+    for q in ["link /data/secret/p1 c", "link /data/secret/p2 c", "link /data/secret/p3 c"]:
+        expect_in(q, rep["asked"], "questions", r)
+    expect_eq(sorted(os.listdir(t.path("d/secret"))), ["p1", "p3"], "names made", r)
+    with open(t.path("d/secret/p3")) as f:
+        expect_eq(f.read(), "TMP", "the O_TMPFILE file linked", r)
+    # Any other /proc source is refused under ask rules.
+    r, rep = hostfn(t, ["/bin/sh", "-c", "ln /proc/self/status /data/w/s; echo rc=$?"],
+                    "--profile", "sh", "--policy", policy)
+    expect_eq(rep["stdout"], "rc=1\n", "stdout (/proc source)", r)
+    expect_in(("link", "/proc/self/status", "a link from /proc under ask rules"), denials(rep),
+              "denials", r)
+
+
+def test_renaming_an_ancestor_of_a_prefix_is_asked(t):
+    # Renaming a directory above an ask prefix moves what the prefix
+    # guards out from under it, and the reverse moves content in. (The
+    # directories are made in the box: the read-write layer is an overlay,
+    # where a directory of the lower layer is not renamed but copied.)
+    t.mkdir("s")
+    policy = t.write("box.policy", "rw %s /s\nask /s/a/secret\nask /s/n/secret\n" % t.path("s"))
+    xchg = ("%s -c \"import ctypes; l = ctypes.CDLL(None, use_errno=True);"
+            " r = l.renameat2(-100, b'/s/x', -100, b'/s/a', 2); print('xchg', r, ctypes.get_errno())\"" % PYTHON)
+    script = ("mkdir -p /s/a/secret && echo %s >/s/a/secret/key && mkdir -p /s/m/secret /s/x &&"
+              " echo P >/s/m/secret/p && mv -T /s/a /s/b; echo mv=$?; cat /s/b/secret/key;"
+              " mv -T /s/m /s/n; echo mv=$?; %s" % (SECRET, xchg))
+    allow = ["--allow", "/s/a/secret", "--allow", "/s/a/secret/key"]
+    r, rep = hostfn(t, ["/bin/sh", "-c", script], "--profile", "python3", "--policy", policy, *allow)
+    expect_not_in(SECRET, rep["stdout"], "the guarded file read after a rename", r)
+    expect_eq(rep["stdout"], "mv=1\nmv=1\nxchg -1 13\n", "stdout", r)
+    expect_eq(sorted(os.listdir(t.path("s"))), ["a", "m", "x"], "the host's /s", r)
+    for q in ["rename /s/a cd", "rename /s/n cd"]:
+        expect_in(q, rep["asked"], "questions", r)
+    got = denials(rep)
+    for n in ["/s/a", "/s/m", "/s/x"]:
+        expect_in(("rename", n, "denied by the application"), got, "denials", r)
+    # allowed: the rename is made
+    r, rep = hostfn(t, ["/bin/sh", "-c", "mv -T /s/a /s/b && cat /s/b/secret/key"], "--profile", "sh",
+                    "--policy", policy, "--allow", "/s/a", *allow)
+    expect_eq(rep["stdout"], SECRET + "\n", "stdout (allowed)", r)
+    # without an application: refused
+    r, rep = hostfn(t, ["/bin/sh", "-c", "mv -T /s/m /s/n; echo mv=$?"], "--profile", "sh",
+                    "--policy", policy)
+    expect_eq(rep["stdout"], "mv=1\n", "stdout (no application)", r)
+    expect_in(("rename", "/s/m", "no application to ask"), denials(rep), "denials", r)
+
+
+def test_tmpfile_is_asked_before_the_inode_exists(t):
+    # O_TMPFILE is asked as a create in the directory, before the kernel
+    # makes the unnamed file: the question names the directory.
+    policy = setup(t)
+    code = ("import os\ntry:\n    os.open('/out', os.O_TMPFILE | os.O_WRONLY, 0o600); print('made')\n"
+            "except OSError as e: print('refused', e.errno)\n")
+    r, rep = hostfn(t, [PYTHON, "-c", code], "--profile", "python3", "--policy", policy)
+    expect_eq(rep["stdout"], "refused 13\n", "stdout (no application)", r)
+    expect_in(("open", "/out", "no application to ask"), denials(rep), "denials", r)
+    r, rep = hostfn(t, [PYTHON, "-c", code], "--profile", "python3", "--policy", policy,
+                    "--allow", "/out")
+    expect_eq(rep["stdout"], "made\n", "stdout (the directory allowed)", r)
+    expect_eq([a for a in rep["asked"] if a.startswith("open /out")], ["open /out wcd"],
+              "questions", r)
+
+
 def test_nothing_created_or_truncated_before_the_answer(t):
     policy = setup(t)
     t.write("out/keep", "KEEP\n")

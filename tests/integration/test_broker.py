@@ -253,6 +253,37 @@ print(len(errs))
     expect_ok(r, "BOX\n")
 
 
+def test_dotdot_resolution_races_host_renames(t):
+    # openat2(RESOLVE_IN_ROOT) fails a resolution through ".." with EAGAIN
+    # when any rename or mount on the host moved meanwhile (openat2(2),
+    # ERRORS); open(2) never does, and concurrent runs saw "pthread.h:
+    # Resource temporarily unavailable" from a compiler's include search.
+    # A stress test, not a deterministic one: the race needs a rename
+    # between the kernel's sequence reads, so the host renames a directory
+    # in a loop while the box opens a missing path through ".." 20000
+    # times (about 150 EAGAINs without the broker's retry on this machine).
+    import threading
+    t.mkdir("churn/a")
+    stop = []
+
+    def churn():
+        a, b = t.path("churn/a"), t.path("churn/b")
+        while not stop:
+            os.rename(a, b)
+            os.rename(b, a)
+
+    code = ("c = {}\nfor i in range(20000):\n    try: open('/usr/lib/../nonexistent/x')\n"
+            "    except OSError as e: c[e.errno] = c.get(e.errno, 0) + 1\nprint(sorted(c.items()))")
+    th = threading.Thread(target=churn)
+    th.start()
+    try:
+        r = t.py(code, opts=["--file-text", "/x/y=z"], timeout=180)
+    finally:
+        stop.append(1)
+        th.join()
+    expect_ok(r, "[(2, 20000)]\n")
+
+
 def test_relative_paths_and_dirfds(t):
     t.write("work/here.txt", "here\n")
     code = r"""

@@ -7,21 +7,31 @@
  * Nothing is created, truncated, removed or connected before the answer.
  * Without a handler nobody can say yes: the access is refused. */
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statfs.h>
 
 #include "internal.h"
 
 /* 0 when box path `path` is under no ask prefix or the handler allows
- * the access q->how; else -EACCES with the reason in q. */
+ * the access q->how; else -EACCES with the reason in q. A call that
+ * moves a whole tree (q->tree: rename) also asks when a prefix lies
+ * below the name: renaming /s/a to /s/b moves what `ask /s/a/secret`
+ * guards out from under it (and the reverse moves content in), so it is
+ * asked as a create of a directory. */
 static int ask_check(struct req *q, const char *path)
 {
 	struct broker *b = q->b;
-	bool under = false;
-	for (size_t i = 0; i < b->ask.n && !under; i++)
+	bool under = false, above = false;
+	for (size_t i = 0; i < b->ask.n && !under; i++) {
 		under = path_is_under(path, b->ask.v[i]);
-	if (!under)
+		above = above || (q->tree && path_is_under(b->ask.v[i], path));
+	}
+	if (!under && !above)
 		return 0;
+	if (!under)
+		q->how |= ACCESS_CREATE | ACCESS_DIR;
 	if (b->ask_fn && b->ask_fn(b->ask_ctx, path, q->how, q->call))
 		return 0;
 	q->reason = b->ask_fn ? "denied by the application" : "no application to ask";
@@ -147,6 +157,26 @@ static int own_link(struct req *q, const char *norm, char *link, size_t cap)
 	return proc_pid_link(q, norm, link, cap);
 }
 
+/* For link: what the caller's own link (/proc/PID/fd/N, ...) leads to,
+ * opened O_PATH through our /proc as the other fd-based calls do: the
+ * broker then asks about it and links that very inode itself. Where it
+ * leads to no file of the box's tree (a pipe, a /proc file) the kernel
+ * could not link it either: refused. */
+static int open_own_fd(struct req *q, const char *link)
+{
+	int fd = open(link, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -EBADF;
+	char path[PATH_MAX];
+	struct statfs sf;
+	if (!broker_fd_box_path(fd, path, sizeof(path)) ||
+	    (fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)) {
+		close(fd);
+		return -EXDEV;
+	}
+	return fd;
+}
+
 /* With ask rules, the box's /proc links are a way around them: the
  * kernel, not the broker, follows /proc/self/root/data/x or reopens
  * /proc/self/fd/N (an O_PATH fd, or a read-only one for writing). So a
@@ -165,6 +195,8 @@ int broker_proc_check(struct req *q, const char *raw, const char *norm)
 		q->reason = "a /proc link under ask rules";
 		return r;
 	}
+	if (r == 0 && q->own_fd)
+		return open_own_fd(q, link);
 	if (r == LEAVE_TO_KERNEL || q->readlink)
 		return LEAVE_TO_KERNEL; /* readlink names the target, opens nothing */
 	ssize_t k = readlink(link, target, sizeof(target) - 1);

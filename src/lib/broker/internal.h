@@ -75,6 +75,9 @@ struct req {
 	const char *call;   /* the family name ("open", "stat", ...) */
 	bool first;	    /* the run's first notification */
 	bool readlink;	    /* readlink: names a link's target, opens nothing */
+	bool tree;	    /* rename: moves all below the name (see ask_check) */
+	bool own_fd;	    /* link: a /proc link of the caller's is opened, not
+			     * left to the kernel (see broker_proc_check) */
 	/* the arguments */
 	int dirfd;	    /* what path is relative to: AT_FDCWD without one */
 	const char *path;   /* read from the box; connect/bind: the socket

@@ -114,6 +114,7 @@ void broker_on_rename(struct req *q)
 {
 	char norm[PATH_MAX], norm2[PATH_MAX], last[PATH_MAX], last2[PATH_MAX];
 	q->how = ACCESS_CREATE;
+	q->tree = true;
 	int pfd = parent(q, q->dirfd, q->path, norm, last);
 	if (pfd == LEAVE_TO_KERNEL)
 		return;
@@ -129,6 +130,36 @@ void broker_on_rename(struct req *q)
 			close(pfd2);
 	}
 	done(q, pfd, norm, r);
+}
+
+/* The file a link names, asked about as a read: an O_PATH fd, or -errno,
+ * or LEAVE_TO_KERNEL (answered). Under ask rules nothing is left to the
+ * kernel, which would make the new name unasked: the caller's own fd
+ * link followed (`linkat(AT_FDCWD, "/proc/self/fd/3", ..., new,
+ * AT_SYMLINK_FOLLOW)`, the way to name an O_TMPFILE file) is opened and
+ * linked by the broker like any file; any other /proc path (no file of
+ * the box's tree, or the link itself without AT_SYMLINK_FOLLOW, which
+ * the kernel refuses anyway) is refused. */
+static int link_source(struct req *q, char *norm, size_t cap)
+{
+	bool follow = q->flags & AT_SYMLINK_FOLLOW;
+	q->own_fd = q->b->ask.n && follow;
+	int fd = broker_resolve(q, false, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, norm, cap);
+	q->own_fd = false;
+	if (fd == LEAVE_TO_KERNEL && !q->b->ask.n) {
+		broker_continue(q);
+		return LEAVE_TO_KERNEL;
+	}
+	if (fd == LEAVE_TO_KERNEL) {
+		q->reason = "a link from /proc under ask rules";
+		return -EACCES;
+	}
+	if (fd < 0)
+		return fd;
+	int r = broker_ask_fd(q, fd, norm);
+	if (r < 0)
+		close(fd);
+	return r < 0 ? r : fd;
 }
 
 /* link(old, new), linkat(od, old, nd, new, flags): a new name for a
@@ -155,8 +186,7 @@ void broker_on_link(struct req *q)
 		return;
 	}
 	q->how = ACCESS_READ;
-	int fd = broker_resolve_asked(q, false, O_PATH | (q->flags & AT_SYMLINK_FOLLOW ? 0 : O_NOFOLLOW),
-				      norm, sizeof(norm));
+	int fd = link_source(q, norm, sizeof(norm));
 	if (fd == LEAVE_TO_KERNEL)
 		return;
 	if (fd == -EEXIST && q->is_vfile)

@@ -50,6 +50,27 @@ static int open_asked_new(struct req *q, uint64_t of, uint64_t mode, char *norm,
 	return r;
 }
 
+/* open_asked for O_TMPFILE: the kernel would make the unnamed inode in
+ * the directory before the broker could ask, so the directory is
+ * resolved with O_PATH and asked about (a create in it), and the file is
+ * made in that very directory only after a yes. */
+static int open_asked_tmpfile(struct req *q, int fl, uint64_t of, uint64_t mode, char *norm,
+			      size_t cap)
+{
+	uint64_t pf = O_PATH | O_DIRECTORY | (uint64_t)(fl & O_NOFOLLOW);
+	int dir = broker_resolve(q, false, pf, 0, norm, cap);
+	if (dir < 0)
+		return dir;
+	int r = broker_ask_fd(q, dir, norm);
+	if (r == 0) {
+		r = openat(dir, ".", (int)(of & ~(uint64_t)O_NOFOLLOW) | O_CLOEXEC, (mode_t)mode);
+		if (r < 0)
+			r = -errno;
+	}
+	close(dir);
+	return r;
+}
+
 /* The open of a run with ask rules: asked before anything happens. An
  * open that may create or truncate first resolves what is there with
  * O_PATH and asks; then it reopens that very inode (through
@@ -58,6 +79,8 @@ static int open_asked_new(struct req *q, uint64_t of, uint64_t mode, char *norm,
  * with O_NOFOLLOW. Returns what broker_resolve returns. */
 static int open_asked(struct req *q, int fl, uint64_t of, uint64_t mode, char *norm, size_t cap)
 {
+	if ((fl & O_TMPFILE) == O_TMPFILE)
+		return open_asked_tmpfile(q, fl, of, mode, norm, cap);
 	if (!(fl & (O_CREAT | O_TRUNC))) {
 		int fd = broker_resolve(q, false, of, mode, norm, cap);
 		int r = fd >= 0 ? broker_ask_fd(q, fd, norm) : 0;

@@ -109,11 +109,25 @@ static bool on_procfs(int fd)
 	return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
 }
 
+/* openat2 in the box's root. With RESOLVE_IN_ROOT the kernel fails a
+ * resolution through ".." with EAGAIN when any rename or mount anywhere
+ * on the host (rename_lock, mount_lock) moved meanwhile (openat2(2),
+ * ERRORS), which plain open never does: under concurrent runs a
+ * compiler's "/usr/lib/gcc/../../include/x.h" failed with EAGAIN instead
+ * of ENOENT. So retry, a bounded number of times (each try is a fresh
+ * resolution; the kernel's own answer after that). */
+#define OPENAT2_TRIES 8
+
 int broker_open_in_box(struct broker *b, const char *path, uint64_t flags, uint64_t mode)
 {
 	struct open_how how = {.flags = flags | O_CLOEXEC, .mode = mode,
 			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	int fd = (int)syscall(SYS_openat2, b->rootfd, path, &how, sizeof(how));
+	int fd = -1;
+	for (int i = 0; i < OPENAT2_TRIES; i++) {
+		fd = (int)syscall(SYS_openat2, b->rootfd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
 	return fd < 0 ? -errno : fd;
 }
 
