@@ -252,6 +252,94 @@ static int check_not_owned(const char *box, const char *what, struct err *e)
 	return 0;
 }
 
+/* Checks a bind grant (ro, rw) and returns its normalised host and box
+ * paths. A missing host path is found here, where the message can still
+ * name the policy line, not when the box is built. */
+static int bind_check(enum grant_kind kind, const char *host, const char *box, uint64_t size,
+		      bool optional, char **ret_host, char **ret_box, struct err *e)
+{
+	_cleanup_free_ char *h = NULL, *b = NULL;
+	if (!host || host[0] != '/')
+		return err_set(e, EINVAL, "path '%s' must be absolute", host ? host : "");
+	int r = check_path_len(host, e);
+	if (r < 0)
+		return r;
+	h = path_normalize(host);
+	if (!h)
+		return -ENOMEM;
+	if (kind == GRANT_RW && !strcmp(h, "/"))
+		return err_set(e, EPERM, "refusing to grant '/' read-write");
+	r = box_path(box ? box : h, &b, e);
+	if (r < 0)
+		return r;
+	r = check_not_owned(b, "bind", e);
+	if (r < 0)
+		return r;
+	if (size)
+		return err_set(e, EINVAL, "a size applies only to tmpfs grants");
+	struct stat st;
+	if (!optional && stat(h, &st) < 0) {
+		if (errno == ENOENT)
+			return err_set(e, ENOENT,
+				       "host path '%s' does not exist (mark the grant 'optional' to skip it when missing)",
+				       h);
+		return err_errno(e, errno, "cannot grant host path '%s'", h);
+	}
+	*ret_host = TAKE_PTR(h);
+	*ret_box = TAKE_PTR(b);
+	return 0;
+}
+
+/* Checks a tmpfs grant and returns its normalised box path. */
+static int tmpfs_check(const char *host, const char *box, uint64_t size, char **ret_box,
+		       struct err *e)
+{
+	_cleanup_free_ char *b = NULL;
+	if (host)
+		return err_set(e, EINVAL, "a tmpfs grant has no host path");
+	int r = box_path(box, &b, e);
+	if (r < 0)
+		return r;
+	r = check_not_owned(b, "mount a tmpfs", e);
+	if (r < 0)
+		return r;
+	if (size > limit_info[LIMIT_TMP_SIZE].max) {
+		char got[32], max[32];
+		format_size(size, got, sizeof(got));
+		format_size(limit_info[LIMIT_TMP_SIZE].max, max, sizeof(max));
+		return err_set(e, ERANGE, "size '%s' out of range (expected at least 1 byte and at most %s)",
+			       got, max);
+	}
+	*ret_box = TAKE_PTR(b);
+	return 0;
+}
+
+/* The slot for a grant at box path b: the same box path granted twice,
+ * the later grant wins, in place, so that the order of the remaining
+ * grants does not change; otherwise a new slot at the end. */
+static int grant_slot(struct policy *p, const char *b, struct grant **ret, struct err *e)
+{
+	for (size_t i = 0; i < p->n_grants; i++) {
+		if (!strcmp(p->grants[i].box, b)) {
+			grant_clear(&p->grants[i]);
+			*ret = &p->grants[i];
+			return 0;
+		}
+	}
+	if (p->n_grants >= MAX_GRANTS)
+		return err_set(e, E2BIG, "too many grants (at most %d)", MAX_GRANTS);
+	if (p->n_grants == p->cap_grants) {
+		size_t cap = p->cap_grants ? p->cap_grants * 2 : 16;
+		struct grant *v = realloc(p->grants, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->grants = v;
+		p->cap_grants = cap;
+	}
+	*ret = &p->grants[p->n_grants++];
+	return 0;
+}
+
 int policy_add_grant(struct policy *p, enum grant_kind kind, const char *host,
 		     const char *box, uint64_t size, bool optional, struct err *e)
 {
@@ -262,78 +350,21 @@ int policy_add_grant(struct policy *p, enum grant_kind kind, const char *host,
 	switch (kind) {
 	case GRANT_RO:
 	case GRANT_RW:
-		if (!host || host[0] != '/')
-			return err_set(e, EINVAL, "path '%s' must be absolute", host ? host : "");
-		r = check_path_len(host, e);
-		if (r < 0)
-			return r;
-		h = path_normalize(host);
-		if (!h)
-			return -ENOMEM;
-		if (kind == GRANT_RW && !strcmp(h, "/"))
-			return err_set(e, EPERM, "refusing to grant '/' read-write");
-		r = box_path(box ? box : h, &b, e);
-		if (r < 0)
-			return r;
-		r = check_not_owned(b, "bind", e);
-		if (r < 0)
-			return r;
-		if (size)
-			return err_set(e, EINVAL, "a size applies only to tmpfs grants");
-		/* A missing host path is found here, where the message can
-		 * still name the policy line, not when the box is built. */
-		struct stat st;
-		if (!optional && stat(h, &st) < 0) {
-			if (errno == ENOENT)
-				return err_set(e, ENOENT,
-					       "host path '%s' does not exist (mark the grant 'optional' to skip it when missing)",
-					       h);
-			return err_errno(e, errno, "cannot grant host path '%s'", h);
-		}
+		r = bind_check(kind, host, box, size, optional, &h, &b, e);
 		break;
 	case GRANT_TMPFS:
-		if (host)
-			return err_set(e, EINVAL, "a tmpfs grant has no host path");
-		r = box_path(box, &b, e);
-		if (r < 0)
-			return r;
-		r = check_not_owned(b, "mount a tmpfs", e);
-		if (r < 0)
-			return r;
-		if (size > limit_info[LIMIT_TMP_SIZE].max) {
-			char got[32], max[32];
-			format_size(size, got, sizeof(got));
-			format_size(limit_info[LIMIT_TMP_SIZE].max, max, sizeof(max));
-			return err_set(e, ERANGE, "size '%s' out of range (expected at least 1 byte and at most %s)",
-				       got, max);
-		}
+		r = tmpfs_check(host, box, size, &b, e);
 		optional = false;
 		break;
 	default:
 		return err_set(e, EINVAL, "unknown grant kind %d", (int)kind);
 	}
-
-	/* The same box path granted twice: the later grant wins, in place,
-	 * so that the order of the remaining grants does not change. */
+	if (r < 0)
+		return r;
 	struct grant *g = NULL;
-	for (size_t i = 0; i < p->n_grants && !g; i++)
-		if (!strcmp(p->grants[i].box, b))
-			g = &p->grants[i];
-	if (g) {
-		grant_clear(g);
-	} else {
-		if (p->n_grants >= MAX_GRANTS)
-			return err_set(e, E2BIG, "too many grants (at most %d)", MAX_GRANTS);
-		if (p->n_grants == p->cap_grants) {
-			size_t cap = p->cap_grants ? p->cap_grants * 2 : 16;
-			struct grant *v = realloc(p->grants, cap * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			p->grants = v;
-			p->cap_grants = cap;
-		}
-		g = &p->grants[p->n_grants++];
-	}
+	r = grant_slot(p, b, &g, e);
+	if (r < 0)
+		return r;
 	*g = (struct grant){
 		.kind = kind,
 		.host = TAKE_PTR(h),

@@ -177,44 +177,6 @@ static int host_path(const char *basedir, const char *path, char **ret, struct e
 	return *ret ? 0 : -ENOMEM;
 }
 
-enum directive {
-	D_INCLUDE,
-	D_RO,
-	D_RW,
-	D_TMPFS,
-	D_EXEC,
-	D_ENV,
-	D_CWD,
-	D_HOSTNAME,
-	D_NET,
-	D_AUDIT,
-	D_FILE,
-	D_TEXT,
-	D_ASK,
-	D_LIMIT,
-};
-
-static const struct {
-	const char *name;
-	enum directive d;
-	unsigned min, max; /* arguments after the directive */
-	const char *usage;
-} directives[] = {
-	{"include", D_INCLUDE, 1, 1, "include PROFILE"},
-	{"ro", D_RO, 1, 3, "ro HOST [BOX] [optional]"},
-	{"rw", D_RW, 1, 3, "rw HOST [BOX] [optional]"},
-	{"tmpfs", D_TMPFS, 1, 2, "tmpfs BOX [SIZE]"},
-	{"exec", D_EXEC, 1, 1, "exec PATH"},
-	{"env", D_ENV, 1, 1, "env NAME=VALUE or env NAME"},
-	{"cwd", D_CWD, 1, 1, "cwd BOX|off"},
-	{"hostname", D_HOSTNAME, 1, 1, "hostname NAME"},
-	{"net", D_NET, 1, 1, "net none|loopback"},
-	{"audit", D_AUDIT, 1, 1, "audit on|off"},
-	{"file", D_FILE, 2, 2, "file BOX HOST"},
-	{"text", D_TEXT, 2, 2, "text BOX \"CONTENT\""},
-	{"ask", D_ASK, 1, 1, "ask BOX-PREFIX"},
-};
-
 /* How the caller completes a message from apply_directive(). */
 enum msg_kind {
 	MSG_DIRECTIVE, /* prefix "file:line: directive: " (most) */
@@ -222,119 +184,203 @@ enum msg_kind {
 	MSG_NESTED,    /* from an included profile: names its own file and line */
 };
 
+/* What a directive's handler gets: its arguments, already counted against
+ * the table, and where the text comes from. */
+struct dargs {
+	const char *name;		/* the directive as written */
+	const char *const *arg;		/* the arguments after it */
+	size_t n;			/* how many */
+	const char *usage;		/* for messages: "ro HOST [BOX] [optional]" */
+	const char *basedir;		/* the file's directory, or NULL */
+	struct parse_ctx *ctx;		/* the includes being parsed */
+	enum msg_kind *ret_kind;	/* how the caller completes a message */
+};
+
+/* `include PROFILE`: the profile's own messages name its file and line. */
+static int d_include(struct policy *p, const struct dargs *a, struct err *e)
+{
+	const struct profile *pr = NULL;
+	int r = include_check(a->arg[0], a->ctx, &pr, e);
+	if (r < 0)
+		return r;
+	*a->ret_kind = MSG_NESTED;
+	return include_profile(p, pr, a->ctx, e);
+}
+
+/* `ro|rw HOST [BOX] [optional]`: BOX is absolute, so a lone second
+ * argument "optional" is the keyword, not a box path. */
+static int d_bind(struct policy *p, const struct dargs *a, enum grant_kind kind, struct err *e)
+{
+	const char *box = NULL;
+	bool optional = false;
+	if (a->n >= 2 && !(a->n == 2 && !strcmp(a->arg[1], "optional")))
+		box = a->arg[1];
+	if (a->n == 2 && !box)
+		optional = true;
+	if (a->n == 3) {
+		if (strcmp(a->arg[2], "optional") != 0)
+			return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", a->arg[2],
+				       a->usage);
+		optional = true;
+	}
+	_cleanup_free_ char *host = NULL;
+	int r = host_path(a->basedir, a->arg[0], &host, e);
+	if (r < 0)
+		return r;
+	return policy_add_grant(p, kind, host, box, 0, optional, e);
+}
+
+static int d_ro(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return d_bind(p, a, GRANT_RO, e);
+}
+
+static int d_rw(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return d_bind(p, a, GRANT_RW, e);
+}
+
+/* `tmpfs BOX [SIZE]`: the size is checked against the tmp-size limit's
+ * range, with that limit's message. */
+static int d_tmpfs(struct policy *p, const struct dargs *a, struct err *e)
+{
+	uint64_t size = 0;
+	if (a->n == 2) {
+		int r = parse_size(a->arg[1], &size);
+		if (r == -EINVAL)
+			return err_set(e, EINVAL,
+				       "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
+				       a->arg[1]);
+		if (r < 0 || size > limit_info[LIMIT_TMP_SIZE].max)
+			return limit_range_error(LIMIT_TMP_SIZE, a->arg[1], r < 0 ? UINT64_MAX : size, e);
+	}
+	return policy_add_grant(p, GRANT_TMPFS, NULL, a->arg[0], size, false, e);
+}
+
+static int d_exec(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return policy_add_exec(p, a->arg[0], e);
+}
+
+static int d_env(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return policy_add_env(p, a->arg[0], e);
+}
+
+static int d_cwd(struct policy *p, const struct dargs *a, struct err *e)
+{
+	/* "off" is no box path (those are absolute): no ambiguity. */
+	if (!strcmp(a->arg[0], "off"))
+		return policy_set_hide_cwd(p, true);
+	return policy_set_cwd(p, a->arg[0], e);
+}
+
+static int d_hostname(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return policy_set_hostname(p, a->arg[0], e);
+}
+
+static int d_net(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return policy_set_net(p, a->arg[0], e);
+}
+
+static int d_audit(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return policy_set_audit(p, a->arg[0], e);
+}
+
+static int d_file(struct policy *p, const struct dargs *a, struct err *e)
+{
+	_cleanup_free_ char *host = NULL;
+	int r = host_path(a->basedir, a->arg[1], &host, e);
+	if (r < 0)
+		return r;
+	return policy_add_file(p, a->arg[0], host, NULL, e);
+}
+
+static int d_text(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return policy_add_file(p, a->arg[0], NULL, a->arg[1], e);
+}
+
+static int d_ask(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return policy_add_ask(p, a->arg[0], e);
+}
+
+/* A limit (`memory 1G`): its name is the directive. */
+static int d_limit(struct policy *p, const struct dargs *a, struct err *e)
+{
+	return policy_set_limit_str(p, (enum limit_id)limit_by_name(a->name), a->arg[0], e);
+}
+
+struct directive {
+	const char *name;
+	unsigned min, max; /* arguments after the directive */
+	const char *usage;
+	int (*apply)(struct policy *p, const struct dargs *a, struct err *e);
+};
+
+static const struct directive directives[] = {
+	{"include", 1, 1, "include PROFILE", d_include},
+	{"ro", 1, 3, "ro HOST [BOX] [optional]", d_ro},
+	{"rw", 1, 3, "rw HOST [BOX] [optional]", d_rw},
+	{"tmpfs", 1, 2, "tmpfs BOX [SIZE]", d_tmpfs},
+	{"exec", 1, 1, "exec PATH", d_exec},
+	{"env", 1, 1, "env NAME=VALUE or env NAME", d_env},
+	{"cwd", 1, 1, "cwd BOX|off", d_cwd},
+	{"hostname", 1, 1, "hostname NAME", d_hostname},
+	{"net", 1, 1, "net none|loopback", d_net},
+	{"audit", 1, 1, "audit on|off", d_audit},
+	{"file", 2, 2, "file BOX HOST", d_file},
+	{"text", 2, 2, "text BOX \"CONTENT\"", d_text},
+	{"ask", 1, 1, "ask BOX-PREFIX", d_ask},
+};
+
+/* The table's entry for directive `name`, or one made for a limit (whose
+ * usage names its unit, in the caller's buffer usage); NULL if unknown. */
+static const struct directive *directive_find(const char *name, struct directive *limit,
+					      char *usage, size_t len)
+{
+	static const char *const unit[] = {
+		[LIMIT_TYPE_SIZE] = "SIZE",
+		[LIMIT_TYPE_DURATION] = "DURATION",
+		[LIMIT_TYPE_COUNT] = "N",
+	};
+	int lim = limit_by_name(name);
+	if (lim >= 0) {
+		snprintf(usage, len, "%s %s", name, unit[limit_info[lim].type]);
+		*limit = (struct directive){name, 1, 1, usage, d_limit};
+		return limit;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(directives); i++)
+		if (!strcmp(directives[i].name, name))
+			return &directives[i];
+	return NULL;
+}
+
 /* Applies one tokenised directive to p; *ret_kind says how to complete an
  * error message. */
 static int apply_directive(struct policy *p, const char *basedir, const struct line *l,
 			   struct parse_ctx *ctx, enum msg_kind *ret_kind, struct err *e)
 {
-	const char *dname = l->tok[0];
-	const char *const *arg = l->tok + 1;
-	size_t nargs = l->n - 1;
-	int lim = limit_by_name(dname);
-	enum directive d = D_LIMIT;
-	unsigned min = 1, max = 1;
+	struct directive limit;
 	char usage[64];
-	if (lim >= 0) {
-		static const char *const unit[] = {
-			[LIMIT_TYPE_SIZE] = "SIZE",
-			[LIMIT_TYPE_DURATION] = "DURATION",
-			[LIMIT_TYPE_COUNT] = "N",
-		};
-		snprintf(usage, sizeof(usage), "%s %s", dname, unit[limit_info[lim].type]);
-	} else {
-		size_t i = 0;
-		while (i < ELEMENTSOF(directives) && strcmp(directives[i].name, dname) != 0)
-			i++;
-		if (i == ELEMENTSOF(directives)) {
-			*ret_kind = MSG_LINE;
-			return err_set(e, EINVAL, "unknown directive '%s'", dname);
-		}
-		d = directives[i].d;
-		min = directives[i].min;
-		max = directives[i].max;
-		snprintf(usage, sizeof(usage), "%s", directives[i].usage);
+	const struct directive *d = directive_find(l->tok[0], &limit, usage, sizeof(usage));
+	if (!d) {
+		*ret_kind = MSG_LINE;
+		return err_set(e, EINVAL, "unknown directive '%s'", l->tok[0]);
 	}
-	if (nargs < min)
-		return err_set(e, EINVAL, "missing argument (expected '%s')", usage);
-	if (nargs > max || l->more) {
-		const char *extra = nargs > max ? arg[max] : "...";
-		return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", extra, usage);
+	struct dargs a = {.name = l->tok[0], .arg = l->tok + 1, .n = l->n - 1, .usage = d->usage,
+			  .basedir = basedir, .ctx = ctx, .ret_kind = ret_kind};
+	if (a.n < d->min)
+		return err_set(e, EINVAL, "missing argument (expected '%s')", d->usage);
+	if (a.n > d->max || l->more) {
+		const char *extra = a.n > d->max ? a.arg[d->max] : "...";
+		return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", extra, d->usage);
 	}
-
-	switch (d) {
-	case D_INCLUDE: {
-		const struct profile *pr = NULL;
-		int r = include_check(arg[0], ctx, &pr, e);
-		if (r < 0)
-			return r;
-		*ret_kind = MSG_NESTED;
-		return include_profile(p, pr, ctx, e);
-	}
-	case D_RO:
-	case D_RW: {
-		/* HOST [BOX] [optional]: BOX is absolute, so a lone second
-		 * argument "optional" is the keyword, not a box path. */
-		const char *box = NULL;
-		bool optional = false;
-		if (nargs >= 2 && !(nargs == 2 && !strcmp(arg[1], "optional")))
-			box = arg[1];
-		if (nargs == 2 && !box)
-			optional = true;
-		if (nargs == 3) {
-			if (strcmp(arg[2], "optional") != 0)
-				return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')",
-					       arg[2], usage);
-			optional = true;
-		}
-		_cleanup_free_ char *host = NULL;
-		int r = host_path(basedir, arg[0], &host, e);
-		if (r < 0)
-			return r;
-		return policy_add_grant(p, d == D_RO ? GRANT_RO : GRANT_RW, host, box, 0, optional, e);
-	}
-	case D_TMPFS: {
-		uint64_t size = 0;
-		if (nargs == 2) {
-			int r = parse_size(arg[1], &size);
-			if (r == -EINVAL)
-				return err_set(e, EINVAL,
-					       "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
-					       arg[1]);
-			if (r < 0 || size > limit_info[LIMIT_TMP_SIZE].max)
-				return limit_range_error(LIMIT_TMP_SIZE, arg[1], r < 0 ? UINT64_MAX : size, e);
-		}
-		return policy_add_grant(p, GRANT_TMPFS, NULL, arg[0], size, false, e);
-	}
-	case D_EXEC:
-		return policy_add_exec(p, arg[0], e);
-	case D_ENV:
-		return policy_add_env(p, arg[0], e);
-	case D_CWD:
-		/* "off" is no box path (those are absolute): no ambiguity. */
-		if (!strcmp(arg[0], "off"))
-			return policy_set_hide_cwd(p, true);
-		return policy_set_cwd(p, arg[0], e);
-	case D_HOSTNAME:
-		return policy_set_hostname(p, arg[0], e);
-	case D_NET:
-		return policy_set_net(p, arg[0], e);
-	case D_AUDIT:
-		return policy_set_audit(p, arg[0], e);
-	case D_FILE: {
-		_cleanup_free_ char *host = NULL;
-		int r = host_path(basedir, arg[1], &host, e);
-		if (r < 0)
-			return r;
-		return policy_add_file(p, arg[0], host, NULL, e);
-	}
-	case D_TEXT:
-		return policy_add_file(p, arg[0], NULL, arg[1], e);
-	case D_ASK:
-		return policy_add_ask(p, arg[0], e);
-	case D_LIMIT:
-	default:
-		return policy_set_limit_str(p, (enum limit_id)lim, arg[0], e);
-	}
+	return d->apply(p, &a, e);
 }
 
 /* Counts the lines before offset off (1-based line number of off). */
