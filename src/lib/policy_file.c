@@ -257,37 +257,12 @@ static int d_tmpfs(struct policy *p, const struct dargs *a, struct err *e)
 	return policy_add_grant(p, GRANT_TMPFS, NULL, a->arg[0], size, false, e);
 }
 
-static int d_exec(struct policy *p, const struct dargs *a, struct err *e)
-{
-	return policy_add_exec(p, a->arg[0], e);
-}
-
-static int d_env(struct policy *p, const struct dargs *a, struct err *e)
-{
-	return policy_add_env(p, a->arg[0], e);
-}
-
 static int d_cwd(struct policy *p, const struct dargs *a, struct err *e)
 {
 	/* "off" is no box path (those are absolute): no ambiguity. */
 	if (!strcmp(a->arg[0], "off"))
 		return policy_set_hide_cwd(p, true);
 	return policy_set_cwd(p, a->arg[0], e);
-}
-
-static int d_hostname(struct policy *p, const struct dargs *a, struct err *e)
-{
-	return policy_set_hostname(p, a->arg[0], e);
-}
-
-static int d_net(struct policy *p, const struct dargs *a, struct err *e)
-{
-	return policy_set_net(p, a->arg[0], e);
-}
-
-static int d_audit(struct policy *p, const struct dargs *a, struct err *e)
-{
-	return policy_set_audit(p, a->arg[0], e);
 }
 
 static int d_file(struct policy *p, const struct dargs *a, struct err *e)
@@ -304,38 +279,40 @@ static int d_text(struct policy *p, const struct dargs *a, struct err *e)
 	return policy_add_file(p, a->arg[0], NULL, a->arg[1], e);
 }
 
-static int d_ask(struct policy *p, const struct dargs *a, struct err *e)
-{
-	return policy_add_ask(p, a->arg[0], e);
-}
-
 /* A limit (`memory 1G`): its name is the directive. */
 static int d_limit(struct policy *p, const struct dargs *a, struct err *e)
 {
 	return policy_set_limit_str(p, (enum limit_id)limit_by_name(a->name), a->arg[0], e);
 }
 
+/* A directive: its arguments' count and usage, and either a handler or,
+ * for a directive that is one call of a setter, that setter. */
 struct directive {
 	const char *name;
 	unsigned min, max; /* arguments after the directive */
 	const char *usage;
 	int (*apply)(struct policy *p, const struct dargs *a, struct err *e);
+	int (*set)(struct policy *p, const char *arg, struct err *e);
 };
 
+/* A row with a handler, and one with a setter of one argument. */
+#define HANDLER(name, min, max, usage, fn) {name, min, max, usage, fn, NULL}
+#define SETTER(name, usage, fn) {name, 1, 1, usage, NULL, fn}
+
 static const struct directive directives[] = {
-	{"include", 1, 1, "include PROFILE", d_include},
-	{"ro", 1, 3, "ro HOST [BOX] [optional]", d_ro},
-	{"rw", 1, 3, "rw HOST [BOX] [optional]", d_rw},
-	{"tmpfs", 1, 2, "tmpfs BOX [SIZE]", d_tmpfs},
-	{"exec", 1, 1, "exec PATH", d_exec},
-	{"env", 1, 1, "env NAME=VALUE or env NAME", d_env},
-	{"cwd", 1, 1, "cwd BOX|off", d_cwd},
-	{"hostname", 1, 1, "hostname NAME", d_hostname},
-	{"net", 1, 1, "net none|loopback", d_net},
-	{"audit", 1, 1, "audit on|off", d_audit},
-	{"file", 2, 2, "file BOX HOST", d_file},
-	{"text", 2, 2, "text BOX \"CONTENT\"", d_text},
-	{"ask", 1, 1, "ask BOX-PREFIX", d_ask},
+	HANDLER("include", 1, 1, "include PROFILE", d_include),
+	HANDLER("ro", 1, 3, "ro HOST [BOX] [optional]", d_ro),
+	HANDLER("rw", 1, 3, "rw HOST [BOX] [optional]", d_rw),
+	HANDLER("tmpfs", 1, 2, "tmpfs BOX [SIZE]", d_tmpfs),
+	SETTER("exec", "exec PATH", policy_add_exec),
+	SETTER("env", "env NAME=VALUE or env NAME", policy_add_env),
+	HANDLER("cwd", 1, 1, "cwd BOX|off", d_cwd),
+	SETTER("hostname", "hostname NAME", policy_set_hostname),
+	SETTER("net", "net none|loopback", policy_set_net),
+	SETTER("audit", "audit on|off", policy_set_audit),
+	HANDLER("file", 2, 2, "file BOX HOST", d_file),
+	HANDLER("text", 2, 2, "text BOX \"CONTENT\"", d_text),
+	SETTER("ask", "ask BOX-PREFIX", policy_add_ask),
 };
 
 /* The table's entry for directive `name`, or one made for a limit (whose
@@ -351,7 +328,7 @@ static const struct directive *directive_find(const char *name, struct directive
 	int lim = limit_by_name(name);
 	if (lim >= 0) {
 		snprintf(usage, len, "%s %s", name, unit[limit_info[lim].type]);
-		*limit = (struct directive){name, 1, 1, usage, d_limit};
+		*limit = (struct directive){name, 1, 1, usage, d_limit, NULL};
 		return limit;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(directives); i++)
@@ -380,7 +357,7 @@ static int apply_directive(struct policy *p, const char *basedir, const struct l
 		const char *extra = a.n > d->max ? a.arg[d->max] : "...";
 		return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", extra, d->usage);
 	}
-	return d->apply(p, &a, e);
+	return d->set ? d->set(p, a.arg[0], e) : d->apply(p, &a, e);
 }
 
 /* Counts the lines before offset off (1-based line number of off). */
