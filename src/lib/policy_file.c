@@ -15,14 +15,14 @@
 
 /* Caps on everything that grows with the input (STYLE.md: every buffer
  * that grows on input has a cap). */
-#define MAX_FILE_SIZE (1024 * 1024)	/* bytes of one policy file */
+#define MAX_FILE_SIZE (1024 * 1024) /* bytes of one policy file */
 /* Bytes of one line, without '\n'. Long enough for the longest directive
  * the setters accept with every byte escaped (one environment variable of
  * MAX_ENV_LEN), so that whatever policy_format() writes reads back. */
 #define MAX_LINE (512 * 1024)
-#define MAX_DIRECTIVES 4096		/* directives in one file */
-#define MAX_TOKENS 8			/* tokens kept per line; more is an error */
-#define MAX_INCLUDE_DEPTH 8		/* nested `include`s */
+#define MAX_DIRECTIVES 4096 /* directives in one file */
+#define MAX_TOKENS 8        /* tokens kept per line; more is an error */
+#define MAX_INCLUDE_DEPTH 8 /* nested `include`s */
 
 /* ---- the reader ----------------------------------------------------- */
 
@@ -36,10 +36,10 @@ struct parse_ctx {
  * quotes and escapes only shrink a token and blanks separate them, so
  * the tokens of an n-byte line fit in n + 1 bytes. */
 struct line {
-	char *buf;	/* sized for the longest line of the text */
+	char *buf; /* sized for the longest line of the text */
 	const char *tok[MAX_TOKENS];
-	size_t n;	/* tokens kept */
-	bool more;	/* the line had more than MAX_TOKENS tokens */
+	size_t n;  /* tokens kept */
+	bool more; /* the line had more than MAX_TOKENS tokens */
 };
 
 static bool is_blank(char c)
@@ -107,7 +107,8 @@ static void profile_names(char *buf, size_t len)
 	size_t off = 0;
 	buf[0] = 0;
 	for (size_t i = 0; i < n_builtin_profiles && off < len; i++) {
-		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", builtin_profiles[i].name);
+		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+				 builtin_profiles[i].name);
 		if (n < 0)
 			break;
 		off += (size_t)n;
@@ -123,8 +124,8 @@ static int include_check(const char *profile, const struct parse_ctx *ctx,
 	if (!pr) {
 		char known[512];
 		profile_names(known, sizeof(known));
-		return err_set(e, ENOENT, "unknown profile '%s' (known: %s)", profile ? profile : "",
-			       known);
+		return err_set(e, ENOENT, "unknown profile '%s' (known: %s)",
+			       profile ? profile : "", known);
 	}
 	for (size_t i = 0; i < ctx->depth; i++) {
 		if (strcmp(ctx->stack[i], pr->name) != 0)
@@ -133,7 +134,8 @@ static int include_check(const char *profile, const struct parse_ctx *ctx,
 		size_t off = 0;
 		chain[0] = 0;
 		for (size_t j = i; j < ctx->depth && off < sizeof(chain); j++) {
-			int n = snprintf(chain + off, sizeof(chain) - off, "'%s' -> ", ctx->stack[j]);
+			int n = snprintf(chain + off, sizeof(chain) - off, "'%s' -> ",
+					 ctx->stack[j]);
 			if (n < 0)
 				break;
 			off += (size_t)n;
@@ -141,7 +143,8 @@ static int include_check(const char *profile, const struct parse_ctx *ctx,
 		return err_set(e, ELOOP, "include loop %s'%s'", chain, pr->name);
 	}
 	if (ctx->depth >= MAX_INCLUDE_DEPTH)
-		return err_set(e, ELOOP, "profile '%s' nested too deeply (at most %d levels of include)",
+		return err_set(e, ELOOP,
+			       "profile '%s' nested too deeply (at most %d levels of include)",
 			       pr->name, MAX_INCLUDE_DEPTH);
 	*ret = pr;
 	return 0;
@@ -187,13 +190,13 @@ enum msg_kind {
 /* What a directive's handler gets: its arguments, already counted against
  * the table, and where the text comes from. */
 struct dargs {
-	const char *name;		/* the directive as written */
-	const char *const *arg;		/* the arguments after it */
-	size_t n;			/* how many */
-	const char *usage;		/* for messages: "ro HOST [BOX] [optional]" */
-	const char *basedir;		/* the file's directory, or NULL */
-	struct parse_ctx *ctx;		/* the includes being parsed */
-	enum msg_kind *ret_kind;	/* how the caller completes a message */
+	const char *name;        /* the directive as written */
+	const char *const *arg;  /* the arguments after it */
+	size_t n;                /* how many */
+	const char *usage;       /* for messages: "ro HOST [BOX] [optional]" */
+	const char *basedir;     /* the file's directory, or NULL */
+	struct parse_ctx *ctx;   /* the includes being parsed */
+	enum msg_kind *ret_kind; /* how the caller completes a message */
 };
 
 /* `include PROFILE`: the profile's own messages name its file and line. */
@@ -219,8 +222,8 @@ static int d_bind(struct policy *p, const struct dargs *a, enum grant_kind kind,
 		optional = true;
 	if (a->n == 3) {
 		if (strcmp(a->arg[2], "optional") != 0)
-			return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", a->arg[2],
-				       a->usage);
+			return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')",
+				       a->arg[2], a->usage);
 		optional = true;
 	}
 	_cleanup_free_ char *host = NULL;
@@ -248,11 +251,13 @@ static int d_tmpfs(struct policy *p, const struct dargs *a, struct err *e)
 	if (a->n == 2) {
 		int r = parse_size(a->arg[1], &size);
 		if (r == -EINVAL)
-			return err_set(e, EINVAL,
-				       "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
-				       a->arg[1]);
+			return err_set(
+				e, EINVAL,
+				"invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
+				a->arg[1]);
 		if (r < 0 || size > limit_info[LIMIT_TMP_SIZE].max)
-			return limit_range_error(LIMIT_TMP_SIZE, a->arg[1], r < 0 ? UINT64_MAX : size, e);
+			return limit_range_error(LIMIT_TMP_SIZE, a->arg[1],
+						 r < 0 ? UINT64_MAX : size, e);
 	}
 	return policy_add_grant(p, GRANT_TMPFS, NULL, a->arg[0], size, false, e);
 }
@@ -295,9 +300,12 @@ struct directive {
 	int (*set)(struct policy *p, const char *arg, struct err *e);
 };
 
-/* A row with a handler, and one with a setter of one argument. */
+/* A row with a handler, and one with a setter of one argument. (A brace
+ * in a macro reads as a block to clang-format 14.) */
+/* clang-format off */
 #define HANDLER(name, min, max, usage, fn) {name, min, max, usage, fn, NULL}
 #define SETTER(name, usage, fn) {name, 1, 1, usage, NULL, fn}
+/* clang-format on */
 
 static const struct directive directives[] = {
 	HANDLER("include", 1, 1, "include PROFILE", d_include),
@@ -349,13 +357,19 @@ static int apply_directive(struct policy *p, const char *basedir, const struct l
 		*ret_kind = MSG_LINE;
 		return err_set(e, EINVAL, "unknown directive '%s'", l->tok[0]);
 	}
-	struct dargs a = {.name = l->tok[0], .arg = l->tok + 1, .n = l->n - 1, .usage = d->usage,
-			  .basedir = basedir, .ctx = ctx, .ret_kind = ret_kind};
+	struct dargs a = {.name = l->tok[0],
+			  .arg = l->tok + 1,
+			  .n = l->n - 1,
+			  .usage = d->usage,
+			  .basedir = basedir,
+			  .ctx = ctx,
+			  .ret_kind = ret_kind};
 	if (a.n < d->min)
 		return err_set(e, EINVAL, "missing argument (expected '%s')", d->usage);
 	if (a.n > d->max || l->more) {
 		const char *extra = a.n > d->max ? a.arg[d->max] : "...";
-		return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", extra, d->usage);
+		return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", extra,
+			       d->usage);
 	}
 	return d->set ? d->set(p, a.arg[0], e) : d->apply(p, &a, e);
 }
@@ -369,8 +383,8 @@ static unsigned line_of(const char *text, size_t off)
 	return n;
 }
 
-static int parse_text_raw(struct policy *p, const char *name, const char *basedir,
-			  const char *text, size_t len, struct parse_ctx *ctx, struct err *e);
+static int parse_text_raw(struct policy *p, const char *name, const char *basedir, const char *text,
+			  size_t len, struct parse_ctx *ctx, struct err *e);
 
 /* Parses a policy's text; a message quoting the file's bytes escapes
  * invalid UTF-8 and control characters (escape_text), so that it stays one
@@ -387,8 +401,8 @@ static int parse_text(struct policy *p, const char *name, const char *basedir, c
 	return r;
 }
 
-static int parse_text_raw(struct policy *p, const char *name, const char *basedir,
-			  const char *text, size_t len, struct parse_ctx *ctx, struct err *e)
+static int parse_text_raw(struct policy *p, const char *name, const char *basedir, const char *text,
+			  size_t len, struct parse_ctx *ctx, struct err *e)
 {
 	if (!p || (!text && len))
 		return -EINVAL;
@@ -399,8 +413,8 @@ static int parse_text_raw(struct policy *p, const char *name, const char *basedi
 			       MAX_FILE_SIZE);
 	const char *nul = len ? memchr(text, 0, len) : NULL;
 	if (nul)
-		return err_set(e, EINVAL, "%s:%u: NUL byte in the file (a policy file is text)", name,
-			       line_of(text, (size_t)(nul - text)));
+		return err_set(e, EINVAL, "%s:%u: NUL byte in the file (a policy file is text)",
+			       name, line_of(text, (size_t)(nul - text)));
 
 	/* One line at a time, into one buffer for the tokens: no line is
 	 * longer than the text or the line cap. */
@@ -418,16 +432,17 @@ static int parse_text_raw(struct policy *p, const char *name, const char *basedi
 		off += n + (nl ? 1 : 0);
 		lineno++;
 		if (n > MAX_LINE)
-			return err_set(e, EINVAL, "%s:%u: line too long (%zu bytes, at most %d)", name,
-				       lineno, n, MAX_LINE);
+			return err_set(e, EINVAL, "%s:%u: line too long (%zu bytes, at most %d)",
+				       name, lineno, n, MAX_LINE);
 		const char *why = NULL;
 		if (tokenize(s, n, l, &why) < 0)
 			return err_set(e, EINVAL, "%s:%u: %s", name, lineno, why);
 		if (l->n == 0)
 			continue;
 		if (++ndirectives > MAX_DIRECTIVES)
-			return err_set(e, E2BIG, "%s:%u: too many directives (at most %d in one file)",
-				       name, lineno, MAX_DIRECTIVES);
+			return err_set(e, E2BIG,
+				       "%s:%u: too many directives (at most %d in one file)", name,
+				       lineno, MAX_DIRECTIVES);
 		struct err sub = {{0}};
 		enum msg_kind kind = MSG_DIRECTIVE;
 		size_t nexec = p->exec.n;
@@ -493,20 +508,22 @@ int policy_load_file(struct policy *p, const char *path, struct err *e)
 	size_t len = 0;
 	int r = read_file(path, MAX_FILE_SIZE, &text, &len);
 	if (r == -EFBIG)
-		return err_set(e, EFBIG, "%s: file too large (at most %d bytes)", path, MAX_FILE_SIZE);
+		return err_set(e, EFBIG, "%s: file too large (at most %d bytes)", path,
+			       MAX_FILE_SIZE);
 	if (r < 0)
 		return err_errno(e, -r, "cannot read policy file '%s'", path);
 
 	/* Relative host paths in the file are relative to its directory,
 	 * wherever ward runs from: resolve that directory once. */
 	const char *slash = strrchr(path, '/');
-	_cleanup_free_ char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-					 : strdup(".");
+	_cleanup_free_ char *dir =
+		slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
 	if (!dir)
 		return -ENOMEM;
 	_cleanup_free_ char *basedir = realpath(dir, NULL);
 	if (!basedir)
-		return err_errno(e, errno, "cannot resolve the directory of policy file '%s'", path);
+		return err_errno(e, errno, "cannot resolve the directory of policy file '%s'",
+				 path);
 	return parse_into(p, path, basedir, text, len, NULL, e);
 }
 
@@ -576,7 +593,8 @@ int policy_format(const struct policy *p, char **ret_text)
 			continue;
 		}
 		put_directive(f, g->kind == GRANT_RW ? "rw" : "ro", g->host,
-			      strcmp(g->host, g->box) ? g->box : NULL, g->optional ? "optional" : NULL);
+			      strcmp(g->host, g->box) ? g->box : NULL,
+			      g->optional ? "optional" : NULL);
 	}
 	for (size_t i = 0; i < p->exec.n; i++)
 		put_directive(f, "exec", p->exec.v[i], NULL, NULL);
@@ -586,7 +604,8 @@ int policy_format(const struct policy *p, char **ret_text)
 		size_t nlen = strcspn(p->env.v[i], "=");
 		bool pass = false;
 		for (size_t j = 0; j < p->env_pass.n && !pass; j++)
-			pass = strlen(p->env_pass.v[j]) == nlen && !strncmp(p->env_pass.v[j], p->env.v[i], nlen);
+			pass = strlen(p->env_pass.v[j]) == nlen &&
+			       !strncmp(p->env_pass.v[j], p->env.v[i], nlen);
 		_cleanup_free_ char *name = pass ? strndup(p->env.v[i], nlen) : NULL;
 		put_directive(f, "env", name ? name : p->env.v[i], NULL, NULL);
 	}

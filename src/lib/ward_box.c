@@ -195,7 +195,12 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 	ward_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	*b = (ward_box){.p = p, .in_fd = -1, .out_fd = -1, .err_fd = -1, .epfd = -1, .timerfd = -1,
+	*b = (ward_box){.p = p,
+			.in_fd = -1,
+			.out_fd = -1,
+			.err_fd = -1,
+			.epfd = -1,
+			.timerfd = -1,
 			.inner = -1};
 	b->capture_max = opts->capture_max ? opts->capture_max : DEFAULT_CAPTURE;
 	for (size_t i = 0; argv[i] && r == 0; i++)
@@ -207,12 +212,14 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 		r = -ENOMEM;
 		goto fail;
 	}
-	struct run_options o = {.stdin_fd = opts->stdin_fd, .stdout_fd = opts->stdout_fd,
+	struct run_options o = {.stdin_fd = opts->stdin_fd,
+				.stdout_fd = opts->stdout_fd,
 				.stderr_fd = opts->stderr_fd};
 	if ((r = front_end_options(opts, b, &o)) < 0)
 		goto fail;
 	if (opts->stdin_fd < 0 && opts->stdin_data) {
-		if ((r = b->in_fd = memfd_with("ward-stdin", opts->stdin_data, opts->stdin_len)) < 0)
+		b->in_fd = memfd_with("ward-stdin", opts->stdin_data, opts->stdin_len);
+		if ((r = b->in_fd) < 0)
 			goto fail;
 		o.stdin_fd = b->in_fd;
 	}
@@ -227,7 +234,8 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 		o.stderr_fd = b->err_fd;
 	}
 	if (p->n_fns) {
-		b->chan = (struct channel_config){.lim = p->lim, .dispatch = dispatch, .ctx = (void *)p};
+		b->chan = (struct channel_config){
+			.lim = p->lim, .dispatch = dispatch, .ctx = (void *)p};
 		o.channel = &b->chan;
 		o.client_dir = p->client_dir ? p->client_dir : WARD_CLIENT_DIR;
 	}
@@ -426,7 +434,8 @@ WARD_API char *ward_result_report(const ward_result *r)
 
 /* ---- for front ends (ward(1)) ---------------------------------------- */
 
-_Static_assert((int)WARD_CGROUP_AUTO == (int)CGROUP_AUTO && (int)WARD_CGROUP_OFF == (int)CGROUP_OFF &&
+_Static_assert((int)WARD_CGROUP_AUTO == (int)CGROUP_AUTO &&
+		       (int)WARD_CGROUP_OFF == (int)CGROUP_OFF &&
 		       (int)WARD_CGROUP_REQUIRE == (int)CGROUP_REQUIRE,
 	       "enum ward_cgroup mirrors the CGROUP_* modes");
 
