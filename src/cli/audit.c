@@ -250,28 +250,19 @@ static char *passed_env_lines(const char *const *passed)
 	return text;
 }
 
-/* Writes the learned policy: the user's grants narrowed to what the
- * program used, the caller's directory no longer exposed (`cwd off`) but
- * what the program used of it granted, and the rest of the run's policy
- * as it was (virtual files, exec list, environment, limits...), so that
- * it reruns the program with the same result and allows nothing more.
- * Written through out_file_write like the report (a box-planted symlink
- * is never followed). */
-bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_policy *profile,
-		  struct learner *l, char **program, const char *const *passed, const ward_result *r)
+/* The grants the run used, from the learner's sorted accesses: each
+ * within a grant the user gave (p, the profile, the exposed cwd), a
+ * directory only listed or looked at granted whole unless something below
+ * it is granted by itself, and none inside another that allows as much.
+ * Returns the array (a dropped one has box NULL) and its length in *ret_n. */
+static struct lgrant *learn_grants(const ward_policy *p, const ward_policy *profile,
+				   const struct learner *l, const char *exposed, size_t *ret_n)
 {
-	ward_policy *out = NULL;
-	if (ward_policy_new(&out) < 0)
-		die_oom();
-	qsort(l->v, l->n, sizeof(*l->v), learned_cmp);
-	const char *exposed = ward_result_exposed_cwd(r);
 	struct ward_grant cwd_grant = {.kind = WARD_GRANT_RO, .host = exposed, .box = exposed};
 	struct lgrant *lg = calloc(l->n ? l->n : 1, sizeof(*lg));
 	size_t n = 0;
 	if (!lg)
 		die_oom();
-	/* A directory only listed or looked at is granted whole, unless
-	 * something below it is granted by itself. */
 	for (size_t i = 0; i < l->n; i++) {
 		unsigned how = l->v[i].how;
 		bool write = how & (WARD_ACCESS_WRITE | WARD_ACCESS_CREATE);
@@ -295,7 +286,14 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 			lg[i] = (struct lgrant){0};
 		}
 	}
-	/* Reads first, then writes: the same path written replaces a read. */
+	*ret_n = n;
+	return lg;
+}
+
+/* Adds the learned grants to out: reads first, then writes, so that the
+ * same path written replaces a read. */
+static void learn_add_grants(ward_policy *out, const struct lgrant *lg, size_t n)
+{
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < n; i++) {
 			if (!lg[i].box || (lg[i].kind == WARD_GRANT_RW) != (pass == 1))
@@ -306,9 +304,15 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 			if (ward_policy_add_grant(out, &g) == -ENOMEM)
 				die_oom();
 		}
+}
 
-	/* The rest of the run's policy, but for the profile's part (the
-	 * rerun loads the profile again) and the grants narrowed above. */
+/* The rest of the run's policy p as lines, but for the profile's part
+ * (the rerun loads the profile again) and the grants narrowed above; a
+ * passed variable is written as `env NAME`, never with its value.
+ * *ret_own_cwd: the policy sets a working directory of its own. */
+static char *learn_kept_lines(const ward_policy *p, const ward_policy *profile,
+			      const char *const *passed, bool *ret_own_cwd)
+{
 	_cleanup_free_ char *all = NULL, *prof = NULL;
 	if (ward_policy_format(p, &all) < 0 || (profile && ward_policy_format(profile, &prof) < 0))
 		die_oom();
@@ -334,10 +338,16 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 	}
 	if (fclose(k) != 0)
 		die_oom();
+	*ret_own_cwd = own_cwd;
+	return kept;
+}
 
-	/* The caller's directory: not exposed; but the working directory it
-	 * was, when the program used something below it (else it would not
-	 * exist in the box). */
+/* The caller's directory: not exposed; but the working directory it was,
+ * when the program used something below it (else it would not exist in
+ * the box) and the policy sets none of its own. */
+static void learn_cwd(ward_policy *out, const ward_policy *profile, const struct lgrant *lg,
+		      size_t n, bool own_cwd)
+{
 	(void)ward_policy_set_expose_cwd(out, false);
 	_cleanup_free_ char *here = getcwd(NULL, 0);
 	bool used_here = false;
@@ -348,17 +358,13 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 		used_here |= path_is_under(here, g.box);
 	if (!own_cwd && used_here && strcmp(here, "/") != 0 && ward_policy_set_cwd(out, here) == -ENOMEM)
 		die_oom();
-	for (size_t i = 0; i < n; i++) {
-		free(lg[i].host);
-		free(lg[i].box);
-	}
-	free(lg);
+}
 
-	_cleanup_free_ char *text = NULL;
-	if (ward_policy_format(out, &text) < 0)
-		die_oom();
-	ward_policy_free(out);
-
+/* Writes the learned file to dest: a header naming the program, then the
+ * policy's text and the kept lines. */
+static bool learn_write(const struct out_file *dest, char **program, bool dropped,
+			const char *text, const char *kept)
+{
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -370,12 +376,44 @@ bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_
 		put_shell_word(f, *a);
 	}
 	fprintf(f, "\n# the grants given for that run, narrowed to what the program used%s\n%s%s",
-		l->dropped ? " (more paths were used than recorded: check it)" : "", text, kept);
-	free(kept);
+		dropped ? " (more paths were used than recorded: check it)" : "", text, kept);
 	if (fclose(f) != 0)
 		die_oom();
 	bool ok = out_file_write(dest, buf, len);
 	free(buf);
+	return ok;
+}
+
+/* Writes the learned policy: the user's grants narrowed to what the
+ * program used, the caller's directory no longer exposed (`cwd off`) but
+ * what the program used of it granted, and the rest of the run's policy
+ * as it was (virtual files, exec list, environment, limits...), so that
+ * it reruns the program with the same result and allows nothing more.
+ * Written through out_file_write like the report (a box-planted symlink
+ * is never followed). */
+bool learn_finish(const struct out_file *dest, const ward_policy *p, const ward_policy *profile,
+		  struct learner *l, char **program, const char *const *passed, const ward_result *r)
+{
+	ward_policy *out = NULL;
+	if (ward_policy_new(&out) < 0)
+		die_oom();
+	qsort(l->v, l->n, sizeof(*l->v), learned_cmp);
+	size_t n = 0;
+	struct lgrant *lg = learn_grants(p, profile, l, ward_result_exposed_cwd(r), &n);
+	learn_add_grants(out, lg, n);
+	bool own_cwd = false;
+	_cleanup_free_ char *kept = learn_kept_lines(p, profile, passed, &own_cwd);
+	learn_cwd(out, profile, lg, n, own_cwd);
+	for (size_t i = 0; i < n; i++) {
+		free(lg[i].host);
+		free(lg[i].box);
+	}
+	free(lg);
+	_cleanup_free_ char *text = NULL;
+	if (ward_policy_format(out, &text) < 0)
+		die_oom();
+	ward_policy_free(out);
+	bool ok = learn_write(dest, program, l->dropped, text, kept);
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].path);
 	free(l->v);

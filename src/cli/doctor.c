@@ -36,6 +36,93 @@ static bool required(const char *layer, bool ok, const char *why, bool *all_ok)
 	return false;
 }
 
+/* The namespaces and seccomp, which every run needs. */
+static void doctor_required(const struct features *f, bool *ok)
+{
+	/* Without a user namespace none of the others can be made by an
+	 * ordinary user: say why once, on the user line. */
+	const char *ns_why = f->userns ? "unshare failed in a user namespace" : "needs the user namespace";
+	required("user namespace", f->userns, f->userns_why, ok);
+	required("mount namespace", f->mntns, ns_why, ok);
+	required("pid namespace", f->pidns, ns_why, ok);
+	required("network namespace", f->netns, ns_why, ok);
+	required("ipc namespace", f->ipcns, ns_why, ok);
+	required("uts namespace", f->utsns, ns_why, ok);
+	required("cgroup namespace", f->cgroupns, ns_why, ok);
+	required("seccomp", f->seccomp, "this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)", ok);
+}
+
+/* Landlock, which every run needs, at its ABI. */
+static void doctor_landlock(const struct features *f, bool *ok)
+{
+	char state[32], detail[700];
+	if (f->landlock_abi > 0) {
+		snprintf(state, sizeof(state), "abi %d", f->landlock_abi);
+		line("landlock", state,
+		     f->landlock_abi >= 4 ? "used by every run (files, execution, tcp, scopes as the abi allows)"
+					  : "used by every run (files and execution; abi 4 adds tcp rules)");
+	} else {
+		snprintf(detail, sizeof(detail), "missing, required: %s",
+			 f->landlock_why[0] ? f->landlock_why : "unavailable");
+		line("landlock", "no", detail);
+		*ok = false;
+	}
+}
+
+/* The cgroup hierarchy a run would use, and the stale run cgroups a
+ * killed ward left (removed here). */
+static void doctor_cgroup(const struct features *f)
+{
+	char detail[700];
+	switch (f->cgroup_version) {
+	case 2:
+		if (f->cgroup_delegated[0])
+			snprintf(detail, sizeof(detail),
+				 "used by every run for the memory and procs limits, under %s (%s)",
+				 f->cgroup_path, f->cgroup_delegated);
+		else
+			snprintf(detail, sizeof(detail),
+				 "used by every run for the memory and procs limits, under %s", f->cgroup_path);
+		line("cgroup", "v2", detail);
+		break;
+	case 1:
+		snprintf(detail, sizeof(detail),
+			 "used by every run for the memory and procs limits (the box joins it itself), under %s",
+			 f->cgroup_path);
+		line("cgroup", "v1", detail);
+		break;
+	default:
+		snprintf(detail, sizeof(detail),
+			 "not used (%s): rlimits, and init counts the box's memory every 20 ms; --cgroup require fails",
+			 f->cgroup_why[0] ? f->cgroup_why : "no usable cgroup hierarchy");
+		line("cgroup", "none", detail);
+		break;
+	}
+	if (f->cgroup_version) {
+		/* A ward killed with SIGKILL could not remove its cgroups. */
+		int n = cgroup_remove_stale(f);
+		snprintf(detail, sizeof(detail), "%d left by runs whose ward was killed, removed", n);
+		line("stale cgroups", n ? "removed" : "none", n ? detail : "no run cgroups left by a killed ward");
+	}
+}
+
+/* Whether --rw grants can be written as the directory's owner. */
+static void doctor_idmap(const struct features *f)
+{
+	char detail[700];
+	if (f->idmap < 0)
+		line("idmapped mounts", "not used", "--rw grants are written as you (the box's host uid)");
+	else if (f->idmap)
+		line("idmapped mounts", "yes",
+		     "--rw grants are written as the directory's owner (checked on the current directory's file system)");
+	else {
+		snprintf(detail, sizeof(detail),
+			 "--rw of a directory not owned by 65534 fails before the run (%s); use ext4, xfs, btrfs or tmpfs (linux 6.3 or later)",
+			 f->idmap_why);
+		line("idmapped mounts", "no", detail);
+	}
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	if (argc >= 2 && is_help_arg(argv[1])) {
@@ -59,82 +146,18 @@ int cmd_doctor(int argc, char **argv)
 	       root ? 65534u : (unsigned)geteuid(), root ? " ('nobody'), never root" : " (you)");
 
 	bool ok = true;
-	/* Without a user namespace none of the others can be made by an
-	 * ordinary user: say why once, on the user line. */
-	const char *ns_why = f.userns ? "unshare failed in a user namespace" : "needs the user namespace";
-	required("user namespace", f.userns, f.userns_why, &ok);
-	required("mount namespace", f.mntns, ns_why, &ok);
-	required("pid namespace", f.pidns, ns_why, &ok);
-	required("network namespace", f.netns, ns_why, &ok);
-	required("ipc namespace", f.ipcns, ns_why, &ok);
-	required("uts namespace", f.utsns, ns_why, &ok);
-	required("cgroup namespace", f.cgroupns, ns_why, &ok);
-	required("seccomp", f.seccomp, "this kernel has no seccomp filters (CONFIG_SECCOMP_FILTER)", &ok);
-
+	doctor_required(&f, &ok);
 	line("seccomp user-notify", f.seccomp_notify ? "yes" : "no",
 	     f.seccomp_notify ? "used by the broker: --audit, --learn, --file, --file-text, ask rules"
 			      : "missing: --audit, --learn, --file, --file-text and ask rules cannot run");
-
-	char state[32], detail[700];
-	if (f.landlock_abi > 0) {
-		snprintf(state, sizeof(state), "abi %d", f.landlock_abi);
-		line("landlock", state,
-		     f.landlock_abi >= 4 ? "used by every run (files, execution, tcp, scopes as the abi allows)"
-					 : "used by every run (files and execution; abi 4 adds tcp rules)");
-	} else {
-		snprintf(detail, sizeof(detail), "missing, required: %s",
-			 f.landlock_why[0] ? f.landlock_why : "unavailable");
-		line("landlock", "no", detail);
-		ok = false;
-	}
-
-	switch (f.cgroup_version) {
-	case 2:
-		if (f.cgroup_delegated[0])
-			snprintf(detail, sizeof(detail),
-				 "used by every run for the memory and procs limits, under %s (%s)",
-				 f.cgroup_path, f.cgroup_delegated);
-		else
-			snprintf(detail, sizeof(detail),
-				 "used by every run for the memory and procs limits, under %s", f.cgroup_path);
-		line("cgroup", "v2", detail);
-		break;
-	case 1:
-		snprintf(detail, sizeof(detail),
-			 "used by every run for the memory and procs limits (the box joins it itself), under %s",
-			 f.cgroup_path);
-		line("cgroup", "v1", detail);
-		break;
-	default:
-		snprintf(detail, sizeof(detail),
-			 "not used (%s): rlimits, and init counts the box's memory every 20 ms; --cgroup require fails",
-			 f.cgroup_why[0] ? f.cgroup_why : "no usable cgroup hierarchy");
-		line("cgroup", "none", detail);
-		break;
-	}
-	if (f.cgroup_version) {
-		/* A ward killed with SIGKILL could not remove its cgroups. */
-		int n = cgroup_remove_stale(&f);
-		snprintf(detail, sizeof(detail), "%d left by runs whose ward was killed, removed", n);
-		line("stale cgroups", n ? "removed" : "none", n ? detail : "no run cgroups left by a killed ward");
-	}
+	doctor_landlock(&f, &ok);
+	doctor_cgroup(&f);
 	line("rlimits", f.rlimits ? "yes" : "no",
 	     f.cgroup_version ? "used by every run: cpu, file size, open files, no core dumps"
 			      : "used by every run: cpu, file size, open files, no core dumps; memory and procs without a cgroup");
 	if (!f.rlimits)
 		ok = false;
-
-	if (f.idmap < 0)
-		line("idmapped mounts", "not used", "--rw grants are written as you (the box's host uid)");
-	else if (f.idmap)
-		line("idmapped mounts", "yes",
-		     "--rw grants are written as the directory's owner (checked on the current directory's file system)");
-	else {
-		snprintf(detail, sizeof(detail),
-			 "--rw of a directory not owned by 65534 fails before the run (%s); use ext4, xfs, btrfs or tmpfs (linux 6.3 or later)",
-			 f.idmap_why);
-		line("idmapped mounts", "no", detail);
-	}
+	doctor_idmap(&f);
 
 	printf("\n%s\n", ok ? "a default 'ward run' would work here"
 			    : "a default 'ward run' would fail here: see the missing layers above");

@@ -35,7 +35,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -180,15 +179,9 @@ static int copy_data(int in, int out, off_t size, uint64_t allowed)
 		if (lseek(out, data, SEEK_SET) < 0)
 			return -errno;
 		off_t pos = data;
-		while (pos < hole) {
-			ssize_t n = sendfile(out, in, &pos, (size_t)(hole - pos));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				break;
-		}
+		ssize_t n = io_full(in, NULL, out, &pos, (size_t)(hole - data));
+		if (n < 0)
+			return (int)n;
 		off = hole;
 	}
 	return ftruncate(out, size) < 0 ? -errno : 0;

@@ -196,163 +196,210 @@ static int find_privileged_at(int pfd, const struct stat *st, char *found, size_
 	return fd < 0 ? -errno : find_privileged(fd, found, len, 0, 0);
 }
 
+/* The user namespace that maps a grant's owner to the box's ids, for the
+ * idmapped clones: made once, and again only when the next grant has
+ * another owner. */
+struct idmap_ns {
+	int fd; /* -1 until made */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Makes ns map uid:gid (the owner) to box_uid:box_gid, unless it does. */
+static int idmap_ns_for(struct idmap_ns *ns, uid_t uid, gid_t gid, uid_t box_uid, gid_t box_gid,
+			struct err *e)
+{
+	if (ns->fd >= 0 && ns->uid == uid && ns->gid == gid)
+		return 0;
+	if (ns->fd >= 0)
+		close(ns->fd);
+	ns->fd = ns_idmap_userns(uid, box_uid, gid, box_gid, e);
+	if (ns->fd < 0)
+		return ns->fd;
+	ns->uid = uid;
+	ns->gid = gid;
+	return 0;
+}
+
+/* Opens read-write grant m's host path into *ret_fd, with its stat in st
+ * and whether a symlink is on the way in *ret_via_link. Returns 0, 1 when
+ * the path of an optional grant is missing (skipped), or a negative errno.
+ *
+ * Resolved once, the last component not followed; the stat, the checks
+ * and the clones all use this one descriptor, so what is checked is what
+ * the box gets (no race between them). A symlink is refused: one an
+ * earlier box left in a read-write tree would make the grant whatever it
+ * points to (Judge0, CVE-2024-28185). */
+static int grant_open(const struct mnt_entry *m, int *ret_fd, struct stat *st, bool *ret_via_link,
+		      struct err *e)
+{
+	struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int pfd = (int)syscall(SYS_openat2, AT_FDCWD, m->src, &how, sizeof(how));
+	/* A symlink on the way (/var/run, a home directory...) is allowed,
+	 * but then the grant is not idmapped: a link an earlier box planted
+	 * must not make the box write as the owner of where it leads
+	 * (jobs/out -> /etc, then --rw jobs/out/sub). */
+	bool via_link = pfd < 0 && errno == ELOOP;
+	if (via_link)
+		pfd = open(m->src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0) {
+		if (errno == ENOENT && m->optional)
+			return 1;
+		return err_errno(e, errno, "cannot bind '%s'", m->src);
+	}
+	if (fstat(pfd, st) < 0)
+		return err_errno(e, errno, "cannot bind '%s'", m->src);
+	if (S_ISLNK(st->st_mode))
+		return err_set(e, ELOOP,
+			       "'%s' is granted read-write but is a symbolic link (an earlier box may have left it): grant the path it leads to, or remove it",
+			       m->src);
+	if (S_ISDIR(st->st_mode) != m->overlay)
+		return err_set(e, EAGAIN, "'%s' changed while the box was being set up", m->src);
+	*ret_via_link = via_link;
+	*ret_fd = TAKE_FD(pfd);
+	return 0;
+}
+
+/* As root the box writes as the owner (an idmapped mount), but not where
+ * others may write too (a shared directory such as /tmp: the owner's
+ * powers there, removing anyone's files despite the sticky bit, are more
+ * than the box needs), not when the owner is the box's uid already, and
+ * never as root: a root-owned file is written as the box's own uid or not
+ * at all. A root-owned directory is overlaid: the box writes only into its
+ * tmpfs, through a read-only lower layer, and the controller applies the
+ * writes as the owner without any capability (disk.c). */
+static bool idmap_wanted(const struct mnt_entry *m, const struct stat *st, bool root,
+			 bool via_link, uid_t box_uid, gid_t box_gid)
+{
+	return root && !via_link && !(st->st_mode & S_IWOTH) &&
+	       !(st->st_uid == box_uid && st->st_gid == box_gid) &&
+	       (m->overlay || (st->st_uid != 0 && st->st_gid != 0));
+}
+
+/* Clones grant m (descriptor pfd) idmapped to its owner. Returns 0 when
+ * done, 1 when its file system cannot be idmapped (*unsupported set: the
+ * caller falls back to the box's own uid), or a negative errno. */
+static int grant_idmapped(struct mnt_entry *m, int pfd, const struct stat *st,
+			  struct idmap_ns *ns, uid_t box_uid, gid_t box_gid, bool *unsupported,
+			  struct err *e)
+{
+	/* (Behind an overlay the box changes only copies: the controller
+	 * writes new files, without those bits.) */
+	char found[4096] = "";
+	int r = m->overlay ? 0 : find_privileged_at(pfd, st, found, sizeof(found));
+	if (r == 1)
+		return err_set(e, EPERM,
+			       "'%s' is granted read-write but holds '%s%s', a set-user-ID, set-group-ID or file-capability program: a box writing as its owner could rewrite it; remove the bit, or grant it --ro",
+			       m->src, m->src, found);
+	if (r < 0)
+		return err_errno(e, -r, "cannot check '%s%s' before granting it read-write", m->src,
+				 found);
+	r = idmap_ns_for(ns, m->idmap_uid, m->idmap_gid, box_uid, box_gid, e);
+	if (r < 0)
+		return r;
+	/* An overlay's lower layer is read-only: the box reads the owner's
+	 * files as its own but writes only into its tmpfs. */
+	int fd = clone_grant(m, pfd, true, m->overlay, ns->fd, unsupported, e);
+	if (fd < 0)
+		return *unsupported ? 1 : fd;
+	m->tree_fd = fd;
+	/* The controller's own clone, where it applies the overlay after the
+	 * run, as the owner: without the mounts below it, which the box
+	 * never saw (an overlay layer does not cross mounts). */
+	if (m->overlay && (m->host_fd = clone_grant(m, pfd, false, false, -1, NULL, e)) < 0)
+		return m->host_fd;
+	return 0;
+}
+
+/* Not idmapped: the box writes as box_uid itself. Returns 0 when it can
+ * (the clones made, or as a user the descriptor *pfd kept for an
+ * overlay), 1 when it cannot, or a negative errno. */
+static int grant_as_box(struct mnt_entry *m, int *pfd, const struct stat *st, bool root,
+			uid_t box_uid, gid_t box_gid, struct err *e)
+{
+	bool w = root ? writable_by(st, box_uid, box_gid)
+		      : faccessat(*pfd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
+	if (!w)
+		return 1;
+	if (root) {
+		/* Cloned here, from the descriptor checked, not by path in
+		 * the box. */
+		m->tree_fd = clone_grant(m, *pfd, true, false, -1, NULL, e);
+		if (m->tree_fd < 0)
+			return m->tree_fd;
+		if (m->overlay && (m->host_fd = clone_grant(m, *pfd, false, false, -1, NULL, e)) < 0)
+			return m->host_fd;
+	} else if (m->overlay) {
+		m->host_fd = TAKE_FD(*pfd);
+	}
+	return 0;
+}
+
+/* Why the box cannot write to grant m, and what to do about it. */
+static int not_writable(const struct mnt_entry *m, int pfd, const struct stat *st, bool root,
+			uid_t box_uid, bool unsupported, bool via_link, struct err *e)
+{
+	char buf[32];
+	struct statfs sf;
+	const char *fs = fstatfs(pfd, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?";
+	if (unsupported)
+		return err_set(e, EACCES,
+			       "'%s' is granted read-write but the box cannot write to it: its file system (%s) cannot be idmapped on this kernel, so the box would write as uid %u, not as its owner (uid %u); grant a directory on ext4, xfs, btrfs or tmpfs (linux 6.3 or later), or chown it to %u",
+			       m->src, fs, (unsigned)box_uid, (unsigned)st->st_uid, (unsigned)box_uid);
+	if (via_link)
+		return err_set(e, EACCES,
+			       "'%s' is granted read-write but the box cannot write to it: its path passes through a symbolic link, so the box writes as uid %u, not as its owner (uid %u); grant its real path",
+			       m->src, (unsigned)box_uid, (unsigned)st->st_uid);
+	if (root && (st->st_uid == 0 || st->st_gid == 0))
+		return err_set(e, EACCES,
+			       "'%s' is granted read-write but the box cannot write to it: it is owned by root (%u:%u, mode %04o) and the box never writes a file as root; chown it to the user the box should write as, or make it writable by uid %u, or grant it --ro",
+			       m->src, (unsigned)st->st_uid, (unsigned)st->st_gid,
+			       (unsigned)(st->st_mode & 07777), (unsigned)box_uid);
+	return err_set(e, EACCES,
+		       "'%s' is granted read-write but the box cannot write to it: the box writes as uid %u and it is owned by uid %u with mode %04o; make it writable for uid %u, or grant it --ro",
+		       m->src, (unsigned)box_uid, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777),
+		       (unsigned)box_uid);
+}
+
+/* One read-write bind grant: opened and checked once, then cloned
+ * idmapped to its owner, or as the box's own uid, or refused. */
+static int prepare_one(struct mnt_entry *m, bool root, uid_t box_uid, gid_t box_gid,
+		       struct idmap_ns *ns, struct err *e)
+{
+	_cleanup_close_ int pfd = -1;
+	struct stat st;
+	bool via_link = false, unsupported = false;
+	int r = grant_open(m, &pfd, &st, &via_link, e);
+	if (r != 0)
+		return r < 0 ? r : 0; /* 1: an optional grant's path is missing */
+	m->idmap = idmap_wanted(m, &st, root, via_link, box_uid, box_gid);
+	m->idmap_uid = st.st_uid;
+	m->idmap_gid = st.st_gid;
+	if (m->idmap) {
+		r = grant_idmapped(m, pfd, &st, ns, box_uid, box_gid, &unsupported, e);
+		if (r <= 0)
+			return r;
+		m->idmap = false;
+	}
+	r = grant_as_box(m, &pfd, &st, root, box_uid, box_gid, e);
+	if (r <= 0)
+		return r;
+	return not_writable(m, pfd, &st, root, box_uid, unsupported, via_link, e);
+}
+
 int mnt_prepare_writable(struct mnt_plan *mp, bool root, uid_t box_uid,
 			 gid_t box_gid, struct err *e)
 {
-	int userns = -1, r = 0;
-	uid_t ns_uid = 0;
-	gid_t ns_gid = 0;
+	struct idmap_ns ns = {.fd = -1};
+	int r = 0;
 	for (size_t i = 0; i < mp->n && r == 0; i++) {
 		struct mnt_entry *m = &mp->e[i];
-		struct stat st;
-		if (m->kind != MNT_BIND || !m->writable)
-			continue;
-		/* Resolved once, the last component not followed; the stat,
-		 * the checks and the clones all use this one descriptor, so
-		 * what is checked is what the box gets (no race between
-		 * them). A symlink is refused: one an earlier box left in a
-		 * read-write tree would make the grant whatever it points to
-		 * (Judge0, CVE-2024-28185). */
-		struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-				       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-		_cleanup_close_ int pfd = (int)syscall(SYS_openat2, AT_FDCWD, m->src, &how, sizeof(how));
-		/* A symlink on the way (/var/run, a home directory...) is
-		 * allowed, but then the grant is not idmapped: a link an
-		 * earlier box planted must not make the box write as the
-		 * owner of where it leads (jobs/out -> /etc, then --rw
-		 * jobs/out/sub). */
-		bool via_link = pfd < 0 && errno == ELOOP;
-		if (via_link)
-			pfd = open(m->src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (pfd < 0) {
-			if (errno == ENOENT && m->optional)
-				continue;
-			r = err_errno(e, errno, "cannot bind '%s'", m->src);
-			break;
-		}
-		if (fstat(pfd, &st) < 0) {
-			r = err_errno(e, errno, "cannot bind '%s'", m->src);
-			break;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			r = err_set(e, ELOOP,
-				    "'%s' is granted read-write but is a symbolic link (an earlier box may have left it): grant the path it leads to, or remove it",
-				    m->src);
-			break;
-		}
-		if (S_ISDIR(st.st_mode) != m->overlay) {
-			r = err_set(e, EAGAIN, "'%s' changed while the box was being set up", m->src);
-			break;
-		}
-		/* As root the box writes as the owner (an idmapped mount), but
-		 * not where others may write too (a shared directory such as
-		 * /tmp: the owner's powers there, removing anyone's files
-		 * despite the sticky bit, are more than the box needs), not
-		 * when the owner is the box's uid already, and never as root:
-		 * a root-owned file is written as the box's own uid or not at
-		 * all. A root-owned directory is overlaid: the box writes only
-		 * into its tmpfs, through a read-only lower layer, and the
-		 * controller applies the writes as the owner without any
-		 * capability (disk.c). */
-		m->idmap = root && !via_link && !(st.st_mode & S_IWOTH) &&
-			   !(st.st_uid == box_uid && st.st_gid == box_gid) &&
-			   (m->overlay || (st.st_uid != 0 && st.st_gid != 0));
-		m->idmap_uid = st.st_uid;
-		m->idmap_gid = st.st_gid;
-		bool unsupported = false;
-		if (m->idmap) {
-			/* (Behind an overlay the box changes only copies: the
-			 * controller writes new files, without those bits.) */
-			char found[4096] = "";
-			r = m->overlay ? 0 : find_privileged_at(pfd, &st, found, sizeof(found));
-			if (r == 1) {
-				r = err_set(e, EPERM,
-					    "'%s' is granted read-write but holds '%s%s', a set-user-ID, set-group-ID or file-capability program: a box writing as its owner could rewrite it; remove the bit, or grant it --ro",
-					    m->src, m->src, found);
-				break;
-			}
-			if (r < 0) {
-				r = err_errno(e, -r, "cannot check '%s%s' before granting it read-write", m->src, found);
-				break;
-			}
-			if (userns < 0 || ns_uid != m->idmap_uid || ns_gid != m->idmap_gid) {
-				if (userns >= 0)
-					close(userns);
-				userns = ns_idmap_userns(m->idmap_uid, box_uid, m->idmap_gid, box_gid, e);
-				if (userns < 0) {
-					r = userns;
-					break;
-				}
-				ns_uid = m->idmap_uid;
-				ns_gid = m->idmap_gid;
-			}
-			/* An overlay's lower layer is read-only: the box reads
-			 * the owner's files as its own but writes only into
-			 * its tmpfs. */
-			int fd = clone_grant(m, pfd, true, m->overlay, userns, &unsupported, e);
-			if (fd >= 0) {
-				m->tree_fd = fd;
-				/* The controller's own clone, where it applies the
-				 * overlay after the run, as the owner: without the
-				 * mounts below it, which the box never saw (an
-				 * overlay layer does not cross mounts). */
-				if (m->overlay &&
-				    (m->host_fd = clone_grant(m, pfd, false, false, -1, NULL, e)) < 0) {
-					r = m->host_fd;
-					break;
-				}
-				continue;
-			}
-			if (!unsupported) {
-				r = fd;
-				break;
-			}
-			m->idmap = false;
-		}
-		/* Not idmapped: the box writes as box_uid itself. */
-		bool w = root ? writable_by(&st, box_uid, box_gid)
-			      : faccessat(pfd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
-		if (w && root) {
-			/* Cloned here, from the descriptor checked, not by
-			 * path in the box. */
-			m->tree_fd = clone_grant(m, pfd, true, false, -1, NULL, e);
-			if (m->tree_fd < 0) {
-				r = m->tree_fd;
-				break;
-			}
-			if (m->overlay && (m->host_fd = clone_grant(m, pfd, false, false, -1, NULL, e)) < 0) {
-				r = m->host_fd;
-				break;
-			}
-		} else if (w && m->overlay) {
-			m->host_fd = TAKE_FD(pfd);
-		}
-		if (w)
-			continue;
-		char buf[32];
-		struct statfs sf;
-		const char *fs = fstatfs(pfd, &sf) == 0 ? fs_name((long)sf.f_type, buf, sizeof(buf)) : "?";
-		if (unsupported)
-			r = err_set(e, EACCES,
-				    "'%s' is granted read-write but the box cannot write to it: its file system (%s) cannot be idmapped on this kernel, so the box would write as uid %u, not as its owner (uid %u); grant a directory on ext4, xfs, btrfs or tmpfs (linux 6.3 or later), or chown it to %u",
-				    m->src, fs, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)box_uid);
-		else if (via_link)
-			r = err_set(e, EACCES,
-				    "'%s' is granted read-write but the box cannot write to it: its path passes through a symbolic link, so the box writes as uid %u, not as its owner (uid %u); grant its real path",
-				    m->src, (unsigned)box_uid, (unsigned)st.st_uid);
-		else if (root && (st.st_uid == 0 || st.st_gid == 0))
-			r = err_set(e, EACCES,
-				    "'%s' is granted read-write but the box cannot write to it: it is owned by root (%u:%u, mode %04o) and the box never writes a file as root; chown it to the user the box should write as, or make it writable by uid %u, or grant it --ro",
-				    m->src, (unsigned)st.st_uid, (unsigned)st.st_gid,
-				    (unsigned)(st.st_mode & 07777), (unsigned)box_uid);
-		else
-			r = err_set(e, EACCES,
-				    "'%s' is granted read-write but the box cannot write to it: the box writes as uid %u and it is owned by uid %u with mode %04o; make it writable for uid %u, or grant it --ro",
-				    m->src, (unsigned)box_uid, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
-				    (unsigned)box_uid);
+		if (m->kind == MNT_BIND && m->writable)
+			r = prepare_one(m, root, box_uid, box_gid, &ns, e);
 	}
-	if (userns >= 0)
-		close(userns);
+	if (ns.fd >= 0)
+		close(ns.fd);
 	return r;
 }
 

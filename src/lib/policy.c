@@ -1,11 +1,11 @@
-/* policy.c — the in-memory policy, its validating setters, and the policy
- * file format of ward-policy(5): a reader and a writer.
+/* policy.c — the in-memory policy and its validating setters; the policy
+ * file format (ward-policy(5)) is read and written in policy_file.c.
  *
  * Every source of grants (built-in profile, policy file, CLI option) goes
  * through the same setters, so a value is checked the same way wherever it
  * comes from. A malformed policy is an error, never a weaker box: the
  * parser stops at the first bad line, and the policy it was loaded into is
- * left as it was before the load (parse_into). */
+ * left as it was before the load (parse_into, policy_file.c). */
 #include "policy.h"
 
 #include <ctype.h>
@@ -17,14 +17,6 @@
 
 /* Caps on everything that grows with the input (STYLE.md: every buffer
  * that grows on input has a cap). */
-#define MAX_FILE_SIZE (1024 * 1024)	/* bytes of one policy file */
-/* Bytes of one line, without '\n'. Long enough for the longest directive
- * the setters accept with every byte escaped (one environment variable of
- * MAX_ENV_LEN), so that whatever policy_format() writes reads back. */
-#define MAX_LINE (512 * 1024)
-#define MAX_DIRECTIVES 4096		/* directives in one file */
-#define MAX_TOKENS 8			/* tokens kept per line; more is an error */
-#define MAX_INCLUDE_DEPTH 8		/* nested `include`s */
 #define MAX_GRANTS 1024
 /* The launcher hands the exec list to Landlock in a fixed array of 250
  * paths, some taken by the program and its loader: stay well below. */
@@ -144,7 +136,7 @@ static char *strdup_or_null(const char *s, bool *oom)
 
 /* A deep copy of p: the scratch policy a loader parses into, so that a
  * file that fails half-way leaves p as it was (policy_load_file). */
-static int policy_clone(const struct policy *p, struct policy **ret)
+int policy_clone(const struct policy *p, struct policy **ret)
 {
 	struct policy *c = NULL;
 	int r = policy_new(&c);
@@ -191,7 +183,7 @@ static int policy_clone(const struct policy *p, struct policy **ret)
 
 /* Makes p what scratch is and frees what p was: the commit of a loader
  * that parsed into a clone of p. */
-static void policy_commit(struct policy *p, struct policy *scratch)
+void policy_commit(struct policy *p, struct policy *scratch)
 {
 	struct policy old = *p;
 	*p = *scratch;
@@ -260,6 +252,94 @@ static int check_not_owned(const char *box, const char *what, struct err *e)
 	return 0;
 }
 
+/* Checks a bind grant (ro, rw) and returns its normalised host and box
+ * paths. A missing host path is found here, where the message can still
+ * name the policy line, not when the box is built. */
+static int bind_check(enum grant_kind kind, const char *host, const char *box, uint64_t size,
+		      bool optional, char **ret_host, char **ret_box, struct err *e)
+{
+	_cleanup_free_ char *h = NULL, *b = NULL;
+	if (!host || host[0] != '/')
+		return err_set(e, EINVAL, "path '%s' must be absolute", host ? host : "");
+	int r = check_path_len(host, e);
+	if (r < 0)
+		return r;
+	h = path_normalize(host);
+	if (!h)
+		return -ENOMEM;
+	if (kind == GRANT_RW && !strcmp(h, "/"))
+		return err_set(e, EPERM, "refusing to grant '/' read-write");
+	r = box_path(box ? box : h, &b, e);
+	if (r < 0)
+		return r;
+	r = check_not_owned(b, "bind", e);
+	if (r < 0)
+		return r;
+	if (size)
+		return err_set(e, EINVAL, "a size applies only to tmpfs grants");
+	struct stat st;
+	if (!optional && stat(h, &st) < 0) {
+		if (errno == ENOENT)
+			return err_set(e, ENOENT,
+				       "host path '%s' does not exist (mark the grant 'optional' to skip it when missing)",
+				       h);
+		return err_errno(e, errno, "cannot grant host path '%s'", h);
+	}
+	*ret_host = TAKE_PTR(h);
+	*ret_box = TAKE_PTR(b);
+	return 0;
+}
+
+/* Checks a tmpfs grant and returns its normalised box path. */
+static int tmpfs_check(const char *host, const char *box, uint64_t size, char **ret_box,
+		       struct err *e)
+{
+	_cleanup_free_ char *b = NULL;
+	if (host)
+		return err_set(e, EINVAL, "a tmpfs grant has no host path");
+	int r = box_path(box, &b, e);
+	if (r < 0)
+		return r;
+	r = check_not_owned(b, "mount a tmpfs", e);
+	if (r < 0)
+		return r;
+	if (size > limit_info[LIMIT_TMP_SIZE].max) {
+		char got[32], max[32];
+		format_size(size, got, sizeof(got));
+		format_size(limit_info[LIMIT_TMP_SIZE].max, max, sizeof(max));
+		return err_set(e, ERANGE, "size '%s' out of range (expected at least 1 byte and at most %s)",
+			       got, max);
+	}
+	*ret_box = TAKE_PTR(b);
+	return 0;
+}
+
+/* The slot for a grant at box path b: the same box path granted twice,
+ * the later grant wins, in place, so that the order of the remaining
+ * grants does not change; otherwise a new slot at the end. */
+static int grant_slot(struct policy *p, const char *b, struct grant **ret, struct err *e)
+{
+	for (size_t i = 0; i < p->n_grants; i++) {
+		if (!strcmp(p->grants[i].box, b)) {
+			grant_clear(&p->grants[i]);
+			*ret = &p->grants[i];
+			return 0;
+		}
+	}
+	if (p->n_grants >= MAX_GRANTS)
+		return err_set(e, E2BIG, "too many grants (at most %d)", MAX_GRANTS);
+	if (p->n_grants == p->cap_grants) {
+		size_t cap = p->cap_grants ? p->cap_grants * 2 : 16;
+		struct grant *v = realloc(p->grants, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->grants = v;
+		p->cap_grants = cap;
+	}
+	*ret = &p->grants[p->n_grants++];
+	return 0;
+}
+
 int policy_add_grant(struct policy *p, enum grant_kind kind, const char *host,
 		     const char *box, uint64_t size, bool optional, struct err *e)
 {
@@ -270,78 +350,21 @@ int policy_add_grant(struct policy *p, enum grant_kind kind, const char *host,
 	switch (kind) {
 	case GRANT_RO:
 	case GRANT_RW:
-		if (!host || host[0] != '/')
-			return err_set(e, EINVAL, "path '%s' must be absolute", host ? host : "");
-		r = check_path_len(host, e);
-		if (r < 0)
-			return r;
-		h = path_normalize(host);
-		if (!h)
-			return -ENOMEM;
-		if (kind == GRANT_RW && !strcmp(h, "/"))
-			return err_set(e, EPERM, "refusing to grant '/' read-write");
-		r = box_path(box ? box : h, &b, e);
-		if (r < 0)
-			return r;
-		r = check_not_owned(b, "bind", e);
-		if (r < 0)
-			return r;
-		if (size)
-			return err_set(e, EINVAL, "a size applies only to tmpfs grants");
-		/* A missing host path is found here, where the message can
-		 * still name the policy line, not when the box is built. */
-		struct stat st;
-		if (!optional && stat(h, &st) < 0) {
-			if (errno == ENOENT)
-				return err_set(e, ENOENT,
-					       "host path '%s' does not exist (mark the grant 'optional' to skip it when missing)",
-					       h);
-			return err_errno(e, errno, "cannot grant host path '%s'", h);
-		}
+		r = bind_check(kind, host, box, size, optional, &h, &b, e);
 		break;
 	case GRANT_TMPFS:
-		if (host)
-			return err_set(e, EINVAL, "a tmpfs grant has no host path");
-		r = box_path(box, &b, e);
-		if (r < 0)
-			return r;
-		r = check_not_owned(b, "mount a tmpfs", e);
-		if (r < 0)
-			return r;
-		if (size > limit_info[LIMIT_TMP_SIZE].max) {
-			char got[32], max[32];
-			format_size(size, got, sizeof(got));
-			format_size(limit_info[LIMIT_TMP_SIZE].max, max, sizeof(max));
-			return err_set(e, ERANGE, "size '%s' out of range (expected at least 1 byte and at most %s)",
-				       got, max);
-		}
+		r = tmpfs_check(host, box, size, &b, e);
 		optional = false;
 		break;
 	default:
 		return err_set(e, EINVAL, "unknown grant kind %d", (int)kind);
 	}
-
-	/* The same box path granted twice: the later grant wins, in place,
-	 * so that the order of the remaining grants does not change. */
+	if (r < 0)
+		return r;
 	struct grant *g = NULL;
-	for (size_t i = 0; i < p->n_grants && !g; i++)
-		if (!strcmp(p->grants[i].box, b))
-			g = &p->grants[i];
-	if (g) {
-		grant_clear(g);
-	} else {
-		if (p->n_grants >= MAX_GRANTS)
-			return err_set(e, E2BIG, "too many grants (at most %d)", MAX_GRANTS);
-		if (p->n_grants == p->cap_grants) {
-			size_t cap = p->cap_grants ? p->cap_grants * 2 : 16;
-			struct grant *v = realloc(p->grants, cap * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			p->grants = v;
-			p->cap_grants = cap;
-		}
-		g = &p->grants[p->n_grants++];
-	}
+	r = grant_slot(p, b, &g, e);
+	if (r < 0)
+		return r;
 	*g = (struct grant){
 		.kind = kind,
 		.host = TAKE_PTR(h),
@@ -605,7 +628,7 @@ int policy_add_ask(struct policy *p, const char *box, struct err *e)
 /* "size '0' out of range (expected at least 1 byte and at most 16T)" for
  * the limit's unit; `shown` is the value as the user wrote it. A value
  * below a limit's minimum names the minimum and what needs it. */
-static int limit_range_error(enum limit_id id, const char *shown, uint64_t value, struct err *e)
+int limit_range_error(enum limit_id id, const char *shown, uint64_t value, struct err *e)
 {
 	const struct limit_info *li = &limit_info[id];
 	char max[32], min[32];
@@ -699,582 +722,4 @@ uint64_t policy_limit(const struct policy *p, enum limit_id id)
 	if (p && p->limits[id])
 		return p->limits[id];
 	return limit_info[id].def;
-}
-
-/* ---- the reader ----------------------------------------------------- */
-
-/* Where we are while parsing: for messages and to refuse include loops. */
-struct parse_ctx {
-	const char *stack[MAX_INCLUDE_DEPTH + 1]; /* profiles being included */
-	size_t depth;
-};
-
-/* One line split into tokens. The tokens live in buf, NUL-separated:
- * quotes and escapes only shrink a token and blanks separate them, so
- * the tokens of an n-byte line fit in n + 1 bytes. */
-struct line {
-	char *buf;	/* sized for the longest line of the text */
-	const char *tok[MAX_TOKENS];
-	size_t n;	/* tokens kept */
-	bool more;	/* the line had more than MAX_TOKENS tokens */
-};
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
-/* Splits one line (no '\n') into tokens: blanks separate; '#' outside
- * quotes starts a comment; "..." quotes, with \" \\ and \n escapes, may
- * sit anywhere in a token (env A="b c" is the token 'A=b c'). Returns 0
- * or -EINVAL with the reason in why. */
-static int tokenize(const char *s, size_t len, struct line *l, const char **why)
-{
-	size_t i = 0, o = 0;
-	l->n = 0;
-	l->more = false;
-	for (;;) {
-		while (i < len && is_blank(s[i]))
-			i++;
-		if (i >= len || s[i] == '#')
-			return 0;
-		size_t start = o;
-		while (i < len && !is_blank(s[i]) && s[i] != '#') {
-			if (s[i] != '"') {
-				l->buf[o++] = s[i++];
-				continue;
-			}
-			for (i++;; i++) {
-				if (i >= len) {
-					*why = "unterminated quote";
-					return -EINVAL;
-				}
-				if (s[i] == '"')
-					break;
-				if (s[i] == '\\') {
-					i++;
-					if (i < len && (s[i] == '"' || s[i] == '\\')) {
-						l->buf[o++] = s[i];
-					} else if (i < len && s[i] == 'n') {
-						l->buf[o++] = '\n';
-					} else {
-						*why = "unknown escape in a quoted token (expected \\\", \\\\ or \\n)";
-						return -EINVAL;
-					}
-					continue;
-				}
-				l->buf[o++] = s[i];
-			}
-			i++; /* the closing quote */
-		}
-		l->buf[o++] = 0;
-		if (l->n < MAX_TOKENS)
-			l->tok[l->n++] = l->buf + start;
-		else
-			l->more = true;
-	}
-}
-
-static int parse_text(struct policy *p, const char *name, const char *basedir, const char *text,
-		      size_t len, struct parse_ctx *ctx, struct err *e);
-
-/* "python3, lua, ..." for unknown-profile messages. */
-static void profile_names(char *buf, size_t len)
-{
-	size_t off = 0;
-	buf[0] = 0;
-	for (size_t i = 0; i < n_builtin_profiles && off < len; i++) {
-		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", builtin_profiles[i].name);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-}
-
-/* Finds the profile an include names and refuses a loop or too deep a
- * nesting, before anything of it is parsed. */
-static int include_check(const char *profile, const struct parse_ctx *ctx,
-			 const struct profile **ret, struct err *e)
-{
-	const struct profile *pr = profile_find(profile);
-	if (!pr) {
-		char known[512];
-		profile_names(known, sizeof(known));
-		return err_set(e, ENOENT, "unknown profile '%s' (known: %s)", profile ? profile : "",
-			       known);
-	}
-	for (size_t i = 0; i < ctx->depth; i++) {
-		if (strcmp(ctx->stack[i], pr->name) != 0)
-			continue;
-		char chain[512];
-		size_t off = 0;
-		chain[0] = 0;
-		for (size_t j = i; j < ctx->depth && off < sizeof(chain); j++) {
-			int n = snprintf(chain + off, sizeof(chain) - off, "'%s' -> ", ctx->stack[j]);
-			if (n < 0)
-				break;
-			off += (size_t)n;
-		}
-		return err_set(e, ELOOP, "include loop %s'%s'", chain, pr->name);
-	}
-	if (ctx->depth >= MAX_INCLUDE_DEPTH)
-		return err_set(e, ELOOP, "profile '%s' nested too deeply (at most %d levels of include)",
-			       pr->name, MAX_INCLUDE_DEPTH);
-	*ret = pr;
-	return 0;
-}
-
-/* Parses a built-in profile into p, below the includes already in ctx.
- * Its messages name "<profile>.policy:<line>", the file it comes from. */
-static int include_profile(struct policy *p, const struct profile *pr, struct parse_ctx *ctx,
-			   struct err *e)
-{
-	char fname[128];
-	/* analyzer: pr is set: include_check returned 0 (gcc 12 does not
-	 * see that its err_set() paths return < 0) */
-	snprintf(fname, sizeof(fname), "%s.policy", pr->name);
-	ctx->stack[ctx->depth++] = pr->name;
-	int r = parse_text(p, fname, NULL, pr->text, strlen(pr->text), ctx, e);
-	ctx->depth--;
-	return r;
-}
-
-/* A host path from a policy file: absolute, or relative to the file's
- * directory (basedir; NULL for text that is not a file, such as a
- * profile, where it must be absolute). */
-static int host_path(const char *basedir, const char *path, char **ret, struct err *e)
-{
-	if (path[0] == '/' || !basedir || !path[0]) {
-		if (path[0] != '/')
-			return err_set(e, EINVAL, "path '%s' must be absolute", path);
-		*ret = strdup(path);
-	} else if (asprintf(ret, "%s/%s", basedir, path) < 0) {
-		*ret = NULL;
-	}
-	return *ret ? 0 : -ENOMEM;
-}
-
-enum directive {
-	D_INCLUDE,
-	D_RO,
-	D_RW,
-	D_TMPFS,
-	D_EXEC,
-	D_ENV,
-	D_CWD,
-	D_HOSTNAME,
-	D_NET,
-	D_AUDIT,
-	D_FILE,
-	D_TEXT,
-	D_ASK,
-	D_LIMIT,
-};
-
-static const struct {
-	const char *name;
-	enum directive d;
-	unsigned min, max; /* arguments after the directive */
-	const char *usage;
-} directives[] = {
-	{"include", D_INCLUDE, 1, 1, "include PROFILE"},
-	{"ro", D_RO, 1, 3, "ro HOST [BOX] [optional]"},
-	{"rw", D_RW, 1, 3, "rw HOST [BOX] [optional]"},
-	{"tmpfs", D_TMPFS, 1, 2, "tmpfs BOX [SIZE]"},
-	{"exec", D_EXEC, 1, 1, "exec PATH"},
-	{"env", D_ENV, 1, 1, "env NAME=VALUE or env NAME"},
-	{"cwd", D_CWD, 1, 1, "cwd BOX|off"},
-	{"hostname", D_HOSTNAME, 1, 1, "hostname NAME"},
-	{"net", D_NET, 1, 1, "net none|loopback"},
-	{"audit", D_AUDIT, 1, 1, "audit on|off"},
-	{"file", D_FILE, 2, 2, "file BOX HOST"},
-	{"text", D_TEXT, 2, 2, "text BOX \"CONTENT\""},
-	{"ask", D_ASK, 1, 1, "ask BOX-PREFIX"},
-};
-
-/* How the caller completes a message from apply_directive(). */
-enum msg_kind {
-	MSG_DIRECTIVE, /* prefix "file:line: directive: " (most) */
-	MSG_LINE,      /* prefix "file:line: " (an unknown directive) */
-	MSG_NESTED,    /* from an included profile: names its own file and line */
-};
-
-/* Applies one tokenised directive to p; *ret_kind says how to complete an
- * error message. */
-static int apply_directive(struct policy *p, const char *basedir, const struct line *l,
-			   struct parse_ctx *ctx, enum msg_kind *ret_kind, struct err *e)
-{
-	const char *dname = l->tok[0];
-	const char *const *arg = l->tok + 1;
-	size_t nargs = l->n - 1;
-	int lim = limit_by_name(dname);
-	enum directive d = D_LIMIT;
-	unsigned min = 1, max = 1;
-	char usage[64];
-	if (lim >= 0) {
-		static const char *const unit[] = {
-			[LIMIT_TYPE_SIZE] = "SIZE",
-			[LIMIT_TYPE_DURATION] = "DURATION",
-			[LIMIT_TYPE_COUNT] = "N",
-		};
-		snprintf(usage, sizeof(usage), "%s %s", dname, unit[limit_info[lim].type]);
-	} else {
-		size_t i = 0;
-		while (i < ELEMENTSOF(directives) && strcmp(directives[i].name, dname) != 0)
-			i++;
-		if (i == ELEMENTSOF(directives)) {
-			*ret_kind = MSG_LINE;
-			return err_set(e, EINVAL, "unknown directive '%s'", dname);
-		}
-		d = directives[i].d;
-		min = directives[i].min;
-		max = directives[i].max;
-		snprintf(usage, sizeof(usage), "%s", directives[i].usage);
-	}
-	if (nargs < min)
-		return err_set(e, EINVAL, "missing argument (expected '%s')", usage);
-	if (nargs > max || l->more) {
-		const char *extra = nargs > max ? arg[max] : "...";
-		return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')", extra, usage);
-	}
-
-	switch (d) {
-	case D_INCLUDE: {
-		const struct profile *pr = NULL;
-		int r = include_check(arg[0], ctx, &pr, e);
-		if (r < 0)
-			return r;
-		*ret_kind = MSG_NESTED;
-		return include_profile(p, pr, ctx, e);
-	}
-	case D_RO:
-	case D_RW: {
-		/* HOST [BOX] [optional]: BOX is absolute, so a lone second
-		 * argument "optional" is the keyword, not a box path. */
-		const char *box = NULL;
-		bool optional = false;
-		if (nargs >= 2 && !(nargs == 2 && !strcmp(arg[1], "optional")))
-			box = arg[1];
-		if (nargs == 2 && !box)
-			optional = true;
-		if (nargs == 3) {
-			if (strcmp(arg[2], "optional") != 0)
-				return err_set(e, EINVAL, "unexpected argument '%s' (expected '%s')",
-					       arg[2], usage);
-			optional = true;
-		}
-		_cleanup_free_ char *host = NULL;
-		int r = host_path(basedir, arg[0], &host, e);
-		if (r < 0)
-			return r;
-		return policy_add_grant(p, d == D_RO ? GRANT_RO : GRANT_RW, host, box, 0, optional, e);
-	}
-	case D_TMPFS: {
-		uint64_t size = 0;
-		if (nargs == 2) {
-			int r = parse_size(arg[1], &size);
-			if (r == -EINVAL)
-				return err_set(e, EINVAL,
-					       "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 16M)",
-					       arg[1]);
-			if (r < 0 || size > limit_info[LIMIT_TMP_SIZE].max)
-				return limit_range_error(LIMIT_TMP_SIZE, arg[1], r < 0 ? UINT64_MAX : size, e);
-		}
-		return policy_add_grant(p, GRANT_TMPFS, NULL, arg[0], size, false, e);
-	}
-	case D_EXEC:
-		return policy_add_exec(p, arg[0], e);
-	case D_ENV:
-		return policy_add_env(p, arg[0], e);
-	case D_CWD:
-		/* "off" is no box path (those are absolute): no ambiguity. */
-		if (!strcmp(arg[0], "off"))
-			return policy_set_hide_cwd(p, true);
-		return policy_set_cwd(p, arg[0], e);
-	case D_HOSTNAME:
-		return policy_set_hostname(p, arg[0], e);
-	case D_NET:
-		return policy_set_net(p, arg[0], e);
-	case D_AUDIT:
-		return policy_set_audit(p, arg[0], e);
-	case D_FILE: {
-		_cleanup_free_ char *host = NULL;
-		int r = host_path(basedir, arg[1], &host, e);
-		if (r < 0)
-			return r;
-		return policy_add_file(p, arg[0], host, NULL, e);
-	}
-	case D_TEXT:
-		return policy_add_file(p, arg[0], NULL, arg[1], e);
-	case D_ASK:
-		return policy_add_ask(p, arg[0], e);
-	case D_LIMIT:
-	default:
-		return policy_set_limit_str(p, (enum limit_id)lim, arg[0], e);
-	}
-}
-
-/* Counts the lines before offset off (1-based line number of off). */
-static unsigned line_of(const char *text, size_t off)
-{
-	unsigned n = 1;
-	for (size_t i = 0; i < off; i++)
-		n += text[i] == '\n';
-	return n;
-}
-
-static int parse_text_raw(struct policy *p, const char *name, const char *basedir,
-			  const char *text, size_t len, struct parse_ctx *ctx, struct err *e);
-
-/* Parses a policy's text; a message quoting the file's bytes escapes
- * invalid UTF-8 and control characters (escape_text), so that it stays one
- * printable line whatever the file holds. */
-static int parse_text(struct policy *p, const char *name, const char *basedir, const char *text,
-		      size_t len, struct parse_ctx *ctx, struct err *e)
-{
-	int r = parse_text_raw(p, name, basedir, text, len, ctx, e);
-	if (r < 0 && e) {
-		char raw[sizeof(e->msg)];
-		memcpy(raw, e->msg, sizeof(raw));
-		escape_text(e->msg, sizeof(e->msg), raw);
-	}
-	return r;
-}
-
-static int parse_text_raw(struct policy *p, const char *name, const char *basedir,
-			  const char *text, size_t len, struct parse_ctx *ctx, struct err *e)
-{
-	if (!p || (!text && len))
-		return -EINVAL;
-	if (!name)
-		name = "<policy>";
-	if (len > MAX_FILE_SIZE)
-		return err_set(e, EFBIG, "%s: file too large (%zu bytes, at most %d)", name, len,
-			       MAX_FILE_SIZE);
-	const char *nul = len ? memchr(text, 0, len) : NULL;
-	if (nul)
-		return err_set(e, EINVAL, "%s:%u: NUL byte in the file (a policy file is text)", name,
-			       line_of(text, (size_t)(nul - text)));
-
-	/* One line at a time, into one buffer for the tokens: no line is
-	 * longer than the text or the line cap. */
-	struct line line = {.n = 0};
-	struct line *l = &line;
-	_cleanup_free_ char *buf = malloc((len < MAX_LINE ? len : MAX_LINE) + 1);
-	if (!buf)
-		return -ENOMEM;
-	l->buf = buf;
-	unsigned lineno = 0, ndirectives = 0;
-	for (size_t off = 0; off < len;) {
-		const char *s = text + off;
-		const char *nl = memchr(s, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - s) : len - off;
-		off += n + (nl ? 1 : 0);
-		lineno++;
-		if (n > MAX_LINE)
-			return err_set(e, EINVAL, "%s:%u: line too long (%zu bytes, at most %d)", name,
-				       lineno, n, MAX_LINE);
-		const char *why = NULL;
-		if (tokenize(s, n, l, &why) < 0)
-			return err_set(e, EINVAL, "%s:%u: %s", name, lineno, why);
-		if (l->n == 0)
-			continue;
-		if (++ndirectives > MAX_DIRECTIVES)
-			return err_set(e, E2BIG, "%s:%u: too many directives (at most %d in one file)",
-				       name, lineno, MAX_DIRECTIVES);
-		struct err sub = {{0}};
-		enum msg_kind kind = MSG_DIRECTIVE;
-		size_t nexec = p->exec.n;
-		int r = apply_directive(p, basedir, l, ctx, &kind, &sub);
-		if (r == -ENOMEM)
-			return err_set(e, ENOMEM, "%s:%u: out of memory", name, lineno);
-		if (r == 0 && p->exec.n > nexec) {
-			/* Where the exec path came from, for a message at launch
-			 * (whether it exists is known only with the box's view). */
-			char *from = NULL;
-			if (asprintf(&from, "%s:%u", name, lineno) < 0)
-				return err_set(e, ENOMEM, "%s:%u: out of memory", name, lineno);
-			free(p->exec_from.v[nexec]);
-			p->exec_from.v[nexec] = from;
-		}
-		if (r < 0 && kind == MSG_NESTED)
-			return err_set(e, -r, "%s (included from %s:%u)", sub.msg, name, lineno);
-		if (r < 0 && kind == MSG_LINE)
-			return err_set(e, -r, "%s:%u: %s", name, lineno, sub.msg);
-		if (r < 0)
-			return err_set(e, -r, "%s:%u: %s: %s", name, lineno, l->tok[0],
-				       sub.msg[0] ? sub.msg : "invalid value");
-	}
-	return 0;
-}
-
-/* Parses text (of file `name`, relative host paths against basedir), or
- * the built-in profile pr when set, into a scratch copy of p and makes it
- * p only when the whole text applied: a failing line leaves p exactly as
- * it was, so that no caller can run a box from half a policy. */
-static int parse_into(struct policy *p, const char *name, const char *basedir, const char *text,
-		      size_t len, const struct profile *pr, struct err *e)
-{
-	if (!p)
-		return -EINVAL;
-	struct policy *scratch = NULL;
-	int r = policy_clone(p, &scratch);
-	if (r < 0)
-		return err_set(e, ENOMEM, "%s: out of memory", name ? name : "<policy>");
-	struct parse_ctx ctx = {.depth = 0};
-	if (pr)
-		r = include_profile(scratch, pr, &ctx, e);
-	else
-		r = parse_text(scratch, name, basedir, text, len, &ctx, e);
-	if (r < 0) {
-		policy_free(scratch);
-		return r;
-	}
-	policy_commit(p, scratch);
-	return 0;
-}
-
-int policy_parse(struct policy *p, const char *name, const char *text, size_t len, struct err *e)
-{
-	return parse_into(p, name, NULL, text, len, NULL, e);
-}
-
-int policy_load_file(struct policy *p, const char *path, struct err *e)
-{
-	if (!p || !path)
-		return -EINVAL;
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = read_file(path, MAX_FILE_SIZE, &text, &len);
-	if (r == -EFBIG)
-		return err_set(e, EFBIG, "%s: file too large (at most %d bytes)", path, MAX_FILE_SIZE);
-	if (r < 0)
-		return err_errno(e, -r, "cannot read policy file '%s'", path);
-
-	/* Relative host paths in the file are relative to its directory,
-	 * wherever ward runs from: resolve that directory once. */
-	const char *slash = strrchr(path, '/');
-	_cleanup_free_ char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-					 : strdup(".");
-	if (!dir)
-		return -ENOMEM;
-	_cleanup_free_ char *basedir = realpath(dir, NULL);
-	if (!basedir)
-		return err_errno(e, errno, "cannot resolve the directory of policy file '%s'", path);
-	return parse_into(p, path, basedir, text, len, NULL, e);
-}
-
-int policy_load_profile(struct policy *p, const char *profile, struct err *e)
-{
-	if (!p)
-		return -EINVAL;
-	struct parse_ctx ctx = {.depth = 0};
-	const struct profile *pr = NULL;
-	int r = include_check(profile, &ctx, &pr, e);
-	if (r < 0)
-		return r;
-	return parse_into(p, pr->name, NULL, NULL, 0, pr, e);
-}
-
-/* ---- the writer ----------------------------------------------------- */
-
-/* Writes one token, quoted when the reader would otherwise split it,
- * take it for a comment, or lose it (empty). */
-static void put_token(FILE *f, const char *s)
-{
-	bool quote = !s[0] || strpbrk(s, " \t\r\n\"#") != NULL;
-	if (!quote) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void put_directive(FILE *f, const char *d, const char *a, const char *b, const char *c)
-{
-	fputs(d, f);
-	const char *args[] = {a, b, c};
-	for (size_t i = 0; i < ELEMENTSOF(args); i++) {
-		if (!args[i])
-			continue;
-		fputc(' ', f);
-		put_token(f, args[i]);
-	}
-	fputc('\n', f);
-}
-
-int policy_format(const struct policy *p, char **ret_text)
-{
-	if (!p || !ret_text)
-		return -EINVAL;
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
-	if (!f)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_grants; i++) {
-		const struct grant *g = &p->grants[i];
-		if (g->kind == GRANT_TMPFS) {
-			char sz[32];
-			format_size(g->size, sz, sizeof(sz));
-			put_directive(f, "tmpfs", g->box, g->size ? sz : NULL, NULL);
-			continue;
-		}
-		put_directive(f, g->kind == GRANT_RW ? "rw" : "ro", g->host,
-			      strcmp(g->host, g->box) ? g->box : NULL, g->optional ? "optional" : NULL);
-	}
-	for (size_t i = 0; i < p->exec.n; i++)
-		put_directive(f, "exec", p->exec.v[i], NULL, NULL);
-	/* `env NAME` as it was written: the caller's value (a token, a
-	 * password) is never written out (--learn's file). */
-	for (size_t i = 0; i < p->env.n; i++) {
-		size_t nlen = strcspn(p->env.v[i], "=");
-		bool pass = false;
-		for (size_t j = 0; j < p->env_pass.n && !pass; j++)
-			pass = strlen(p->env_pass.v[j]) == nlen && !strncmp(p->env_pass.v[j], p->env.v[i], nlen);
-		_cleanup_free_ char *name = pass ? strndup(p->env.v[i], nlen) : NULL;
-		put_directive(f, "env", name ? name : p->env.v[i], NULL, NULL);
-	}
-	if (p->hide_cwd)
-		put_directive(f, "cwd", "off", NULL, NULL);
-	if (p->cwd)
-		put_directive(f, "cwd", p->cwd, NULL, NULL);
-	if (p->hostname)
-		put_directive(f, "hostname", p->hostname, NULL, NULL);
-	if (p->net == NET_LOOPBACK)
-		put_directive(f, "net", "loopback", NULL, NULL);
-	if (p->audit)
-		put_directive(f, "audit", "on", NULL, NULL);
-	for (size_t i = 0; i < p->n_files; i++)
-		put_directive(f, p->files[i].host ? "file" : "text", p->files[i].box,
-			      p->files[i].host ? p->files[i].host : p->files[i].text, NULL);
-	for (size_t i = 0; i < p->ask.n; i++)
-		put_directive(f, "ask", p->ask.v[i], NULL, NULL);
-	for (int i = 0; i < _LIMIT_MAX; i++) {
-		char v[32];
-		if (!p->limits[i])
-			continue;
-		if (limit_info[i].type == LIMIT_TYPE_SIZE)
-			format_size(p->limits[i], v, sizeof(v));
-		else if (limit_info[i].type == LIMIT_TYPE_DURATION)
-			format_duration(p->limits[i], v, sizeof(v));
-		else
-			snprintf(v, sizeof(v), "%" PRIu64, p->limits[i]);
-		put_directive(f, limit_info[i].name, v, NULL, NULL);
-	}
-	if (fclose(f) != 0 || !buf) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*ret_text = buf;
-	return 0;
 }

@@ -124,6 +124,14 @@ int policy_parse(struct policy *p, const char *name, const char *text,
 int policy_load_file(struct policy *p, const char *path, struct err *e);
 int policy_load_profile(struct policy *p, const char *profile, struct err *e);
 
+/* Shared by policy.c and the file reader (policy_file.c), not API. A deep
+ * copy of p, the scratch policy a loader parses into; making p what the
+ * scratch is (and freeing the old p); a limit's out-of-range message for
+ * the value as the user wrote it (`shown`). */
+int policy_clone(const struct policy *p, struct policy **ret);
+void policy_commit(struct policy *p, struct policy *scratch);
+int limit_range_error(enum limit_id id, const char *shown, uint64_t value, struct err *e);
+
 /* Effective limit: set value or default. 0 means unlimited. */
 uint64_t policy_limit(const struct policy *p, enum limit_id id);
 

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <time.h>
 
 __attribute__((format(printf, 4, 0)))
@@ -115,13 +116,10 @@ static int parse_scaled(const char *s, const char **rest, long double *ret)
 	return 0;
 }
 
-int parse_size(const char *s, uint64_t *ret_bytes)
+/* The multiplier of a size's suffix: K, M, G or T (powers of 1024, any
+ * case, an optional 'i'), then an optional B; none is bytes. */
+static int size_unit(const char *u, long double *ret_mul)
 {
-	long double v;
-	const char *u;
-	int r = parse_scaled(s, &u, &v);
-	if (r < 0)
-		return r;
 	long double mul = 1;
 	switch (toupper((unsigned char)*u)) {
 	case 'K': mul = 1024.0L; u++; break;
@@ -136,40 +134,59 @@ int parse_size(const char *s, uint64_t *ret_bytes)
 		u++;
 	if (*u)
 		return -EINVAL;
-	v *= mul;
-	if (v >= 18446744073709551615.0L)
-		return -ERANGE;
-	if (v < 1)
-		return -ERANGE;
-	*ret_bytes = (uint64_t)v;
+	*ret_mul = mul;
 	return 0;
 }
 
-int parse_duration(const char *s, uint64_t *ret_ms)
+/* The multiplier, in milliseconds, of a duration's suffix: ms, s (the
+ * default), m or min, h. */
+static int duration_unit(const char *u, long double *ret_mul)
 {
-	long double v;
+	if (!*u || !strcmp(u, "s"))
+		*ret_mul = 1000;
+	else if (!strcmp(u, "ms"))
+		*ret_mul = 1;
+	else if (!strcmp(u, "m") || !strcmp(u, "min"))
+		*ret_mul = 60 * 1000;
+	else if (!strcmp(u, "h"))
+		*ret_mul = 3600 * 1000;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* A number with a suffix that unit() turns into a multiplier: the value
+ * in whole units, at least 1 and below max, plus `round` before the
+ * fraction is cut (0.5 rounds to the nearest). */
+static int parse_with_unit(const char *s, int (*unit)(const char *u, long double *ret_mul),
+			   long double max, long double round, uint64_t *ret)
+{
+	long double v, mul;
 	const char *u;
 	int r = parse_scaled(s, &u, &v);
 	if (r < 0)
 		return r;
-	long double mul;
-	if (!*u || !strcmp(u, "s"))
-		mul = 1000;
-	else if (!strcmp(u, "ms"))
-		mul = 1;
-	else if (!strcmp(u, "m") || !strcmp(u, "min"))
-		mul = 60 * 1000;
-	else if (!strcmp(u, "h"))
-		mul = 3600 * 1000;
-	else
-		return -EINVAL;
+	r = unit(u, &mul);
+	if (r < 0)
+		return r;
 	v *= mul;
-	if (v >= 1e15L) /* ~31000 years: nobody means that */
+	if (v >= max)
 		return -ERANGE;
 	if (v < 1)
 		return -ERANGE;
-	*ret_ms = (uint64_t)(v + 0.5L);
+	*ret = (uint64_t)(v + round);
 	return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret_bytes)
+{
+	return parse_with_unit(s, size_unit, 18446744073709551615.0L, 0, ret_bytes);
+}
+
+int parse_duration(const char *s, uint64_t *ret_ms)
+{
+	/* 1e15 ms is ~31000 years: nobody means that. */
+	return parse_with_unit(s, duration_unit, 1e15L, 0.5L, ret_ms);
 }
 
 int parse_count(const char *s, uint64_t max, uint64_t *ret)
@@ -288,12 +305,11 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* read(2) until len bytes are in or the file ends: the count, or -errno. */
-static ssize_t read_full(int fd, char *buf, size_t len)
+ssize_t io_full(int fd, char *buf, int out, off_t *pos, size_t len)
 {
 	size_t got = 0;
 	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
+		ssize_t n = buf ? read(fd, buf + got, len - got) : sendfile(out, fd, pos, len - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -317,7 +333,7 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret_buf,
 	 * allocator hands it back to the kernel at each free and faults it in
 	 * again at the next read (bench/README.md, "ward linked statically"). */
 	char first[4096];
-	ssize_t n = read_full(fd, first, sizeof(first));
+	ssize_t n = io_full(fd, first, -1, NULL, sizeof(first));
 	if (n < 0)
 		return (int)n;
 	size_t len = (size_t)n, cap = len;
@@ -334,7 +350,7 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret_buf,
 		if (!nb)
 			return -ENOMEM;
 		buf = nb;
-		n = read_full(fd, buf + len, cap - len);
+		n = io_full(fd, buf + len, -1, NULL, cap - len);
 		if (n < 0)
 			return (int)n;
 		len += (size_t)n;

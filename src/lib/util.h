@@ -110,6 +110,10 @@ size_t path_depth(const char *path);
 
 /* write(2) until done, retrying EINTR. Returns 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);
+/* Until len bytes are moved or the file ends, retrying EINTR: read(2)
+ * from fd into buf, or with buf NULL sendfile(2) from fd at *pos (which
+ * it advances) to out. The count moved, or -errno. */
+ssize_t io_full(int fd, char *buf, int out, off_t *pos, size_t len);
 /* Reads a whole small file (capped at max bytes) into a NUL-terminated
  * heap buffer. Returns 0 or -errno (-EFBIG past the cap). */
 int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);

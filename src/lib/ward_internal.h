@@ -1,0 +1,57 @@
+/* ward_internal.h — what the public API's two files share (ward.c: the
+ * policy, host functions, profiles and limits; ward_box.c: runs, boxes
+ * and results): the handles behind the opaque types of include/ward.h.
+ * Not installed. */
+#pragma once
+
+#include "ward.h"
+
+#include "channel.h"
+#include "run.h"
+
+struct function {
+	char *name;
+	ward_function fn;
+	void *userdata;
+};
+
+struct ward_policy {
+	struct policy *core;
+	struct function *fns;
+	size_t n_fns;
+	struct channel_limits lim;
+	char *client_dir;
+	ward_access_handler ask;
+	void *ask_userdata;
+	struct err err;
+};
+
+struct ward_call {
+	const struct function *f;
+	struct err *e;
+};
+
+struct ward_result {
+	struct run_result r;
+	char *out, *err;
+	size_t out_len, err_len;
+};
+
+struct ward_box {
+	const ward_policy *p;
+	struct box_run *run;
+	ward_result *res;
+	struct channel_config chan;
+	struct strv argv;
+	int in_fd, out_fd, err_fd; /* memfds we own, or -1 */
+	size_t capture_max;
+	/* ward_box_fd: an epoll set holding the timer and `inner`, an epoll
+	 * set of what the run waits for, made afresh at each step: a closed fd
+	 * stays registered in an epoll set while any copy of it lives on (in
+	 * a process the application forked, say), and would report forever. */
+	int epfd, timerfd, inner;
+	bool finished;
+	/* ward_options.on_access, called through access_observed() */
+	ward_access_observer on_access;
+	void *access_userdata;
+};
