@@ -198,6 +198,26 @@ def test_link_through_own_fd_is_asked(t):
               "denials", r)
 
 
+def test_thread_own_cwd_is_asked_as_the_process(t):
+    # /proc/self/cwd is the process's (the thread group leader's) working
+    # directory, whichever thread names it; a thread cloned without
+    # CLONE_FS has its own. The broker asked about the calling thread's
+    # (outside the prefix) while the kernel opened the leader's (inside
+    # it): a listing and an O_TMPFILE there, unasked.
+    t.mkdir("d")
+    t.mkdir("d/w")
+    t.mkdir("d/secret")
+    t.write("d/secret/f", "SECRET\n")
+    prog = os.path.join(os.path.dirname(os.path.abspath(t.ward_path)), "thread-fs")
+    policy = t.write("box.policy", "rw %s /data\nask /data/secret\nro %s /t\n"
+                     % (t.path("d"), os.path.dirname(prog)))
+    r, rep = hostfn(t, ["/t/thread-fs", "/data/secret", "/data/w"], "--profile", "native",
+                    "--policy", policy)
+    expect_eq(rep["stdout"], "cwd Permission denied\ntmpfile Permission denied\n",
+              "stdout (no application)", r)
+    expect_eq(sorted(os.listdir(t.path("d/secret"))), ["f"], "files under the ask prefix", r)
+
+
 def test_renaming_an_ancestor_of_a_prefix_is_asked(t):
     # Renaming a directory above an ask prefix moves what the prefix
     # guards out from under it, and the reverse moves content in. (The

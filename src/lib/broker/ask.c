@@ -97,6 +97,20 @@ int broker_resolve_at(struct req *q, char *norm, size_t cap)
  * exe, fd/N) as our /proc names it, into link: 0; LEAVE_TO_KERNEL for
  * any other /proc path; -EACCES for another process's link or a path
  * below a link. */
+/* The caller's process (its thread group) as our /proc numbers it:
+ * /proc/self is the process, and q->pid the calling thread, whose fd
+ * table and working directory may be its own (a thread cloned without
+ * CLONE_FILES or CLONE_FS): asking about the thread's link while the
+ * kernel follows the process's was a way around ask rules. -1 when the
+ * caller is gone (its pid may be reused after that). */
+static pid_t caller_process(struct req *q)
+{
+	long tgid = broker_status_field(q->pid, "\nTgid:", 10);
+	if (tgid <= 0 || !broker_id_valid(q->b, q->id))
+		return -1;
+	return (pid_t)tgid;
+}
+
 static int proc_pid_link(struct req *q, const char *norm, char *link, size_t cap)
 {
 	const char *s = norm + strlen("/proc");
@@ -108,13 +122,16 @@ static int proc_pid_link(struct req *q, const char *norm, char *link, size_t cap
 	bool pid = n > 0 && strspn(s, "0123456789") == n;
 	if (!own && !pid)
 		return LEAVE_TO_KERNEL; /* /proc/meminfo, /proc/sys/... */
+	bool thread = n == 11; /* thread-self: the calling thread's own */
 	const char *rest = s + n;
+	bool task = false;
 	if (!strncmp(rest, "/task/", 6)) {
 		rest += 6;
 		size_t t = strcspn(rest, "/");
 		if (strspn(rest, "0123456789") != t)
 			return LEAVE_TO_KERNEL;
 		rest += t;
+		task = true;
 	}
 	static const char *const links[] = {"/root", "/cwd", "/exe", "/fd/", "/map_files/"};
 	const char *l = NULL;
@@ -131,18 +148,27 @@ static int proc_pid_link(struct req *q, const char *norm, char *link, size_t cap
 	const char *after = rest + strlen(l);
 	if (l[strlen(l) - 1] == '/')
 		after += strcspn(after, "/");
-	if (after[0] || !strcmp(l, "/map_files/"))
+	/* task/TID names a thread by its number in the box's pid namespace,
+	 * which our /proc does not share: refused rather than translated. */
+	if (after[0] || !strcmp(l, "/map_files/") || task)
 		return -EACCES;
-	snprintf(link, cap, "/proc/%d%s", q->pid, rest);
+	pid_t whose = thread ? q->pid : caller_process(q);
+	if (whose < 0)
+		return -ESRCH;
+	snprintf(link, cap, "/proc/%d%s", whose, rest);
 	return 0;
 }
 
 /* The same for /dev/std* and /dev/fd/N, and then /proc. */
 static int own_link(struct req *q, const char *norm, char *link, size_t cap)
 {
+	/* /dev/std* and /dev/fd are links to /proc/self/fd: the process's. */
 	if (!strcmp(norm, "/dev/stdin") || !strcmp(norm, "/dev/stdout") || !strcmp(norm, "/dev/stderr")) {
 		int fd = norm[8] == 'i' ? 0 : norm[8] == 'o' ? 1 : 2; /* "/dev/std?" */
-		snprintf(link, cap, "/proc/%d/fd/%d", q->pid, fd);
+		pid_t pid = caller_process(q);
+		if (pid < 0)
+			return -ESRCH;
+		snprintf(link, cap, "/proc/%d/fd/%d", pid, fd);
 		return 0;
 	}
 	if (path_is_under(norm, "/dev/fd")) {
@@ -151,7 +177,10 @@ static int own_link(struct req *q, const char *norm, char *link, size_t cap)
 			return LEAVE_TO_KERNEL; /* the directory itself */
 		if (strchr(s + 1, '/'))
 			return -EACCES;
-		snprintf(link, cap, "/proc/%d/fd%s", q->pid, s);
+		pid_t pid = caller_process(q);
+		if (pid < 0)
+			return -ESRCH;
+		snprintf(link, cap, "/proc/%d/fd%s", pid, s);
 		return 0;
 	}
 	return proc_pid_link(q, norm, link, cap);
@@ -167,6 +196,11 @@ static int open_own_fd(struct req *q, const char *link)
 	int fd = open(link, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : -EBADF;
+	/* Still the caller's: its pid was not reused meanwhile. */
+	if (!broker_id_valid(q->b, q->id)) {
+		close(fd);
+		return -ESRCH;
+	}
 	char path[PATH_MAX];
 	struct statfs sf;
 	if (!broker_fd_box_path(fd, path, sizeof(path)) ||

@@ -109,6 +109,7 @@ void broker_handle(struct broker *b, const struct seccomp_notif *n);
 
 /* reply.c */
 bool broker_id_valid(const struct broker *b, uint64_t id);
+long broker_status_field(pid_t pid, const char *key, int base);
 int broker_write_box(const struct req *q, uint64_t addr, const void *data, size_t len);
 int broker_reply(struct broker *b, uint64_t id, int64_t val, int error, uint32_t flags);
 void broker_continue(struct req *q);

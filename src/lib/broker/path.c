@@ -30,9 +30,10 @@ int broker_open_root(struct broker *b, pid_t pid, uint64_t id)
 	return b->rootfd < 0 ? -EIO : 0;
 }
 
-/* One field ("NStgid:", "Umask:") of /proc/PID/status: the last number
- * on its line (the innermost pid namespace's view). */
-static long status_field(pid_t pid, const char *key, int base)
+/* One field ("Tgid:", "Umask:") of /proc/PID/status: the last number
+ * on its line (for NStgid: the innermost pid namespace's view; Tgid is
+ * our /proc's, the host's). */
+long broker_status_field(pid_t pid, const char *key, int base)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
@@ -57,7 +58,7 @@ static long status_field(pid_t pid, const char *key, int base)
 /* The box's umask, applied by hand: the broker thread's own is 0. */
 mode_t broker_box_umask(pid_t pid)
 {
-	long um = status_field(pid, "\nUmask:", 8);
+	long um = broker_status_field(pid, "\nUmask:", 8);
 	return (mode_t)(um < 0 ? 022 : um);
 }
 
