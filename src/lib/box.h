@@ -41,6 +41,9 @@ struct mnt_entry {
 			      * (an overlay), applied to the host at the end */
 	int host_fd;	     /* overlay, controller: where to apply (disk.c) */
 	int upper_fd;	     /* overlay, set in the child: the upper layer */
+	bool seal;	     /* tmpfs: read-only once the tree is built (/dev:
+			      * the box must not replace /dev/fd, which the
+			      * broker trusts to lead to /proc/self/fd) */
 	bool skipped;	     /* set in the child: optional and missing */
 	int tree_fd;	     /* set in the child: the detached clone */
 };

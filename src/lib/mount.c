@@ -569,6 +569,22 @@ static int assemble(struct root_dirs *rd, struct mnt_plan *mp, int procfd, struc
 	return r;
 }
 
+/* The tmpfs mounts the plan seals, read-only (this mount only: what is
+ * mounted below, the device binds, keeps its own flags). */
+static int seal_mounts(int rootfd, const struct mnt_plan *mp, struct err *e)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct mnt_entry *m = &mp->e[i];
+		if (!m->seal || m->kind != MNT_TMPFS)
+			continue;
+		_cleanup_close_ int fd = open_in_root(rootfd, m->dst, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+		if (fd < 0 || sys_mount_setattr(fd, "", AT_EMPTY_PATH, &ro) < 0)
+			return err_errno(e, errno, "cannot make '%s' read-only in the box", m->dst);
+	}
+	return 0;
+}
+
 int mnt_build_root(struct mnt_plan *mp, struct err *e)
 {
 	int r;
@@ -608,12 +624,15 @@ int mnt_build_root(struct mnt_plan *mp, struct err *e)
 	if (r < 0)
 		goto out;
 
-	/* The root itself holds only ward's skeleton: read-only from now on. */
+	/* The root itself holds only ward's skeleton: read-only from now on,
+	 * and so are the tmpfs the plan seals (/dev), once populated. */
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
 	if (sys_mount_setattr(rootfd, "", AT_EMPTY_PATH, &ro) < 0) {
 		r = err_errno(e, errno, "cannot make the box root read-only");
 		goto out;
 	}
+	if ((r = seal_mounts(rootfd, mp, e)) < 0)
+		goto out;
 
 	/* pivot_root(".", ".") stacks the old root on top of the new one;
 	 * detaching "." then drops the whole host tree from this namespace. */

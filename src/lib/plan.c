@@ -169,6 +169,9 @@ static int plan_dev(struct plan *pl, struct err *e)
 		return -ENOMEM;
 	mnt_plan_last(&pl->mp)->size = 64 * 1024;
 	mnt_plan_last(&pl->mp)->mode = 0755;
+	/* Read-only once populated (the devices are binds of their own and
+	 * stay writable): /dev/fd and /dev/std* stay ward's links. */
+	mnt_plan_last(&pl->mp)->seal = true;
 	/* Without a memory cgroup the box's /dev/zero is the host's
 	 * /dev/full: reads give zeros all the same, but it has no mmap
 	 * (ENODEV), since a MAP_SHARED mapping of /dev/zero is shmem that

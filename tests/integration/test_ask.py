@@ -218,6 +218,23 @@ def test_thread_own_cwd_is_asked_as_the_process(t):
     expect_eq(sorted(os.listdir(t.path("d/secret"))), ["f"], "files under the ask prefix", r)
 
 
+def test_dev_links_cannot_be_replaced(t):
+    # The broker takes /dev/fd/N and /dev/std* for ward's links to the
+    # caller's /proc/self/fd: a box that could replace them (its /dev was a
+    # writable tmpfs of its own) had the kernel follow its own symlink,
+    # under an ask prefix, unasked. /dev is read-only once populated.
+    t.mkdir("d")
+    t.mkdir("d/secret")
+    t.write("d/secret/f", "SECRET\n")
+    policy = t.write("box.policy", "rw %s /data\nask /data/secret\n" % t.path("d"))
+    script = ("rm -f /dev/stdin /dev/fd; ln -s /data/secret/f /dev/stdin;"
+              " ln -s /data/secret /dev/fd; cat /dev/stdin </dev/null; cat /dev/fd/f;"
+              " echo new > /dev/fd/new; echo done")
+    r, rep = hostfn(t, ["/bin/sh", "-c", script], "--profile", "sh", "--policy", policy)
+    expect_not_in("SECRET", rep["stdout"], "stdout", r)
+    expect_eq(sorted(os.listdir(t.path("d/secret"))), ["f"], "files under the ask prefix", r)
+
+
 def test_renaming_an_ancestor_of_a_prefix_is_asked(t):
     # Renaming a directory above an ask prefix moves what the prefix
     # guards out from under it, and the reverse moves content in. (The

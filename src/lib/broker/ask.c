@@ -229,16 +229,30 @@ int broker_proc_check(struct req *q, const char *raw, const char *norm)
 		q->reason = "a /proc link under ask rules";
 		return r;
 	}
+	if (r < 0 && r != LEAVE_TO_KERNEL)
+		return r; /* the caller is gone (-ESRCH): never left to the kernel */
 	if (r == 0 && q->own_fd)
 		return open_own_fd(q, link);
 	if (r == LEAVE_TO_KERNEL || q->readlink)
 		return LEAVE_TO_KERNEL; /* readlink names the target, opens nothing */
-	ssize_t k = readlink(link, target, sizeof(target) - 1);
-	if (k <= 0)
+	ssize_t k = readlink(link, target, sizeof(target));
+	if (k < 0 && errno == ENOENT)
 		return LEAVE_TO_KERNEL; /* no such fd: the kernel says so */
+	/* A link the broker cannot name (a directory deeper than PATH_MAX:
+	 * ENAMETOOLONG, or a name that fills the buffer) is one the kernel
+	 * can still follow: refused, not left to it unasked. */
+	if (k <= 0 || (size_t)k >= sizeof(target)) {
+		q->reason = "a /proc link the broker cannot name under ask rules";
+		return -EACCES;
+	}
 	target[k] = 0;
 	if (target[0] != '/')
 		return LEAVE_TO_KERNEL; /* "pipe:[..]", "socket:[..]" */
+	/* A deleted file's link reads "PATH (deleted)": asked as PATH. */
+	static const char deleted[] = " (deleted)";
+	size_t dl = sizeof(deleted) - 1;
+	if ((size_t)k > dl && !strcmp(target + k - dl, deleted))
+		target[k - dl] = 0;
 	r = ask_check(q, target);
 	return r < 0 ? r : LEAVE_TO_KERNEL;
 }
