@@ -26,6 +26,11 @@
 /* The most of a body over the cap that is read (and dropped) to answer
  * 413 at its end. */
 #define DISCARD_MAX(rq) (16 * (uint64_t)(rq)->cfg.max_body)
+/* Bodies being read or decoded at once, over what the pool holds: beyond
+ * (workers + queue + BODY_SLACK) bodies of max_body a request is answered
+ * 503 before its body is read, so that clients cannot make the server
+ * hold more than that (the per-address connection limit aside). */
+#define BODY_SLACK 8
 
 enum rq_state { RQ_READING, RQ_RUNNING, RQ_DONE };
 
@@ -38,7 +43,9 @@ struct request {
 	char *body;
 	size_t len;
 	size_t discarded; /* bytes past max_body, read and dropped */
-	bool execute;	  /* POST /api/v2/execute */
+	size_t reserved;  /* bytes of the body budget held (pool.buffered) */
+	bool execute;	  /* POST /api/v2/execute, authorised, its body read */
+	bool text_type;	  /* sent as text/plain */
 	struct exec_request req;
 	json_t *result;
 	char method[8], path[80];
@@ -54,6 +61,7 @@ static struct {
 	struct request *head, *tail;
 	unsigned queued, running, workers;
 	unsigned long inflight; /* requests begun and not completed */
+	size_t buffered;	/* bytes of bodies reserved by requests reading one */
 	bool stop, draining;
 	pthread_t *threads;
 	struct MHD_Daemon *daemon;
@@ -213,22 +221,40 @@ static bool authorized(struct request *rq)
 	return h && !strncmp(h, "Bearer ", 7) && token_ok(h + 7, rq->cfg.token);
 }
 
+/* Holds max_body bytes of the body budget for rq, or returns false: the
+ * budget is spent. */
+static bool budget_take(struct request *rq)
+{
+	size_t want = rq->cfg.max_body;
+	pthread_mutex_lock(&pool.lock);
+	size_t cap = (size_t)(pool.workers + rq->cfg.queue + BODY_SLACK) * rq->cfg.max_body;
+	bool ok = pool.buffered + want <= cap;
+	if (ok) {
+		pool.buffered += want;
+		rq->reserved = want;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return ok;
+}
+
+/* Frees rq's body and gives back its part of the budget. */
+static void body_release(struct request *rq)
+{
+	wipe_free(rq->body);
+	rq->body = NULL;
+	pthread_mutex_lock(&pool.lock);
+	pool.buffered -= rq->reserved;
+	rq->reserved = 0;
+	pthread_mutex_unlock(&pool.lock);
+}
+
 static enum MHD_Result route_execute(struct request *rq)
 {
-	/* application/json, as Piston wants; also text/plain, which the npm
-	 * piston-client sends (node-fetch's type for a string body), when
-	 * the body is JSON. */
-	const char *type =
-		MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type");
-	bool is_json = type && !strncasecmp(type, "application/json", 16);
-	bool is_text = type && !strncasecmp(type, "text/plain", 10);
-	if (!is_json && !is_text)
-		return respond_message(rq, 415, "requests must be of type application/json", false);
 	if (rq->discarded)
 		return respond_message(rq, 413, "the request body is too large", false);
 	json_error_t jerr;
 	json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!body && is_text)
+	if (!body && rq->text_type)
 		return respond_message(rq, 415, "requests must be of type application/json", false);
 	if (!body) {
 		char msg[200];
@@ -238,8 +264,7 @@ static enum MHD_Result route_execute(struct request *rq)
 	char err[300];
 	int code = exec_request_decode(body, &rq->cfg, &rq->req, err, sizeof(err));
 	json_decref(body);
-	free(rq->body);
-	rq->body = NULL;
+	body_release(rq);
 	if (code)
 		return respond_message(rq, (unsigned)code, err, false);
 	snprintf(rq->language, sizeof(rq->language), "%s", rq->req.rt->language);
@@ -269,9 +294,66 @@ static enum MHD_Result route(struct request *rq, const char *url, const char *me
 	}
 	if (get && !strcmp(url, "/api/v2/runtimes"))
 		return respond_json(rq, 200, runtimes_json(), false);
-	if (!strcmp(method, "POST") && !strcmp(url, "/api/v2/execute"))
-		return route_execute(rq);
 	return respond_message(rq, 404, "not found", false);
+}
+
+struct framing {
+	unsigned lengths;	/* Content-Length headers */
+	bool differ;		/* with different values */
+	bool chunked;		/* a Transfer-Encoding header */
+	const char *first;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+	if (!strcasecmp(key, "Transfer-Encoding"))
+		f->chunked = true;
+	if (strcasecmp(key, "Content-Length"))
+		return MHD_YES;
+	if (f->lengths++ && strcmp(f->first, value ? value : ""))
+		f->differ = true;
+	if (!f->first)
+		f->first = value ? value : "";
+	return MHD_YES;
+}
+
+/* The first call, on the headers alone: every route but an authorised
+ * POST /api/v2/execute of JSON is answered here, before any of a body
+ * is read, and an execute's body is admitted to the body budget. */
+static enum MHD_Result route_headers(struct request *rq, const char *url, const char *method)
+{
+	if (strcmp(method, "POST") || strcmp(url, "/api/v2/execute"))
+		return route(rq, url, method);
+	struct framing f = {0};
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.differ || (f.lengths && f.chunked))
+		return respond_message(rq, 400, "conflicting Content-Length or Transfer-Encoding "
+						"headers", false);
+	if (!authorized(rq))
+		return respond_message(rq, 401, "a bearer token is required", false);
+	/* application/json, as Piston wants; also text/plain, which the npm
+	 * piston-client sends (node-fetch's type for a string body), when
+	 * the body is JSON. */
+	const char *type =
+		MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type");
+	bool is_json = type && !strncasecmp(type, "application/json", 16);
+	rq->text_type = type && !strncasecmp(type, "text/plain", 10);
+	if (!is_json && !rq->text_type)
+		return respond_message(rq, 415, "requests must be of type application/json", false);
+	/* A body over the cap is read and dropped, then answered 413, so
+	 * that a client still sending reads the answer; one far over it is
+	 * refused before it is read (libmicrohttpd then closes the
+	 * connection). */
+	if (f.first && strtoull(f.first, NULL, 10) > DISCARD_MAX(rq))
+		return respond_message(rq, 413, "the request body is too large", false);
+	if (draining())
+		return respond_message(rq, 503, "the server is shutting down", true);
+	if (!budget_take(rq))
+		return respond_message(rq, 503, "the server is busy, retry later", true);
+	rq->execute = true;
+	return MHD_YES;
 }
 
 static void copy_printable(char *dst, size_t len, const char *src)
@@ -300,15 +382,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		pthread_mutex_lock(&pool.lock);
 		pool.inflight++;
 		pthread_mutex_unlock(&pool.lock);
-		/* A body over the cap is read and dropped, then answered 413,
-		 * so that a client still sending reads the answer; one far
-		 * over it is refused before it is read (libmicrohttpd then
-		 * closes the connection). */
-		const char *cl =
-			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > DISCARD_MAX(rq))
-			return respond_message(rq, 413, "the request body is too large", false);
-		return MHD_YES;
+		return route_headers(rq, url, method);
 	}
 	if (rq->state == RQ_DONE) {
 		if (!rq->result)
@@ -326,15 +400,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			rq->discarded += n;
 			return rq->discarded > DISCARD_MAX(rq) ? MHD_NO : MHD_YES;
 		}
-		char *b = realloc(rq->body, rq->len + n + 1);
-		if (!b)
+		/* The whole reserved size at once: pages not written stay
+		 * unused, and the body is kept from the boxes (wipe_alloc). */
+		if (!rq->body && !(rq->body = wipe_alloc(rq->cfg.max_body + 1)))
 			return MHD_NO;
-		memcpy(b + rq->len, upload, n);
-		rq->body = b;
+		memcpy(rq->body + rq->len, upload, n);
 		rq->len += n;
 		return MHD_YES;
 	}
-	return route(rq, url, method);
+	return route_execute(rq);
 }
 
 /* The access-log line, one write(2) to stderr. */
@@ -382,7 +456,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		metrics_request(rq->language, rq->status, secs);
 	exec_request_clear(&rq->req);
 	json_decref(rq->result);
-	free(rq->body);
+	body_release(rq);
 	free(rq);
 	*con_cls = NULL;
 	pthread_mutex_lock(&pool.lock);
@@ -410,6 +484,7 @@ int http_start(const struct serve_config *c, const struct sockaddr *addr, unsign
 		0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, addr,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 		c->connection_timeout, MHD_OPTION_CONNECTION_LIMIT, c->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->max_connections_per_ip,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_END);
 	if (!pool.daemon)
 		return -EADDRNOTAVAIL;

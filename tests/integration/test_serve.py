@@ -464,7 +464,8 @@ def test_token_and_reload(t):
 def test_hostile_clients(t):
     """Slow clients, a client leaving mid-run, many idle connections and
     a fork bomb: the service answers everyone else and recovers."""
-    s = Server(t, {"connection_timeout": 2, "max_connections": 2000})
+    s = Server(t, {"connection_timeout": 2, "max_connections": 2000,
+                   "max_connections_per_ip": 2000})
     socks = []
     try:
         # slowloris: half a request line, never finished
@@ -500,6 +501,126 @@ def test_hostile_clients(t):
         expect_eq(s.stop(), 0, "exit status")
         expect(any(e["code"] == 499 or e["path"] == "/api/v2/execute"
                    for e in s.log_entries()), "the left request was logged")
+    finally:
+        for k in socks:
+            k.close()
+        s.kill()
+
+
+def vm_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f.read(8192).splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def hold_bodies(s, n, path, headers, size=1 << 20):
+    """n connections, each sending `path` a body of size bytes less one
+    and then waiting: the sockets (the caller closes them)."""
+    socks = []
+    head = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n" % (
+        path, size, "".join("%s: %s\r\n" % kv for kv in headers.items()))).encode()
+    body = b"x" * (size - 1)
+    for _ in range(n):
+        k = socket.create_connection(("127.0.0.1", s.port))
+        socks.append(k)
+        k.settimeout(5)
+        try:
+            k.sendall(head + body)
+        except OSError:
+            pass  # answered and closed early
+    return socks
+
+
+def early_answer(s, path, headers):
+    """The status answered to a 1 MiB POST of which only the headers were
+    sent (None: no answer before the body)."""
+    with socket.create_connection(("127.0.0.1", s.port)) as k:
+        k.settimeout(10)
+        k.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n" % (
+            path, 1 << 20, "".join("%s: %s\r\n" % kv for kv in headers.items()))).encode())
+        try:
+            data = k.recv(4096)
+        except socket.timeout:
+            return None
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+    return int(m.group(1)) if m else None
+
+
+def test_body_memory(t):
+    """Bodies nobody will run are not read: a wrong path, no token, a
+    wrong type are answered on the headers; bodies being read are capped
+    by a budget (503) and connections per address by a limit. The
+    server's memory, read from /proc outside it, stays bounded."""
+    tok = "tok-" + secrets.token_hex(8)
+    tf = t.write("token-mem", tok + "\n", mode=0o600)
+    s = Server(t, {"token_file": tf, "max_connections_per_ip": 1000, "connection_timeout": 60})
+    socks = []
+    try:
+        auth = {"Authorization": "Bearer " + tok}
+        json_auth = dict(auth, **{"Content-Type": "application/json"})
+        expect_eq(early_answer(s, "/api/v2/nothing", auth), 404, "wrong path answered early")
+        expect_eq(early_answer(s, "/api/v2/execute", {"Content-Type": "application/json"}), 401,
+                  "no token answered early")
+        expect_eq(early_answer(s, "/api/v2/execute", dict(auth, **{"Content-Type": "x/y"})),
+                  415, "wrong type answered early")
+        before = vm_rss_kib(s.proc.pid)
+        socks += hold_bodies(s, 150, "/api/v2/nothing", auth)
+        socks += hold_bodies(s, 150, "/api/v2/execute", {"Content-Type": "application/json"})
+        time.sleep(0.5)
+        grown = vm_rss_kib(s.proc.pid) - before
+        expect(grown < 32 << 10, "rss grew by %d KiB for bodies never run" % grown)
+        for k in socks:
+            k.close()
+        socks = []
+        # authorised bodies: (2 workers + 8 queued + 8) x 1 MiB at most,
+        # then 503 with Retry-After before the body
+        socks += hold_bodies(s, 40, "/api/v2/execute", json_auth)
+        time.sleep(0.5)
+        grown = vm_rss_kib(s.proc.pid) - before
+        expect(grown < 48 << 10, "rss grew by %d KiB for 40 bodies held" % grown)
+        st = early_answer(s, "/api/v2/execute", json_auth)
+        expect_eq(st, 503, "body budget spent")
+        for k in socks:
+            k.close()
+        socks = []
+        deadline = time.monotonic() + 20
+        while True:  # the budget comes back as the server sees the closes
+            st, _, body = s.execute(py("print(3)"), headers=auth)
+            if st != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        expect_eq((st, body["run"]["stdout"]), (200, "3\n"), "served once the bodies left")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        for k in socks:
+            k.close()
+        s.kill()
+
+
+def test_per_ip_limit(t):
+    """max_connections_per_ip: the connection past it is closed unanswered."""
+    s = Server(t, {"max_connections_per_ip": 4})
+    socks = []
+    try:
+        for _ in range(4):
+            socks.append(socket.create_connection(("127.0.0.1", s.port)))
+        time.sleep(0.2)
+        k = socket.create_connection(("127.0.0.1", s.port))
+        socks.append(k)
+        k.settimeout(10)
+        try:
+            k.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = k.recv(100)
+        except OSError:
+            got = b""
+        expect_eq(got, b"", "the fifth connection from one address")
+        for k in socks:
+            k.close()
+        socks = []
+        time.sleep(0.2)
+        expect_eq(s.request("GET", "/healthz")[0], 200, "served once the others left")
     finally:
         for k in socks:
             k.close()
