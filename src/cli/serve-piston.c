@@ -433,6 +433,15 @@ int exec_request_decode(const json_t *body, const struct serve_config *c,
 	}
 	if (req->entry == SIZE_MAX)
 		FAIL("files must include at least one utf8 encoded file");
+	/* gcc's cc1 gets the bare base name of each source (-dumpbase) and
+	 * reads "@NAME" as a file of options, "./" or not. */
+	for (size_t i = 0; req->rt->compiled && i < n; i++) {
+		const char *base = strrchr(req->files[i].name, '/');
+		if ((base ? base[1] : req->files[i].name[0]) == '@')
+			FAIL("files[%zu].name must not start with '@' for a compiled language (the "
+			     "compiler reads options from @FILE)",
+			     i);
+	}
 	for (size_t i = 0; i < n_args; i++, req->n_args++)
 		if (!(req->args[i] = strdup(json_string_value(json_array_get(args, i)))))
 			goto oom;
@@ -611,13 +620,14 @@ static bool has_suffix(const char *s, const char *const *sfx)
 	return false;
 }
 
-/* "./NAME" for a name starting with '-', so that it stays a file for the
- * interpreter or compiler (Piston passed names bare: a file "-c" was an
- * option). */
-static char *dot_slash(const char *name)
+/* "./NAME" for a name starting with '-' (always, for a compiler), so that
+ * it stays a file: Piston passed names bare, and a file "-c" was an
+ * option; gcc also reads options from a file named "@FILE" (a response
+ * file: "-wrapper /bin/sh,..." ran any command at compile). */
+static char *dot_slash(const char *name, bool always)
 {
 	size_t n = strlen(name);
-	if (name[0] != '-')
+	if (name[0] != '-' && !always)
 		return strdup(name);
 	char *s = malloc(n + 3);
 	if (s) {
@@ -649,15 +659,15 @@ static char **stage_argv(const struct exec_request *req, bool compile)
 		v[k++] = strdup("-c");
 		v[k++] = strdup(cxx ? gxx_script : gcc_script);
 		v[k++] = strdup("ward-compile");
-		v[k++] = dot_slash(req->files[req->entry].name);
+		v[k++] = dot_slash(req->files[req->entry].name, true);
 		for (size_t i = 0; i < req->n_files; i++)
 			if (i != req->entry && req->files[i].utf8 &&
 			    has_suffix(req->files[i].name, cxx ? cxx_sfx : c_sfx))
-				v[k++] = dot_slash(req->files[i].name);
+				v[k++] = dot_slash(req->files[i].name, true);
 	} else {
 		v[k++] = rt->compiled ? strdup("./.ward-bin") : strdup(rt->version_cmd[0]);
 		if (!rt->compiled)
-			v[k++] = dot_slash(req->files[req->entry].name);
+			v[k++] = dot_slash(req->files[req->entry].name, false);
 		for (size_t i = 0; i < req->n_args; i++)
 			v[k++] = strdup(req->args[i]);
 	}

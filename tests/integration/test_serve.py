@@ -228,6 +228,27 @@ def test_c_and_cxx(t):
         expect_eq(body["run"]["stdout"], "c++\n", "c++ output")
 
 
+def test_response_file_name(t):
+    """A file named "@opts" is a file for gcc, not a response file whose
+    options (-wrapper) would run a command at compile."""
+    s = server(t)
+    if not installed("gcc"):
+        raise Skip("no gcc")
+    canary = "ward-wrapper-" + secrets.token_hex(6)
+    opts = {"name": "opts", "content": "-wrapper /bin/sh,-c,echo\\ %s>&2;exit\\ 1 x.c" % canary}
+    for name in ("@opts", "d/@opts"):
+        st, _, body = s.execute({"language": "c", "version": "*", "files": [
+            {"name": name, "content": "int main(){}"}, dict(opts, name=name.replace("@", ""))]})
+        expect(canary not in json.dumps(body), "the -wrapper command ran (%r)" % body)
+        expect_eq(st, 400, "status for %r (%r)" % (name, body))
+        expect_in("files[0].name", body["message"], "message")
+    # a file starting with '-' is a file too, and '@' is fine elsewhere
+    body = s.ok({"language": "c", "version": "*", "files": [
+        {"name": "-main.c", "content": "int main(){return 4;}"},
+        {"name": "a@b.c", "content": "int f(void){return 1;}"}]})
+    expect_eq(body["run"]["code"], 4, "-main.c compiled (%r)" % body["compile"])
+
+
 def test_statuses(t):
     s = server(t)
     run = s.ok(py("import sys; sys.exit(2)"))["run"]
