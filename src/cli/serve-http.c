@@ -31,6 +31,9 @@
  * 503 before its body is read, so that clients cannot make the server
  * hold more than that (the per-address connection limit aside). */
 #define BODY_SLACK 8
+/* Seconds a drain waits for requests not admitted yet (a body still
+ * arriving); admitted ones are always waited for. */
+#define DRAIN_GRACE 5
 
 enum rq_state { RQ_READING, RQ_RUNNING, RQ_DONE };
 
@@ -61,6 +64,7 @@ static struct {
 	struct request *head, *tail;
 	unsigned queued, running, workers;
 	unsigned long inflight; /* requests begun and not completed */
+	unsigned long admitted; /* of which admitted to the pool */
 	size_t buffered;	/* bytes of bodies reserved by requests reading one */
 	bool stop, draining;
 	pthread_t *threads;
@@ -187,6 +191,7 @@ static bool pool_admit(struct request *rq)
 	bool ok = !pool.draining && pool.running + pool.queued < pool.workers + rq->cfg.queue;
 	if (ok) {
 		rq->state = RQ_RUNNING;
+		pool.admitted++;
 		MHD_suspend_connection(rq->conn);
 		if (pool.tail)
 			pool.tail->next = rq;
@@ -394,6 +399,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
+		/* A drain reads no more bodies: a slow client would hold it. */
+		if (draining())
+			return respond_message(rq, 503, "the server is shutting down", true);
 		if (rq->discarded || rq->len + n > rq->cfg.max_body) {
 			/* A chunked body gives no length first: read on and
 			 * answer 413 at its end, but not for ever. */
@@ -454,6 +462,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	metrics_http(rq->code);
 	if (rq->state == RQ_DONE)
 		metrics_request(rq->language, rq->status, secs);
+	bool admitted = rq->state != RQ_READING;
 	exec_request_clear(&rq->req);
 	json_decref(rq->result);
 	body_release(rq);
@@ -461,6 +470,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	pthread_mutex_lock(&pool.lock);
 	pool.inflight--;
+	if (admitted)
+		pool.admitted--;
 	pthread_cond_broadcast(&pool.idle);
 	pthread_mutex_unlock(&pool.lock);
 }
@@ -493,8 +504,9 @@ int http_start(const struct serve_config *c, const struct sockaddr *addr, unsign
 	return 0;
 }
 
-/* Stops accepting, lets every admitted request finish and be answered,
- * then stops the daemon and the workers. */
+/* Stops accepting, lets every admitted request finish and be answered
+ * (and the others DRAIN_GRACE seconds to end), then stops the daemon,
+ * which closes what is left, and the workers. */
 void http_drain(void)
 {
 	pthread_mutex_lock(&pool.lock);
@@ -503,9 +515,17 @@ void http_drain(void)
 	MHD_socket s = MHD_quiesce_daemon(pool.daemon);
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
+	struct timespec grace;
+	clock_gettime(CLOCK_REALTIME, &grace);
+	grace.tv_sec += DRAIN_GRACE;
 	pthread_mutex_lock(&pool.lock);
-	while (pool.inflight || pool.queued || pool.running)
-		pthread_cond_wait(&pool.idle, &pool.lock);
+	bool late = false;
+	while (pool.admitted || pool.queued || pool.running || (pool.inflight && !late)) {
+		if (late)
+			pthread_cond_wait(&pool.idle, &pool.lock);
+		else if (pthread_cond_timedwait(&pool.idle, &pool.lock, &grace) == ETIMEDOUT)
+			late = true;
+	}
 	pool.stop = true;
 	pthread_cond_broadcast(&pool.work);
 	pthread_mutex_unlock(&pool.lock);

@@ -454,6 +454,34 @@ def test_drain(t):
     expect(refused, "no longer listening")
 
 
+def test_drain_slow_client(t):
+    """A client trickling its body does not hold a SIGTERM drain: the
+    server stops reading bodies, finishes what it admitted and exits."""
+    s = Server(t, {"connection_timeout": 30})
+    stop = threading.Event()
+    k = socket.create_connection(("127.0.0.1", s.port))
+    try:
+        k.sendall(b"POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                  b"application/json\r\nContent-Length: 1000\r\n\r\n{")
+
+        def trickle():
+            for _ in range(200):  # a byte every 0.3 s, for at most a minute
+                if stop.wait(0.3):
+                    return
+                try:
+                    k.sendall(b" ")
+                except OSError:
+                    return
+        th = threading.Thread(target=trickle, daemon=True)
+        th.start()
+        time.sleep(1)
+        expect_eq(s.stop(signal.SIGTERM, timeout=20), 0, "exit status with a slow client")
+    finally:
+        stop.set()
+        k.close()
+        s.kill()
+
+
 def test_token_and_reload(t):
     tok = "tok-" + secrets.token_hex(8)
     tf = t.write("token", tok + "\n", mode=0o600)
