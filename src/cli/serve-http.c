@@ -223,7 +223,13 @@ static bool authorized(struct request *rq)
 	if (!rq->cfg.token[0])
 		return true;
 	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Authorization");
-	return h && !strncmp(h, "Bearer ", 7) && token_ok(h + 7, rq->cfg.token);
+	/* The scheme is case-insensitive (RFC 7235), then one or more spaces. */
+	if (!h || strncasecmp(h, "Bearer ", 7))
+		return false;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return token_ok(h, rq->cfg.token);
 }
 
 /* Holds max_body bytes of the body budget for rq, or returns false: the

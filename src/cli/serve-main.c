@@ -97,15 +97,17 @@ static const struct key {
 	K(binary_max, 1024, 1u << 30),
 	K(max_files, 1, 10000),
 	K(max_name, 1, 4096),
-	K(procs, 1, 1 << 20),
+	K(procs, 2, 4194304),
 #undef K
-#define L(name, f) {name, offsetof(struct serve_config, f), sizeof(uint64_t), 1, UINT64_MAX}
-	L("compile_timeout", compile_default.timeout),
-	L("compile_cpu_time", compile_default.cpu_time),
-	L("compile_memory_limit", compile_default.memory),
-	L("run_timeout", run_default.timeout),
-	L("run_cpu_time", run_default.cpu_time),
-	L("run_memory_limit", run_default.memory),
+/* libward's ranges: times to 30 days (ms), memory 1 MiB to 16 TiB; all
+ * exact as doubles, which requests are compared with. */
+#define L(name, f, lo, hi) {name, offsetof(struct serve_config, f), sizeof(uint64_t), lo, hi}
+	L("compile_timeout", compile_default.timeout, 1, 2592000000),
+	L("compile_cpu_time", compile_default.cpu_time, 1, 2592000000),
+	L("compile_memory_limit", compile_default.memory, 1 << 20, 1ull << 44),
+	L("run_timeout", run_default.timeout, 1, 2592000000),
+	L("run_cpu_time", run_default.cpu_time, 1, 2592000000),
+	L("run_memory_limit", run_default.memory, 1 << 20, 1ull << 44),
 #undef L
 };
 
@@ -126,7 +128,7 @@ static bool set_key(struct serve_config *c, const char *name, json_t *v, char *e
 		if (strcmp(name, k->name))
 			continue;
 		if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)k->min ||
-		    (k->max != UINT64_MAX && (uint64_t)json_integer_value(v) > k->max)) {
+		    (uint64_t)json_integer_value(v) > k->max) {
 			snprintf(err, errlen, "'%s' must be an integer from %" PRIu64 " to %" PRIu64,
 				 name, k->min, k->max);
 			return false;

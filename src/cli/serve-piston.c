@@ -20,6 +20,14 @@
 
 #define ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_ARGS 256
+/* Linux refuses an argument of 128 KiB or more (MAX_ARG_STRLEN) and an
+ * argv over a quarter of the stack limit: refused here, named, rather
+ * than reported as the box's setup error. */
+#define ARG_MAX_LEN ((128 << 10) - 1)
+#define ARGS_TOTAL_MAX (512 << 10)
+/* libward's smallest memory limit: the box's init and a program's loader
+ * need that much. */
+#define MEMORY_MIN (1 << 20)
 
 static const char *const v_python[] = {"python3", "--version", NULL};
 static const char *const v_node[] = {"node", "--version", NULL};
@@ -232,11 +240,11 @@ static const struct runtime *runtime_find(const char *language, const char *vers
 		return 400;                        \
 	} while (0)
 
-/* A name the box may create below its /tmp: relative, no "..", no empty
- * or "." part, no control character, at most max bytes. */
+/* A name the box may create below its /tmp: relative, no empty, "." or
+ * ".." part, no control character, at most max bytes. */
 static bool name_ok(const char *name, size_t len, size_t max)
 {
-	if (!len || len > max || strlen(name) != len || name[0] == '/' || strstr(name, ".."))
+	if (!len || len > max || strlen(name) != len || name[0] == '/')
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
@@ -244,7 +252,7 @@ static bool name_ok(const char *name, size_t len, size_t max)
 	for (const char *p = name;;) {
 		const char *slash = strchr(p, '/');
 		size_t part = slash ? (size_t)(slash - p) : strlen(p);
-		if (!part || (part == 1 && p[0] == '.'))
+		if (!part || (part == 1 && p[0] == '.') || (part == 2 && !strncmp(p, "..", 2)))
 			return false;
 		if (!slash)
 			return true;
@@ -339,7 +347,7 @@ static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 /* One of the six limits: absent or 0 is the default, -1 the server's
  * maximum; above the maximum or otherwise negative is refused. */
 static int decode_limit(const json_t *body, const char *field, uint64_t def, uint64_t max,
-			uint64_t *ret, char *err, size_t errlen)
+			uint64_t min, uint64_t *ret, char *err, size_t errlen)
 {
 	const json_t *v = json_object_get(body, field);
 	if (!v || json_is_null(v)) {
@@ -357,6 +365,8 @@ static int decode_limit(const json_t *body, const char *field, uint64_t def, uin
 		FAIL("%s must be a non-negative integer (or -1 for the server's maximum)", field);
 	if (d > (double)max)
 		FAIL("%s cannot exceed the configured limit of %" PRIu64, field, max);
+	if (d && d < (double)min)
+		FAIL("%s must be at least %" PRIu64, field, min);
 	*ret = d == 0 ? def : (uint64_t)d;
 	return 0;
 }
@@ -389,30 +399,37 @@ int exec_request_decode(const json_t *body, const struct serve_config *c,
 		FAIL("stdin must be a string");
 	struct {
 		const char *field;
-		uint64_t def, max, *out;
+		uint64_t def, max, min, *out;
 	} lim[] = {
-		{"compile_timeout", c->compile_default.timeout, c->compile_max.timeout,
+		{"compile_timeout", c->compile_default.timeout, c->compile_max.timeout, 1,
 		 &req->compile.timeout},
-		{"run_timeout", c->run_default.timeout, c->run_max.timeout, &req->run.timeout},
-		{"compile_cpu_time", c->compile_default.cpu_time, c->compile_max.cpu_time,
+		{"run_timeout", c->run_default.timeout, c->run_max.timeout, 1, &req->run.timeout},
+		{"compile_cpu_time", c->compile_default.cpu_time, c->compile_max.cpu_time, 1,
 		 &req->compile.cpu_time},
-		{"run_cpu_time", c->run_default.cpu_time, c->run_max.cpu_time, &req->run.cpu_time},
+		{"run_cpu_time", c->run_default.cpu_time, c->run_max.cpu_time, 1,
+		 &req->run.cpu_time},
 		{"compile_memory_limit", c->compile_default.memory, c->compile_max.memory,
-		 &req->compile.memory},
-		{"run_memory_limit", c->run_default.memory, c->run_max.memory, &req->run.memory},
+		 MEMORY_MIN, &req->compile.memory},
+		{"run_memory_limit", c->run_default.memory, c->run_max.memory, MEMORY_MIN,
+		 &req->run.memory},
 	};
 	for (size_t i = 0; i < ELEMS(lim); i++) {
-		int r = decode_limit(body, lim[i].field, lim[i].def, lim[i].max, lim[i].out, err,
-				     errlen);
+		int r = decode_limit(body, lim[i].field, lim[i].def, lim[i].max, lim[i].min,
+				     lim[i].out, err, errlen);
 		if (r)
 			return r;
 	}
-	size_t n_args = args ? json_array_size(args) : 0;
+	size_t n_args = args ? json_array_size(args) : 0, total = 0;
 	for (size_t i = 0; i < n_args; i++) {
 		const json_t *a = json_array_get(args, i);
 		if (!json_is_string(a) || strlen(json_string_value(a)) != json_string_length(a))
 			FAIL("args[%zu] must be a string without NUL", i);
+		if (json_string_length(a) > ARG_MAX_LEN)
+			FAIL("args[%zu] is longer than %d bytes", i, ARG_MAX_LEN);
+		total += json_string_length(a) + 1;
 	}
+	if (total > ARGS_TOTAL_MAX)
+		FAIL("args are longer than %d bytes together", ARGS_TOTAL_MAX);
 	req->rt = runtime_find(json_string_value(lang), json_string_value(ver));
 	if (!req->rt)
 		FAIL("%s-%s runtime is unknown", json_string_value(lang), json_string_value(ver));

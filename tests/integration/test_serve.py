@@ -330,11 +330,60 @@ def test_errors(t):
     expect_eq(s.ok(good)["run"]["stdout"], "1\n", "still serving")
 
 
+def raw_status(s, data):
+    """The status answered to raw request bytes (None: none)."""
+    with socket.create_connection(("127.0.0.1", s.port)) as k:
+        k.settimeout(10)
+        k.sendall(data)
+        try:
+            got = k.recv(4096)
+        except (socket.timeout, ConnectionError):
+            return None
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
+    return int(m.group(1)) if m else None
+
+
+def test_input_checks(t):
+    """Framing that two parsers could read two ways, and client mistakes
+    that would reach the box as a setup error (200 "XX"), are 400s that
+    name the field."""
+    s = server(t)
+    body = json.dumps(py("print(1)")).encode()
+    head = b"POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    st = raw_status(s, head + b"Content-Length: %d\r\nContent-Length: 3\r\n\r\n" % len(body)
+                    + body)
+    expect_eq(st, 400, "two different Content-Length headers")
+    st = raw_status(s, head + b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    % len(body) + body)
+    expect_eq(st, 400, "Content-Length with Transfer-Encoding")
+    for field in ("run_memory_limit", "compile_memory_limit"):
+        st, _, b = s.execute(py("print(1)", **{field: 1000}))
+        expect_eq(st, 400, "%s below the box's minimum (%r)" % (field, b))
+        expect_in(field, b["message"], "message")
+    st, _, b = s.execute(py("print(1)", args=["a" * (200 << 10)]))
+    expect_eq(st, 400, "an argument over 128 KiB (%r)" % (b if st != 200 else b["run"]["message"]))
+    expect_in("args[0]", b["message"], "message")
+    st, _, b = s.execute(py("print(1)", args=["a" * (100 << 10)] * 6))
+    expect_eq(st, 400, "600 KiB of arguments")
+    expect_in("args", b["message"], "message")
+    expect_eq(s.ok(py("import sys; print(len(sys.argv[1]))", args=["a" * (100 << 10)]))
+              ["run"]["stdout"], "102400\n", "a 100 KiB argument")
+    # limits past libward's range are refused at start
+    cfg = t.write("serve-big.json", json.dumps({"run_timeout": 9223372036854775807}))
+    r = t.ward(["serve", "--listen", "127.0.0.1:0", "--config", cfg], timeout=30)
+    expect(r.rc not in (0, None), "started with run_timeout 2^63-1 (%r)" % r.rc)
+    expect_in("run_timeout", r.err.decode(), "message")
+
+
 def test_names(t):
     s = server(t)
     canary = "ward-serve-canary-" + secrets.token_hex(6)
     bad = ["../" + canary, "/tmp/" + canary, "a/../../" + canary, "..", "a/..", "./x",
            "a//b", "a\nb", "a\x01b", "x" * 300, "dir/", "a/./b"]
+    for name in ("a..b", "..a", "b..", "d/..e"):
+        req = py("print(2)")
+        req["files"] = [{"name": name, "content": "print(2)"}]
+        expect_eq(s.ok(req)["run"]["stdout"], "2\n", "name %r" % name)
     for name in bad:
         req = py("print(1)")
         req["files"] = [{"name": name, "content": "print(1)"}]
@@ -492,6 +541,10 @@ def test_token_and_reload(t):
                   "wrong token")
         auth = {"Authorization": "Bearer " + tok}
         expect_eq(s.request("GET", "/api/v2/runtimes", headers=auth)[0], 200, "right token")
+        for scheme in ("bearer ", "BEARER  "):
+            expect_eq(s.request("GET", "/api/v2/runtimes",
+                                headers={"Authorization": scheme + tok})[0], 200,
+                      "scheme %r (case-insensitive)" % scheme)
         expect_eq(s.request("GET", "/healthz")[0], 200, "healthz needs no token")
         req = py("print(1)", run_timeout=2000)
         expect_eq(s.execute(req, headers=auth)[0], 200, "run_timeout 2000 allowed")
