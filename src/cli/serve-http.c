@@ -87,9 +87,9 @@ static enum MHD_Result respond(struct request *rq, unsigned code, const char *ty
 {
 	size_t len = strlen(text);
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		MHD_create_response_from_buffer_with_free_callback(len, text, zfree);
 	if (!resp) {
-		free(text);
+		zfree(text);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", type);
@@ -208,28 +208,21 @@ static bool pool_admit(struct request *rq)
 
 /* ---- routes ---------------------------------------------------------- */
 
-/* Compares in time independent of where the strings differ. */
-static bool token_ok(const char *given, const char *want)
-{
-	size_t gl = strlen(given), wl = strlen(want);
-	unsigned char d = gl != wl;
-	for (size_t i = 0; i < wl; i++)
-		d |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
-	return !d;
-}
-
 static bool authorized(struct request *rq)
 {
-	if (!rq->cfg.token[0])
-		return true;
 	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Authorization");
 	/* The scheme is case-insensitive (RFC 7235), then one or more spaces. */
 	if (!h || strncasecmp(h, "Bearer ", 7))
-		return false;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	return token_ok(h, rq->cfg.token);
+		return token_check(NULL);
+	const char *given = h + 7;
+	while (*given == ' ')
+		given++;
+	bool ok = token_check(given);
+	/* libmicrohttpd parsed the header in place, in the connection's read
+	 * buffer, and nothing reads it again: zeroed there, so that a box's
+	 * init (a fork of this process) holds no copy of the token. */
+	explicit_bzero((char *)h, strlen(h));
+	return ok;
 }
 
 /* Holds max_body bytes of the body budget for rq, or returns false: the

@@ -23,6 +23,9 @@
 
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct serve_config config;
+/* TOKEN_MAX bytes of wipe_alloc memory (a box's init never holds the
+ * token), under config_lock. */
+static char *token;
 
 void config_snapshot(struct serve_config *ret)
 {
@@ -53,28 +56,48 @@ static void config_defaults(struct serve_config *c)
 	c->queue = 4 * c->workers;
 }
 
-/* The token: the file's first line, 1 to 255 bytes. */
-static bool read_token(struct serve_config *c, char *err, size_t errlen)
+/* Compares in time independent of where the strings differ. */
+static bool token_equal(const char *given, const char *want)
+{
+	size_t gl = strlen(given), wl = strlen(want);
+	unsigned char d = gl != wl;
+	for (size_t i = 0; i < wl; i++)
+		d |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
+	return !d;
+}
+
+bool token_check(const char *given)
+{
+	pthread_mutex_lock(&config_lock);
+	bool ok = !token[0] || (given && token_equal(given, token));
+	pthread_mutex_unlock(&config_lock);
+	return ok;
+}
+
+/* The token: the file's first line, 1 to TOKEN_MAX - 1 bytes, into tok. */
+static bool read_token(const struct serve_config *c, char *tok, char *err, size_t errlen)
 {
 	int fd = open(c->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		snprintf(err, errlen, "token file '%s': %s", c->token_file, strerror_lc(errno));
 		return false;
 	}
-	ssize_t n = read(fd, c->token, sizeof(c->token));
+	ssize_t n = read(fd, tok, TOKEN_MAX);
 	close(fd);
 	if (n < 0) {
 		snprintf(err, errlen, "token file '%s': %s", c->token_file, strerror_lc(errno));
 		return false;
 	}
-	size_t len = strcspn(c->token, "\r\n");
-	if ((size_t)n >= sizeof(c->token) || len == 0 || len > (size_t)n) {
-		snprintf(err, errlen, "token file '%s': needs a token of 1 to %zu bytes on its first line",
-			 c->token_file, sizeof(c->token) - 1);
-		c->token[0] = '\0';
+	if (n >= 0 && n < TOKEN_MAX)
+		tok[n] = '\0';
+	size_t len = (size_t)n < TOKEN_MAX ? strcspn(tok, "\r\n") : 0;
+	if ((size_t)n >= TOKEN_MAX || len == 0 || len > (size_t)n) {
+		snprintf(err, errlen, "token file '%s': needs a token of 1 to %d bytes on its first line",
+			 c->token_file, TOKEN_MAX - 1);
+		explicit_bzero(tok, TOKEN_MAX);
 		return false;
 	}
-	c->token[len] = '\0';
+	tok[len] = '\0';
 	return true;
 }
 
@@ -145,9 +168,11 @@ static bool set_key(struct serve_config *c, const char *name, json_t *v, char *e
 	return false;
 }
 
-bool config_load(const char *path, struct serve_config *c, char *err, size_t errlen)
+bool config_load(const char *path, struct serve_config *c, char *tok, char *err,
+		 size_t errlen)
 {
 	config_defaults(c);
+	tok[0] = '\0';
 	char why[300];
 	if (path) {
 		json_error_t jerr;
@@ -175,7 +200,7 @@ bool config_load(const char *path, struct serve_config *c, char *err, size_t err
 	 * rule): a request may ask for less, or -1 for all of it. */
 	c->compile_max = c->compile_default;
 	c->run_max = c->run_default;
-	if (c->token_file[0] && !read_token(c, why, sizeof(why))) {
+	if (c->token_file[0] && !read_token(c, tok, why, sizeof(why))) {
 		snprintf(err, errlen, "%s", why);
 		return false;
 	}
@@ -245,7 +270,11 @@ int main(int argc, char **argv)
 			die_usage("serve: unknown or incomplete option '%s'", argv[i]);
 	}
 	char err[600];
-	if (!config_load(config_path, &config, err, sizeof(err)))
+	/* The parsed body and the responses are zeroed when freed. */
+	json_set_alloc_funcs(malloc, zfree);
+	if (!(token = wipe_alloc(TOKEN_MAX)))
+		die(EXIT_SETUP, "serve: out of memory");
+	if (!config_load(config_path, &config, token, err, sizeof(err)))
 		die(EXIT_USAGE, "%s", err);
 	if (listen_arg)
 		snprintf(config.listen, sizeof(config.listen), "%s", listen_arg);
@@ -291,15 +320,20 @@ int main(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP) {
 			struct serve_config c;
-			if (!config_load(config_path, &c, err, sizeof(err))) {
-				warn("serve: configuration not reloaded: %s", err);
+			char *tok = wipe_alloc(TOKEN_MAX);
+			if (!tok || !config_load(config_path, &c, tok, err, sizeof(err))) {
+				warn("serve: configuration not reloaded: %s",
+				     tok ? err : "out of memory");
+				wipe_free(tok);
 				continue;
 			}
 			c.workers = config.workers; /* threads are made once */
 			snprintf(c.listen, sizeof(c.listen), "%s", config.listen);
 			pthread_mutex_lock(&config_lock);
 			config = c;
+			memcpy(token, tok, TOKEN_MAX);
 			pthread_mutex_unlock(&config_lock);
+			wipe_free(tok);
 			warn("serve: configuration reloaded");
 			continue;
 		}

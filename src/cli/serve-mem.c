@@ -3,8 +3,12 @@
  * Every box's init is a fork of ward-serve, and a fork copies the whole
  * address space: the bearer token and other requests' code, stdin and
  * output included. Memory from wipe_alloc is its own mapping marked
- * MADV_WIPEONFORK: a forked child sees it as zero pages. */
+ * MADV_WIPEONFORK: a forked child sees it as zero pages. What jansson
+ * and libmicrohttpd hold for a moment (the parsed body, the response) is
+ * ordinary heap, zeroed when freed (zfree). */
+#include <malloc.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -40,6 +44,14 @@ void wipe_free(void *mem)
 	size_t total;
 	memcpy(&total, p, sizeof(total));
 	munmap(p, total);
+}
+
+void zfree(void *mem)
+{
+	if (!mem)
+		return;
+	explicit_bzero(mem, malloc_usable_size(mem));
+	free(mem);
 }
 
 char *wipe_dup(const char *data, size_t len)

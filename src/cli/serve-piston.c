@@ -310,9 +310,7 @@ static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 	char *raw = NULL;
 	size_t rawlen = 0;
 	if (!strcmp(e, "utf8")) {
-		raw = malloc(len + 1);
-		if (raw)
-			memcpy(raw, text, len);
+		raw = wipe_dup(text, len);
 		rawlen = len;
 		ret->utf8 = true;
 	} else if (!strcmp(e, "base64")) {
@@ -321,11 +319,11 @@ static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 	} else if (!strcmp(e, "hex")) {
 		if (len % 2)
 			FAIL("files[%zu].content is not valid hex", i);
-		raw = malloc(len / 2 + 1);
+		raw = wipe_alloc(len / 2 + 1);
 		for (size_t k = 0; raw && k < len; k += 2) {
 			int hi = hexval(text[k]), lo = hexval(text[k + 1]);
 			if (hi < 0 || lo < 0) {
-				free(raw);
+				wipe_free(raw);
 				FAIL("files[%zu].content is not valid hex", i);
 			}
 			raw[k / 2] = (char)(hi << 4 | lo);
@@ -464,9 +462,8 @@ int exec_request_decode(const json_t *body, const struct serve_config *c,
 			goto oom;
 	if (in && json_is_string(in)) {
 		req->stdin_len = json_string_length(in);
-		if (!(req->stdin_data = malloc(req->stdin_len + 1)))
+		if (!(req->stdin_data = wipe_dup(json_string_value(in), req->stdin_len)))
 			goto oom;
-		memcpy(req->stdin_data, json_string_value(in), req->stdin_len);
 	}
 	return 0;
 oom:
@@ -478,13 +475,13 @@ void exec_request_clear(struct exec_request *req)
 {
 	for (size_t i = 0; i < req->n_files; i++) {
 		free(req->files[i].name);
-		free(req->files[i].data);
+		wipe_free(req->files[i].data);
 	}
 	free(req->files);
 	for (size_t i = 0; i < req->n_args; i++)
 		free(req->args[i]);
 	free(req->args);
-	free(req->stdin_data);
+	wipe_free(req->stdin_data);
 	*req = (struct exec_request){0};
 }
 
@@ -494,7 +491,7 @@ void exec_request_clear(struct exec_request *req)
  * Buffer.toString did for Piston. */
 static json_t *json_text(const char *s, size_t len)
 {
-	char *out = malloc(len * 3 + 1);
+	char *out = wipe_alloc(len * 3 + 1);
 	size_t o = 0;
 	if (!out)
 		return NULL;
@@ -522,7 +519,7 @@ static json_t *json_text(const char *s, size_t len)
 		}
 	}
 	json_t *j = json_stringn(out, o);
-	free(out);
+	wipe_free(out);
 	return j;
 }
 
@@ -608,7 +605,7 @@ static json_t *stage_json(const struct stage_result *r, size_t output_max, bool 
 		metrics_limit_hit(limit);
 	size_t ol = hide_stdout ? 0 : r->out_len < output_max ? r->out_len : output_max;
 	size_t el = r->err_len < output_max ? r->err_len : output_max;
-	char *both = malloc(ol + el + 1);
+	char *both = wipe_alloc(ol + el + 1);
 	if (!both)
 		return NULL;
 	memcpy(both, r->out, ol);
@@ -623,7 +620,7 @@ static json_t *stage_json(const struct stage_result *r, size_t output_max, bool 
 		msg[0] ? json_string(msg) : json_null(), "status",
 		status ? json_string(status) : json_null(), "cpu_time", (json_int_t)llround(r->cpu_ms),
 		"wall_time", (json_int_t)llround(r->wall_ms), "memory", (json_int_t)r->memory);
-	free(both);
+	wipe_free(both);
 	*ret_status = status ? status : "";
 	return o;
 }

@@ -52,13 +52,19 @@ struct serve_config {
 	struct stage_limits compile_default, compile_max;
 	struct stage_limits run_default, run_max;
 	char token_file[512];		/* "" = no authentication */
-	char token[256];		/* read from token_file */
 };
 
-/* Loads path (NULL: the defaults) into c; false after a message in err. */
-bool config_load(const char *path, struct serve_config *c, char *err, size_t errlen);
+/* The token's buffer: its bytes and a NUL. */
+#define TOKEN_MAX 256
+
+/* Loads path (NULL: the defaults) into c and the token into token (a
+ * TOKEN_MAX buffer, "" when none); false after a message in err. */
+bool config_load(const char *path, struct serve_config *c, char *token, char *err,
+		 size_t errlen);
 /* A copy of the configuration in force. */
 void config_snapshot(struct serve_config *ret);
+/* Whether given (NULL: none) is the token in force, or none is set. */
+bool token_check(const char *given);
 
 /* ---- runtimes and requests (serve-piston.c) ------------------------- */
 
@@ -158,6 +164,8 @@ void *wipe_alloc(size_t len);
 /* data and a NUL, in wipe_alloc memory. */
 char *wipe_dup(const char *data, size_t len);
 void wipe_free(void *mem);
+/* free(3) that zeroes the block first (jansson's and the responses'). */
+void zfree(void *mem);
 
 /* ---- metrics (serve-metrics.c) -------------------------------------- */
 

@@ -701,6 +701,107 @@ def test_body_memory(t):
         s.kill()
 
 
+def descendants(pid):
+    kids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        c = []
+        try:
+            for tid in os.listdir("/proc/%d/task" % p):  # a thread's children are its own
+                with open("/proc/%d/task/%s/children" % (p, tid)) as f:
+                    c += [int(x) for x in f.read(65536).split()]
+        except OSError:
+            pass
+        kids += c
+        todo += c
+    return kids
+
+
+def box_inits(pid):
+    """The box inits (pid 1 of their namespace) below pid."""
+    out = []
+    for k in descendants(pid):
+        try:
+            with open("/proc/%d/status" % k) as f:
+                ns = [x for x in f.read(8192).splitlines() if x.startswith("NSpid:")]
+        except OSError:
+            continue
+        if ns and ns[0].split()[-1] == "1" and len(ns[0].split()) > 2:
+            out.append(k)
+    return out
+
+
+def mem_contains(pid, needle, cap=2 << 30):
+    """Whether needle is in pid's readable memory (read from outside,
+    at most cap bytes)."""
+    seen = 0
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read(1 << 20).splitlines()
+    fd = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
+    try:
+        for line in maps:
+            parts = line.split()
+            if parts[1][0] != "r" or (len(parts) > 5 and parts[5] in ("[vvar]", "[vsyscall]")):
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            tail = b""
+            for off in range(lo, hi, 1 << 20):
+                if seen >= cap:
+                    raise AssertionError("more than %d bytes of memory" % cap)
+                try:
+                    chunk = os.pread(fd, min(1 << 20, hi - off), off)
+                except OSError:
+                    break
+                seen += len(chunk)
+                if needle in tail + chunk:
+                    return True
+                tail = chunk[-len(needle):]
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_box_holds_no_secrets(t):
+    """A box's init, a fork of ward-serve, holds neither the service's
+    stdio (its access log) nor the bearer token nor another request's
+    code: judged from /proc outside the box, as root."""
+    if os.geteuid() != 0:
+        raise Skip("reads another user's /proc/PID/mem and fd: root only")
+    tok = "tok-" + secrets.token_hex(12)
+    tf = t.write("token-secret", tok + "\n", mode=0o600)
+    s = Server(t, {"token_file": tf})
+    try:
+        auth = {"Authorization": "Bearer " + tok}
+        other = "ward-other-request-" + secrets.token_hex(8)
+        # a finished request whose code must not linger in the heap
+        s.ok(py("print(1) # " + other + "\n" + "#" * 100000), headers=auth)
+        res = {}
+        th = threading.Thread(target=lambda: res.update(r=s.execute(
+            py("import time; time.sleep(4); print('done')"), headers=auth)))
+        th.start()
+        deadline = time.monotonic() + 30
+        inits = []
+        while not inits and time.monotonic() < deadline:
+            inits = box_inits(s.proc.pid)
+            time.sleep(0.05)
+        expect(inits, "no box init found below the server")
+        init = inits[0]
+        null = os.stat("/dev/null")
+        for fd in (0, 1, 2):  # its path reads differently from the box's mounts
+            st = os.stat("/proc/%d/fd/%d" % (init, fd))
+            expect_eq((st.st_rdev, st.st_ino), (null.st_rdev, null.st_ino),
+                      "the box init's fd %d is /dev/null (%s)" % (
+                          fd, os.readlink("/proc/%d/fd/%d" % (init, fd))))
+        expect(not mem_contains(init, tok.encode()), "the token is in the box init's memory")
+        expect(not mem_contains(init, other.encode()),
+               "another request's code is in the box init's memory")
+        th.join(60)
+        expect_eq(res["r"][0], 200, "the request ran")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        s.kill()
+
+
 def test_per_ip_limit(t):
     """max_connections_per_ip: the connection past it is closed unanswered."""
     s = Server(t, {"max_connections_per_ip": 4})
