@@ -26,6 +26,14 @@
 /* The most of a body over the cap that is read (and dropped) to answer
  * 413 at its end. */
 #define DISCARD_MAX(rq) (16 * (uint64_t)(rq)->cfg.max_body)
+/* Bodies being read or decoded at once, over what the pool holds: beyond
+ * (workers + queue + BODY_SLACK) bodies of max_body a request is answered
+ * 503 before its body is read, so that clients cannot make the server
+ * hold more than that (the per-address connection limit aside). */
+#define BODY_SLACK 8
+/* Seconds a drain waits for requests not admitted yet (a body still
+ * arriving); admitted ones are always waited for. */
+#define DRAIN_GRACE 5
 
 enum rq_state { RQ_READING, RQ_RUNNING, RQ_DONE };
 
@@ -38,7 +46,9 @@ struct request {
 	char *body;
 	size_t len;
 	size_t discarded; /* bytes past max_body, read and dropped */
-	bool execute;	  /* POST /api/v2/execute */
+	size_t reserved;  /* bytes of the body budget held (pool.buffered) */
+	bool execute;	  /* POST /api/v2/execute, authorised, its body read */
+	bool text_type;	  /* sent as text/plain */
 	struct exec_request req;
 	json_t *result;
 	char method[8], path[80];
@@ -54,6 +64,8 @@ static struct {
 	struct request *head, *tail;
 	unsigned queued, running, workers;
 	unsigned long inflight; /* requests begun and not completed */
+	unsigned long admitted; /* of which admitted to the pool */
+	size_t buffered;	/* bytes of bodies reserved by requests reading one */
 	bool stop, draining;
 	pthread_t *threads;
 	struct MHD_Daemon *daemon;
@@ -75,9 +87,9 @@ static enum MHD_Result respond(struct request *rq, unsigned code, const char *ty
 {
 	size_t len = strlen(text);
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		MHD_create_response_from_buffer_with_free_callback(len, text, zfree);
 	if (!resp) {
-		free(text);
+		zfree(text);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", type);
@@ -179,6 +191,7 @@ static bool pool_admit(struct request *rq)
 	bool ok = !pool.draining && pool.running + pool.queued < pool.workers + rq->cfg.queue;
 	if (ok) {
 		rq->state = RQ_RUNNING;
+		pool.admitted++;
 		MHD_suspend_connection(rq->conn);
 		if (pool.tail)
 			pool.tail->next = rq;
@@ -195,40 +208,57 @@ static bool pool_admit(struct request *rq)
 
 /* ---- routes ---------------------------------------------------------- */
 
-/* Compares in time independent of where the strings differ. */
-static bool token_ok(const char *given, const char *want)
-{
-	size_t gl = strlen(given), wl = strlen(want);
-	unsigned char d = gl != wl;
-	for (size_t i = 0; i < wl; i++)
-		d |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
-	return !d;
-}
-
 static bool authorized(struct request *rq)
 {
-	if (!rq->cfg.token[0])
-		return true;
 	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Authorization");
-	return h && !strncmp(h, "Bearer ", 7) && token_ok(h + 7, rq->cfg.token);
+	/* The scheme is case-insensitive (RFC 7235), then one or more spaces. */
+	if (!h || strncasecmp(h, "Bearer ", 7))
+		return token_check(NULL);
+	const char *given = h + 7;
+	while (*given == ' ')
+		given++;
+	bool ok = token_check(given);
+	/* libmicrohttpd parsed the header in place, in the connection's read
+	 * buffer, and nothing reads it again: zeroed there, so that a box's
+	 * init (a fork of this process) holds no copy of the token. */
+	explicit_bzero((char *)h, strlen(h));
+	return ok;
+}
+
+/* Holds max_body bytes of the body budget for rq, or returns false: the
+ * budget is spent. */
+static bool budget_take(struct request *rq)
+{
+	size_t want = rq->cfg.max_body;
+	pthread_mutex_lock(&pool.lock);
+	size_t cap = (size_t)(pool.workers + rq->cfg.queue + BODY_SLACK) * rq->cfg.max_body;
+	bool ok = pool.buffered + want <= cap;
+	if (ok) {
+		pool.buffered += want;
+		rq->reserved = want;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return ok;
+}
+
+/* Frees rq's body and gives back its part of the budget. */
+static void body_release(struct request *rq)
+{
+	wipe_free(rq->body);
+	rq->body = NULL;
+	pthread_mutex_lock(&pool.lock);
+	pool.buffered -= rq->reserved;
+	rq->reserved = 0;
+	pthread_mutex_unlock(&pool.lock);
 }
 
 static enum MHD_Result route_execute(struct request *rq)
 {
-	/* application/json, as Piston wants; also text/plain, which the npm
-	 * piston-client sends (node-fetch's type for a string body), when
-	 * the body is JSON. */
-	const char *type =
-		MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type");
-	bool is_json = type && !strncasecmp(type, "application/json", 16);
-	bool is_text = type && !strncasecmp(type, "text/plain", 10);
-	if (!is_json && !is_text)
-		return respond_message(rq, 415, "requests must be of type application/json", false);
 	if (rq->discarded)
 		return respond_message(rq, 413, "the request body is too large", false);
 	json_error_t jerr;
 	json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!body && is_text)
+	if (!body && rq->text_type)
 		return respond_message(rq, 415, "requests must be of type application/json", false);
 	if (!body) {
 		char msg[200];
@@ -238,8 +268,7 @@ static enum MHD_Result route_execute(struct request *rq)
 	char err[300];
 	int code = exec_request_decode(body, &rq->cfg, &rq->req, err, sizeof(err));
 	json_decref(body);
-	free(rq->body);
-	rq->body = NULL;
+	body_release(rq);
 	if (code)
 		return respond_message(rq, (unsigned)code, err, false);
 	snprintf(rq->language, sizeof(rq->language), "%s", rq->req.rt->language);
@@ -269,9 +298,66 @@ static enum MHD_Result route(struct request *rq, const char *url, const char *me
 	}
 	if (get && !strcmp(url, "/api/v2/runtimes"))
 		return respond_json(rq, 200, runtimes_json(), false);
-	if (!strcmp(method, "POST") && !strcmp(url, "/api/v2/execute"))
-		return route_execute(rq);
 	return respond_message(rq, 404, "not found", false);
+}
+
+struct framing {
+	unsigned lengths;	/* Content-Length headers */
+	bool differ;		/* with different values */
+	bool chunked;		/* a Transfer-Encoding header */
+	const char *first;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+	if (!strcasecmp(key, "Transfer-Encoding"))
+		f->chunked = true;
+	if (strcasecmp(key, "Content-Length"))
+		return MHD_YES;
+	if (f->lengths++ && strcmp(f->first, value ? value : ""))
+		f->differ = true;
+	if (!f->first)
+		f->first = value ? value : "";
+	return MHD_YES;
+}
+
+/* The first call, on the headers alone: every route but an authorised
+ * POST /api/v2/execute of JSON is answered here, before any of a body
+ * is read, and an execute's body is admitted to the body budget. */
+static enum MHD_Result route_headers(struct request *rq, const char *url, const char *method)
+{
+	if (strcmp(method, "POST") || strcmp(url, "/api/v2/execute"))
+		return route(rq, url, method);
+	struct framing f = {0};
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.differ || (f.lengths && f.chunked))
+		return respond_message(rq, 400, "conflicting Content-Length or Transfer-Encoding "
+						"headers", false);
+	if (!authorized(rq))
+		return respond_message(rq, 401, "a bearer token is required", false);
+	/* application/json, as Piston wants; also text/plain, which the npm
+	 * piston-client sends (node-fetch's type for a string body), when
+	 * the body is JSON. */
+	const char *type =
+		MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type");
+	bool is_json = type && !strncasecmp(type, "application/json", 16);
+	rq->text_type = type && !strncasecmp(type, "text/plain", 10);
+	if (!is_json && !rq->text_type)
+		return respond_message(rq, 415, "requests must be of type application/json", false);
+	/* A body over the cap is read and dropped, then answered 413, so
+	 * that a client still sending reads the answer; one far over it is
+	 * refused before it is read (libmicrohttpd then closes the
+	 * connection). */
+	if (f.first && strtoull(f.first, NULL, 10) > DISCARD_MAX(rq))
+		return respond_message(rq, 413, "the request body is too large", false);
+	if (draining())
+		return respond_message(rq, 503, "the server is shutting down", true);
+	if (!budget_take(rq))
+		return respond_message(rq, 503, "the server is busy, retry later", true);
+	rq->execute = true;
+	return MHD_YES;
 }
 
 static void copy_printable(char *dst, size_t len, const char *src)
@@ -300,15 +386,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		pthread_mutex_lock(&pool.lock);
 		pool.inflight++;
 		pthread_mutex_unlock(&pool.lock);
-		/* A body over the cap is read and dropped, then answered 413,
-		 * so that a client still sending reads the answer; one far
-		 * over it is refused before it is read (libmicrohttpd then
-		 * closes the connection). */
-		const char *cl =
-			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > DISCARD_MAX(rq))
-			return respond_message(rq, 413, "the request body is too large", false);
-		return MHD_YES;
+		return route_headers(rq, url, method);
 	}
 	if (rq->state == RQ_DONE) {
 		if (!rq->result)
@@ -320,21 +398,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
+		/* A drain reads no more bodies: a slow client would hold it. */
+		if (draining())
+			return respond_message(rq, 503, "the server is shutting down", true);
 		if (rq->discarded || rq->len + n > rq->cfg.max_body) {
 			/* A chunked body gives no length first: read on and
 			 * answer 413 at its end, but not for ever. */
 			rq->discarded += n;
 			return rq->discarded > DISCARD_MAX(rq) ? MHD_NO : MHD_YES;
 		}
-		char *b = realloc(rq->body, rq->len + n + 1);
-		if (!b)
+		/* The whole reserved size at once: pages not written stay
+		 * unused, and the body is kept from the boxes (wipe_alloc). */
+		if (!rq->body && !(rq->body = wipe_alloc(rq->cfg.max_body + 1)))
 			return MHD_NO;
-		memcpy(b + rq->len, upload, n);
-		rq->body = b;
+		memcpy(rq->body + rq->len, upload, n);
 		rq->len += n;
 		return MHD_YES;
 	}
-	return route(rq, url, method);
+	return route_execute(rq);
 }
 
 /* The access-log line, one write(2) to stderr. */
@@ -380,13 +461,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	metrics_http(rq->code);
 	if (rq->state == RQ_DONE)
 		metrics_request(rq->language, rq->status, secs);
+	bool admitted = rq->state != RQ_READING;
 	exec_request_clear(&rq->req);
 	json_decref(rq->result);
-	free(rq->body);
+	body_release(rq);
 	free(rq);
 	*con_cls = NULL;
 	pthread_mutex_lock(&pool.lock);
 	pool.inflight--;
+	if (admitted)
+		pool.admitted--;
 	pthread_cond_broadcast(&pool.idle);
 	pthread_mutex_unlock(&pool.lock);
 }
@@ -410,6 +494,7 @@ int http_start(const struct serve_config *c, const struct sockaddr *addr, unsign
 		0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, addr,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 		c->connection_timeout, MHD_OPTION_CONNECTION_LIMIT, c->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->max_connections_per_ip,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_END);
 	if (!pool.daemon)
 		return -EADDRNOTAVAIL;
@@ -418,8 +503,9 @@ int http_start(const struct serve_config *c, const struct sockaddr *addr, unsign
 	return 0;
 }
 
-/* Stops accepting, lets every admitted request finish and be answered,
- * then stops the daemon and the workers. */
+/* Stops accepting, lets every admitted request finish and be answered
+ * (and the others DRAIN_GRACE seconds to end), then stops the daemon,
+ * which closes what is left, and the workers. */
 void http_drain(void)
 {
 	pthread_mutex_lock(&pool.lock);
@@ -428,9 +514,17 @@ void http_drain(void)
 	MHD_socket s = MHD_quiesce_daemon(pool.daemon);
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
+	struct timespec grace;
+	clock_gettime(CLOCK_REALTIME, &grace);
+	grace.tv_sec += DRAIN_GRACE;
 	pthread_mutex_lock(&pool.lock);
-	while (pool.inflight || pool.queued || pool.running)
-		pthread_cond_wait(&pool.idle, &pool.lock);
+	bool late = false;
+	while (pool.admitted || pool.queued || pool.running || (pool.inflight && !late)) {
+		if (late)
+			pthread_cond_wait(&pool.idle, &pool.lock);
+		else if (pthread_cond_timedwait(&pool.idle, &pool.lock, &grace) == ETIMEDOUT)
+			late = true;
+	}
 	pool.stop = true;
 	pthread_cond_broadcast(&pool.work);
 	pthread_mutex_unlock(&pool.lock);

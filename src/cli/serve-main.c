@@ -23,6 +23,9 @@
 
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct serve_config config;
+/* TOKEN_MAX bytes of wipe_alloc memory (a box's init never holds the
+ * token), under config_lock. */
+static char *token;
 
 void config_snapshot(struct serve_config *ret)
 {
@@ -41,6 +44,7 @@ static void config_defaults(struct serve_config *c)
 		.retry_after = 1,
 		.connection_timeout = 30,
 		.max_connections = 1024,
+		.max_connections_per_ip = 64,
 		.output_max = 64 << 10,
 		.binary_max = 16 << 20,
 		.max_files = 64,
@@ -52,28 +56,48 @@ static void config_defaults(struct serve_config *c)
 	c->queue = 4 * c->workers;
 }
 
-/* The token: the file's first line, 1 to 255 bytes. */
-static bool read_token(struct serve_config *c, char *err, size_t errlen)
+/* Compares in time independent of where the strings differ. */
+static bool token_equal(const char *given, const char *want)
+{
+	size_t gl = strlen(given), wl = strlen(want);
+	unsigned char d = gl != wl;
+	for (size_t i = 0; i < wl; i++)
+		d |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
+	return !d;
+}
+
+bool token_check(const char *given)
+{
+	pthread_mutex_lock(&config_lock);
+	bool ok = !token[0] || (given && token_equal(given, token));
+	pthread_mutex_unlock(&config_lock);
+	return ok;
+}
+
+/* The token: the file's first line, 1 to TOKEN_MAX - 1 bytes, into tok. */
+static bool read_token(const struct serve_config *c, char *tok, char *err, size_t errlen)
 {
 	int fd = open(c->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		snprintf(err, errlen, "token file '%s': %s", c->token_file, strerror_lc(errno));
 		return false;
 	}
-	ssize_t n = read(fd, c->token, sizeof(c->token));
+	ssize_t n = read(fd, tok, TOKEN_MAX);
 	close(fd);
 	if (n < 0) {
 		snprintf(err, errlen, "token file '%s': %s", c->token_file, strerror_lc(errno));
 		return false;
 	}
-	size_t len = strcspn(c->token, "\r\n");
-	if ((size_t)n >= sizeof(c->token) || len == 0 || len > (size_t)n) {
-		snprintf(err, errlen, "token file '%s': needs a token of 1 to %zu bytes on its first line",
-			 c->token_file, sizeof(c->token) - 1);
-		c->token[0] = '\0';
+	if (n >= 0 && n < TOKEN_MAX)
+		tok[n] = '\0';
+	size_t len = (size_t)n < TOKEN_MAX ? strcspn(tok, "\r\n") : 0;
+	if ((size_t)n >= TOKEN_MAX || len == 0 || len > (size_t)n) {
+		snprintf(err, errlen, "token file '%s': needs a token of 1 to %d bytes on its first line",
+			 c->token_file, TOKEN_MAX - 1);
+		explicit_bzero(tok, TOKEN_MAX);
 		return false;
 	}
-	c->token[len] = '\0';
+	tok[len] = '\0';
 	return true;
 }
 
@@ -91,19 +115,22 @@ static const struct key {
 	K(retry_after, 1, 3600),
 	K(connection_timeout, 1, 3600),
 	K(max_connections, 1, 100000),
+	K(max_connections_per_ip, 0, 100000),
 	K(output_max, 1, 1u << 30),
 	K(binary_max, 1024, 1u << 30),
 	K(max_files, 1, 10000),
 	K(max_name, 1, 4096),
-	K(procs, 1, 1 << 20),
+	K(procs, 2, 4194304),
 #undef K
-#define L(name, f) {name, offsetof(struct serve_config, f), sizeof(uint64_t), 1, UINT64_MAX}
-	L("compile_timeout", compile_default.timeout),
-	L("compile_cpu_time", compile_default.cpu_time),
-	L("compile_memory_limit", compile_default.memory),
-	L("run_timeout", run_default.timeout),
-	L("run_cpu_time", run_default.cpu_time),
-	L("run_memory_limit", run_default.memory),
+/* libward's ranges: times to 30 days (ms), memory 1 MiB to 16 TiB; all
+ * exact as doubles, which requests are compared with. */
+#define L(name, f, lo, hi) {name, offsetof(struct serve_config, f), sizeof(uint64_t), lo, hi}
+	L("compile_timeout", compile_default.timeout, 1, 2592000000),
+	L("compile_cpu_time", compile_default.cpu_time, 1, 2592000000),
+	L("compile_memory_limit", compile_default.memory, 1 << 20, 1ull << 44),
+	L("run_timeout", run_default.timeout, 1, 2592000000),
+	L("run_cpu_time", run_default.cpu_time, 1, 2592000000),
+	L("run_memory_limit", run_default.memory, 1 << 20, 1ull << 44),
 #undef L
 };
 
@@ -124,7 +151,7 @@ static bool set_key(struct serve_config *c, const char *name, json_t *v, char *e
 		if (strcmp(name, k->name))
 			continue;
 		if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)k->min ||
-		    (k->max != UINT64_MAX && (uint64_t)json_integer_value(v) > k->max)) {
+		    (uint64_t)json_integer_value(v) > k->max) {
 			snprintf(err, errlen, "'%s' must be an integer from %" PRIu64 " to %" PRIu64,
 				 name, k->min, k->max);
 			return false;
@@ -141,9 +168,11 @@ static bool set_key(struct serve_config *c, const char *name, json_t *v, char *e
 	return false;
 }
 
-bool config_load(const char *path, struct serve_config *c, char *err, size_t errlen)
+bool config_load(const char *path, struct serve_config *c, char *tok, char *err,
+		 size_t errlen)
 {
 	config_defaults(c);
+	tok[0] = '\0';
 	char why[300];
 	if (path) {
 		json_error_t jerr;
@@ -171,7 +200,7 @@ bool config_load(const char *path, struct serve_config *c, char *err, size_t err
 	 * rule): a request may ask for less, or -1 for all of it. */
 	c->compile_max = c->compile_default;
 	c->run_max = c->run_default;
-	if (c->token_file[0] && !read_token(c, why, sizeof(why))) {
+	if (c->token_file[0] && !read_token(c, tok, why, sizeof(why))) {
 		snprintf(err, errlen, "%s", why);
 		return false;
 	}
@@ -241,7 +270,11 @@ int main(int argc, char **argv)
 			die_usage("serve: unknown or incomplete option '%s'", argv[i]);
 	}
 	char err[600];
-	if (!config_load(config_path, &config, err, sizeof(err)))
+	/* The parsed body and the responses are zeroed when freed. */
+	json_set_alloc_funcs(malloc, zfree);
+	if (!(token = wipe_alloc(TOKEN_MAX)))
+		die(EXIT_SETUP, "serve: out of memory");
+	if (!config_load(config_path, &config, token, err, sizeof(err)))
 		die(EXIT_USAGE, "%s", err);
 	if (listen_arg)
 		snprintf(config.listen, sizeof(config.listen), "%s", listen_arg);
@@ -287,15 +320,20 @@ int main(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP) {
 			struct serve_config c;
-			if (!config_load(config_path, &c, err, sizeof(err))) {
-				warn("serve: configuration not reloaded: %s", err);
+			char *tok = wipe_alloc(TOKEN_MAX);
+			if (!tok || !config_load(config_path, &c, tok, err, sizeof(err))) {
+				warn("serve: configuration not reloaded: %s",
+				     tok ? err : "out of memory");
+				wipe_free(tok);
 				continue;
 			}
 			c.workers = config.workers; /* threads are made once */
 			snprintf(c.listen, sizeof(c.listen), "%s", config.listen);
 			pthread_mutex_lock(&config_lock);
 			config = c;
+			memcpy(token, tok, TOKEN_MAX);
 			pthread_mutex_unlock(&config_lock);
+			wipe_free(tok);
 			warn("serve: configuration reloaded");
 			continue;
 		}

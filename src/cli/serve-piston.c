@@ -20,6 +20,14 @@
 
 #define ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_ARGS 256
+/* Linux refuses an argument of 128 KiB or more (MAX_ARG_STRLEN) and an
+ * argv over a quarter of the stack limit: refused here, named, rather
+ * than reported as the box's setup error. */
+#define ARG_MAX_LEN ((128 << 10) - 1)
+#define ARGS_TOTAL_MAX (512 << 10)
+/* libward's smallest memory limit: the box's init and a program's loader
+ * need that much. */
+#define MEMORY_MIN (1 << 20)
 
 static const char *const v_python[] = {"python3", "--version", NULL};
 static const char *const v_node[] = {"node", "--version", NULL};
@@ -232,11 +240,11 @@ static const struct runtime *runtime_find(const char *language, const char *vers
 		return 400;                        \
 	} while (0)
 
-/* A name the box may create below its /tmp: relative, no "..", no empty
- * or "." part, no control character, at most max bytes. */
+/* A name the box may create below its /tmp: relative, no empty, "." or
+ * ".." part, no control character, at most max bytes. */
 static bool name_ok(const char *name, size_t len, size_t max)
 {
-	if (!len || len > max || strlen(name) != len || name[0] == '/' || strstr(name, ".."))
+	if (!len || len > max || strlen(name) != len || name[0] == '/')
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
@@ -244,7 +252,7 @@ static bool name_ok(const char *name, size_t len, size_t max)
 	for (const char *p = name;;) {
 		const char *slash = strchr(p, '/');
 		size_t part = slash ? (size_t)(slash - p) : strlen(p);
-		if (!part || (part == 1 && p[0] == '.'))
+		if (!part || (part == 1 && p[0] == '.') || (part == 2 && !strncmp(p, "..", 2)))
 			return false;
 		if (!slash)
 			return true;
@@ -302,9 +310,7 @@ static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 	char *raw = NULL;
 	size_t rawlen = 0;
 	if (!strcmp(e, "utf8")) {
-		raw = malloc(len + 1);
-		if (raw)
-			memcpy(raw, text, len);
+		raw = wipe_dup(text, len);
 		rawlen = len;
 		ret->utf8 = true;
 	} else if (!strcmp(e, "base64")) {
@@ -313,11 +319,11 @@ static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 	} else if (!strcmp(e, "hex")) {
 		if (len % 2)
 			FAIL("files[%zu].content is not valid hex", i);
-		raw = malloc(len / 2 + 1);
+		raw = wipe_alloc(len / 2 + 1);
 		for (size_t k = 0; raw && k < len; k += 2) {
 			int hi = hexval(text[k]), lo = hexval(text[k + 1]);
 			if (hi < 0 || lo < 0) {
-				free(raw);
+				wipe_free(raw);
 				FAIL("files[%zu].content is not valid hex", i);
 			}
 			raw[k / 2] = (char)(hi << 4 | lo);
@@ -339,7 +345,7 @@ static int decode_file(const json_t *f, size_t i, const struct serve_config *c,
 /* One of the six limits: absent or 0 is the default, -1 the server's
  * maximum; above the maximum or otherwise negative is refused. */
 static int decode_limit(const json_t *body, const char *field, uint64_t def, uint64_t max,
-			uint64_t *ret, char *err, size_t errlen)
+			uint64_t min, uint64_t *ret, char *err, size_t errlen)
 {
 	const json_t *v = json_object_get(body, field);
 	if (!v || json_is_null(v)) {
@@ -357,6 +363,8 @@ static int decode_limit(const json_t *body, const char *field, uint64_t def, uin
 		FAIL("%s must be a non-negative integer (or -1 for the server's maximum)", field);
 	if (d > (double)max)
 		FAIL("%s cannot exceed the configured limit of %" PRIu64, field, max);
+	if (d && d < (double)min)
+		FAIL("%s must be at least %" PRIu64, field, min);
 	*ret = d == 0 ? def : (uint64_t)d;
 	return 0;
 }
@@ -389,30 +397,37 @@ int exec_request_decode(const json_t *body, const struct serve_config *c,
 		FAIL("stdin must be a string");
 	struct {
 		const char *field;
-		uint64_t def, max, *out;
+		uint64_t def, max, min, *out;
 	} lim[] = {
-		{"compile_timeout", c->compile_default.timeout, c->compile_max.timeout,
+		{"compile_timeout", c->compile_default.timeout, c->compile_max.timeout, 1,
 		 &req->compile.timeout},
-		{"run_timeout", c->run_default.timeout, c->run_max.timeout, &req->run.timeout},
-		{"compile_cpu_time", c->compile_default.cpu_time, c->compile_max.cpu_time,
+		{"run_timeout", c->run_default.timeout, c->run_max.timeout, 1, &req->run.timeout},
+		{"compile_cpu_time", c->compile_default.cpu_time, c->compile_max.cpu_time, 1,
 		 &req->compile.cpu_time},
-		{"run_cpu_time", c->run_default.cpu_time, c->run_max.cpu_time, &req->run.cpu_time},
+		{"run_cpu_time", c->run_default.cpu_time, c->run_max.cpu_time, 1,
+		 &req->run.cpu_time},
 		{"compile_memory_limit", c->compile_default.memory, c->compile_max.memory,
-		 &req->compile.memory},
-		{"run_memory_limit", c->run_default.memory, c->run_max.memory, &req->run.memory},
+		 MEMORY_MIN, &req->compile.memory},
+		{"run_memory_limit", c->run_default.memory, c->run_max.memory, MEMORY_MIN,
+		 &req->run.memory},
 	};
 	for (size_t i = 0; i < ELEMS(lim); i++) {
-		int r = decode_limit(body, lim[i].field, lim[i].def, lim[i].max, lim[i].out, err,
-				     errlen);
+		int r = decode_limit(body, lim[i].field, lim[i].def, lim[i].max, lim[i].min,
+				     lim[i].out, err, errlen);
 		if (r)
 			return r;
 	}
-	size_t n_args = args ? json_array_size(args) : 0;
+	size_t n_args = args ? json_array_size(args) : 0, total = 0;
 	for (size_t i = 0; i < n_args; i++) {
 		const json_t *a = json_array_get(args, i);
 		if (!json_is_string(a) || strlen(json_string_value(a)) != json_string_length(a))
 			FAIL("args[%zu] must be a string without NUL", i);
+		if (json_string_length(a) > ARG_MAX_LEN)
+			FAIL("args[%zu] is longer than %d bytes", i, ARG_MAX_LEN);
+		total += json_string_length(a) + 1;
 	}
+	if (total > ARGS_TOTAL_MAX)
+		FAIL("args are longer than %d bytes together", ARGS_TOTAL_MAX);
 	req->rt = runtime_find(json_string_value(lang), json_string_value(ver));
 	if (!req->rt)
 		FAIL("%s-%s runtime is unknown", json_string_value(lang), json_string_value(ver));
@@ -433,14 +448,22 @@ int exec_request_decode(const json_t *body, const struct serve_config *c,
 	}
 	if (req->entry == SIZE_MAX)
 		FAIL("files must include at least one utf8 encoded file");
+	/* gcc's cc1 gets the bare base name of each source (-dumpbase) and
+	 * reads "@NAME" as a file of options, "./" or not. */
+	for (size_t i = 0; req->rt->compiled && i < n; i++) {
+		const char *base = strrchr(req->files[i].name, '/');
+		if ((base ? base[1] : req->files[i].name[0]) == '@')
+			FAIL("files[%zu].name must not start with '@' for a compiled language (the "
+			     "compiler reads options from @FILE)",
+			     i);
+	}
 	for (size_t i = 0; i < n_args; i++, req->n_args++)
 		if (!(req->args[i] = strdup(json_string_value(json_array_get(args, i)))))
 			goto oom;
 	if (in && json_is_string(in)) {
 		req->stdin_len = json_string_length(in);
-		if (!(req->stdin_data = malloc(req->stdin_len + 1)))
+		if (!(req->stdin_data = wipe_dup(json_string_value(in), req->stdin_len)))
 			goto oom;
-		memcpy(req->stdin_data, json_string_value(in), req->stdin_len);
 	}
 	return 0;
 oom:
@@ -452,13 +475,13 @@ void exec_request_clear(struct exec_request *req)
 {
 	for (size_t i = 0; i < req->n_files; i++) {
 		free(req->files[i].name);
-		free(req->files[i].data);
+		wipe_free(req->files[i].data);
 	}
 	free(req->files);
 	for (size_t i = 0; i < req->n_args; i++)
 		free(req->args[i]);
 	free(req->args);
-	free(req->stdin_data);
+	wipe_free(req->stdin_data);
 	*req = (struct exec_request){0};
 }
 
@@ -468,7 +491,7 @@ void exec_request_clear(struct exec_request *req)
  * Buffer.toString did for Piston. */
 static json_t *json_text(const char *s, size_t len)
 {
-	char *out = malloc(len * 3 + 1);
+	char *out = wipe_alloc(len * 3 + 1);
 	size_t o = 0;
 	if (!out)
 		return NULL;
@@ -496,7 +519,7 @@ static json_t *json_text(const char *s, size_t len)
 		}
 	}
 	json_t *j = json_stringn(out, o);
-	free(out);
+	wipe_free(out);
 	return j;
 }
 
@@ -582,7 +605,7 @@ static json_t *stage_json(const struct stage_result *r, size_t output_max, bool 
 		metrics_limit_hit(limit);
 	size_t ol = hide_stdout ? 0 : r->out_len < output_max ? r->out_len : output_max;
 	size_t el = r->err_len < output_max ? r->err_len : output_max;
-	char *both = malloc(ol + el + 1);
+	char *both = wipe_alloc(ol + el + 1);
 	if (!both)
 		return NULL;
 	memcpy(both, r->out, ol);
@@ -597,7 +620,7 @@ static json_t *stage_json(const struct stage_result *r, size_t output_max, bool 
 		msg[0] ? json_string(msg) : json_null(), "status",
 		status ? json_string(status) : json_null(), "cpu_time", (json_int_t)llround(r->cpu_ms),
 		"wall_time", (json_int_t)llround(r->wall_ms), "memory", (json_int_t)r->memory);
-	free(both);
+	wipe_free(both);
 	*ret_status = status ? status : "";
 	return o;
 }
@@ -611,13 +634,14 @@ static bool has_suffix(const char *s, const char *const *sfx)
 	return false;
 }
 
-/* "./NAME" for a name starting with '-', so that it stays a file for the
- * interpreter or compiler (Piston passed names bare: a file "-c" was an
- * option). */
-static char *dot_slash(const char *name)
+/* "./NAME" for a name starting with '-' (always, for a compiler), so that
+ * it stays a file: Piston passed names bare, and a file "-c" was an
+ * option; gcc also reads options from a file named "@FILE" (a response
+ * file: "-wrapper /bin/sh,..." ran any command at compile). */
+static char *dot_slash(const char *name, bool always)
 {
 	size_t n = strlen(name);
-	if (name[0] != '-')
+	if (name[0] != '-' && !always)
 		return strdup(name);
 	char *s = malloc(n + 3);
 	if (s) {
@@ -649,15 +673,15 @@ static char **stage_argv(const struct exec_request *req, bool compile)
 		v[k++] = strdup("-c");
 		v[k++] = strdup(cxx ? gxx_script : gcc_script);
 		v[k++] = strdup("ward-compile");
-		v[k++] = dot_slash(req->files[req->entry].name);
+		v[k++] = dot_slash(req->files[req->entry].name, true);
 		for (size_t i = 0; i < req->n_files; i++)
 			if (i != req->entry && req->files[i].utf8 &&
 			    has_suffix(req->files[i].name, cxx ? cxx_sfx : c_sfx))
-				v[k++] = dot_slash(req->files[i].name);
+				v[k++] = dot_slash(req->files[i].name, true);
 	} else {
 		v[k++] = rt->compiled ? strdup("./.ward-bin") : strdup(rt->version_cmd[0]);
 		if (!rt->compiled)
-			v[k++] = dot_slash(req->files[req->entry].name);
+			v[k++] = dot_slash(req->files[req->entry].name, false);
 		for (size_t i = 0; i < req->n_args; i++)
 			v[k++] = strdup(req->args[i]);
 	}

@@ -134,16 +134,6 @@ static void stage_options(const struct stage_plan *plan, const char *in, size_t 
 	o->expose_cwd = false;
 }
 
-static char *dup_mem(const char *s, size_t len)
-{
-	char *d = malloc(len + 1);
-	if (d) {
-		memcpy(d, s, len);
-		d[len] = '\0';
-	}
-	return d;
-}
-
 int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 {
 	*ret = (struct stage_result){.status = WARD_STATUS_SETUP_ERROR, .code = -1};
@@ -158,7 +148,7 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	size_t in_len = plan->stdin_len;
 	for (size_t i = 0; i < plan->n_files; i++)
 		in_len += plan->files[i].len;
-	if (!(in = malloc(in_len + 1))) {
+	if (!(in = wipe_alloc(in_len + 1))) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -187,8 +177,8 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	ret->wall_ms = ward_result_wall_time(res) * 1000.0;
 	ret->memory = ward_result_peak_memory(res);
 	snprintf(ret->message, sizeof(ret->message), "%s", ward_result_message(res));
-	ret->out = dup_mem(so, ol);
-	ret->err = dup_mem(se, el);
+	ret->out = wipe_dup(so, ol);
+	ret->err = wipe_dup(se, el);
 	ret->out_len = ol;
 	ret->err_len = el;
 	if (!ret->out || !ret->err)
@@ -197,14 +187,14 @@ out:
 	ward_result_free(res);
 	ward_policy_free(p);
 	strv_free(&argv);
-	free(in);
+	wipe_free(in);
 	return r;
 }
 
 void stage_result_clear(struct stage_result *r)
 {
-	free(r->out);
-	free(r->err);
+	wipe_free(r->out);
+	wipe_free(r->err);
 	r->out = r->err = NULL;
 }
 
@@ -214,7 +204,7 @@ void stage_result_clear(struct stage_result *r)
  * skips whitespace (Node's Buffer, which Piston used, is as lenient). */
 bool b64_decode(const char *text, size_t len, char **ret, size_t *ret_len)
 {
-	char *out = malloc(len / 4 * 3 + 3), *o = out;
+	char *out = wipe_alloc(len / 4 * 3 + 3), *o = out;
 	if (!out)
 		return false;
 	uint32_t acc = 0;
@@ -256,6 +246,6 @@ bool b64_decode(const char *text, size_t len, char **ret, size_t *ret_len)
 	*ret_len = (size_t)(o - out);
 	return true;
 bad:
-	free(out);
+	wipe_free(out);
 	return false;
 }

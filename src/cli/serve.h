@@ -8,6 +8,7 @@
  *                    place that builds a box, so that a pooled or zygote
  *                    box source can replace it later
  *   serve-metrics.c  counters and the Prometheus text
+ *   serve-mem.c      memory a box's init never holds a copy of
  *
  * Data flows one way: the HTTP body is decoded once into a struct
  * exec_request (serve-piston.c), turned into stage plans, each plan run
@@ -42,6 +43,7 @@ struct serve_config {
 	unsigned retry_after;		/* seconds, the 503's Retry-After */
 	unsigned connection_timeout;	/* seconds a connection may idle (slow clients) */
 	unsigned max_connections;
+	unsigned max_connections_per_ip;	/* 0 = no limit */
 	size_t output_max;		/* bytes of stdout, and of stderr, per stage */
 	size_t binary_max;		/* bytes of a compiled program */
 	size_t max_files;		/* files per request */
@@ -50,13 +52,19 @@ struct serve_config {
 	struct stage_limits compile_default, compile_max;
 	struct stage_limits run_default, run_max;
 	char token_file[512];		/* "" = no authentication */
-	char token[256];		/* read from token_file */
 };
 
-/* Loads path (NULL: the defaults) into c; false after a message in err. */
-bool config_load(const char *path, struct serve_config *c, char *err, size_t errlen);
+/* The token's buffer: its bytes and a NUL. */
+#define TOKEN_MAX 256
+
+/* Loads path (NULL: the defaults) into c and the token into token (a
+ * TOKEN_MAX buffer, "" when none); false after a message in err. */
+bool config_load(const char *path, struct serve_config *c, char *token, char *err,
+		 size_t errlen);
 /* A copy of the configuration in force. */
 void config_snapshot(struct serve_config *ret);
+/* Whether given (NULL: none) is the token in force, or none is set. */
+bool token_check(const char *given);
 
 /* ---- runtimes and requests (serve-piston.c) ------------------------- */
 
@@ -146,6 +154,18 @@ void stage_result_clear(struct stage_result *r);
 /* base64 (RFC 4648): false for text that is not base64 (whitespace
  * is skipped). */
 bool b64_decode(const char *text, size_t len, char **ret, size_t *ret_len);
+
+/* ---- memory kept from the boxes (serve-mem.c) ----------------------- */
+
+/* len zeroed bytes in a mapping of their own marked MADV_WIPEONFORK (a
+ * box's init, a fork of this process, sees zeros there); NULL on
+ * failure. For the token and every request's code, stdin and output. */
+void *wipe_alloc(size_t len);
+/* data and a NUL, in wipe_alloc memory. */
+char *wipe_dup(const char *data, size_t len);
+void wipe_free(void *mem);
+/* free(3) that zeroes the block first (jansson's and the responses'). */
+void zfree(void *mem);
 
 /* ---- metrics (serve-metrics.c) -------------------------------------- */
 

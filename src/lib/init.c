@@ -412,6 +412,42 @@ static void close_other_fds(const struct plan *pl, const struct plumbing *io)
 	syscall(SYS_close_range, from, ~0U, 0);
 }
 
+/* Whether fd is one of the plan's or the plumbing's (close_other_fds keeps
+ * those). */
+static bool fd_kept(const struct plan *pl, const struct plumbing *io, int fd)
+{
+	for (size_t i = 0; i < pl->mp.n; i++)
+		if (pl->mp.e[i].tree_fd == fd)
+			return true;
+	const int *pairs[] = {io->sync, io->status, io->errp, io->out, io->err, io->in, io->chan, io->disk};
+	for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
+		if (pairs[i][0] == fd || pairs[i][1] == fd)
+			return true;
+	for (int i = 0; pl->have_cg && pl->cg.version == 1 && i < 2; i++)
+		if (pl->cg.v1_tasks[i] == fd)
+			return true;
+	return io->stdin_direct == fd || io->broker_fd == fd;
+}
+
+/* init's own 0, 1 and 2 onto /dev/null: they are the caller's (a
+ * service's log file, its terminal), and init writes nothing there (its
+ * errors go through the error pipe; the program gets its stdio from the
+ * plumbing). One that is part of the plumbing (a caller that had 0 closed)
+ * stays. */
+static int null_stdio(const struct plan *pl, const struct plumbing *io, struct err *e)
+{
+	int nfd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (nfd < 0)
+		return err_errno(e, errno, "cannot open /dev/null for the box's init");
+	for (int fd = 0; fd <= 2; fd++)
+		if (fd != nfd && !fd_kept(pl, io, fd) && dup2(nfd, fd) < 0)
+			return err_errno(e, errno, "cannot point the box's init's fd %d at /dev/null",
+					 fd);
+	if (nfd > 2)
+		close(nfd);
+	return 0;
+}
+
 /* In the box, once built: hands the controller each overlay's upper layer
  * (SCM_RIGHTS, one datagram each, naming the plan entry). A descriptor in
  * flight keeps its tmpfs alive after the box's mount namespace is gone,
@@ -660,7 +696,8 @@ _noreturn_ void box_init(struct plan *pl, struct plumbing *io)
 	 * read sees EOF. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close_other_fds(pl, io);
-	if (join_v1_cgroups(pl, &e) < 0)
+	if (null_stdio(pl, io, &e) < 0 ||
+	    join_v1_cgroups(pl, &e) < 0)
 		fail_before_go(io, &e);
 	close(io->sync[1]);
 	/* Capture the granted host paths while the controller writes our id

@@ -228,6 +228,27 @@ def test_c_and_cxx(t):
         expect_eq(body["run"]["stdout"], "c++\n", "c++ output")
 
 
+def test_response_file_name(t):
+    """A file named "@opts" is a file for gcc, not a response file whose
+    options (-wrapper) would run a command at compile."""
+    s = server(t)
+    if not installed("gcc"):
+        raise Skip("no gcc")
+    canary = "ward-wrapper-" + secrets.token_hex(6)
+    opts = {"name": "opts", "content": "-wrapper /bin/sh,-c,echo\\ %s>&2;exit\\ 1 x.c" % canary}
+    for name in ("@opts", "d/@opts"):
+        st, _, body = s.execute({"language": "c", "version": "*", "files": [
+            {"name": name, "content": "int main(){}"}, dict(opts, name=name.replace("@", ""))]})
+        expect(canary not in json.dumps(body), "the -wrapper command ran (%r)" % body)
+        expect_eq(st, 400, "status for %r (%r)" % (name, body))
+        expect_in("files[0].name", body["message"], "message")
+    # a file starting with '-' is a file too, and '@' is fine elsewhere
+    body = s.ok({"language": "c", "version": "*", "files": [
+        {"name": "-main.c", "content": "int main(){return 4;}"},
+        {"name": "a@b.c", "content": "int f(void){return 1;}"}]})
+    expect_eq(body["run"]["code"], 4, "-main.c compiled (%r)" % body["compile"])
+
+
 def test_statuses(t):
     s = server(t)
     run = s.ok(py("import sys; sys.exit(2)"))["run"]
@@ -309,11 +330,60 @@ def test_errors(t):
     expect_eq(s.ok(good)["run"]["stdout"], "1\n", "still serving")
 
 
+def raw_status(s, data):
+    """The status answered to raw request bytes (None: none)."""
+    with socket.create_connection(("127.0.0.1", s.port)) as k:
+        k.settimeout(10)
+        k.sendall(data)
+        try:
+            got = k.recv(4096)
+        except (socket.timeout, ConnectionError):
+            return None
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
+    return int(m.group(1)) if m else None
+
+
+def test_input_checks(t):
+    """Framing that two parsers could read two ways, and client mistakes
+    that would reach the box as a setup error (200 "XX"), are 400s that
+    name the field."""
+    s = server(t)
+    body = json.dumps(py("print(1)")).encode()
+    head = b"POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    st = raw_status(s, head + b"Content-Length: %d\r\nContent-Length: 3\r\n\r\n" % len(body)
+                    + body)
+    expect_eq(st, 400, "two different Content-Length headers")
+    st = raw_status(s, head + b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    % len(body) + body)
+    expect_eq(st, 400, "Content-Length with Transfer-Encoding")
+    for field in ("run_memory_limit", "compile_memory_limit"):
+        st, _, b = s.execute(py("print(1)", **{field: 1000}))
+        expect_eq(st, 400, "%s below the box's minimum (%r)" % (field, b))
+        expect_in(field, b["message"], "message")
+    st, _, b = s.execute(py("print(1)", args=["a" * (200 << 10)]))
+    expect_eq(st, 400, "an argument over 128 KiB (%r)" % (b if st != 200 else b["run"]["message"]))
+    expect_in("args[0]", b["message"], "message")
+    st, _, b = s.execute(py("print(1)", args=["a" * (100 << 10)] * 6))
+    expect_eq(st, 400, "600 KiB of arguments")
+    expect_in("args", b["message"], "message")
+    expect_eq(s.ok(py("import sys; print(len(sys.argv[1]))", args=["a" * (100 << 10)]))
+              ["run"]["stdout"], "102400\n", "a 100 KiB argument")
+    # limits past libward's range are refused at start
+    cfg = t.write("serve-big.json", json.dumps({"run_timeout": 9223372036854775807}))
+    r = t.ward(["serve", "--listen", "127.0.0.1:0", "--config", cfg], timeout=30)
+    expect(r.rc not in (0, None), "started with run_timeout 2^63-1 (%r)" % r.rc)
+    expect_in("run_timeout", r.err.decode(), "message")
+
+
 def test_names(t):
     s = server(t)
     canary = "ward-serve-canary-" + secrets.token_hex(6)
     bad = ["../" + canary, "/tmp/" + canary, "a/../../" + canary, "..", "a/..", "./x",
            "a//b", "a\nb", "a\x01b", "x" * 300, "dir/", "a/./b"]
+    for name in ("a..b", "..a", "b..", "d/..e"):
+        req = py("print(2)")
+        req["files"] = [{"name": name, "content": "print(2)"}]
+        expect_eq(s.ok(req)["run"]["stdout"], "2\n", "name %r" % name)
     for name in bad:
         req = py("print(1)")
         req["files"] = [{"name": name, "content": "print(1)"}]
@@ -433,6 +503,34 @@ def test_drain(t):
     expect(refused, "no longer listening")
 
 
+def test_drain_slow_client(t):
+    """A client trickling its body does not hold a SIGTERM drain: the
+    server stops reading bodies, finishes what it admitted and exits."""
+    s = Server(t, {"connection_timeout": 30})
+    stop = threading.Event()
+    k = socket.create_connection(("127.0.0.1", s.port))
+    try:
+        k.sendall(b"POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                  b"application/json\r\nContent-Length: 1000\r\n\r\n{")
+
+        def trickle():
+            for _ in range(200):  # a byte every 0.3 s, for at most a minute
+                if stop.wait(0.3):
+                    return
+                try:
+                    k.sendall(b" ")
+                except OSError:
+                    return
+        th = threading.Thread(target=trickle, daemon=True)
+        th.start()
+        time.sleep(1)
+        expect_eq(s.stop(signal.SIGTERM, timeout=20), 0, "exit status with a slow client")
+    finally:
+        stop.set()
+        k.close()
+        s.kill()
+
+
 def test_token_and_reload(t):
     tok = "tok-" + secrets.token_hex(8)
     tf = t.write("token", tok + "\n", mode=0o600)
@@ -443,6 +541,10 @@ def test_token_and_reload(t):
                   "wrong token")
         auth = {"Authorization": "Bearer " + tok}
         expect_eq(s.request("GET", "/api/v2/runtimes", headers=auth)[0], 200, "right token")
+        for scheme in ("bearer ", "BEARER  "):
+            expect_eq(s.request("GET", "/api/v2/runtimes",
+                                headers={"Authorization": scheme + tok})[0], 200,
+                      "scheme %r (case-insensitive)" % scheme)
         expect_eq(s.request("GET", "/healthz")[0], 200, "healthz needs no token")
         req = py("print(1)", run_timeout=2000)
         expect_eq(s.execute(req, headers=auth)[0], 200, "run_timeout 2000 allowed")
@@ -464,7 +566,8 @@ def test_token_and_reload(t):
 def test_hostile_clients(t):
     """Slow clients, a client leaving mid-run, many idle connections and
     a fork bomb: the service answers everyone else and recovers."""
-    s = Server(t, {"connection_timeout": 2, "max_connections": 2000})
+    s = Server(t, {"connection_timeout": 2, "max_connections": 2000,
+                   "max_connections_per_ip": 2000})
     socks = []
     try:
         # slowloris: half a request line, never finished
@@ -500,6 +603,227 @@ def test_hostile_clients(t):
         expect_eq(s.stop(), 0, "exit status")
         expect(any(e["code"] == 499 or e["path"] == "/api/v2/execute"
                    for e in s.log_entries()), "the left request was logged")
+    finally:
+        for k in socks:
+            k.close()
+        s.kill()
+
+
+def vm_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f.read(8192).splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def hold_bodies(s, n, path, headers, size=1 << 20):
+    """n connections, each sending `path` a body of size bytes less one
+    and then waiting: the sockets (the caller closes them)."""
+    socks = []
+    head = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n" % (
+        path, size, "".join("%s: %s\r\n" % kv for kv in headers.items()))).encode()
+    body = b"x" * (size - 1)
+    for _ in range(n):
+        k = socket.create_connection(("127.0.0.1", s.port))
+        socks.append(k)
+        k.settimeout(5)
+        try:
+            k.sendall(head + body)
+        except OSError:
+            pass  # answered and closed early
+    return socks
+
+
+def early_answer(s, path, headers):
+    """The status answered to a 1 MiB POST of which only the headers were
+    sent (None: no answer before the body)."""
+    with socket.create_connection(("127.0.0.1", s.port)) as k:
+        k.settimeout(10)
+        k.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n" % (
+            path, 1 << 20, "".join("%s: %s\r\n" % kv for kv in headers.items()))).encode())
+        try:
+            data = k.recv(4096)
+        except socket.timeout:
+            return None
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+    return int(m.group(1)) if m else None
+
+
+def test_body_memory(t):
+    """Bodies nobody will run are not read: a wrong path, no token, a
+    wrong type are answered on the headers; bodies being read are capped
+    by a budget (503) and connections per address by a limit. The
+    server's memory, read from /proc outside it, stays bounded."""
+    tok = "tok-" + secrets.token_hex(8)
+    tf = t.write("token-mem", tok + "\n", mode=0o600)
+    s = Server(t, {"token_file": tf, "max_connections_per_ip": 1000, "connection_timeout": 60})
+    socks = []
+    try:
+        auth = {"Authorization": "Bearer " + tok}
+        json_auth = dict(auth, **{"Content-Type": "application/json"})
+        expect_eq(early_answer(s, "/api/v2/nothing", auth), 404, "wrong path answered early")
+        expect_eq(early_answer(s, "/api/v2/execute", {"Content-Type": "application/json"}), 401,
+                  "no token answered early")
+        expect_eq(early_answer(s, "/api/v2/execute", dict(auth, **{"Content-Type": "x/y"})),
+                  415, "wrong type answered early")
+        before = vm_rss_kib(s.proc.pid)
+        socks += hold_bodies(s, 150, "/api/v2/nothing", auth)
+        socks += hold_bodies(s, 150, "/api/v2/execute", {"Content-Type": "application/json"})
+        time.sleep(0.5)
+        grown = vm_rss_kib(s.proc.pid) - before
+        expect(grown < 32 << 10, "rss grew by %d KiB for bodies never run" % grown)
+        for k in socks:
+            k.close()
+        socks = []
+        # authorised bodies: (2 workers + 8 queued + 8) x 1 MiB at most,
+        # then 503 with Retry-After before the body
+        socks += hold_bodies(s, 40, "/api/v2/execute", json_auth)
+        time.sleep(0.5)
+        grown = vm_rss_kib(s.proc.pid) - before
+        expect(grown < 48 << 10, "rss grew by %d KiB for 40 bodies held" % grown)
+        st = early_answer(s, "/api/v2/execute", json_auth)
+        expect_eq(st, 503, "body budget spent")
+        for k in socks:
+            k.close()
+        socks = []
+        deadline = time.monotonic() + 20
+        while True:  # the budget comes back as the server sees the closes
+            st, _, body = s.execute(py("print(3)"), headers=auth)
+            if st != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        expect_eq((st, body["run"]["stdout"]), (200, "3\n"), "served once the bodies left")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        for k in socks:
+            k.close()
+        s.kill()
+
+
+def descendants(pid):
+    kids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        c = []
+        try:
+            for tid in os.listdir("/proc/%d/task" % p):  # a thread's children are its own
+                with open("/proc/%d/task/%s/children" % (p, tid)) as f:
+                    c += [int(x) for x in f.read(65536).split()]
+        except OSError:
+            pass
+        kids += c
+        todo += c
+    return kids
+
+
+def box_inits(pid):
+    """The box inits (pid 1 of their namespace) below pid."""
+    out = []
+    for k in descendants(pid):
+        try:
+            with open("/proc/%d/status" % k) as f:
+                ns = [x for x in f.read(8192).splitlines() if x.startswith("NSpid:")]
+        except OSError:
+            continue
+        if ns and ns[0].split()[-1] == "1" and len(ns[0].split()) > 2:
+            out.append(k)
+    return out
+
+
+def mem_contains(pid, needle, cap=2 << 30):
+    """Whether needle is in pid's readable memory (read from outside,
+    at most cap bytes)."""
+    seen = 0
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read(1 << 20).splitlines()
+    fd = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
+    try:
+        for line in maps:
+            parts = line.split()
+            if parts[1][0] != "r" or (len(parts) > 5 and parts[5] in ("[vvar]", "[vsyscall]")):
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            tail = b""
+            for off in range(lo, hi, 1 << 20):
+                if seen >= cap:
+                    raise AssertionError("more than %d bytes of memory" % cap)
+                try:
+                    chunk = os.pread(fd, min(1 << 20, hi - off), off)
+                except OSError:
+                    break
+                seen += len(chunk)
+                if needle in tail + chunk:
+                    return True
+                tail = chunk[-len(needle):]
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_box_holds_no_secrets(t):
+    """A box's init, a fork of ward-serve, holds neither the service's
+    stdio (its access log) nor the bearer token nor another request's
+    code: judged from /proc outside the box, as root."""
+    if os.geteuid() != 0:
+        raise Skip("reads another user's /proc/PID/mem and fd: root only")
+    tok = "tok-" + secrets.token_hex(12)
+    tf = t.write("token-secret", tok + "\n", mode=0o600)
+    s = Server(t, {"token_file": tf})
+    try:
+        auth = {"Authorization": "Bearer " + tok}
+        other = "ward-other-request-" + secrets.token_hex(8)
+        # a finished request whose code must not linger in the heap
+        s.ok(py("print(1) # " + other + "\n" + "#" * 100000), headers=auth)
+        res = {}
+        th = threading.Thread(target=lambda: res.update(r=s.execute(
+            py("import time; time.sleep(4); print('done')"), headers=auth)))
+        th.start()
+        deadline = time.monotonic() + 30
+        inits = []
+        while not inits and time.monotonic() < deadline:
+            inits = box_inits(s.proc.pid)
+            time.sleep(0.05)
+        expect(inits, "no box init found below the server")
+        init = inits[0]
+        null = os.stat("/dev/null")
+        for fd in (0, 1, 2):  # its path reads differently from the box's mounts
+            st = os.stat("/proc/%d/fd/%d" % (init, fd))
+            expect_eq((st.st_rdev, st.st_ino), (null.st_rdev, null.st_ino),
+                      "the box init's fd %d is /dev/null (%s)" % (
+                          fd, os.readlink("/proc/%d/fd/%d" % (init, fd))))
+        expect(not mem_contains(init, tok.encode()), "the token is in the box init's memory")
+        expect(not mem_contains(init, other.encode()),
+               "another request's code is in the box init's memory")
+        th.join(60)
+        expect_eq(res["r"][0], 200, "the request ran")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        s.kill()
+
+
+def test_per_ip_limit(t):
+    """max_connections_per_ip: the connection past it is closed unanswered."""
+    s = Server(t, {"max_connections_per_ip": 4})
+    socks = []
+    try:
+        for _ in range(4):
+            socks.append(socket.create_connection(("127.0.0.1", s.port)))
+        time.sleep(0.2)
+        k = socket.create_connection(("127.0.0.1", s.port))
+        socks.append(k)
+        k.settimeout(10)
+        try:
+            k.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = k.recv(100)
+        except OSError:
+            got = b""
+        expect_eq(got, b"", "the fifth connection from one address")
+        for k in socks:
+            k.close()
+        socks = []
+        time.sleep(0.2)
+        expect_eq(s.request("GET", "/healthz")[0], 200, "served once the others left")
     finally:
         for k in socks:
             k.close()
