@@ -482,6 +482,7 @@ void exec_request_clear(struct exec_request *req)
 		free(req->args[i]);
 	free(req->args);
 	wipe_free(req->stdin_data);
+	wipe_free(req->policy);
 	*req = (struct exec_request){0};
 }
 
@@ -726,7 +727,7 @@ static json_t *run_stage(const struct exec_request *req, const struct serve_conf
 	*res = (struct stage_result){.code = -1};
 	if (argv && files) {
 		struct stage_plan plan = {
-			.profile = req->rt->profile,
+			.profile = req->profile ? req->profile : req->rt->profile,
 			.argv = argv,
 			.files = files,
 			.n_files = req->n_files + (bin ? 1 : 0),
@@ -736,9 +737,17 @@ static json_t *run_stage(const struct exec_request *req, const struct serve_conf
 			.procs = c->procs,
 			.capture_max = (compile ? c->binary_max : c->output_max) + 1,
 			.output_limit = (compile ? c->binary_max : 0) + 2 * (c->output_max + 1),
+			.policy = req->policy,
+			.policy_len = req->policy_len,
+			.audit = req->audit,
+			.want_report = req->native,
 		};
 		stage_run(&plan, res);
 		o = stage_json(res, c->output_max, compile, ret_status);
+		/* ward's own report, beside Piston's fields (/api/v1/run) */
+		if (o && req->native)
+			json_object_set_new(o, "report", res->report ? json_loads(res->report, 0, NULL)
+								     : json_null());
 	}
 	argv_free(argv);
 	free(files);
