@@ -10,7 +10,8 @@
  * spelling (quotes, escapes, `include`): the policy libward made is
  * written back as policy text (ward_policy_format) and every directive
  * of it must be one of a short list; its ro/rw grants must lie, as
- * spelt and as resolved (realpath), below a policy_paths entry. Limits
+ * spelt and as resolved (realpath), below a policy_paths entry, and not
+ * on the box's /tmp, where the request's files are unpacked. Limits
  * are not on the list: they come from the request's limit fields, capped
  * by the server. */
 #include <limits.h>
@@ -128,6 +129,16 @@ static int line_check(const char *line, size_t n, unsigned lineno, const char *e
 				 "policy:%u: grant of host path '%.200s' is outside the server's "
 				 "policy_paths",
 				 lineno, g.host ? g.host : "");
+			code = 400;
+			goto out;
+		}
+		/* The request's files are unpacked into the box's /tmp: it
+		 * stays the box's own tmpfs, never a host directory. */
+		if (below(g.box, "/tmp")) {
+			snprintf(err, errlen,
+				 "policy:%u: a grant on the box's /tmp ('%.200s') is not allowed (the "
+				 "request's files are written there)",
+				 lineno, g.box);
 			code = 400;
 			goto out;
 		}

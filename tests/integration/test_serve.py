@@ -905,8 +905,9 @@ def test_native_report(t):
 
 def test_native_policy(t):
     """With allow_policy, policy text applies; a grant outside policy_paths
-    (spelt outside, or reaching outside through .. or a symlink), a limit and
-    `file` are refused with 400 naming the line; a denial shows in the
+    (spelt outside, or reaching outside through .. or a symlink), a grant on
+    the box's /tmp (where the files are unpacked), a limit, `file` and
+    `tmpfs` are refused with 400 naming the line; a denial shows in the
     report of an audited run."""
     data = os.path.dirname(t.write("native-data/f.txt", "granted-data\n"))
     outside = t.write("native-outside/secret.txt", "outside-secret\n")
@@ -921,6 +922,8 @@ def test_native_policy(t):
                ("\nrw %s/../native-outside /data" % data, 2, "policy_paths"),
                ("ro %s/link /data" % data, 1, "policy_paths"),
                ("ro \"%s\" /data" % os.path.dirname(outside), 1, "policy_paths"),
+               ("rw %s /./tmp" % data, 1, "/tmp"),
+               ("ro %s /tmp/sub" % data, 1, "/tmp"),
                ("memory 64G", 1, "not allowed"),
                ("file /x %s" % outside, 1, "not allowed"),
                ("tmpfs /big 64G", 1, "not allowed"),
