@@ -58,17 +58,20 @@ static bool below(const char *path, const char *prefix)
 	return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
 }
 
+/* Below an entry as spelt first, so that the service resolves no path
+ * outside the list; then as resolved. Either way the same answer, so that
+ * a refusal tells nothing of what exists. */
 static bool host_allowed(const char *host, const struct serve_config *c)
 {
 	char real[PATH_MAX];
-	if (!host || host[0] != '/' || !realpath(host, real))
-		return false;
 	bool spelt = false, resolved = false;
-	for (size_t i = 0; i < c->n_policy_paths; i++) {
+	for (size_t i = 0; host && host[0] == '/' && i < c->n_policy_paths; i++)
 		spelt = spelt || below(host, c->policy_paths[i]);
+	if (!spelt || !realpath(host, real))
+		return false;
+	for (size_t i = 0; i < c->n_policy_paths; i++)
 		resolved = resolved || below(real, c->policy_paths[i]);
-	}
-	return spelt && resolved;
+	return resolved;
 }
 
 /* Whether formatted (ward_policy_format of one line's policy) holds
