@@ -260,6 +260,15 @@ static bool name_ok(const char *name, size_t len, size_t max)
 	}
 }
 
+/* src, its control characters as '?', cut to fit len. */
+static void printable(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] && i + 1 < len; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+	dst[i] = '\0';
+}
+
 static int hexval(char ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -429,8 +438,14 @@ int exec_request_decode(const json_t *body, const struct serve_config *c,
 	if (total > ARGS_TOTAL_MAX)
 		FAIL("args are longer than %d bytes together", ARGS_TOTAL_MAX);
 	req->rt = runtime_find(json_string_value(lang), json_string_value(ver));
-	if (!req->rt)
-		FAIL("%s-%s runtime is unknown", json_string_value(lang), json_string_value(ver));
+	if (!req->rt) {
+		/* Piston's message, the client's text in it made printable:
+		 * one line (a newline in language was echoed as is). */
+		char l[65], v[65];
+		printable(l, sizeof(l), json_string_value(lang));
+		printable(v, sizeof(v), json_string_value(ver));
+		FAIL("%s-%s runtime is unknown", l, v);
+	}
 
 	int r = 0;
 	size_t n = json_array_size(files);
