@@ -69,6 +69,10 @@ WARD_API const char *ward_policy_error(const ward_policy *p);
  * exactly as it was before the call. */
 WARD_API int ward_policy_load_file(ward_policy *p, const char *path);
 WARD_API int ward_policy_load_profile(ward_policy *p, const char *name);
+/* Policy text (ward-policy(5)) of len bytes, all or nothing as above;
+ * messages name it as name ("policy:3: ..."). */
+WARD_API int ward_policy_load_text(ward_policy *p, const char *name, const char *text,
+				   size_t len);
 
 /* Grants. box_path NULL means the same path as host_path. Paths are
  * absolute. */

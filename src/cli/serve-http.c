@@ -49,6 +49,7 @@ struct request {
 	size_t reserved;  /* bytes of the body budget held (pool.buffered) */
 	bool execute;	  /* POST /api/v2/execute, authorised, its body read */
 	bool text_type;	  /* sent as text/plain */
+	bool native;	  /* POST /api/v1/run (serve-native.c) */
 	struct exec_request req;
 	json_t *result;
 	char method[8], path[80];
@@ -266,7 +267,8 @@ static enum MHD_Result route_execute(struct request *rq)
 		return respond_message(rq, 400, msg, false);
 	}
 	char err[300];
-	int code = exec_request_decode(body, &rq->cfg, &rq->req, err, sizeof(err));
+	int code = rq->native ? native_request_decode(body, &rq->cfg, &rq->req, err, sizeof(err))
+			      : exec_request_decode(body, &rq->cfg, &rq->req, err, sizeof(err));
 	json_decref(body);
 	body_release(rq);
 	if (code)
@@ -328,7 +330,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
  * is read, and an execute's body is admitted to the body budget. */
 static enum MHD_Result route_headers(struct request *rq, const char *url, const char *method)
 {
-	if (strcmp(method, "POST") || strcmp(url, "/api/v2/execute"))
+	rq->native = !strcmp(url, "/api/v1/run");
+	if (strcmp(method, "POST") || (strcmp(url, "/api/v2/execute") && !rq->native))
 		return route(rq, url, method);
 	struct framing f = {0};
 	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_framing, &f);

@@ -260,6 +260,15 @@ static bool name_ok(const char *name, size_t len, size_t max)
 	}
 }
 
+/* src, its control characters as '?', cut to fit len. */
+static void printable(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] && i + 1 < len; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+	dst[i] = '\0';
+}
+
 static int hexval(char ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -429,8 +438,14 @@ int exec_request_decode(const json_t *body, const struct serve_config *c,
 	if (total > ARGS_TOTAL_MAX)
 		FAIL("args are longer than %d bytes together", ARGS_TOTAL_MAX);
 	req->rt = runtime_find(json_string_value(lang), json_string_value(ver));
-	if (!req->rt)
-		FAIL("%s-%s runtime is unknown", json_string_value(lang), json_string_value(ver));
+	if (!req->rt) {
+		/* Piston's message, the client's text in it made printable:
+		 * one line (a newline in language was echoed as is). */
+		char l[65], v[65];
+		printable(l, sizeof(l), json_string_value(lang));
+		printable(v, sizeof(v), json_string_value(ver));
+		FAIL("%s-%s runtime is unknown", l, v);
+	}
 
 	int r = 0;
 	size_t n = json_array_size(files);
@@ -482,6 +497,7 @@ void exec_request_clear(struct exec_request *req)
 		free(req->args[i]);
 	free(req->args);
 	wipe_free(req->stdin_data);
+	wipe_free(req->policy);
 	*req = (struct exec_request){0};
 }
 
@@ -726,7 +742,7 @@ static json_t *run_stage(const struct exec_request *req, const struct serve_conf
 	*res = (struct stage_result){.code = -1};
 	if (argv && files) {
 		struct stage_plan plan = {
-			.profile = req->rt->profile,
+			.profile = req->profile ? req->profile : req->rt->profile,
 			.argv = argv,
 			.files = files,
 			.n_files = req->n_files + (bin ? 1 : 0),
@@ -736,9 +752,17 @@ static json_t *run_stage(const struct exec_request *req, const struct serve_conf
 			.procs = c->procs,
 			.capture_max = (compile ? c->binary_max : c->output_max) + 1,
 			.output_limit = (compile ? c->binary_max : 0) + 2 * (c->output_max + 1),
+			.policy = req->policy,
+			.policy_len = req->policy_len,
+			.audit = req->audit,
+			.want_report = req->native,
 		};
 		stage_run(&plan, res);
 		o = stage_json(res, c->output_max, compile, ret_status);
+		/* ward's own report, beside Piston's fields (/api/v1/run) */
+		if (o && req->native)
+			json_object_set_new(o, "report", res->report ? json_loads(res->report, 0, NULL)
+								     : json_null());
 	}
 	argv_free(argv);
 	free(files);

@@ -90,6 +90,9 @@ static int stage_policy(const struct stage_plan *plan, ward_policy **ret, struct
 		{WARD_LIMIT_OUTPUT, plan->output_limit},
 	};
 	if ((r = ward_policy_load_profile(p, plan->profile)) < 0 ||
+	    (plan->policy &&
+	     (r = ward_policy_load_text(p, "policy", plan->policy, plan->policy_len)) < 0) ||
+	    (plan->audit && (r = ward_policy_set_audit(p, true)) < 0) ||
 	    (r = ward_policy_set_expose_cwd(p, false)) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
@@ -181,7 +184,9 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	ret->err = wipe_dup(se, el);
 	ret->out_len = ol;
 	ret->err_len = el;
-	if (!ret->out || !ret->err)
+	if (plan->want_report)
+		ret->report = ward_result_report(res);
+	if (!ret->out || !ret->err || (plan->want_report && !ret->report))
 		r = -ENOMEM;
 out:
 	ward_result_free(res);
@@ -195,7 +200,9 @@ void stage_result_clear(struct stage_result *r)
 {
 	wipe_free(r->out);
 	wipe_free(r->err);
+	zfree(r->report);
 	r->out = r->err = NULL;
+	r->report = NULL;
 }
 
 /* ---- base64 ---------------------------------------------------------- */

@@ -4,6 +4,7 @@
  *   serve-main.c     options, configuration, signals, the worker pool
  *   serve-http.c     libmicrohttpd: routing, body caps, auth, 503s, logs
  *   serve-piston.c   Piston v2: the runtimes, request decoding, responses
+ *   serve-native.c   /api/v1/run: ward's report, profiles, checked policy text
  *   serve-stage.c    one stage (compile or run) in one box: the only
  *                    place that builds a box, so that a pooled or zygote
  *                    box source can replace it later
@@ -33,6 +34,9 @@ struct stage_limits {
 	uint64_t memory;	/* bytes */
 };
 
+#define POLICY_PATHS_MAX 16
+#define POLICY_PATH_LEN 256
+
 /* Plain values only: a request takes a copy (config_snapshot), so that a
  * reload (SIGHUP) never changes a request half way. */
 struct serve_config {
@@ -52,6 +56,10 @@ struct serve_config {
 	struct stage_limits compile_default, compile_max;
 	struct stage_limits run_default, run_max;
 	char token_file[512];		/* "" = no authentication */
+	bool allow_policy;		/* /api/v1/run takes policy text */
+	/* Host path prefixes (resolved) a policy text's ro/rw may grant. */
+	char policy_paths[POLICY_PATHS_MAX][POLICY_PATH_LEN];
+	size_t n_policy_paths;
 };
 
 /* The token's buffer: its bytes and a NUL. */
@@ -100,6 +108,12 @@ struct exec_request {
 	char *stdin_data;
 	size_t stdin_len;
 	struct stage_limits compile, run;
+	/* /api/v1/run (serve-native.c): the report, a profile, policy text. */
+	bool native;
+	bool audit;
+	const char *profile;	/* a built-in profile, NULL = the runtime's */
+	char *policy;		/* checked policy text, NULL = none */
+	size_t policy_len;
 };
 
 /* Decodes body into req; on a client error returns the HTTP status (400,
@@ -107,6 +121,14 @@ struct exec_request {
 int exec_request_decode(const json_t *body, const struct serve_config *c,
 			struct exec_request *req, char *err, size_t errlen);
 void exec_request_clear(struct exec_request *req);
+/* Decodes a /api/v1/run body: exec_request_decode's fields, and audit,
+ * profile and policy (only when c->allow_policy; checked here). */
+int native_request_decode(const json_t *body, const struct serve_config *c,
+			  struct exec_request *req, char *err, size_t errlen);
+/* 0 when text may be applied to a box under c, else 400 and a message
+ * naming the line. */
+int native_policy_check(const char *text, size_t len, const struct serve_config *c, char *err,
+			size_t errlen);
 /* Runs the request's stages; the Piston response object. *ret_status is
  * the run stage's Piston status ("" when it succeeded), for logs and
  * metrics. */
@@ -133,6 +155,10 @@ struct stage_plan {
 	uint64_t procs;
 	size_t capture_max;	/* bytes kept of stdout, and of stderr */
 	uint64_t output_limit;	/* bytes of stdout + stderr before the kill */
+	const char *policy;	/* checked policy text applied after the profile */
+	size_t policy_len;
+	bool audit;
+	bool want_report;
 };
 
 struct stage_result {
@@ -144,6 +170,7 @@ struct stage_result {
 	double cpu_ms, wall_ms;
 	uint64_t memory;
 	char message[256];	/* setup error and the like, "" if none */
+	char *report;		/* ward_result_report's JSON (want_report), or NULL */
 };
 
 /* Runs plan in a fresh box. 0, or a negative errno when no box could be

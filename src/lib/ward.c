@@ -94,6 +94,14 @@ WARD_API int ward_policy_load_file(ward_policy *p, const char *path)
 	return SET(p, policy_load_file(p->core, path, &e_));
 }
 
+WARD_API int ward_policy_load_text(ward_policy *p, const char *name, const char *text,
+				   size_t len)
+{
+	if (!p || !name || (!text && len))
+		return -EINVAL;
+	return SET(p, policy_parse(p->core, name, text ? text : "", len, &e_));
+}
+
 WARD_API int ward_policy_load_profile(ward_policy *p, const char *name)
 {
 	if (!p || !name)

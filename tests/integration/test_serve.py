@@ -866,6 +866,86 @@ def test_piston_client(t):
         expect_eq(got["c"], "13", "c through piston-client (args 1 2 3)")
     expect_in("runtime is unknown", got["bad"], "an unknown version")
 
+# --- the native endpoint (/api/v1/run) ----------------------------------------
+
+def native(s, req):
+    return s.request("POST", "/api/v1/run", req)
+
+
+def test_native_report(t):
+    """/api/v1/run answers Piston's fields and ward's report; policy text is
+    refused by a server that does not allow it, naming the field."""
+    s = server(t)
+    st, _, body = native(s, py("import sys; print(1); sys.exit(3)"))
+    expect_eq(st, 200, "status (%r)" % body)
+    run = body["run"]
+    expect_eq((run["stdout"], run["code"]), ("1\n", 3), "Piston's fields")
+    rep = run["report"]
+    expect_eq((rep["status"], rep["exit_code"]), ("exited", 3), "report status and exit code")
+    for k in ("wall_time_s", "cpu_time_s", "peak_memory_bytes"):
+        expect(isinstance(rep[k], (int, float)) and rep[k] >= 0, "report usage %s" % k)
+    expect(rep["limits"]["memory"] > 0, "report limits")
+    expect_in("memory", rep["limit_source"], "report limit sources")
+    expect(isinstance(rep["layers"], list) and rep["layers"], "report layers")
+    # the limits stay capped by the server
+    st, _, body = native(s, py("print(1)", run_timeout=10 ** 9))
+    expect_eq(st, 400, "a limit above the server's (%r)" % body)
+    # a built-in profile by name; an unknown one refused
+    st, _, body = native(s, py("print(1)", profile="python3"))
+    expect_eq(st, 200, "profile python3 (%r)" % body)
+    st, _, body = native(s, py("print(1)", profile="../x"))
+    expect_eq(st, 400, "unknown profile")
+    expect_in("profile", body["message"], "message names the field")
+    # policy text off by default: 400 naming the field
+    st, _, body = native(s, py("print(1)", policy="net loopback"))
+    expect_eq(st, 400, "policy text on a server without allow_policy")
+    expect_in("policy", body["message"], "message names the field")
+    expect_in("allow_policy", body["message"], "message names the key")
+
+
+def test_native_policy(t):
+    """With allow_policy, policy text applies; a grant outside policy_paths
+    (spelt outside, or reaching outside through .. or a symlink), a grant on
+    the box's /tmp (where the files are unpacked), a limit, `file` and
+    `tmpfs` are refused with 400 naming the line; a denial shows in the
+    report of an audited run."""
+    data = os.path.dirname(t.write("native-data/f.txt", "granted-data\n"))
+    outside = t.write("native-outside/secret.txt", "outside-secret\n")
+    os.symlink(os.path.dirname(outside), os.path.join(data, "link"))
+    s = Server(t, {"allow_policy": True, "policy_paths": [data]})
+    try:
+        st, _, body = native(s, py("print(open('/data/f.txt').read(), end='')",
+                                   policy="# a comment\nro %s /data\n" % data))
+        expect_eq(st, 200, "an allowed grant (%r)" % body)
+        expect_eq(body["run"]["stdout"], "granted-data\n", "the granted file read")
+        bad = [("ro /etc /data", 1, "policy_paths"),
+               ("\nrw %s/../native-outside /data" % data, 2, "policy_paths"),
+               ("ro %s/link /data" % data, 1, "policy_paths"),
+               ("ro \"%s\" /data" % os.path.dirname(outside), 1, "policy_paths"),
+               ("rw %s /./tmp" % data, 1, "/tmp"),
+               ("ro %s /tmp/sub" % data, 1, "/tmp"),
+               ("memory 64G", 1, "not allowed"),
+               ("file /x %s" % outside, 1, "not allowed"),
+               ("tmpfs /big 64G", 1, "not allowed"),
+               ("memroy 1", 1, "unknown directive")]
+        for text, line, why in bad:
+            st, _, body = native(s, py("print(open('/data/secret.txt').read())", policy=text))
+            expect_eq(st, 400, "policy %r refused (%r)" % (text, body))
+            expect_in("policy:%d:" % line, body["message"], "the line named for %r" % text)
+            expect_in(why, body["message"], "the reason for %r" % text)
+        # a denial in the report when auditing is on
+        st, _, body = native(s, py("try:\n open('/etc/shadow')\nexcept OSError as e:\n print(e)",
+                                   audit=True))
+        expect_eq(st, 200, "audited run (%r)" % body)
+        denials = body["run"]["report"].get("denials") or []
+        expect(any(d.get("path") == "/etc/shadow" for d in denials),
+               "the refused open in the report's denials: %r" % denials)
+        st, _, body = native(s, py("print(1)", policy="audit on\n"))
+        expect_eq(st, 200, "audit through the policy text (%r)" % body)
+        expect_in("denials", body["run"]["report"], "an audited report lists denials")
+    finally:
+        s.stop()
+
 
 def test_zz_shared_stops(t):
     """The shared server drains and exits 0 (last)."""
