@@ -219,6 +219,13 @@ static int plan_cwd(struct plan *pl, struct plan_notes *n, const struct policy *
 		for (size_t i = 0; i < ELEMENTSOF(owned) && !hides; i++)
 			if (path_is_under(owned[i], cwdbuf))
 				hides = owned[i];
+		/* Inside the box's own /dev or /proc (the host's devpts, its
+		 * /proc/sys) it would land over ward's: not exposed either. */
+		static const char *const kernel[] = {"/dev", "/proc"};
+		const char *inside = NULL;
+		for (size_t i = 0; i < ELEMENTSOF(kernel) && !inside; i++)
+			if (path_is_under(cwdbuf, kernel[i]))
+				inside = kernel[i];
 		/* Runtime directories hold the host's sockets, which a
 		 * read-only bind does not stop connect() to (nor Landlock). */
 		const char *runtime = getenv("XDG_RUNTIME_DIR");
@@ -242,6 +249,10 @@ static int plan_cwd(struct plan *pl, struct plan_notes *n, const struct policy *
 			snprintf(n->notice, sizeof(n->notice),
 				 "the current directory '%s' is not exposed in the box (it is a runtime directory that holds host sockets); grant what the program needs with --ro or --rw",
 				 cwdbuf);
+		} else if (inside) {
+			snprintf(n->notice, sizeof(n->notice),
+				 "the current directory '%s' is not exposed in the box (it is inside the box's own '%s'); grant what the program needs with --ro or --rw",
+				 cwdbuf, inside);
 		} else if (hides) {
 			snprintf(n->notice, sizeof(n->notice),
 				 "the current directory '%s' is not exposed in the box (it would hide the box's own '%s'); grant what the program needs with --ro or --rw",

@@ -120,6 +120,21 @@ def test_run_from_runtime_dir(t):
     expect_in("host sockets", notice_line(r), "the notice says why", r)
 
 
+def test_run_from_inside_dev_or_proc(t):
+    """A working directory inside /dev or /proc would land over the box's
+    own (the host's devpts at /dev/pts, the host's /proc/sys over the
+    box's): not exposed, with a notice."""
+    for d, probe in (("/dev/pts", "/dev/pts"), ("/proc/sys", "/proc/sys/kernel/hostname")):
+        r = t.sh("cat %s 2>/dev/null || ls %s 2>/dev/null | head -1; echo done" % (probe, probe),
+                 cwd=d)
+        expect(r.rc == 0, "ward run from %s exits 0" % d, r)
+        expect_in("inside the box's own", notice_line(r), "the notice says why", r)
+        if d == "/dev/pts":
+            expect_eq(r.stdout, "done\n", "no host devpts in the box", r)
+        else:
+            expect_eq(r.stdout, "ward\ndone\n", "the box's own /proc/sys", r)
+
+
 def test_run_from_under_tmp(t):
     """A directory under /tmp is exposed at its path inside the box's own
     /tmp, which stays private and writable: the host's other files in /tmp

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/statfs.h>
 
+#include <sys/stat.h>
+
 #include "internal.h"
 
 /* 0 when box path `path` is under no ask prefix or the handler allows
@@ -248,10 +250,13 @@ int broker_proc_check(struct req *q, const char *raw, const char *norm)
 	target[k] = 0;
 	if (target[0] != '/')
 		return LEAVE_TO_KERNEL; /* "pipe:[..]", "socket:[..]" */
-	/* A deleted file's link reads "PATH (deleted)": asked as PATH. */
+	/* A deleted file's link reads "PATH (deleted)": asked as PATH. Only
+	 * when it is deleted: a live file may be named "x (deleted)". */
 	static const char deleted[] = " (deleted)";
 	size_t dl = sizeof(deleted) - 1;
-	if ((size_t)k > dl && !strcmp(target + k - dl, deleted))
+	struct stat st;
+	if ((size_t)k > dl && !strcmp(target + k - dl, deleted) && stat(link, &st) == 0 &&
+	    st.st_nlink == 0)
 		target[k - dl] = 0;
 	r = ask_check(q, target);
 	return r < 0 ? r : LEAVE_TO_KERNEL;
