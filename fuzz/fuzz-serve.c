@@ -40,8 +40,6 @@ static void config(struct serve_config *c, bool allow_policy)
 		.run_default = {1000, 1000, 64u << 20},
 		.run_max = {3000, 3000, 128u << 20},
 		.allow_policy = allow_policy,
-		.policy_paths = {"/usr/share"},
-		.n_policy_paths = 1,
 	};
 }
 

@@ -135,31 +135,6 @@ static const struct key {
 #undef L
 };
 
-/* policy_paths: absolute host paths, each stored resolved (realpath), so
- * that a grant is compared with what the path is, not how it is spelt. */
-static bool set_policy_paths(struct serve_config *c, json_t *v, char *err, size_t errlen)
-{
-	size_t i;
-	json_t *e;
-	if (!json_is_array(v) || json_array_size(v) > POLICY_PATHS_MAX) {
-		snprintf(err, errlen, "'policy_paths' must be an array of at most %d paths",
-			 POLICY_PATHS_MAX);
-		return false;
-	}
-	c->n_policy_paths = 0;
-	json_array_foreach(v, i, e) {
-		char real[PATH_MAX];
-		const char *s = json_string_value(e);
-		if (!s || s[0] != '/' || !realpath(s, real) || strlen(real) >= POLICY_PATH_LEN) {
-			snprintf(err, errlen, "policy_paths[%zu]: must be an existing absolute path of "
-				 "less than %d bytes", i, POLICY_PATH_LEN);
-			return false;
-		}
-		snprintf(c->policy_paths[c->n_policy_paths++], POLICY_PATH_LEN, "%s", real);
-	}
-	return true;
-}
-
 static bool set_key(struct serve_config *c, const char *name, json_t *v, char *err, size_t errlen)
 {
 	if (!strcmp(name, "allow_policy")) {
@@ -170,8 +145,6 @@ static bool set_key(struct serve_config *c, const char *name, json_t *v, char *e
 		c->allow_policy = json_is_true(v);
 		return true;
 	}
-	if (!strcmp(name, "policy_paths"))
-		return set_policy_paths(c, v, err, errlen);
 	if (!strcmp(name, "listen") || !strcmp(name, "token_file")) {
 		char *dst = !strcmp(name, "listen") ? c->listen : c->token_file;
 		size_t cap = !strcmp(name, "listen") ? sizeof(c->listen) : sizeof(c->token_file);

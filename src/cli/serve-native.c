@@ -4,16 +4,18 @@
  * profile, auditing, and ward-policy(5) text.
  *
  * Policy text comes from a client: it is taken only when the server's
- * configuration says allow_policy, and then only what cannot reach the
- * host beyond the configured policy_paths. Each line is parsed alone by
- * libward into an empty policy and judged by its effect, not its
- * spelling (quotes, escapes, `include`): the policy libward made is
- * written back as policy text (ward_policy_format) and every directive
- * of it must be one of a short list; its ro/rw grants must lie, as
- * spelt and as resolved (realpath), below a policy_paths entry, and not
- * on the box's /tmp, where the request's files are unpacked. Limits
- * are not on the list: they come from the request's limit fields, capped
- * by the server. */
+ * configuration says allow_policy, and then only directives that act on
+ * the client's own box: no host path (ro, rw, file, include), no limit,
+ * no tmpfs, no pass-through of the server's environment (env NAME).
+ * Host grants were taken below the configured policy_paths at first, but
+ * a path checked here is opened again when the box is built, and another
+ * box with a read-write grant there could swap in a symlink meanwhile:
+ * refused until libward takes grants as descriptors. Each line is judged
+ * by its first word before libward reads it (so no host path is looked
+ * up for a refused line), then by its effect: parsed alone by libward
+ * and written back as policy text (ward_policy_format), every directive
+ * of it must be on the list. Limits come from the request's limit
+ * fields, capped by the server. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,48 +32,41 @@
 		return 400;                        \
 	} while (0)
 
-/* What a line of client policy text may do: nothing that reads a host
- * file (file), raises a limit, or mounts more memory (tmpfs). ro and rw
- * are judged by their paths. */
-static const char *const allowed[] = {"ro", "rw",  "exec", "env",  "cwd",
-				      "hostname", "net", "audit", "text", "ask"};
+/* What a line of client policy text may do: act on the client's own box
+ * only. */
+static const char *const allowed[] = {"exec", "env", "cwd", "hostname", "net", "audit",
+				      "text", "ask"};
 
 static bool directive_allowed(const char *line, size_t len)
 {
 	size_t w = 0;
 	while (w < len && line[w] != ' ' && line[w] != '\t')
 		w++;
-	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		if (strlen(allowed[i]) == w && !strncmp(line, allowed[i], w))
-			return true;
-	return false;
+	bool ok = false;
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && !ok; i++)
+		ok = strlen(allowed[i]) == w && !strncmp(line, allowed[i], w);
+	/* env NAME (no '=') passes the server's own variable through. */
+	if (ok && w == 3 && !strncmp(line, "env", 3) && !memchr(line, '=', len))
+		ok = false;
+	return ok;
 }
 
-/* path is prefix or below it, component-wise. */
-static bool below(const char *path, const char *prefix)
+/* The raw line's first word, before libward reads the line (it would
+ * look up a host path of a refused grant): 0, or 400 with the reason. */
+static int word_check(const char *line, size_t n, unsigned lineno, char *err, size_t errlen)
 {
-	size_t n = strlen(prefix);
-	while (n > 1 && prefix[n - 1] == '/')
+	while (n && (*line == ' ' || *line == '\t')) {
+		line++;
 		n--;
-	if (n == 1 && prefix[0] == '/')
-		return path[0] == '/';
-	return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
-}
-
-/* Below an entry as spelt first, so that the service resolves no path
- * outside the list; then as resolved. Either way the same answer, so that
- * a refusal tells nothing of what exists. */
-static bool host_allowed(const char *host, const struct serve_config *c)
-{
-	char real[PATH_MAX];
-	bool spelt = false, resolved = false;
-	for (size_t i = 0; host && host[0] == '/' && i < c->n_policy_paths; i++)
-		spelt = spelt || below(host, c->policy_paths[i]);
-	if (!spelt || !realpath(host, real))
-		return false;
-	for (size_t i = 0; i < c->n_policy_paths; i++)
-		resolved = resolved || below(real, c->policy_paths[i]);
-	return resolved;
+	}
+	if (!n || *line == '#' || directive_allowed(line, n))
+		return 0;
+	size_t w = 0;
+	while (w < n && line[w] != ' ' && line[w] != '\t')
+		w++;
+	FAIL("policy:%u: '%.*s' is not allowed in a request's policy (host paths are not taken "
+	     "from a request, limits go in the limit fields, env needs NAME=VALUE)",
+	     lineno, (int)(w > 40 ? 40 : w), line);
 }
 
 /* Whether formatted (ward_policy_format of one line's policy) holds
@@ -124,27 +119,11 @@ static int line_check(const char *line, size_t n, unsigned lineno, const char *e
 		code = 400;
 		goto out;
 	}
-	for (size_t i = 0; i < ward_policy_grant_count(p); i++) {
-		struct ward_grant g;
-		if (ward_policy_get_grant(p, i, &g) < 0 || g.kind == WARD_GRANT_TMPFS ||
-		    !host_allowed(g.host, c)) {
-			snprintf(err, errlen,
-				 "policy:%u: grant of host path '%.200s' is outside the server's "
-				 "policy_paths",
-				 lineno, g.host ? g.host : "");
-			code = 400;
-			goto out;
-		}
-		/* The request's files are unpacked into the box's /tmp: it
-		 * stays the box's own tmpfs, never a host directory. */
-		if (below(g.box, "/tmp")) {
-			snprintf(err, errlen,
-				 "policy:%u: a grant on the box's /tmp ('%.200s') is not allowed (the "
-				 "request's files are written there)",
-				 lineno, g.box);
-			code = 400;
-			goto out;
-		}
+	/* No grant can come from the allowed directives; should one ever
+	 * (a profile's), it is refused all the same. */
+	if (ward_policy_grant_count(p) > 0) {
+		snprintf(err, errlen, "policy:%u: host paths are not taken from a request", lineno);
+		code = 400;
 	}
 out:
 	free(text);
@@ -159,7 +138,18 @@ int native_policy_check(const char *text, size_t len, const struct serve_config 
 		FAIL("policy is longer than %d bytes", POLICY_MAX);
 	if (strlen(text) != len)
 		FAIL("policy must not contain NUL");
-	/* The whole text first: libward's own message for a malformed line. */
+	/* Each line's first word, before libward reads any of it. */
+	unsigned no = 0;
+	for (size_t off = 0; off < len;) {
+		const char *s = text + off;
+		const char *nl = memchr(s, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - s) : len - off;
+		off += n + (nl ? 1 : 0);
+		int r = word_check(s, n, ++no, err, errlen);
+		if (r)
+			return r;
+	}
+	/* Then the whole text: libward's own message for a malformed line. */
 	ward_policy *p = NULL;
 	char *empty = NULL;
 	int code = 0;

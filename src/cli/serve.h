@@ -34,8 +34,6 @@ struct stage_limits {
 	uint64_t memory;	/* bytes */
 };
 
-#define POLICY_PATHS_MAX 16
-#define POLICY_PATH_LEN 256
 
 /* Plain values only: a request takes a copy (config_snapshot), so that a
  * reload (SIGHUP) never changes a request half way. */
@@ -58,8 +56,6 @@ struct serve_config {
 	char token_file[512];		/* "" = no authentication */
 	bool allow_policy;		/* /api/v1/run takes policy text */
 	/* Host path prefixes (resolved) a policy text's ro/rw may grant. */
-	char policy_paths[POLICY_PATHS_MAX][POLICY_PATH_LEN];
-	size_t n_policy_paths;
 };
 
 /* The token's buffer: its bytes and a NUL. */
