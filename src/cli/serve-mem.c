@@ -32,6 +32,7 @@ void *wipe_alloc(size_t len)
 		munmap(p, total);
 		return NULL;
 	}
+	/* analyzer: total is set (len + HEAD) above; gcc 12 loses it across mmap/madvise */
 	memcpy(p, &total, sizeof(total));
 	return p + HEAD;
 }

@@ -390,6 +390,7 @@ static int plan_channel_environment(struct plan *pl, const struct policy *p,
 			return -ENOMEM;
 		free(pl->env.v[i]);
 		pl->env.v[i] = path;
+		/* analyzer: path is pl->env's now (plan_free frees it); gcc 12 loses it */
 	}
 	return 0;
 }

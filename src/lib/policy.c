@@ -206,8 +206,13 @@ static int check_path_len(const char *path, struct err *e)
  * is a mistake worth hearing about. Returns a heap string in *ret. */
 static int box_path(const char *path, char **ret, struct err *e)
 {
-	if (!path || path[0] != '/')
-		return err_set(e, EINVAL, "path '%s' must be absolute", path ? path : "");
+	/* Each failure returns its own negative value, not err_set()'s:
+	 * gcc 12's analyzer cannot see that err_set() returns < 0 and would
+	 * take every caller's b for NULL after a 0 return. */
+	if (!path || path[0] != '/') {
+		err_set(e, EINVAL, "path '%s' must be absolute", path ? path : "");
+		return -EINVAL;
+	}
 	int r = check_path_len(path, e);
 	if (r < 0)
 		return r;
@@ -217,8 +222,10 @@ static int box_path(const char *path, char **ret, struct err *e)
 			c++;
 		size_t n = strcspn(c, "/");
 		if (n == 2 && c[0] == '.' && c[1] == '.') {
-			if (depth == 0)
-				return err_set(e, EINVAL, "path '%s' climbs above '/' with '..'", path);
+			if (depth == 0) {
+				err_set(e, EINVAL, "path '%s' climbs above '/' with '..'", path);
+				return -EINVAL;
+			}
 			depth--;
 		} else if (n > 0 && !(n == 1 && c[0] == '.')) {
 			depth++;
@@ -320,14 +327,18 @@ static int tmpfs_check(const char *host, const char *box, uint64_t size, char **
 static int grant_slot(struct policy *p, const char *b, struct grant **ret, struct err *e)
 {
 	for (size_t i = 0; i < p->n_grants; i++) {
+		/* analyzer: b is set: bind_check/tmpfs_check returned 0 (gcc 12 does not see that their err_set() paths return < 0) */
 		if (!strcmp(p->grants[i].box, b)) {
 			grant_clear(&p->grants[i]);
 			*ret = &p->grants[i];
 			return 0;
 		}
 	}
-	if (p->n_grants >= MAX_GRANTS)
-		return err_set(e, E2BIG, "too many grants (at most %d)", MAX_GRANTS);
+	if (p->n_grants >= MAX_GRANTS) {
+		/* -E2BIG, not err_set()'s value: see box_path */
+		err_set(e, E2BIG, "too many grants (at most %d)", MAX_GRANTS);
+		return -E2BIG;
+	}
 	if (p->n_grants == p->cap_grants) {
 		size_t cap = p->cap_grants ? p->cap_grants * 2 : 16;
 		struct grant *v = realloc(p->grants, cap * sizeof(*v));
@@ -461,20 +472,20 @@ int policy_add_env(struct policy *p, const char *spec, struct err *e)
 			       (int)(nlen > 256 ? 256 : nlen), spec, strlen(entry), MAX_ENV_LEN);
 
 	/* A later setting of the same name replaces the earlier one. */
-	for (size_t i = 0; i < p->env.n; i++) {
-		if (!strncmp(p->env.v[i], entry, nlen + 1)) {
-			if (env_pass_mark(p, spec, nlen, !eq) < 0)
-				return -ENOMEM;
-			free(p->env.v[i]);
-			p->env.v[i] = TAKE_PTR(entry);
-			return 0;
-		}
-	}
-	if (p->env.n >= MAX_ENV)
+	size_t i = 0;
+	while (i < p->env.n && strncmp(p->env.v[i], entry, nlen + 1))
+		i++;
+	if (i == p->env.n && p->env.n >= MAX_ENV)
 		return err_set(e, E2BIG, "too many environment variables (at most %d)", MAX_ENV);
 	if (env_pass_mark(p, spec, nlen, !eq) < 0)
 		return -ENOMEM;
-	return strv_push_take(&p->env, TAKE_PTR(entry));
+	if (i == p->env.n)
+		return strv_push_take(&p->env, TAKE_PTR(entry));
+	/* Swapped: the cleanup frees the earlier setting. */
+	char *earlier = p->env.v[i];
+	p->env.v[i] = entry;
+	entry = earlier;
+	return 0;
 }
 
 int policy_set_cwd(struct policy *p, const char *path, struct err *e)

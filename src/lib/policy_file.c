@@ -536,6 +536,7 @@ int policy_load_profile(struct policy *p, const char *profile, struct err *e)
 	int r = include_check(profile, &ctx, &pr, e);
 	if (r < 0)
 		return r;
+	/* analyzer: pr is set: include_check returned 0 (gcc 12 does not see that its err_set() paths return < 0) */
 	return parse_into(p, pr->name, NULL, NULL, 0, pr, e);
 }
 

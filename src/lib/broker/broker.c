@@ -139,6 +139,7 @@ static int open_files(struct broker *b, const struct vfile *files, size_t n, str
 	for (size_t i = 0; i < n; i++) {
 		b->files[i].memfd = -1;
 		b->n_files = i + 1;
+		/* analyzer: the copy is b's (n_files counts it): broker_free frees it */
 		if (!(b->files[i].box = strdup(files[i].box)))
 			return -ENOMEM;
 		int r = vfile_memfd(&files[i], e);

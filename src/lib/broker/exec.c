@@ -37,6 +37,7 @@ static int exec_id_add(struct broker *b, int fd)
  * interpreter, each resolved in the box as Landlock opened it. */
 static void exec_ids_build(struct broker *b, int fd)
 {
+	/* analyzer: built once (the first notification only, seen_first); broker_free frees it */
 	b->exec_ids = calloc(b->exec.n + 3, sizeof(*b->exec_ids));
 	if (!b->exec_ids)
 		return;
