@@ -638,6 +638,13 @@ static struct exit_record watch_program(const struct plan *pl, pid_t pid)
 		pid_t w = wait4(-1, &st, __WALL | WNOHANG, &ru);
 		if (w == pid) {
 			rec.status = st;
+			/* A program that failed right after a refused fork
+			 * may exit before the next sample: look once more
+			 * while what it started still runs (evidence only). */
+			bool failed = !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+			if (procs_limit && failed && !rec.procs_at_limit &&
+			    box_sample().tasks >= procs_limit)
+				rec.procs_at_limit = 1;
 			break;
 		}
 		if (w > 0)
