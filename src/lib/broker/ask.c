@@ -79,6 +79,13 @@ int broker_resolve_asked(struct req *q, bool empty_ok, uint64_t flags, char *nor
 		broker_continue(q);
 		return LEAVE_TO_KERNEL;
 	}
+	return broker_ask_fd_or_close(q, fd, norm);
+}
+
+/* broker_ask_fd() on a resolved fd (or an error, passed on): the fd, or
+ * the refusal with the fd closed. */
+int broker_ask_fd_or_close(struct req *q, int fd, const char *norm)
+{
 	if (fd < 0)
 		return fd;
 	int r = broker_ask_fd(q, fd, norm);

@@ -134,6 +134,7 @@ int broker_may_close(struct req *q, int fd, int mode, unsigned how);
 int broker_resolve_asked(struct req *q, bool empty_ok, uint64_t flags, char *norm, size_t cap);
 int broker_resolve_at(struct req *q, char *norm, size_t cap);
 int broker_ask_fd(struct req *q, int fd, const char *norm);
+int broker_ask_fd_or_close(struct req *q, int fd, const char *norm);
 int broker_ask_at(struct req *q, int pfd, const char *last, const char *norm);
 int broker_proc_check(struct req *q, const char *raw, const char *norm);
 

@@ -154,12 +154,7 @@ static int link_source(struct req *q, char *norm, size_t cap)
 		q->reason = "a link from /proc under ask rules";
 		return -EACCES;
 	}
-	if (fd < 0)
-		return fd;
-	int r = broker_ask_fd(q, fd, norm);
-	if (r < 0)
-		close(fd);
-	return r < 0 ? r : fd;
+	return broker_ask_fd_or_close(q, fd, norm);
 }
 
 /* link(old, new), linkat(od, old, nd, new, flags): a new name for a
