@@ -201,6 +201,14 @@ enum ward_cgroup {
 	WARD_CGROUP_REQUIRE = 2,
 };
 
+/* A file for the box (ward_options.files). */
+struct ward_file {
+	const char *path; /* box path: absolute, or relative to the working directory */
+	const void *data;
+	size_t len;
+	unsigned mode; /* permission bits, e.g. 0644 (no umask is applied) */
+};
+
 /* How to run: start from WARD_OPTIONS_INIT (or ward_options_init()),
  * which sets size, then set fields by name. Pass NULL for all defaults.
  *
@@ -237,6 +245,16 @@ struct ward_options {
 	 * access_userdata) is called for every file access it allowed. */
 	ward_access_observer on_access;
 	void *access_userdata;
+	/* Since 0.3 (libward.so.1 of version 0.3.0): the run's own variables
+	 * (NAME=VALUE, NULL-terminated; a name the policy also sets is the
+	 * run's) and files, which the box's program process writes before the
+	 * program starts: only onto the box's own tmpfs mounts (a box path
+	 * absolute or relative to the box's working directory; no "." or ".."
+	 * components; new files only; directories made as needed). The data is
+	 * copied: it need not outlive the call. */
+	char *const *env;
+	const struct ward_file *files;
+	size_t n_files;
 };
 #define WARD_OPTIONS_INIT                                                                  \
 	{.size = sizeof(struct ward_options), .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1}
@@ -273,6 +291,63 @@ WARD_API int ward_box_process(ward_box *b);
 WARD_API int ward_box_wait(ward_box *b, ward_result **ret_result);
 WARD_API int ward_box_kill(ward_box *b);
 WARD_API void ward_box_free(ward_box *b);
+
+/* Warm boxes. A pool keeps `boxes` boxes of one policy ready ahead of time:
+ * namespaces, mounts, limits, cgroup and capabilities done, the program's
+ * process waiting for its request just before Landlock, seccomp and
+ * execve. A request (ward_pool_run, ward_pool_spawn) takes one box, hands it
+ * its argv, ward_options.env, .files and stdio, and gets the same result
+ * as ward_run; the box serves exactly that one request and is destroyed
+ * after it, while a thread of the pool makes its replacement. When no box
+ * is ready, the request makes its own, as ward_run would.
+ *
+ * With a zygote (ward_pool_options.zygote, e.g. "python3"), each box is
+ * forked from an interpreter that was started outside any box with the
+ * modules of `preload` already imported; the request's process is
+ * confined like any box's (its own namespaces, cgroup or limits, Landlock,
+ * seccomp) before it runs a byte of the request. A request whose argv[0]
+ * is the zygote's interpreter (name or path) runs in the forked
+ * interpreter (`python3 FILE ARGS`, `python3 -c CODE ARGS`, `python3 -`
+ * reading stdin); any other program is executed as in a plain pool.
+ * Random state is reseeded in every request (libward(3), SECURITY.md).
+ *
+ * A pool's policy may not have read-write grants (-EINVAL): requests must
+ * not share a host directory. ward_options of a request may set only the
+ * stdio fields, capture_max, cancel, env and files (others: -EINVAL). A
+ * pool is safe to use from several threads; the policy must outlive it;
+ * every box spawned from a pool must be freed before the pool. */
+typedef struct ward_pool ward_pool;
+struct ward_pool_options {
+	size_t size;	/* sizeof(struct ward_pool_options), by WARD_POOL_OPTIONS_INIT */
+	unsigned boxes; /* how many to keep ready: 1 to 64 (0 = 2) */
+	enum ward_cgroup cgroup;
+	const char *zygote;	    /* NULL = none, or "python3" */
+	const char *const *preload; /* the zygote's modules to import, NULL-terminated */
+};
+#define WARD_POOL_OPTIONS_INIT {.size = sizeof(struct ward_pool_options), .boxes = 2}
+
+/* Makes the pool; its thread starts making the boxes at once. -EINVAL
+ * (why: for a policy, ward_policy_error), -ENOMEM, -E2BIG (as
+ * ward_options' size), or a zygote's start-up error (-ENOENT: no such
+ * interpreter). */
+WARD_API int ward_pool_new(const ward_policy *p, const struct ward_pool_options *opts,
+			   ward_pool **ret_pool);
+/* Waits until all its boxes are ready: 0, or -EIO when the policy cannot
+ * make a box here (why: ward_pool_error). */
+WARD_API int ward_pool_wait(ward_pool *pool);
+/* Why the pool last failed to make a box ("" if it never did). */
+WARD_API const char *ward_pool_error(const ward_pool *pool);
+/* How many boxes are ready now. */
+WARD_API unsigned ward_pool_ready(const ward_pool *pool);
+/* How many requests the pool served from a ready box, and how many made
+ * their own because none was ready. */
+WARD_API void ward_pool_stats(const ward_pool *pool, uint64_t *ret_warm, uint64_t *ret_cold);
+WARD_API int ward_pool_spawn(ward_pool *pool, char *const argv[], const struct ward_options *opts,
+			     ward_box **ret_box);
+WARD_API int ward_pool_run(ward_pool *pool, char *const argv[], const struct ward_options *opts,
+			   ward_result **ret_result);
+/* Destroys the ready boxes and stops the pool's thread and zygote. */
+WARD_API void ward_pool_free(ward_pool *pool);
 
 /* ---- results ---------------------------------------------------------- */
 
@@ -436,6 +511,10 @@ static inline void ward_result_freep(ward_result **r)
 	ward_result_free(*r);
 }
 
+static inline void ward_pool_freep(ward_pool **p)
+{
+	ward_pool_free(*p);
+}
 static inline void ward_box_freep(ward_box **b)
 {
 	ward_box_free(*b);

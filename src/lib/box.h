@@ -134,6 +134,8 @@ int ns_loopback_up(struct err *e);
 #define CHANNEL_BOX_FD 4
 /* The box's end of the broker socket, until it hands over the listener. */
 #define BROKER_BOX_FD 5
+/* A warm box's request socket, until the request has arrived. */
+#define REQUEST_BOX_FD 6
 
 #define BOX_UID 1000
 #define BOX_GID 1000

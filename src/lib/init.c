@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -16,6 +18,7 @@
 
 #include "broker.h"
 #include "launch.h"
+#include "request.h"
 
 /* ---- inside the box ------------------------------------------------ */
 
@@ -40,7 +43,7 @@ static const char *script_interpreter(const char *prog, char *buf, size_t len)
 }
 
 /* PATH search inside the box (execvpe would use the controller's PATH). */
-static int find_program(const struct plan *pl, const char *prog, char *out,
+static int find_program(char *const *envp, const char *prog, char *out,
 			size_t len, struct err *e)
 {
 	if (strchr(prog, '/')) {
@@ -53,9 +56,9 @@ static int find_program(const struct plan *pl, const char *prog, char *out,
 		return 0;
 	}
 	const char *path = "/usr/bin:/bin";
-	for (size_t i = 0; i < pl->env.n; i++)
-		if (!strncmp(pl->env.v[i], "PATH=", 5))
-			path = pl->env.v[i] + 5;
+	for (size_t i = 0; envp[i]; i++)
+		if (!strncmp(envp[i], "PATH=", 5))
+			path = envp[i] + 5;
 	bool saw_noexec = false;
 	for (const char *d = path; *d;) {
 		const char *end = strchrnul(d, ':');
@@ -92,35 +95,43 @@ static _no_asan_ int set_up_stdio(const struct plumbing *io, struct err *e)
 }
 
 /* Keeps only 0, 1, 2, the error pipe (close-on-exec) at 3, the
- * host-function channel at CHANNEL_BOX_FD (4) and the broker's socket at
- * BROKER_BOX_FD (5; sent and closed before execve). Both first go above
- * those numbers, so that moving one cannot close another. *efd follows the
- * error pipe as soon as it moves, so that a later failure still reaches
- * the controller. */
+ * host-function channel at CHANNEL_BOX_FD (4), the broker's socket at
+ * BROKER_BOX_FD (5; sent and closed before execve) and a warm box's request
+ * socket at REQUEST_BOX_FD (6; closed once the request is in). Each first
+ * goes above those numbers, so that moving one cannot close another; a
+ * number without its fd is closed. *efd follows the error pipe as soon as
+ * it moves, so that a later failure still reaches the controller. */
 static _no_asan_ int arrange_fds(const struct plumbing *io, int *efd, struct err *e)
 {
-	int cfd = -1, bfd = -1;
-	if ((io->chan[1] >= 0 && (cfd = fcntl(io->chan[1], F_DUPFD_CLOEXEC, 6)) < 0) ||
-	    (io->broker_fd >= 0 && (bfd = fcntl(io->broker_fd, F_DUPFD_CLOEXEC, 6)) < 0))
-		return err_errno(e, errno, "cannot move the channel or the broker's socket");
+	const struct {
+		int fd, at;
+		bool cloexec;
+	} keep[] = {{io->chan[1], CHANNEL_BOX_FD, false},
+		    {io->broker_fd, BROKER_BOX_FD, true},
+		    {io->req[1], REQUEST_BOX_FD, true}};
+	int high[ELEMENTSOF(keep)];
+	for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+		if ((high[i] = keep[i].fd) >= 0 &&
+		    (high[i] = fcntl(keep[i].fd, F_DUPFD_CLOEXEC, REQUEST_BOX_FD + 1)) < 0)
+			return err_errno(e, errno, "cannot move the box's sockets");
 	if (*efd != 3) {
 		if (dup3(*efd, 3, O_CLOEXEC) < 0)
 			return err_errno(e, errno, "cannot move the error pipe");
 		*efd = 3;
 	}
-	if (cfd >= 0 && dup2(cfd, CHANNEL_BOX_FD) < 0)
-		return err_errno(e, errno, "cannot move the channel");
-	if (bfd >= 0 && dup3(bfd, BROKER_BOX_FD, O_CLOEXEC) < 0)
-		return err_errno(e, errno, "cannot move the broker's socket");
-	if (bfd >= 0 && cfd < 0)
-		close(CHANNEL_BOX_FD); /* no channel: nothing may stay at 4 */
+	for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+		if (high[i] < 0)
+			close(keep[i].at); /* nothing may stay at its number */
+		else if (dup3(high[i], keep[i].at, keep[i].cloexec ? O_CLOEXEC : 0) < 0)
+			return err_errno(e, errno, "cannot move the box's sockets");
+	}
 #ifdef WARD_FAULT_HOOKS
 	/* Test builds only (tests/unit/test-faults): an inheritable copy of
 	 * the error pipe, as a missing O_CLOEXEC would leave one; the
 	 * close_range below must keep it from the program. */
 	(void)fcntl(*efd, F_DUPFD, 42);
 #endif
-	if (syscall(SYS_close_range, bfd >= 0 ? 6U : cfd >= 0 ? 5U : 4U, ~0U, 0) < 0)
+	if (syscall(SYS_close_range, REQUEST_BOX_FD + 1, ~0U, 0) < 0)
 		return err_errno(e, errno, "cannot close inherited file descriptors");
 	return 0;
 }
@@ -213,12 +224,166 @@ static _noreturn_ _no_asan_ void exec_failed(int efd, const char *prog, int er)
 		   (err_errno(&e, er, "cannot execute '%s'", prog), &e));
 }
 
+/* ---- a warm box's request (request.h) ---- */
+
+/* Anonymous memory for the program's process, which shares init's memory
+ * until execve and so must not allocate (box.h). */
+static _no_asan_ void *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Tells the controller the box is ready, then waits for the request: a
+ * memfd on REQUEST_BOX_FD, mapped and decoded. The controller closing the
+ * socket instead (a pool being freed) ends the box quietly. */
+static _no_asan_ int await_request(struct box_request *req, struct err *e)
+{
+	if (write(REQUEST_BOX_FD, "r", 1) != 1)
+		return err_errno(e, errno, "cannot tell the controller that the box is ready");
+	char byte;
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	ssize_t n;
+	while ((n = recvmsg(REQUEST_BOX_FD, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		_exit(EXIT_SETUP);
+	close(REQUEST_BOX_FD);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return err_set(e, EPROTO, "the request came without its data");
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > REQUEST_MAX_BYTES) {
+		close(fd);
+		return err_set(e, EPROTO, "the request's data is unusable");
+	}
+	void *buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	void *arena = map_anon(REQUEST_ARENA_BYTES);
+	if (buf == MAP_FAILED || !arena)
+		return err_errno(e, ENOMEM, "cannot map the request");
+	return request_decode(buf, (size_t)st.st_size, arena, REQUEST_ARENA_BYTES, req, e);
+}
+
+/* Opens (creating it when missing) the directory at name under dir, never
+ * through a symbolic link; closes dir. */
+static _no_asan_ int enter_dir(int dir, const char *name)
+{
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && mkdirat(dir, name, 0755) == 0)
+		fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int er = errno;
+	close(dir);
+	errno = er;
+	return fd;
+}
+
+/* Writes one request file: its directories made as needed, the file new
+ * (never an existing one, never through a link), and only on the box's own
+ * tmpfs, never into a host directory (a read-write grant is an overlay).
+ * The process has no capabilities any more: ordinary permissions decide. */
+static _no_asan_ int place_file(const struct request_file *f, struct err *e)
+{
+	char comp[REQUEST_MAX_NAME + 1];
+	int dir = open(f->path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *c = f->path;
+	for (;;) {
+		while (*c == '/')
+			c++;
+		const char *end = strchrnul(c, '/');
+		snprintf(comp, sizeof(comp), "%.*s", (int)(end - c), c);
+		if (!*end)
+			break;
+		if (dir < 0 || (dir = enter_dir(dir, comp)) < 0)
+			return err_errno(e, errno, "cannot make the directory of request file '%s'",
+					 f->path);
+		c = end;
+	}
+	struct statfs sfs;
+	if (dir < 0 || fstatfs(dir, &sfs) < 0)
+		return err_errno(e, errno, "cannot open the directory of request file '%s'", f->path);
+	if (sfs.f_type != TMPFS_MAGIC) {
+		close(dir);
+		return err_set(e, EROFS, "request file '%s' is not on one of the box's own tmpfs "
+					 "mounts", f->path);
+	}
+	int fd = openat(dir, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			f->mode & 0777);
+	close(dir);
+	if (fd < 0)
+		return err_errno(e, errno, "cannot create request file '%s'", f->path);
+	int r = f->len && write_all(fd, f->data, f->len) < 0 ? -1 : fchmod(fd, f->mode & 0777);
+	int er = errno;
+	close(fd);
+	if (r < 0)
+		return err_errno(e, er ? er : EIO, "cannot write request file '%s'", f->path);
+	return 0;
+}
+
+/* The policy's environment with the request's variables added (a name
+ * the request sets replaces the policy's), NULL-terminated. */
+static _no_asan_ char **merge_env(const struct strv *base, char *const *extra)
+{
+	size_t n_extra = 0;
+	while (extra && extra[n_extra])
+		n_extra++;
+	char **env = map_anon((base->n + n_extra + 1) * sizeof(char *));
+	if (!env)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < base->n; i++) {
+		size_t name = strchrnul(base->v[i], '=') - base->v[i];
+		bool replaced = false;
+		for (size_t j = 0; j < n_extra && !replaced; j++)
+			replaced = !strncmp(extra[j], base->v[i], name + 1);
+		if (!replaced)
+			env[n++] = base->v[i];
+	}
+	for (size_t j = 0; j < n_extra; j++)
+		env[n++] = extra[j];
+	env[n] = NULL;
+	return env;
+}
+
+/* What the program runs: the plan's, or a warm box's request. */
+struct program {
+	char *const *argv;
+	char *const *envp;
+};
+
+/* A warm box's program process, confined but for Landlock and seccomp:
+ * waits for the request, writes its files, and takes its arguments and
+ * environment. */
+static _no_asan_ int take_request(const struct plan *pl, struct program *prog, struct err *e)
+{
+	struct box_request req;
+	int r = await_request(&req, e);
+	for (size_t i = 0; r >= 0 && i < req.n_files; i++)
+		r = place_file(&req.files[i], e);
+	if (r < 0)
+		return r;
+	char **env = merge_env(&pl->env, req.env);
+	if (!env)
+		return err_errno(e, ENOMEM, "cannot map the request's environment");
+	*prog = (struct program){.argv = req.argv, .envp = env};
+	return 0;
+}
+
 /* The program's process: confine, then execve, one step per line. Never
  * returns. Runs on the stack box_init mmaps for it, hence _no_asan_. */
 static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct plumbing *io)
 {
 	struct err e = {{0}};
 	int efd = io->errp[1];
+	struct program run = {pl->argv, pl->env.v};
 	char prog[4096];
 	char *exec_paths[260];
 	char **exec_list;
@@ -226,20 +391,21 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 
 	if (new_session(&e) < 0 ||
 	    set_up_stdio(io, &e) < 0 ||
-	    arrange_fds(io, &efd, &e) < 0)
-		child_fail(efd, EXIT_SETUP, &e);
-	if ((r = find_program(pl, pl->argv[0], prog, sizeof(prog), &e)) < 0)
-		child_fail(efd, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
-	exec_list = list_exec_paths(pl, prog, exec_paths);
-	if (limits_apply_rlimits(&pl->lim, &e) < 0 ||
+	    arrange_fds(io, &efd, &e) < 0 ||
+	    limits_apply_rlimits(&pl->lim, &e) < 0 ||
 	    set_no_new_privs(&e) < 0 ||
 	    caps_drop_all(&e) < 0 ||
-	    landlock_apply(&pl->mp, exec_list, pl->net, pl->landlock_abi, &e) < 0 ||
+	    (pl->deferred && take_request(pl, &run, &e) < 0))
+		child_fail(efd, EXIT_SETUP, &e);
+	if ((r = find_program(run.envp, run.argv[0], prog, sizeof(prog), &e)) < 0)
+		child_fail(efd, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
+	exec_list = list_exec_paths(pl, prog, exec_paths);
+	if (landlock_apply(&pl->mp, exec_list, pl->net, pl->landlock_abi, &e) < 0 ||
 	    reset_signals(&e) < 0 ||
 	    apply_seccomp(pl, &e) < 0 ||
 	    hand_over_to_broker(pl, io, &e) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
-	execve(prog, pl->argv, pl->env.v);
+	execve(prog, run.argv, run.envp);
 	exec_failed(efd, prog, errno);
 }
 
@@ -384,7 +550,7 @@ static void close_other_fds(const struct plan *pl, const struct plumbing *io)
 	for (size_t i = 0; i < pl->mp.n; i++)
 		if (pl->mp.e[i].tree_fd > 2)
 			keep[n++] = pl->mp.e[i].tree_fd;
-	const int *pairs[] = {io->sync, io->status, io->errp, io->out, io->err, io->in, io->chan, io->disk};
+	const int *pairs[] = {io->sync, io->status, io->errp, io->out, io->err, io->in, io->chan, io->disk, io->req};
 	for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
 		for (int j = 0; j < 2; j++)
 			if (pairs[i][j] > 2)
@@ -419,7 +585,7 @@ static bool fd_kept(const struct plan *pl, const struct plumbing *io, int fd)
 	for (size_t i = 0; i < pl->mp.n; i++)
 		if (pl->mp.e[i].tree_fd == fd)
 			return true;
-	const int *pairs[] = {io->sync, io->status, io->errp, io->out, io->err, io->in, io->chan, io->disk};
+	const int *pairs[] = {io->sync, io->status, io->errp, io->out, io->err, io->in, io->chan, io->disk, io->req};
 	for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
 		if (pairs[i][0] == fd || pairs[i][1] == fd)
 			return true;
@@ -525,6 +691,8 @@ static void wait_for_go(const struct plumbing *io)
 		close(io->chan[0]);
 	if (io->disk[0] >= 0)
 		close(io->disk[0]);
+	if (io->req[0] >= 0)
+		close(io->req[0]);
 }
 
 #ifdef WARD_FAULT_HOOKS
@@ -609,6 +777,8 @@ static void close_program_ends(const struct plumbing *io)
 		close(io->stdin_direct);
 	if (io->chan[1] >= 0)
 		close(io->chan[1]);
+	if (io->req[1] >= 0)
+		close(io->req[1]);
 }
 
 /* Reaps promptly on SIGCHLD until the program exits. Without a cgroup,

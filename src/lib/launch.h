@@ -54,6 +54,10 @@ struct plan {
 	 * enforces are part of the plan (lim.*_by_cgroup). */
 	struct cgroup cg;
 	bool have_cg;
+	/* A warm box (pool.c): the program's process is started and confined
+	 * up to its capabilities, then waits for the request (request.h) on
+	 * the plumbing's req socket; argv is NULL until then. */
+	bool deferred;
 };
 
 /* What planning has to tell the user: it goes into the result (run.c's
@@ -74,6 +78,7 @@ struct plumbing {
 	int out[2], err[2], in[2]; /* the program's stdio (in: when pumped) */
 	int chan[2];	     /* host-function channel: [0] controller, [1] box */
 	int disk[2];	     /* the overlays' upper layers, box [1] -> controller [0] */
+	int req[2];	     /* a warm box's request (plan.deferred): [0] controller, [1] box */
 	int stdin_direct;    /* caller's stdin handed to the box as is, or -1 */
 	int broker_fd;	     /* the box's end of the broker socket, or -1 */
 };

@@ -30,6 +30,7 @@
 
 #include "broker.h"
 #include "launch.h"
+#include "request.h"
 
 struct box_run {
 	struct plan plan;
@@ -45,6 +46,7 @@ struct box_run {
 	uint64_t start_ns;
 	bool running; /* the box was started: there is something to reap */
 	bool done;
+	bool requested; /* a warm box: its request was sent (box_request) */
 };
 
 /* What the controller learns once the run is over (box_finish). */
@@ -79,6 +81,7 @@ static void plumbing_close(struct plumbing *io)
 	io->stdin_direct = -1;
 	close_pair(io->chan);
 	close_pair(io->disk);
+	close_pair(io->req);
 }
 
 /* After the run, in the controller: receives the upper layers and applies
@@ -160,12 +163,13 @@ static void pipe_guard_end(const sigset_t *old)
  * description of it: the box setting O_NONBLOCK on its fd 0 must not change
  * the caller's. Anything else (a tty, a file, a socket the box could write
  * to) goes through the controller's pump (in). */
-static int plumbing_open(struct plumbing *io, const struct run_options *o, size_t n_overlay,
+static int plumbing_open(struct plumbing *io, const struct run_options *o, const struct plan *pl,
 			 struct err *e)
 {
 	bool pump_stdin = true;
 	int r;
-	if (o->stdin_fd >= 0 && is_pipe(o->stdin_fd)) {
+	/* A warm box's stdin is the request's, not known yet: always pumped. */
+	if (!pl->deferred && o->stdin_fd >= 0 && is_pipe(o->stdin_fd)) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", o->stdin_fd);
 		io->stdin_direct = open(path, O_RDONLY | O_CLOEXEC);
@@ -176,7 +180,9 @@ static int plumbing_open(struct plumbing *io, const struct run_options *o, size_
 	    (r = make_pipe(io->err, true)) < 0 || (pump_stdin && (r = make_pipe(io->in, false)) < 0) ||
 	    (o->channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io->chan) < 0 &&
 	     (r = -errno) < 0) ||
-	    (n_overlay && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, io->disk) < 0 &&
+	    (pl->n_overlay && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, io->disk) < 0 &&
+	     (r = -errno) < 0) ||
+	    (pl->deferred && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, io->req) < 0 &&
 	     (r = -errno) < 0))
 		return err_errno(e, -r, "cannot create pipes");
 	if (pump_stdin)
@@ -267,7 +273,7 @@ static void let_go(struct box_run *b)
 	(void)write_all(io->sync[1], "x", 1);
 	b->running = true;
 	int *box_ends[] = {&io->status[1], &io->errp[1], &io->out[1], &io->err[1],
-			   &io->in[0], &io->chan[1]};
+			   &io->in[0], &io->chan[1], &io->req[1]};
 	for (size_t i = 0; i < ELEMENTSOF(box_ends); i++)
 		if (*box_ends[i] >= 0) {
 			close(*box_ends[i]);
@@ -409,19 +415,17 @@ static void box_abandon(struct box_run *b, int r)
 	b->done = true;
 }
 
-int box_start(const struct policy *p, char *const argv[],
-	      const struct run_options *o, struct run_result *ret,
-	      struct box_run **ret_run)
+/* A new run, mapped, not calloc'd: the stdin pump's 64 KiB buffer is part
+ * of it, and only the pages written are faulted in (a first write to a
+ * page costs 14 µs here, bench/README.md); the memory is zero. NULL when
+ * out of memory. */
+static struct box_run *run_new(const struct policy *p, char *const argv[],
+			       const struct run_options *o, struct run_result *ret)
 {
-	if (!p || !argv || !argv[0] || !argv[0][0] || !o || !ret || !ret_run)
-		return -EINVAL;
-	/* Mapped, not calloc'd: the stdin pump's 64 KiB buffer is part of
-	 * it, and only the pages written are faulted in (a first write to a
-	 * page costs 14 µs here, bench/README.md); the memory is zero. */
 	struct box_run *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b == MAP_FAILED)
-		return -ENOMEM;
+		return NULL;
 	bool root = geteuid() == 0;
 	b->o = *o;
 	b->ret = ret;
@@ -435,20 +439,25 @@ int box_start(const struct policy *p, char *const argv[],
 		.root = root,
 		.host_uid = root ? NOBODY_UID : geteuid(),
 		.host_gid = root ? NOBODY_GID : getegid(),
+		.deferred = !argv,
 	};
 	b->io = (struct plumbing){
 		.sync = {-1, -1}, .status = {-1, -1}, .errp = {-1, -1}, .out = {-1, -1},
 		.err = {-1, -1}, .in = {-1, -1}, .chan = {-1, -1}, .disk = {-1, -1},
-		.stdin_direct = -1, .broker_fd = -1,
+		.req = {-1, -1}, .stdin_direct = -1, .broker_fd = -1,
 	};
 	b->s.in_dst = -1; /* (the rest of the supervisor is zero already) */
 	b->s.ch.fd = -1;
+	return b;
+}
+
+/* The launch sequence, one step per line: the plan, the plumbing, the box
+ * (clone ... go). */
+static int box_launch(struct box_run *b, const struct policy *p, const struct run_options *o)
+{
 	struct plan *pl = &b->plan;
 	struct err *e = &b->setup_error;
 	int r;
-
-	/* The launch sequence, one step per line: the plan, the plumbing,
-	 * the box (clone ... go), then the supervisor takes over. */
 	if ((r = plan_limits(pl, &b->notes, p)) < 0 ||
 	    (r = plan_cgroup(pl, &b->notes, p, o, e)) < 0 ||
 	    (r = plan_filesystem(pl, &b->notes, p, o, e)) < 0 ||
@@ -457,15 +466,138 @@ int box_start(const struct policy *p, char *const argv[],
 	    (r = plan_exec(pl, p, e)) < 0 ||
 	    (r = open_broker(b, p, o, e)) < 0 ||
 	    (r = plan_landlock(pl, e)) < 0 ||
-	    (r = plumbing_open(&b->io, o, pl->n_overlay, e)) < 0 ||
+	    (r = plumbing_open(&b->io, o, pl, e)) < 0 ||
 	    (r = box_spawn(b, e)) < 0)
+		return r;
+	return 0;
+}
+
+int box_start(const struct policy *p, char *const argv[],
+	      const struct run_options *o, struct run_result *ret,
+	      struct box_run **ret_run)
+{
+	if (!p || !argv || !argv[0] || !argv[0][0] || !o || !ret || !ret_run)
+		return -EINVAL;
+	struct box_run *b = run_new(p, argv, o, ret);
+	if (!b)
+		return -ENOMEM;
+	int r = box_launch(b, p, o);
+	if (r < 0)
 		box_abandon(b, r);
 	else
-		supervise_begin(&b->s, &b->io, pl, o, b->pidfd, b->start_ns);
+		supervise_begin(&b->s, &b->io, &b->plan, o, b->pidfd, b->start_ns);
 	if (!b->done)
 		result_assemble(b, NULL);
 	*ret_run = b;
 	return 0;
+}
+
+/* ---- warm boxes (pool.c) ---- */
+
+int box_prepare(const struct policy *p, const struct run_options *o,
+		struct run_result *ret, struct box_run **ret_run)
+{
+	if (!p || !o || !ret || !ret_run)
+		return -EINVAL;
+	struct box_run *b = run_new(p, NULL, o, ret);
+	if (!b)
+		return -ENOMEM;
+	int r = box_launch(b, p, o);
+	if (r < 0)
+		box_abandon(b, r);
+	*ret_run = b;
+	return 0;
+}
+
+int box_ready_fd(const struct box_run *b)
+{
+	return b->done || b->requested ? -1 : b->io.req[0];
+}
+
+/* The box failed before it was ready: kill and reap what is left, and the
+ * run is done with the setup error in its result. */
+static void prepare_failed(struct box_run *b, const struct err *why)
+{
+	b->setup_error = *why;
+	kill_unstarted(b);
+	b->running = false;
+	result_assemble(b, NULL);
+	box_release(b);
+	b->done = true;
+}
+
+int box_ready(struct box_run *b, int timeout_ms)
+{
+	if (b->done)
+		return -EIO;
+	if (b->requested)
+		return -EINVAL;
+	struct pollfd pf[] = {{b->io.req[0], POLLIN, 0}, {b->io.errp[0], POLLIN, 0}};
+	int n = poll(pf, ELEMENTSOF(pf), timeout_ms);
+	if (n == 0 || (n < 0 && errno == EINTR))
+		return 0;
+	struct err e = {{0}};
+	char c = 0;
+	if (pf[0].revents & POLLIN && read(b->io.req[0], &c, 1) == 1 && c == 'r')
+		return 1;
+	struct child_error ce = {0};
+	if (read(b->io.errp[0], &ce, sizeof(ce)) >= (ssize_t)sizeof(int))
+		snprintf(e.msg, sizeof(e.msg), "%.*s", (int)sizeof(ce.msg) - 1, ce.msg);
+	else
+		err_set(&e, EIO, "the box exited while it was being prepared");
+	prepare_failed(b, &e);
+	return -EIO;
+}
+
+/* Hands the request's memfd to the box's program process. */
+static int send_request(int sock, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {0};
+	struct iovec iov = {"q", 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -(errno ? errno : EIO);
+}
+
+int box_request(struct box_run *b, int req_fd, const struct run_options *o,
+		struct run_result *ret)
+{
+	if (!b || req_fd < 0 || !o || !ret || b->done || b->requested || !b->plan.deferred)
+		return -EINVAL;
+	int r = send_request(b->io.req[0], req_fd);
+	if (r < 0)
+		return r;
+	close(b->io.req[0]);
+	b->io.req[0] = -1;
+	b->requested = true;
+	b->ret = ret;
+	b->o.stdin_fd = o->stdin_fd;
+	b->o.stdout_fd = o->stdout_fd;
+	b->o.stderr_fd = o->stderr_fd;
+	b->o.cancel = o->cancel;
+	b->start_ns = now_ns();
+	supervise_begin(&b->s, &b->io, &b->plan, &b->o, b->pidfd, b->start_ns);
+	result_assemble(b, NULL);
+	return 0;
+}
+
+void box_discard(struct box_run *b)
+{
+	if (!b)
+		return;
+	if (b->running && !b->done) {
+		kill_unstarted(b);
+		box_release(b);
+	}
+	munmap(b, sizeof(*b));
 }
 
 static int step(struct box_run *b, int timeout_ms)

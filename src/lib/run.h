@@ -80,3 +80,21 @@ size_t box_wait_set(struct box_run *b, struct pollfd *pf, size_t cap,
 void box_kill(struct box_run *b);
 void box_finish(struct box_run *b);
 
+
+/* Warm boxes (pool.c): a box built ahead of time from p, whose program's
+ * process waits (confined but for Landlock and seccomp) for its request.
+ * box_prepare starts it (or records a setup error in ret and returns a run
+ * that is done); the box is ready once box_ready returns 1 (0: not yet,
+ * -EIO: it failed, the reason in the run's result); box_ready_fd is the fd
+ * that becomes readable then. box_request hands it the request and the
+ * request's stdio (o's stdin_fd, stdout_fd, stderr_fd and cancel) and
+ * starts the run's clock: from then on it is an ordinary run (box_step,
+ * box_finish), whose result goes to ret. A box never requested goes with
+ * box_discard. */
+int box_prepare(const struct policy *p, const struct run_options *o,
+		struct run_result *ret, struct box_run **ret_run);
+int box_ready_fd(const struct box_run *b);
+int box_ready(struct box_run *b, int timeout_ms);
+int box_request(struct box_run *b, int req_fd, const struct run_options *o,
+		struct run_result *ret);
+void box_discard(struct box_run *b);

@@ -12,6 +12,7 @@
 #include <sys/timerfd.h>
 
 #include "ward_internal.h"
+#include "request.h"
 
 #include "config.h"
 
@@ -52,6 +53,19 @@ static int dispatch(void *ctx, const char *fn, json_t *args, json_t **ret_result
 	return -ENOENT;
 }
 /* ---- running --------------------------------------------------------- */
+
+void policy_run_options(const ward_policy *p, struct channel_config *chan, struct run_options *o)
+{
+	if (p->n_fns) {
+		*chan = (struct channel_config){.lim = p->lim, .dispatch = dispatch, .ctx = (void *)p};
+		o->channel = chan;
+		o->client_dir = p->client_dir ? p->client_dir : WARD_CLIENT_DIR;
+	}
+	if (p->ask) {
+		o->ask = ask_handler;
+		o->ask_ctx = (void *)p;
+	}
+}
 
 static int front_end_options(const struct ward_options *opts, ward_box *b, struct run_options *o);
 
@@ -179,8 +193,54 @@ static void box_watch(ward_box *b)
 	timerfd_settime(b->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct ward_options *opts,
-			ward_box **ret_box)
+/* The run's request for a warm box (the pool's, or a fresh one when the
+ * options carry variables or files), encoded: a memfd, or -errno. */
+static int encode_request(char *const argv[], const struct ward_options *opts)
+{
+	struct request_file files[REQUEST_MAX_FILES];
+	if (opts->n_files > REQUEST_MAX_FILES)
+		return -E2BIG;
+	if (opts->n_files && !opts->files)
+		return -EINVAL;
+	for (size_t i = 0; i < opts->n_files; i++)
+		files[i] = (struct request_file){.path = opts->files[i].path,
+						 .data = opts->files[i].data,
+						 .len = opts->files[i].len,
+						 .mode = opts->files[i].mode};
+	struct box_request req = {.argv = argv, .env = opts->env, .files = files,
+				  .n_files = opts->n_files};
+	struct err e = {{0}};
+	return request_encode(&req, &e);
+}
+
+/* A fresh box that takes its program as a request: prepared, waited for,
+ * handed the request. A box that could not be built is a run that is done,
+ * with the setup error in ret. */
+static int start_with_request(const struct policy *p, const struct run_options *o, int req_fd,
+			      struct run_result *ret, struct box_run **ret_run)
+{
+	/* A box that dies between ready and request (killed from outside)
+	 * gets one successor. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct box_run *run;
+		int r = box_prepare(p, o, ret, &run);
+		if (r < 0)
+			return r;
+		while ((r = box_ready(run, -1)) == 0)
+			;
+		if (r != 1 || box_request(run, req_fd, o, ret) == 0) {
+			*ret_run = run; /* ready and requested, or done with the setup error */
+			return 0;
+		}
+		box_discard(run);
+	}
+	return -EIO;
+}
+
+/* ward_spawn, and ward_pool_spawn (pool non-NULL): the box from the pool,
+ * or fresh. */
+int spawn_box(const ward_policy *p, char *const argv[], const struct ward_options *opts,
+	      ward_pool *pool, ward_box **ret_box)
 {
 	if (!p || !argv || !argv[0] || !argv[0][0] || !ret_box)
 		return -EINVAL;
@@ -192,6 +252,14 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 	if (opts->stdin_fd < -1 || opts->stdout_fd < -1 || opts->stderr_fd < -1 ||
 	    (!opts->stdin_data && opts->stdin_len))
 		return -EINVAL;
+	if (pool && (opts->cgroup || opts->expose_cwd || opts->exit_after || opts->on_access))
+		return -EINVAL;
+	_cleanup_close_ int req_fd = -1;
+	if (pool || opts->env || opts->n_files) {
+		req_fd = encode_request(argv, opts);
+		if (req_fd < 0)
+			return req_fd;
+	}
 	ward_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
@@ -233,16 +301,7 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 			goto fail;
 		o.stderr_fd = b->err_fd;
 	}
-	if (p->n_fns) {
-		b->chan = (struct channel_config){
-			.lim = p->lim, .dispatch = dispatch, .ctx = (void *)p};
-		o.channel = &b->chan;
-		o.client_dir = p->client_dir ? p->client_dir : WARD_CLIENT_DIR;
-	}
-	if (p->ask) {
-		o.ask = ask_handler;
-		o.ask_ctx = (void *)p;
-	}
+	policy_run_options(p, &b->chan, &o);
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (b->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
 		r = -errno;
@@ -253,7 +312,12 @@ WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct w
 		r = -errno;
 		goto fail;
 	}
-	r = box_start(p->core, b->argv.v, &o, &b->res->r, &b->run);
+	if (pool)
+		r = pool_start(pool, &o, req_fd, &b->res->r, &b->run);
+	else if (req_fd >= 0)
+		r = start_with_request(p->core, &o, req_fd, &b->res->r, &b->run);
+	else
+		r = box_start(p->core, b->argv.v, &o, &b->res->r, &b->run);
 	if (r < 0)
 		goto fail;
 	box_watch(b);
@@ -264,6 +328,12 @@ fail:
 	free(b->res);
 	free(b);
 	return r;
+}
+
+WARD_API int ward_spawn(const ward_policy *p, char *const argv[], const struct ward_options *opts,
+			ward_box **ret_box)
+{
+	return spawn_box(p, argv, opts, NULL, ret_box);
 }
 
 WARD_API int ward_box_fd(const ward_box *b)

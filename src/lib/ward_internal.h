@@ -55,3 +55,19 @@ struct ward_box {
 	ward_access_observer on_access;
 	void *access_userdata;
 };
+
+/* ward_box.c: ward_spawn, and ward_pool_spawn when pool is non-NULL. */
+int spawn_box(const ward_policy *p, char *const argv[], const struct ward_options *opts,
+	      ward_pool *pool, ward_box **ret_box);
+
+/* pool.c: the run of a request (req_fd: request_encode's memfd) in one of
+ * the pool's ready boxes, or in a box made for it when none is ready; o
+ * holds the request's stdio. As box_start: a box that cannot be made is a
+ * run that is done, with the setup error in ret. */
+int pool_start(ward_pool *pool, const struct run_options *o, int req_fd,
+	       struct run_result *ret, struct box_run **ret_run);
+
+/* What the policy adds to a run's options: its host functions' channel
+ * (configured in *chan, which must live as long as the run) and its ask
+ * handler. */
+void policy_run_options(const ward_policy *p, struct channel_config *chan, struct run_options *o);

@@ -1,0 +1,307 @@
+/* pool.c — warm boxes (include/ward.h: ward_pool_*): boxes of one policy
+ * made ahead of time by the pool's thread, each waiting for one request
+ * (run.c: box_prepare, box_ready, box_request), and replaced after it.
+ *
+ * One mutex guards the list of ready boxes; the thread makes a box while
+ * the list is short, outside the lock, and sleeps on `need` otherwise. A
+ * request takes the oldest ready box; with none ready it makes its own
+ * (a pool never makes a request wait for another's box). Every box is
+ * made by the pool's thread or by the requesting thread itself, and its
+ * init dies with the thread that made it (PR_SET_PDEATHSIG): the pool's
+ * thread lives until ward_pool_free. */
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "ward_internal.h"
+#include "zygote.h"
+
+/* A box made ahead of time; scratch holds its result (its setup error)
+ * until a request hands it the caller's. */
+struct warm {
+	struct box_run *run;
+	struct run_result scratch;
+};
+
+#define MAX_BOXES 64
+
+struct ward_pool {
+	const ward_policy *p;
+	struct run_options o; /* how the boxes are made (no stdio yet) */
+	struct channel_config chan;
+	struct zygote *zygote; /* NULL: boxes exec the request's program */
+	unsigned want;
+	pthread_mutex_t mu;
+	pthread_cond_t need;  /* the thread: the list is short, or stop */
+	pthread_cond_t ready; /* ward_pool_wait: a box is ready, or failed */
+	struct warm *boxes[MAX_BOXES];
+	unsigned n_ready;
+	int wake; /* eventfd: interrupts the thread's wait for a box */
+	bool stop, thread_started;
+	pthread_t thread;
+	uint64_t warm_served, cold_served, failures;
+	char error[sizeof(((struct err *)0)->msg)];
+};
+
+/* Makes one box and waits until it is ready; NULL when it cannot be made
+ * (the reason in pool->error) or the pool stops meanwhile. */
+static struct warm *warm_make(ward_pool *pool)
+{
+	struct warm *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	int r = pool->zygote ? zygote_prepare(pool->zygote, &pool->o, &w->scratch, &w->run)
+			     : box_prepare(pool->p->core, &pool->o, &w->scratch, &w->run);
+	while (r == 0) {
+		struct pollfd pf[] = {{box_ready_fd(w->run), POLLIN, 0}, {pool->wake, POLLIN, 0}};
+		if ((r = box_ready(w->run, 0)) != 0)
+			break;
+		(void)poll(pf, ELEMENTSOF(pf), 1000);
+		if (pf[1].revents & POLLIN && __atomic_load_n(&pool->stop, __ATOMIC_ACQUIRE)) {
+			box_discard(w->run);
+			free(w);
+			return NULL;
+		}
+	}
+	if (r == 1)
+		return w;
+	pthread_mutex_lock(&pool->mu);
+	snprintf(pool->error, sizeof(pool->error), "%s",
+		 w->scratch.error.msg[0] ? w->scratch.error.msg : "cannot make a box");
+	pool->failures++;
+	pthread_cond_broadcast(&pool->ready);
+	pthread_mutex_unlock(&pool->mu);
+	if (r == 0 || r == -EIO)
+		box_discard(w->run);
+	free(w);
+	return NULL;
+}
+
+static void *pool_thread(void *arg)
+{
+	ward_pool *pool = arg;
+	pthread_mutex_lock(&pool->mu);
+	while (!pool->stop) {
+		if (pool->n_ready >= pool->want) {
+			pthread_cond_wait(&pool->need, &pool->mu);
+			continue;
+		}
+		uint64_t failures = pool->failures;
+		pthread_mutex_unlock(&pool->mu);
+		struct warm *w = warm_make(pool);
+		pthread_mutex_lock(&pool->mu);
+		if (w && !pool->stop) {
+			pool->boxes[pool->n_ready++] = w;
+			pthread_cond_broadcast(&pool->ready);
+		} else if (w) {
+			box_discard(w->run);
+			free(w);
+		} else if (pool->failures != failures && !pool->stop) {
+			/* The policy cannot make a box now (a full disk, a
+			 * process limit): try again in a second. */
+			struct timespec t;
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_sec += 1;
+			pthread_cond_timedwait(&pool->need, &pool->mu, &t);
+		}
+	}
+	pthread_mutex_unlock(&pool->mu);
+	return NULL;
+}
+
+/* The policy's fitness for a pool: requests must not share a host
+ * directory, so no read-write grant. */
+static bool policy_poolable(const ward_policy *p)
+{
+	for (size_t i = 0; i < p->core->n_grants; i++)
+		if (p->core->grants[i].kind == GRANT_RW)
+			return false;
+	return true;
+}
+
+#define MAX_POOL_OPTIONS_SIZE 4096
+
+WARD_API int ward_pool_new(const ward_policy *p, const struct ward_pool_options *opts,
+			   ward_pool **ret_pool)
+{
+	struct ward_pool_options o = WARD_POOL_OPTIONS_INIT;
+	if (!p || !ret_pool || (opts && opts->size < sizeof(size_t) * 2))
+		return -EINVAL;
+	if (opts) {
+		if (opts->size > MAX_POOL_OPTIONS_SIZE)
+			return -E2BIG;
+		for (size_t i = sizeof(o); i < opts->size; i++)
+			if (((const unsigned char *)opts)[i])
+				return -E2BIG;
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	}
+	if (!o.boxes)
+		o.boxes = 2;
+	if (o.boxes > MAX_BOXES || (unsigned)o.cgroup > WARD_CGROUP_REQUIRE || !policy_poolable(p))
+		return -EINVAL;
+	ward_pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	pool->p = p;
+	pool->want = o.boxes;
+	pool->o = (struct run_options){.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				       .cgroup_mode = (int)o.cgroup};
+	policy_run_options(p, &pool->chan, &pool->o);
+	pthread_mutex_init(&pool->mu, NULL);
+	pthread_cond_init(&pool->need, NULL);
+	pthread_cond_init(&pool->ready, NULL);
+	int r = 0;
+	if ((pool->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		r = -errno;
+	if (r == 0 && o.zygote)
+		r = zygote_new(p, o.zygote, o.preload, &pool->zygote);
+	if (r == 0 && (r = -pthread_create(&pool->thread, NULL, pool_thread, pool)) == 0)
+		pool->thread_started = true;
+	if (r < 0) {
+		ward_pool_free(pool);
+		return r;
+	}
+	*ret_pool = pool;
+	return 0;
+}
+
+WARD_API int ward_pool_wait(ward_pool *pool)
+{
+	if (!pool)
+		return -EINVAL;
+	pthread_mutex_lock(&pool->mu);
+	uint64_t failures = pool->failures;
+	while (pool->n_ready < pool->want && pool->failures == failures)
+		pthread_cond_wait(&pool->ready, &pool->mu);
+	int r = pool->n_ready >= pool->want ? 0 : -EIO;
+	pthread_mutex_unlock(&pool->mu);
+	return r;
+}
+
+WARD_API const char *ward_pool_error(const ward_pool *pool)
+{
+	return pool ? pool->error : "";
+}
+
+WARD_API unsigned ward_pool_ready(const ward_pool *pool)
+{
+	if (!pool)
+		return 0;
+	pthread_mutex_lock((pthread_mutex_t *)&pool->mu);
+	unsigned n = pool->n_ready;
+	pthread_mutex_unlock((pthread_mutex_t *)&pool->mu);
+	return n;
+}
+
+WARD_API void ward_pool_stats(const ward_pool *pool, uint64_t *ret_warm, uint64_t *ret_cold)
+{
+	if (!pool)
+		return;
+	pthread_mutex_lock((pthread_mutex_t *)&pool->mu);
+	if (ret_warm)
+		*ret_warm = pool->warm_served;
+	if (ret_cold)
+		*ret_cold = pool->cold_served;
+	pthread_mutex_unlock((pthread_mutex_t *)&pool->mu);
+}
+
+/* The oldest ready box, or NULL; the thread is told to replace it. */
+static struct warm *take_ready(ward_pool *pool)
+{
+	pthread_mutex_lock(&pool->mu);
+	struct warm *w = NULL;
+	if (pool->n_ready) {
+		w = pool->boxes[0];
+		memmove(pool->boxes, pool->boxes + 1, --pool->n_ready * sizeof(pool->boxes[0]));
+		pthread_cond_signal(&pool->need);
+	}
+	pthread_mutex_unlock(&pool->mu);
+	return w;
+}
+
+int pool_start(ward_pool *pool, const struct run_options *o, int req_fd,
+	       struct run_result *ret, struct box_run **ret_run)
+{
+	/* A ready box that died meanwhile (killed from outside) is dropped
+	 * and the next one tried. */
+	struct warm *w;
+	while ((w = take_ready(pool))) {
+		struct box_run *run = w->run;
+		free(w);
+		if (box_request(run, req_fd, o, ret) == 0) {
+			*ret_run = run;
+			pthread_mutex_lock(&pool->mu);
+			pool->warm_served++;
+			pthread_mutex_unlock(&pool->mu);
+			return 0;
+		}
+		box_discard(run);
+	}
+	/* None ready: a box of our own, made on this thread. */
+	struct warm own = {0};
+	int r = pool->zygote ? zygote_prepare(pool->zygote, &pool->o, ret, &own.run)
+			     : box_prepare(pool->p->core, &pool->o, ret, &own.run);
+	if (r < 0)
+		return r;
+	while ((r = box_ready(own.run, -1)) == 0)
+		;
+	if (r == 1 && (r = box_request(own.run, req_fd, o, ret)) < 0) {
+		box_discard(own.run);
+		return r;
+	}
+	pthread_mutex_lock(&pool->mu);
+	pool->cold_served++;
+	pthread_mutex_unlock(&pool->mu);
+	*ret_run = own.run;
+	return 0;
+}
+
+WARD_API int ward_pool_spawn(ward_pool *pool, char *const argv[], const struct ward_options *opts,
+			     ward_box **ret_box)
+{
+	if (!pool)
+		return -EINVAL;
+	return spawn_box(pool->p, argv, opts, pool, ret_box);
+}
+
+WARD_API int ward_pool_run(ward_pool *pool, char *const argv[], const struct ward_options *opts,
+			   ward_result **ret_result)
+{
+	if (!pool || !ret_result)
+		return -EINVAL;
+	ward_box *b;
+	int r = ward_pool_spawn(pool, argv, opts, &b);
+	if (r < 0)
+		return r;
+	r = ward_box_wait(b, ret_result);
+	ward_box_free(b);
+	return r;
+}
+
+WARD_API void ward_pool_free(ward_pool *pool)
+{
+	if (!pool)
+		return;
+	if (pool->thread_started) {
+		pthread_mutex_lock(&pool->mu);
+		__atomic_store_n(&pool->stop, true, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&pool->need);
+		pthread_mutex_unlock(&pool->mu);
+		uint64_t one = 1;
+		(void)!write(pool->wake, &one, sizeof(one));
+		pthread_join(pool->thread, NULL);
+	}
+	for (unsigned i = 0; i < pool->n_ready; i++) {
+		box_discard(pool->boxes[i]->run);
+		free(pool->boxes[i]);
+	}
+	zygote_free(pool->zygote);
+	if (pool->wake >= 0)
+		close(pool->wake);
+	pthread_cond_destroy(&pool->ready);
+	pthread_cond_destroy(&pool->need);
+	pthread_mutex_destroy(&pool->mu);
+	free(pool);
+}
