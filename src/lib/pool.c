@@ -154,16 +154,6 @@ static void *pool_thread(void *arg)
 	return NULL;
 }
 
-/* The policy's fitness for a pool: requests must not share a host
- * directory, so no read-write grant. */
-static bool policy_poolable(const ward_policy *p)
-{
-	for (size_t i = 0; i < p->core->n_grants; i++)
-		if (p->core->grants[i].kind == GRANT_RW)
-			return false;
-	return true;
-}
-
 #define MAX_POOL_OPTIONS_SIZE 4096
 
 static int copy_zygote_options(ward_pool *pool, const struct ward_pool_options *o)
@@ -198,7 +188,7 @@ WARD_API int ward_pool_new(const ward_policy *p, const struct ward_pool_options 
 	}
 	if (!o.boxes)
 		o.boxes = 2;
-	if (o.boxes > MAX_BOXES || (unsigned)o.cgroup > WARD_CGROUP_REQUIRE || !policy_poolable(p))
+	if (o.boxes > MAX_BOXES || (unsigned)o.cgroup > WARD_CGROUP_REQUIRE)
 		return -EINVAL;
 	ward_pool *pool = calloc(1, sizeof(*pool));
 	if (!pool)

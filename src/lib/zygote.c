@@ -137,7 +137,7 @@ struct hello {
 /* Which fds a spawn message carries, in this order. */
 enum {
 	FD_SYNC, FD_STATUS, FD_ERRP, FD_OUT, FD_ERR, FD_IN, FD_REQ, FD_CHAN, FD_BROKER,
-	FD_CG0, FD_CG1, N_SPAWN_FDS
+	FD_DISK, FD_CG0, FD_CG1, N_SPAWN_FDS
 };
 
 struct spawn {
@@ -440,6 +440,7 @@ static pid_t zygote_clone(void *ctx, const struct plan *pl, const struct plumbin
 		[FD_SYNC] = io->sync[0], [FD_STATUS] = io->status[1], [FD_ERRP] = io->errp[1],
 		[FD_OUT] = io->out[1], [FD_ERR] = io->err[1], [FD_IN] = io->in[0],
 		[FD_REQ] = io->req[1], [FD_CHAN] = io->chan[1], [FD_BROKER] = io->broker_fd,
+		[FD_DISK] = io->disk[1],
 		[FD_CG0] = s.cg_version == 2 ? pl->cg.v2_fd : s.cg_version == 1 ? pl->cg.v1_tasks[0] : -1,
 		[FD_CG1] = s.cg_version == 1 ? pl->cg.v1_tasks[1] : -1,
 	};
@@ -597,7 +598,7 @@ static pid_t zygote_spawn(const struct spawn *s, const int *fd, int *ret_pidfd, 
 	struct plumbing io = {
 		.sync = {fd[FD_SYNC], -1}, .status = {-1, fd[FD_STATUS]}, .errp = {-1, fd[FD_ERRP]},
 		.out = {-1, fd[FD_OUT]}, .err = {-1, fd[FD_ERR]}, .in = {fd[FD_IN], -1},
-		.chan = {-1, fd[FD_CHAN]}, .disk = {-1, -1}, .req = {-1, fd[FD_REQ]},
+		.chan = {-1, fd[FD_CHAN]}, .disk = {-1, fd[FD_DISK]}, .req = {-1, fd[FD_REQ]},
 		.stdin_direct = -1, .broker_fd = fd[FD_BROKER],
 	};
 	pid_t pid = -1;

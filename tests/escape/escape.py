@@ -357,6 +357,15 @@ class Host:
         self.ward_bin = b + "/ward/ward"
         shutil.copy2(opts.ward, self.ward_bin)
         self.ward_hash = sha256(self.ward_bin)
+        # --warm: ward-dyn finds libward at $ORIGIN/../lib, copied here too
+        # (and checked like the binary: a zygote loads it).
+        self.libward = None
+        if opts.libward:
+            os.makedirs(b + "/lib", exist_ok=True)
+            name = os.path.basename(opts.libward)  # libward.so.1.0.0: the soname's name
+            self.libward = b + "/lib/" + name[:name.index(".so.") + 5]
+            shutil.copy2(opts.libward, self.libward)
+            self.libward_hash = sha256(self.libward)
         self.orig_ward_hash = sha256(opts.ward)
         if self.root:
             for dirpath, dirnames, filenames in os.walk(b):
@@ -415,7 +424,9 @@ class Host:
     # ---- running ------------------------------------------------------
 
     def ward_cmd(self, wargs, argv, report):
-        return self.as_box_user() + [self.ward_bin, "run", "--report", report] + list(wargs) + ["--"] + list(argv)
+        warm = ["--warm", self.opts.warm] if self.opts.warm else []
+        return (self.as_box_user() + [self.ward_bin, "run"] + warm + ["--report", report] +
+                list(wargs) + ["--"] + list(argv))
 
     def run(self, wargs, argv, *, timeout=90, pass_fds=(), report=None, expect_out=None,
             unboxed=False, quiet=False, judge=True, refusal_ok=False):
@@ -542,6 +553,8 @@ class Host:
             self.fail("the canary file is gone: %s" % e)
         self.check(sha256(self.ward_bin) == self.ward_hash, "the ward binary used for the run was modified")
         self.check(sha256(self.opts.ward) == self.orig_ward_hash, "the built ward binary was modified")
+        if self.libward:
+            self.check(sha256(self.libward) == self.libward_hash, "libward used for the run was modified")
         for m in self.host_markers:
             for suffix in ("", ".d", ".l", ".n", ".r"):
                 p = m + suffix
@@ -2544,6 +2557,9 @@ def main():
     ap.add_argument("--attack", action="append", default=[], help="an attack binary (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every run's output")
     ap.add_argument("--as", dest="modes", choices=["root", "unpriv", "both"], default="both")
+    ap.add_argument("--warm", choices=["pool", "zygote"],
+                    help="run every box through a pool, or a python zygote (ward run --warm)")
+    ap.add_argument("--libward", help="libward.so.1, for --warm (ward-dyn loads it)")
     ap.add_argument("case", choices=sorted(CASES) + ["list"])
     opts = ap.parse_args()
     if opts.case == "list":
@@ -2560,7 +2576,8 @@ def main():
         modes = ["user"]
         log("not root: running as uid %d only (the root and uid 65534 runs need root)" % os.geteuid())
     fn = CASES[opts.case]
-    log("escape test '%s': %s" % (opts.case, " ".join(fn.__doc__.split())))
+    log("escape test '%s'%s: %s" % (opts.case, " through a warm %s" % opts.warm if opts.warm else "",
+                                    " ".join(fn.__doc__.split())))
     failed = []
     skipped = []
     for mode in modes:
