@@ -377,6 +377,17 @@ static _no_asan_ int take_request(const struct plan *pl, struct program *prog, s
 	return 0;
 }
 
+/* A zygote's box: the interpreter goes on without execve, which would have
+ * made it dumpable again after init made itself (and so this copy of it)
+ * non-dumpable: as dumpable as an executed program, so that its own
+ * /proc/self files are its own. */
+static _no_asan_ int be_dumpable(struct err *e)
+{
+	if (prctl(PR_SET_DUMPABLE, 1) < 0)
+		return err_errno(e, errno, "cannot make the interpreter dumpable");
+	return 0;
+}
+
 /* A zygote's box: whether the request is for the interpreter this process
  * already is (the same file as /proc/self/exe), with arguments the zygote
  * runs as the interpreter would (zygote.c: none or "-" for stdin, "-c
@@ -417,6 +428,7 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 	bool resume = pl->resume && runs_interpreter(prog, run.argv);
 	exec_list = list_exec_paths(pl, prog, exec_paths);
 	if (landlock_apply(&pl->mp, exec_list, pl->net, pl->landlock_abi, &e) < 0 ||
+	    (resume && be_dumpable(&e) < 0) ||
 	    reset_signals(&e) < 0 ||
 	    apply_seccomp(pl, &e) < 0 ||
 	    hand_over_to_broker(pl, io, &e) < 0)

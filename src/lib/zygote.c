@@ -21,6 +21,7 @@
  *                                                                   request → python
  */
 #include <dlfcn.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -573,6 +574,9 @@ static _noreturn_ void zygote_resume(const struct plan *pl, char *const *argv, c
 	}
 	wipe_plan((struct plan *)pl);
 	wipe_policy(zy_policy);
+#ifdef M_PERTURB
+	mallopt(M_PERTURB, 0); /* the request's own allocations: as usual */
+#endif
 	close(3); /* the error pipe: errors are the interpreter's own now */
 	close(BROKER_BOX_FD);
 	zy_out_n = (long)off;
@@ -646,6 +650,12 @@ WARD_API long ward__zygote_serve(int ctl, char *out, size_t out_len)
 	struct err e = {{0}};
 	struct hello h;
 	static char text[HELLO_MAX];
+	/* Freed memory is overwritten from here on: the host paths that the
+	 * policy's parsing and each box's plan leave in freed allocations
+	 * must not reach a request's process (a fork of this one). */
+#ifdef M_PERTURB
+	mallopt(M_PERTURB, 0xa5);
+#endif
 	struct iovec iov[] = {{&h, sizeof(h)}, {text, sizeof(text) - 1}};
 	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
 	ssize_t n = recvmsg(ctl, &msg, 0);

@@ -715,6 +715,60 @@ def host_env(h):
                "the report, grants and policy file, and --env values")
 
 
+# warm-memory: what a python request can read of itself. In a zygote's
+# box the process is a fork of the zygote (warm start): its memory must
+# hold no host path of the grants or of ward, its fds only the request's
+# stdio, its environment only the box's.
+MEMSCAN = r"""
+import os, re
+seen = set()
+maps = open('/proc/self/maps').read().splitlines()
+for line in maps:
+    parts = line.split()
+    if len(parts) >= 6:
+        seen.add('MAP ' + parts[5])
+print('FDS', ' '.join(sorted(os.listdir('/proc/self/fd'))))
+print('ENV', ' '.join(sorted(os.environ)))
+pat = re.compile(rb'/[A-Za-z0-9_.+-][A-Za-z0-9_.+/-]{4,200}')
+with open('/proc/self/mem', 'rb', 0) as mem:
+    for line in maps:
+        addr, perms = line.split()[:2]
+        lo, hi = (int(x, 16) for x in addr.split('-'))
+        if 'r' not in perms or hi - lo > (256 << 20):
+            continue
+        data = bytearray()
+        for page in range(lo, hi, 4096):  # one read per page: a read stops at the first hole
+            try:
+                mem.seek(page)
+                data += mem.read(4096)
+            except (OSError, OverflowError, ValueError):
+                data += bytes(4096)
+        for m in pat.findall(data):
+            seen.add(m.decode('latin1'))
+print('SCANNED')
+for s in sorted(seen):
+    print(s)
+"""
+
+
+@case("warm-memory")
+def warm_memory(h):
+    """From python (with --warm zygote: a forked, confined copy of the
+    zygote): scan the whole process memory, maps, fds and environment for
+    host paths of the grants and of ward, and for the caller's secrets."""
+    res = h.run(["--profile", "python3", "--ro", "%s:/data" % h.granted],
+                ["python3", "-c", MEMSCAN], expect_out="SCANNED")
+    h.expect_exit(res)
+    out = res.stdout
+    h.check(b"SCANNED" in out, "the scan did not finish", res)
+    for needle, what in ((h.base, "the grants' host directory"),
+                         (os.path.dirname(os.path.abspath(h.opts.ward)), "ward's build directory"),
+                         (os.path.dirname(os.path.abspath(__file__)), "the test's own directory")):
+        h.check(needle.encode() not in out, "the box's memory holds %s (%s)" % (what, needle), res)
+    fds = next((l for l in out.splitlines() if l.startswith(b"FDS ")), b"FDS").split()[1:]
+    h.check(len(fds) <= 4, "the box's process has fds beyond its stdio: %r" % fds, res)
+
+
 @case("host-process")
 def host_process(h):
     """See a host process in /proc, probe all pids, SIGSTOP/SIGKILL the
