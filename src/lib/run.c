@@ -300,17 +300,34 @@ static void let_go(struct box_run *b)
 		}
 }
 
+/* The box's id maps. A box a zygote cloned is not our child: it could die
+ * and its pid be reused before we write, so the writes go through its
+ * /proc directory, opened while its pidfd says it still runs (the
+ * directory then stays that process's, dead or not). */
+static int write_id_maps(struct box_run *b, struct err *e)
+{
+	const struct plan *pl = &b->plan;
+	if (!b->launcher)
+		return ns_write_id_maps(-1, b->pid, pl->host_uid, pl->host_gid, pl->root, e);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)b->pid);
+	_cleanup_close_ int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct pollfd alive = {b->pidfd, POLLIN, 0};
+	if (dir < 0 || poll(&alive, 1, 0) != 0)
+		return err_set(e, ESRCH, "the box exited before its id maps were written");
+	return ns_write_id_maps(dir, b->pid, pl->host_uid, pl->host_gid, pl->root, e);
+}
+
 /* The box, from clone to go, with SIGPIPE held off (pipe_guard_begin):
  * clone, its id maps, the broker's thread, go. On failure the box is
  * killed and reaped before it ran anything of the caller's. */
 static int box_spawn(struct box_run *b, struct err *e)
 {
-	struct plan *pl = &b->plan;
 	sigset_t old_mask;
 	int r;
 	pipe_guard_begin(&old_mask);
 	if ((r = clone_box(b, e)) >= 0 &&
-	    ((r = ns_write_id_maps(b->pid, pl->host_uid, pl->host_gid, pl->root, e)) < 0 ||
+	    ((r = write_id_maps(b, e)) < 0 ||
 	     (r = start_broker(b, e)) < 0))
 		kill_unstarted(b);
 	if (r >= 0)
