@@ -738,6 +738,49 @@ void box_finish(struct box_run *b)
 	munmap(b, sizeof(*b));
 }
 
+struct box_run *box_finish_early(struct box_run *b)
+{
+	if (!b || !b->running) {
+		box_finish(b);
+		return NULL;
+	}
+	sigset_t old_mask;
+	pipe_guard_begin(&old_mask);
+	while (!step(b, -1))
+		;
+	pipe_guard_end(&old_mask);
+	/* Without init's report (killed, failed) or with upper layers to
+	 * apply, the whole ending is needed first. */
+	if (!b->s.have_prog_status || b->plan.n_overlay) {
+		box_finish(b);
+		return NULL;
+	}
+	/* init reported after it had killed and reaped every other process
+	 * of the box, and then exits: no box code runs any more. */
+	struct ending end = {.reaped = true, .ru = b->s.prog_ru, .end_ns = now_ns()};
+	if (b->plan.have_cg)
+		cgroup_read_usage(&b->plan.cg, &end.cu);
+	result_assemble(b, &end);
+	if (b->broker)
+		broker_result(b->broker, b->ret);
+	b->ret = NULL;
+	return b;
+}
+
+int box_bury_fd(const struct box_run *b)
+{
+	return b->pidfd;
+}
+
+void box_bury(struct box_run *b)
+{
+	if (!b)
+		return;
+	await_init(b, NULL, NULL);
+	box_release(b);
+	munmap(b, sizeof(*b));
+}
+
 int box_run(const struct policy *p, char *const argv[],
 	    const struct run_options *o, struct run_result *ret)
 {

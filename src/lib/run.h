@@ -102,3 +102,14 @@ int box_ready(struct box_run *b, int timeout_ms);
 int box_request(struct box_run *b, int req_fd, const struct run_options *o,
 		struct run_result *ret);
 void box_discard(struct box_run *b);
+
+/* As box_finish, for a caller that can take the box's teardown off the
+ * result's path (a pool): the run is served to its end and its result
+ * assembled; when the box's init reported (every other process of the box
+ * is dead) and there are no upper layers to apply, what is left (init's
+ * exit, the namespaces, the cgroup) is returned, for box_bury once
+ * box_bury_fd (a pidfd) is readable, or at once (it then waits). NULL: the
+ * run was finished whole. */
+struct box_run *box_finish_early(struct box_run *b);
+int box_bury_fd(const struct box_run *b);
+void box_bury(struct box_run *b);

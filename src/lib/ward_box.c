@@ -312,8 +312,10 @@ int spawn_box(const ward_policy *p, char *const argv[], const struct ward_option
 		r = -errno;
 		goto fail;
 	}
-	if (pool)
+	if (pool) {
+		b->pool = pool;
 		r = pool_start(pool, &o, req_fd, &b->res->r, &b->run);
+	}
 	else if (req_fd >= 0)
 		r = start_with_request(p->core, &o, req_fd, &b->res->r, &b->run);
 	else
@@ -366,7 +368,13 @@ WARD_API int ward_box_kill(ward_box *b)
 /* Serves the box to its end and fills in the result. */
 static int box_complete(ward_box *b)
 {
-	box_finish(b->run);
+	if (b->pool) {
+		struct box_run *left = box_finish_early(b->run);
+		if (left)
+			pool_bury(b->pool, left);
+	} else {
+		box_finish(b->run);
+	}
 	b->run = NULL;
 	b->finished = true;
 	ward_result *res = b->res;

@@ -66,6 +66,12 @@ static const char bootstrap[] =
 	"    serve.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]\n"
 	"    buf = ctypes.create_string_buffer(1 << 20)\n"
 	"    sys.stdout.flush(); sys.stderr.flush()\n"
+	/* The zygote's objects out of the collector's reach: a collection in
+	 * a request would otherwise write to every one of them, copying each
+	 * page of the zygote's heap into the request's process. */
+	"    import gc\n"
+	"    gc.collect()\n"
+	"    gc.freeze()\n"
 	"    n = serve(4, buf, len(buf))\n"
 	"    if n < 0:\n"
 	"        os._exit(0)\n"
