@@ -92,10 +92,15 @@ static struct warm *warm_make(ward_pool *pool)
 	if (!w)
 		return NULL;
 	int r = make_box(pool, &w->scratch, &w->run);
+	uint64_t deadline = now_ns() + BOX_READY_TIMEOUT_MS * 1000000ull;
 	while (r == 0) {
 		struct pollfd pf[] = {{box_ready_fd(w->run), POLLIN, 0}, {pool->wake, POLLIN, 0}};
 		if ((r = box_ready(w->run, 0)) != 0)
 			break;
+		if (now_ns() >= deadline) {
+			r = box_await_ready(w->run, 0); /* fails it: -ETIMEDOUT */
+			break;
+		}
 		(void)poll(pf, ELEMENTSOF(pf), 1000);
 		if (pf[1].revents & POLLIN) {
 			if (__atomic_load_n(&pool->stop, __ATOMIC_ACQUIRE)) {
@@ -115,7 +120,7 @@ static struct warm *warm_make(ward_pool *pool)
 	pool->failures++;
 	pthread_cond_broadcast(&pool->ready);
 	pthread_mutex_unlock(&pool->mu);
-	if (r == 0 || r == -EIO)
+	if (r == 0 || r == -EIO || r == -ETIMEDOUT)
 		box_discard(w->run);
 	free(w);
 	return NULL;
@@ -358,8 +363,7 @@ int pool_start(ward_pool *pool, const struct run_options *o, int req_fd,
 	int r = make_box(pool, ret, &own.run);
 	if (r < 0)
 		return r;
-	while ((r = box_ready(own.run, -1)) == 0)
-		;
+	r = box_await_ready(own.run, BOX_READY_TIMEOUT_MS);
 	if (r == 1 && (r = box_request(own.run, req_fd, o, ret)) < 0) {
 		box_discard(own.run);
 		return r;

@@ -592,6 +592,24 @@ int box_ready(struct box_run *b, int timeout_ms)
 	return -EIO;
 }
 
+int box_await_ready(struct box_run *b, int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		uint64_t now = now_ns();
+		int left = now < deadline ? (int)((deadline - now) / 1000000ull) + 1 : 0;
+		int r = box_ready(b, left < 1000 ? left : 1000);
+		if (r != 0)
+			return r;
+		if (now_ns() >= deadline) {
+			struct err e;
+			err_set(&e, ETIMEDOUT, "the box was not ready after %d s", timeout_ms / 1000);
+			prepare_failed(b, &e);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
 /* Hands the request's memfd to the box's program process. */
 static int send_request(int sock, int fd)
 {

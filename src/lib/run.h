@@ -99,6 +99,11 @@ int box_prepare_with(const struct policy *p, const struct run_options *o,
 		     const struct launcher *l, struct run_result *ret, struct box_run **ret_run);
 int box_ready_fd(const struct box_run *b);
 int box_ready(struct box_run *b, int timeout_ms);
+/* box_ready until ready (1), failed (-EIO) or timeout_ms passed (-ETIMEDOUT:
+ * the box is killed and the run done with that setup error). */
+int box_await_ready(struct box_run *b, int timeout_ms);
+/* How long a box may take to be ready before it counts as failed. */
+#define BOX_READY_TIMEOUT_MS 60000
 int box_request(struct box_run *b, int req_fd, const struct run_options *o,
 		struct run_result *ret);
 void box_discard(struct box_run *b);

@@ -226,8 +226,7 @@ static int start_with_request(const struct policy *p, const struct run_options *
 		int r = box_prepare(p, o, ret, &run);
 		if (r < 0)
 			return r;
-		while ((r = box_ready(run, -1)) == 0)
-			;
+		r = box_await_ready(run, BOX_READY_TIMEOUT_MS);
 		if (r != 1 || box_request(run, req_fd, o, ret) == 0) {
 			*ret_run = run; /* ready and requested, or done with the setup error */
 			return 0;
