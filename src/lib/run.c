@@ -212,7 +212,7 @@ static int clone_box(struct box_run *b, struct err *e)
 	struct plan *pl = &b->plan;
 	struct plumbing *io = &b->io;
 	pid_t pid = ns_clone_box(pl->have_cg && pl->cg.version == 2 ? pl->cg.v2_fd : -1,
-				 !(pl->have_cg && pl->cg.version == 1), pl->root, &b->pidfd);
+				 !(pl->have_cg && pl->cg.version == 1), pl->root && !pl->root_owner, &b->pidfd);
 	if (pid < 0)
 		return err_errno(e, -pid, "cannot create the box's namespaces%s",
 				 -pid == EPERM || -pid == ENOSPC
@@ -452,6 +452,7 @@ int box_start(const struct policy *p, char *const argv[],
 	if ((r = plan_limits(pl, &b->notes, p)) < 0 ||
 	    (r = plan_cgroup(pl, &b->notes, p, o, e)) < 0 ||
 	    (r = plan_filesystem(pl, &b->notes, p, o, e)) < 0 ||
+	    (r = plan_host(pl, &b->notes)) < 0 ||
 	    (r = mnt_prepare_writable(&pl->mp, pl->root, pl->host_uid, pl->host_gid, e)) < 0 ||
 	    (r = plan_environment(pl, p, o)) < 0 ||
 	    (r = plan_exec(pl, p, e)) < 0 ||
