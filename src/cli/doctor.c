@@ -128,6 +128,10 @@ static void doctor_idmap(const struct features *f)
 	char detail[700];
 	if (f->idmap < 0)
 		line("idmapped mounts", "not used", "--rw grants are written as you (the box's host uid)");
+	else if (host_degraded_get()->root_no_admin)
+		line("--rw grants", "no",
+		     "root without CAP_SYS_ADMIN (a container's root) cannot bind a directory into a box: "
+		     "--rw fails; run ward as an ordinary user here");
 	else if (f->idmap)
 		line("idmapped mounts", "yes",
 		     "--rw grants are written as the directory's owner (checked on the current directory's file system)");

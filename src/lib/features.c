@@ -171,8 +171,9 @@ static void degraded_probe(void)
 	degraded.ns_quotas = statvfs("/proc/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY);
 	/* ns.c's owner uids: 2^31 + (0 .. 2^30 - 1); the writer of a box's id
 	 * maps that is not its namespace's owner needs CAP_SYS_ADMIN. */
+	degraded.root_no_admin = geteuid() == 0 && !have_effective_cap(CAP_SYS_ADMIN);
 	degraded.own_owner = geteuid() == 0 &&
-			     (!have_effective_cap(CAP_SYS_ADMIN) || !uid_range_mapped(0x80000000ul, 1ul << 30));
+			     (degraded.root_no_admin || !uid_range_mapped(0x80000000ul, 1ul << 30));
 }
 
 const struct host_degraded *host_degraded_get(void)

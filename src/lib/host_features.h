@@ -38,6 +38,8 @@ struct host_degraded {
 			  * owner uid of its own (no CAP_SYS_ADMIN, or that
 			  * uid range is not mapped here), so root owns it */
 	int hostname_errno; /* why sethostname() was refused */
+	bool root_no_admin; /* root without CAP_SYS_ADMIN: it cannot bind a
+			     * host directory for the box (--rw grants) */
 };
 const struct host_degraded *host_degraded_get(void);
 /* Removes the empty run cgroups of controllers that are gone (killed
