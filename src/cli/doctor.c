@@ -45,7 +45,8 @@ static bool required(const char *layer, bool ok, const char *why, bool *all_ok)
 
 /* A container runtime's seccomp profile is the usual reason a namespace
  * or mount is refused in a container; ward ships one that allows them. */
-#define SECCOMP_HINT "; in a container, run it with ward's seccomp profile (--security-opt seccomp=ward.json, docs/DEPLOY.md)"
+#define SECCOMP_HINT \
+	"; in a container, run it with ward's seccomp profile (--security-opt seccomp=ward.json, docs/DEPLOY.md)"
 
 /* The namespaces and seccomp, which every run needs. */
 static void doctor_required(const struct features *f, bool *ok)
@@ -57,7 +58,8 @@ static void doctor_required(const struct features *f, bool *ok)
 			     : filtered ? "unshare failed in a user namespace" SECCOMP_HINT
 					: "unshare failed in a user namespace";
 	char userns_why[sizeof(f->userns_why) + 200];
-	snprintf(userns_why, sizeof(userns_why), "%s%s", f->userns_why, filtered ? SECCOMP_HINT : "");
+	snprintf(userns_why, sizeof(userns_why), "%s%s", f->userns_why,
+		 filtered ? SECCOMP_HINT : "");
 	required("user namespace", f->userns, userns_why, ok);
 	required("mount namespace", f->mntns, ns_why, ok);
 	required("pid namespace", f->pidns, ns_why, ok);
@@ -157,7 +159,8 @@ static int probe_proc_mount(void)
 		pid_t first = fork();
 		if (first == 0) {
 			int fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
-			if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+			if (fs < 0 ||
+			    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
 			    syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0) < 0)
 				_exit(errno);
 			_exit(0);
@@ -184,32 +187,38 @@ static void doctor_container(const struct features *f, bool *ok)
 	char detail[700];
 	int r = f->userns && f->mntns && f->pidns ? probe_proc_mount() : 0;
 	if (r) {
-		snprintf(detail, sizeof(detail),
-			 "missing, required: the kernel refuses a new proc file system (%s): parts of this /proc are "
-			 "masked or read-only (a container's default); allow it with podman's --security-opt unmask=/proc/*, "
-			 "docker's --security-opt systempaths=unconfined or kubernetes' procMount: Unmasked",
-			 strerror_lc(r));
+		snprintf(
+			detail, sizeof(detail),
+			"missing, required: the kernel refuses a new proc file system (%s): parts of this /proc are "
+			"masked or read-only (a container's default); allow it with podman's --security-opt unmask=/proc/*, "
+			"docker's --security-opt systempaths=unconfined or kubernetes' procMount: Unmasked",
+			strerror_lc(r));
 		line("box /proc", "no", detail);
 		*ok = false;
 	} else
 		line("box /proc", "yes", "a proc file system of the box's own pid namespace");
 	if (d->hostname) {
-		snprintf(detail, sizeof(detail),
-			 "degraded: sethostname is refused (%s; this process runs under a seccomp filter, a container's "
-			 "profile): the box keeps this host's hostname; allow it with ward's seccomp profile "
-			 "(--security-opt seccomp=ward.json)", strerror_lc(d->hostname_errno));
+		snprintf(
+			detail, sizeof(detail),
+			"degraded: sethostname is refused (%s; this process runs under a seccomp filter, a container's "
+			"profile): the box keeps this host's hostname; allow it with ward's seccomp profile "
+			"(--security-opt seccomp=ward.json)",
+			strerror_lc(d->hostname_errno));
 		line("box hostname", "no", detail);
 	} else
-		line("box hostname", "yes", "the box's uts namespace is named 'ward' (or the policy's hostname)");
+		line("box hostname", "yes",
+		     "the box's uts namespace is named 'ward' (or the policy's hostname)");
 	line("inotify quotas", d->ns_quotas ? "no" : "yes",
-	     d->ns_quotas ? "degraded: /proc/sys is read-only, so each box may use its host uid's whole inotify "
-			    "allowance; allow it with podman's --security-opt unmask=/proc/* (with a user namespace)"
-			  : "each box gets an eighth of its host uid's inotify instances and watches");
+	     d->ns_quotas
+		     ? "degraded: /proc/sys is read-only, so each box may use its host uid's whole inotify "
+		       "allowance; allow it with podman's --security-opt unmask=/proc/* (with a user namespace)"
+		     : "each box gets an eighth of its host uid's inotify instances and watches");
 	if (geteuid() == 0)
 		line("box's userns owner", d->own_owner ? "root" : "own uid",
-		     d->own_owner ? "degraded: no CAP_SYS_ADMIN here (or uids 2^31 and up are not mapped), so root owns "
-				    "each box's user namespace; run ward as an ordinary user in a container instead"
-				  : "an unused host uid per box: root is not charged for it and has no power over it");
+		     d->own_owner
+			     ? "degraded: no CAP_SYS_ADMIN here (or uids 2^31 and up are not mapped), so root owns "
+			       "each box's user namespace; run ward as an ordinary user in a container instead"
+			     : "an unused host uid per box: root is not charged for it and has no power over it");
 }
 
 /* Runs what a default run does: `ward run -- true` with the default
@@ -224,7 +233,8 @@ static int trial_run(const char *truth, char *why, size_t n)
 	pid_t pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(p[1], 2) < 0 || chdir("/") < 0)
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(p[1], 2) < 0 ||
+		    chdir("/") < 0)
 			_exit(127);
 		execl("/proc/self/exe", "ward", "run", "--quiet", "--", truth, (char *)NULL);
 		_exit(127);
@@ -257,8 +267,9 @@ static bool doctor_trial(bool ok)
 		if (access(truths[i], X_OK) == 0)
 			truth = truths[i];
 	if (!truth) {
-		printf("\n%s\n", ok ? "a default 'ward run' should work here (no /usr/bin/true to try one with)"
-				    : "a default 'ward run' would fail here: see the missing layers above");
+		printf("\n%s\n",
+		       ok ? "a default 'ward run' should work here (no /usr/bin/true to try one with)"
+			  : "a default 'ward run' would fail here: see the missing layers above");
 		return ok;
 	}
 	char why[512];

@@ -292,8 +292,12 @@ static enum MHD_Result route(struct request *rq, const char *url, const char *me
 		bool ready = !draining() && runtimes_found() > 0;
 		json_t *j = json_pack("{s:b, s:o}", "ready", ready, "layers", layers_json());
 		if (j && !ready)
-			json_object_set_new(j, "why", json_string(draining() ? "draining"
-							  : "no runtime runs in a box here (see 'ward doctor')"));
+			json_object_set_new(
+				j, "why",
+				json_string(
+					draining()
+						? "draining"
+						: "no runtime runs in a box here (see 'ward doctor')"));
 		return respond_json(rq, ready ? 200 : 503, j, false);
 	}
 	bool api = !strncmp(url, "/api/", 5);

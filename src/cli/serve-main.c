@@ -321,7 +321,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "ward: serving on %s:%u, %zu runtimes, %u workers, layers %s\n", host, port,
 		found, config.workers, ltext ? ltext : "{}");
 	if (!found)
-		fprintf(stderr, "ward: serve: no runtime runs in a box here: not ready (see 'ward doctor')\n");
+		fprintf(stderr,
+			"ward: serve: no runtime runs in a box here: not ready (see 'ward doctor')\n");
 	free(ltext);
 	json_decref(layers);
 

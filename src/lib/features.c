@@ -141,7 +141,8 @@ static bool uid_range_mapped(unsigned long first, unsigned long count)
 		return false;
 	for (char *l = map; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		unsigned long in, out, n;
-		if (sscanf(l, "%lu %lu %lu", &in, &out, &n) == 3 && in <= first && first + count <= in + n)
+		if (sscanf(l, "%lu %lu %lu", &in, &out, &n) == 3 && in <= first &&
+		    first + count <= in + n)
 			return true;
 	}
 	return false;
@@ -201,8 +202,8 @@ int plan_host(struct plan *pl, struct plan_notes *n)
 	if (pl->root_owner)
 		what[k++] = "an owner uid of the box's own (root owns its user namespace)";
 	size_t len = strlen(n->notice);
-	snprintf(n->notice + len, sizeof(n->notice) - len, "%sthis host refuses %s%s%s%s%s (see 'ward doctor')",
-		 len ? "; " : "", what[0], k > 1 ? ", " : "", k > 1 ? what[1] : "", k > 2 ? ", " : "",
-		 k > 2 ? what[2] : "");
+	snprintf(n->notice + len, sizeof(n->notice) - len,
+		 "%sthis host refuses %s%s%s%s%s (see 'ward doctor')", len ? "; " : "", what[0],
+		 k > 1 ? ", " : "", k > 1 ? what[1] : "", k > 2 ? ", " : "", k > 2 ? what[2] : "");
 	return 0;
 }

@@ -31,12 +31,12 @@ int features_probe(struct features *f);
  * Probed once per process (features.c), only where something may refuse:
  * on an ordinary host none of the probes runs. */
 struct host_degraded {
-	bool filtered;	 /* this process runs under a seccomp filter */
-	bool hostname;	 /* sethostname() refused in a new uts namespace */
-	bool ns_quotas;	 /* /proc/sys is read-only: no per-box inotify quotas */
-	bool own_owner;	 /* as root: the box's user namespace cannot have an
-			  * owner uid of its own (no CAP_SYS_ADMIN, or that
-			  * uid range is not mapped here), so root owns it */
+	bool filtered;      /* this process runs under a seccomp filter */
+	bool hostname;      /* sethostname() refused in a new uts namespace */
+	bool ns_quotas;     /* /proc/sys is read-only: no per-box inotify quotas */
+	bool own_owner;     /* as root: the box's user namespace cannot have an
+			     * owner uid of its own (no CAP_SYS_ADMIN, or that
+			     * uid range is not mapped here), so root owns it */
 	int hostname_errno; /* why sethostname() was refused */
 	bool root_no_admin; /* root without CAP_SYS_ADMIN: it cannot bind a
 			     * host directory for the box (--rw grants) */

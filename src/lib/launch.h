@@ -145,9 +145,11 @@ struct verdict {
 /* plan.c: the plan's steps, in the order box_start takes them. Each
  * returns 0 or -errno with a message in e (a bare -ENOMEM may have none). */
 int plan_limits(struct plan *pl, struct plan_notes *n, const struct policy *p);
-int plan_host(struct plan *pl, struct plan_notes *n);
 int plan_cgroup(struct plan *pl, struct plan_notes *n, const struct policy *p,
 		const struct run_options *o, struct err *e);
+/* features.c: what this host refuses and the box does without (the
+ * plan's no_* fields), with a notice that says so. */
+int plan_host(struct plan *pl, struct plan_notes *n);
 int plan_filesystem(struct plan *pl, struct plan_notes *n, const struct policy *p,
 		    const struct run_options *o, struct err *e);
 int plan_environment(struct plan *pl, const struct policy *p, const struct run_options *o);

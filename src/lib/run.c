@@ -212,7 +212,8 @@ static int clone_box(struct box_run *b, struct err *e)
 	struct plan *pl = &b->plan;
 	struct plumbing *io = &b->io;
 	pid_t pid = ns_clone_box(pl->have_cg && pl->cg.version == 2 ? pl->cg.v2_fd : -1,
-				 !(pl->have_cg && pl->cg.version == 1), pl->root && !pl->root_owner, &b->pidfd);
+				 !(pl->have_cg && pl->cg.version == 1), pl->root && !pl->root_owner,
+				 &b->pidfd);
 	if (pid < 0)
 		return err_errno(e, -pid, "cannot create the box's namespaces%s",
 				 -pid == EPERM || -pid == ENOSPC
