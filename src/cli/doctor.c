@@ -306,9 +306,14 @@ int cmd_doctor(int argc, char **argv)
 
 	bool ok = true;
 	doctor_required(&f, &ok);
-	line("seccomp user-notify", f.seccomp_notify ? "yes" : "no",
-	     f.seccomp_notify ? "used by the broker: --audit, --learn, --file, --file-text, ask rules"
-			      : "missing: --audit, --learn, --file, --file-text and ask rules cannot run");
+	if (f.seccomp_notify && host_degraded_get()->root_no_ptrace)
+		line("seccomp user-notify", "no",
+		     "the broker needs CAP_SYS_PTRACE as root, which this process lacks (a container's root): "
+		     "--audit, --learn, --file, --file-text and ask rules fail; run ward as an ordinary user here");
+	else
+		line("seccomp user-notify", f.seccomp_notify ? "yes" : "no",
+		     f.seccomp_notify ? "used by the broker: --audit, --learn, --file, --file-text, ask rules"
+				      : "missing: --audit, --learn, --file, --file-text and ask rules cannot run");
 	doctor_landlock(&f, &ok);
 	doctor_container(&f, &ok);
 	doctor_cgroup(&f);

@@ -107,38 +107,42 @@ static bool under_seccomp_filter(void)
 {
 	_cleanup_free_ char *st = NULL;
 	if (read_file("/proc/self/status", 1 << 16, &st, NULL) < 0)
-		return true; /* cannot tell: probe */
+		return true; /* cannot tell: probe (a failed probe degrades nothing) */
 	const char *l = strstr(st, "\nSeccomp:");
 	return !l || strtol(l + 9, NULL, 10) != 0;
 }
 
 /* Tries what the box's init does, in a throwaway child: sethostname() in a
- * new uts namespace of a new user namespace. Returns 0 or the errno. The
- * child only makes system calls (safe after fork in a threaded host). */
+ * new uts namespace of a new user namespace. Returns the errno sethostname
+ * got, or 0: also when the probe itself could not run (no fork, no
+ * namespace), which says nothing about sethostname, so nothing is
+ * degraded for it (the run then fails, or not, on its own). The child only
+ * makes system calls (safe after fork in a threaded host). */
 static int probe_sethostname(void)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
-		int r = 0;
-		if (unshare(CLONE_NEWUSER | CLONE_NEWUTS) < 0 || sethostname("ward", 4) < 0)
-			r = errno;
-		_exit(r > 0 && r < 256 ? r : 0);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWUTS) < 0)
+			_exit(0);
+		_exit(sethostname("ward", 4) < 0 && errno > 0 && errno < 256 ? errno : 0);
 	}
 	if (pid < 0)
-		return errno;
+		return 0;
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return ECHILD;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : ECHILD;
+			return 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 }
 
-/* Whether one line of /proc/self/uid_map covers [first, first + count). */
+/* Whether one line of /proc/self/uid_map covers [first, first + count);
+ * true when the map cannot be read (e.g. no fd left): the clone then
+ * says what is wrong, nothing is degraded on a guess. */
 static bool uid_range_mapped(unsigned long first, unsigned long count)
 {
 	_cleanup_free_ char *map = NULL;
 	if (read_file("/proc/self/uid_map", 1 << 16, &map, NULL) < 0)
-		return false;
+		return true;
 	for (char *l = map; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		unsigned long in, out, n;
 		if (sscanf(l, "%lu %lu %lu", &in, &out, &n) == 3 && in <= first &&
@@ -173,6 +177,7 @@ static void degraded_probe(void)
 	/* ns.c's owner uids: 2^31 + (0 .. 2^30 - 1); the writer of a box's id
 	 * maps that is not its namespace's owner needs CAP_SYS_ADMIN. */
 	degraded.root_no_admin = geteuid() == 0 && !have_effective_cap(CAP_SYS_ADMIN);
+	degraded.root_no_ptrace = geteuid() == 0 && !have_effective_cap(CAP_SYS_PTRACE);
 	degraded.own_owner = geteuid() == 0 &&
 			     (degraded.root_no_admin || !uid_range_mapped(0x80000000ul, 1ul << 30));
 }
@@ -181,6 +186,19 @@ const struct host_degraded *host_degraded_get(void)
 {
 	pthread_once(&degraded_once, degraded_probe);
 	return &degraded;
+}
+
+/* As root, the broker's threads keep only CAP_SYS_PTRACE to reach the
+ * box's memory and /proc/PID/{root,cwd,fd} (broker/thread.c); without it
+ * every brokered call would fail with EIO. Said before the run instead. */
+int host_broker_usable(struct err *e)
+{
+	if (!host_degraded_get()->root_no_ptrace)
+		return 0;
+	return err_set(e, EPERM,
+		       "the broker (--audit, --learn, --file, --file-text, ask rules) needs CAP_SYS_PTRACE as "
+		       "root, which this process lacks (a container's root): run ward as an ordinary user "
+		       "here, or grant it the capability");
 }
 
 /* The plan's part of the above: what init skips, and one notice that says

@@ -40,8 +40,13 @@ struct host_degraded {
 	int hostname_errno; /* why sethostname() was refused */
 	bool root_no_admin; /* root without CAP_SYS_ADMIN: it cannot bind a
 			     * host directory for the box (--rw grants) */
+	bool root_no_ptrace; /* root without CAP_SYS_PTRACE: no broker */
 };
 const struct host_degraded *host_degraded_get(void);
+struct err;
+/* 0 where the broker can serve a box; else -EPERM with why in e (as root
+ * it needs CAP_SYS_PTRACE, which a container's root lacks). */
+int host_broker_usable(struct err *e);
 /* Removes the empty run cgroups of controllers that are gone (killed
  * before they could remove them), under the cgroup_path f names; returns
  * how many. Only ward's own `ward/run-*` cgroups, never one whose

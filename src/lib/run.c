@@ -191,13 +191,16 @@ static int open_broker(struct box_run *b, const struct policy *p, const struct r
 {
 	if (!broker_needed(p, o->on_access))
 		return 0;
+	int r = host_broker_usable(e);
+	if (r < 0)
+		return r;
 	struct broker_config c = {
 		.fsuid = b->plan.host_uid, .fsgid = b->plan.host_gid, .mounts = &b->plan.mp,
 		.files = p->files, .n_files = p->n_files, .exec = &p->exec, .ask = &p->ask,
 		.on_access = o->on_access, .access_ctx = o->access_ctx,
 		.ask_fn = o->ask, .ask_ctx = o->ask_ctx,
 	};
-	int r = broker_new(&b->broker, &c, e);
+	r = broker_new(&b->broker, &c, e);
 	if (r < 0)
 		return r;
 	b->io.broker_fd = broker_box_fd(b->broker);
