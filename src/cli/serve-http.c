@@ -287,9 +287,18 @@ static enum MHD_Result route(struct request *rq, const char *url, const char *me
 	if (get && !strcmp(url, "/healthz"))
 		return respond_json(rq, 200, json_pack("{s:s}", "status", "ok"), false);
 	if (get && !strcmp(url, "/readyz")) {
-		bool d = draining();
-		json_t *j = json_pack("{s:b, s:o}", "ready", !d, "layers", layers_json());
-		return respond_json(rq, d ? 503 : 200, j, false);
+		/* Not ready while draining, nor when no runtime ran in a box
+		 * at start (a host that refuses boxes: 'ward doctor' says why). */
+		bool ready = !draining() && runtimes_found() > 0;
+		json_t *j = json_pack("{s:b, s:o}", "ready", ready, "layers", layers_json());
+		if (j && !ready)
+			json_object_set_new(
+				j, "why",
+				json_string(
+					draining()
+						? "draining"
+						: "no runtime runs in a box here (see 'ward doctor')"));
+		return respond_json(rq, ready ? 200 : 503, j, false);
 	}
 	bool api = !strncmp(url, "/api/", 5);
 	if ((api || !strcmp(url, "/metrics")) && !authorized(rq))

@@ -351,6 +351,9 @@ int main(int argc, char **argv)
 		 config.listen);
 	fprintf(stderr, "ward: serving on %s:%u, %zu runtimes, %u workers, layers %s\n", host, port,
 		found, config.workers, ltext ? ltext : "{}");
+	if (!found)
+		fprintf(stderr,
+			"ward: serve: no runtime runs in a box here: not ready (see 'ward doctor')\n");
 	free(ltext);
 	json_decref(layers);
 

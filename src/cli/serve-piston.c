@@ -174,6 +174,13 @@ static bool find_version(const char *text, char *buf, size_t len)
 	return false;
 }
 
+static size_t n_found;
+
+size_t runtimes_found(void)
+{
+	return __atomic_load_n(&n_found, __ATOMIC_RELAXED);
+}
+
 size_t runtimes_detect(const struct serve_config *c)
 {
 	size_t found = 0;
@@ -197,6 +204,7 @@ size_t runtimes_detect(const struct serve_config *c)
 			rt->version[0] = '\0';
 		stage_result_clear(&r);
 	}
+	__atomic_store_n(&n_found, found, __ATOMIC_RELAXED);
 	return found;
 }
 

@@ -91,6 +91,9 @@ struct runtime {
 
 /* Finds the installed versions (each in a box); returns how many. */
 size_t runtimes_detect(const struct serve_config *c);
+/* How many runtimes runtimes_detect found: none means no request can run
+ * (no interpreter, or no box can be built here), and /readyz says 503. */
+size_t runtimes_found(void);
 json_t *runtimes_json(void);
 
 struct exec_file {

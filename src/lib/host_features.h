@@ -24,6 +24,29 @@ struct features {
 	char idmap_why[256];
 };
 int features_probe(struct features *f);
+
+/* What a box can do without, when this host refuses it (a container's
+ * seccomp profile, a read-only /proc/sys, no CAP_SYS_ADMIN). None of them
+ * is a security layer a policy asks for: SECURITY.md "Degradable layers".
+ * Probed once per process (features.c), only where something may refuse:
+ * on an ordinary host none of the probes runs. */
+struct host_degraded {
+	bool filtered;      /* this process runs under a seccomp filter */
+	bool hostname;      /* sethostname() refused in a new uts namespace */
+	bool ns_quotas;     /* /proc/sys is read-only: no per-box inotify quotas */
+	bool own_owner;     /* as root: the box's user namespace cannot have an
+			     * owner uid of its own (no CAP_SYS_ADMIN, or that
+			     * uid range is not mapped here), so root owns it */
+	int hostname_errno; /* why sethostname() was refused */
+	bool root_no_admin; /* root without CAP_SYS_ADMIN: it cannot bind a
+			     * host directory for the box (--rw grants) */
+	bool root_no_ptrace; /* root without CAP_SYS_PTRACE: no broker */
+};
+const struct host_degraded *host_degraded_get(void);
+struct err;
+/* 0 where the broker can serve a box; else -EPERM with why in e (as root
+ * it needs CAP_SYS_PTRACE, which a container's root lacks). */
+int host_broker_usable(struct err *e);
 /* Removes the empty run cgroups of controllers that are gone (killed
  * before they could remove them), under the cgroup_path f names; returns
  * how many. Only ward's own `ward/run-*` cgroups, never one whose

@@ -921,13 +921,13 @@ _noreturn_ void box_init(struct plan *pl, struct plumbing *io)
 	if (mnt_capture(&pl->mp, &e) < 0)
 		fail_before_go(io, &e);
 	wait_for_go(io);
-	if (limits_apply_ns_quotas(&e) < 0 ||
+	if ((!pl->no_ns_quotas && limits_apply_ns_quotas(&e) < 0) ||
 	    ns_become_box_user(pl->root, &e) < 0 ||
 	    set_death_signal(&e) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
 	if (!controller_alive(io))
 		_exit(EXIT_SETUP);
-	if (ns_set_hostname(pl->hostname, &e) < 0 ||
+	if ((!pl->no_hostname && ns_set_hostname(pl->hostname, &e) < 0) ||
 	    (pl->net == NET_LOOPBACK && ns_loopback_up(&e) < 0) ||
 	    mnt_build_root(&pl->mp, &e) < 0 ||
 	    send_upper_layers(pl, io, &e) < 0 ||

@@ -48,6 +48,11 @@ struct plan {
 	enum net_mode net;
 	struct box_limits lim;
 	bool root;	     /* the controller runs as host root */
+	/* What this host refuses and a box does without (features.c:
+	 * plan_host; SECURITY.md "Degradable layers"). Zero = all of it: */
+	bool no_hostname;    /* init leaves the uts namespace's hostname */
+	bool no_ns_quotas;   /* init leaves the namespace's inotify quotas */
+	bool root_owner;     /* as root: root owns the box's user namespace */
 	uid_t host_uid;	     /* the box's host ids: never host root */
 	gid_t host_gid;
 	int landlock_abi;
@@ -163,6 +168,9 @@ struct verdict {
 int plan_limits(struct plan *pl, struct plan_notes *n, const struct policy *p);
 int plan_cgroup(struct plan *pl, struct plan_notes *n, const struct policy *p,
 		const struct run_options *o, struct err *e);
+/* features.c: what this host refuses and the box does without (the
+ * plan's no_* fields), with a notice that says so. */
+int plan_host(struct plan *pl, struct plan_notes *n);
 int plan_filesystem(struct plan *pl, struct plan_notes *n, const struct policy *p,
 		    const struct run_options *o, struct err *e);
 int plan_environment(struct plan *pl, const struct policy *p, const struct run_options *o);

@@ -198,13 +198,16 @@ static int open_broker(struct box_run *b, const struct policy *p, const struct r
 {
 	if (!broker_needed(p, o->on_access))
 		return 0;
+	int r = host_broker_usable(e);
+	if (r < 0)
+		return r;
 	struct broker_config c = {
 		.fsuid = b->plan.host_uid, .fsgid = b->plan.host_gid, .mounts = &b->plan.mp,
 		.files = p->files, .n_files = p->n_files, .exec = &p->exec, .ask = &p->ask,
 		.on_access = o->on_access, .access_ctx = o->access_ctx,
 		.ask_fn = o->ask, .ask_ctx = o->ask_ctx,
 	};
-	int r = broker_new(&b->broker, &c, e);
+	r = broker_new(&b->broker, &c, e);
 	if (r < 0)
 		return r;
 	b->io.broker_fd = broker_box_fd(b->broker);
@@ -221,7 +224,8 @@ static int clone_box(struct box_run *b, struct err *e)
 	pid_t pid = b->launcher
 			    ? b->launcher->clone(b->launcher->ctx, pl, io, &b->pidfd, e)
 			    : ns_clone_box(pl->have_cg && pl->cg.version == 2 ? pl->cg.v2_fd : -1,
-					   !(pl->have_cg && pl->cg.version == 1), pl->root, &b->pidfd);
+					   !(pl->have_cg && pl->cg.version == 1),
+					   pl->root && !pl->root_owner, &b->pidfd);
 	if (pid < 0 && b->launcher)
 		return pid;
 	if (pid < 0)
@@ -497,6 +501,7 @@ static int box_launch(struct box_run *b, const struct policy *p, const struct ru
 	if ((r = plan_limits(pl, &b->notes, p)) < 0 ||
 	    (r = plan_cgroup(pl, &b->notes, p, o, e)) < 0 ||
 	    (r = plan_filesystem(pl, &b->notes, p, o, e)) < 0 ||
+	    (r = plan_host(pl, &b->notes)) < 0 ||
 	    (r = mnt_prepare_writable(&pl->mp, pl->root, pl->host_uid, pl->host_gid, e)) < 0 ||
 	    (r = plan_environment(pl, p, o)) < 0 ||
 	    (r = plan_exec(pl, p, e)) < 0 ||

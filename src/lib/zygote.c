@@ -678,6 +678,7 @@ static pid_t zygote_spawn(const struct spawn *s, const int *fd, int *ret_pidfd, 
 	pid_t pid = -1;
 	int r;
 	if ((r = plan_limits(&pl, &notes, zy_policy)) < 0 ||
+	    (r = plan_host(&pl, &notes)) < 0 ||
 	    (r = plan_filesystem(&pl, &notes, zy_policy, &o, e)) < 0 ||
 	    (r = mnt_prepare_writable(&pl.mp, pl.root, pl.host_uid, pl.host_gid, e)) < 0 ||
 	    (r = plan_environment(&pl, zy_policy, &o)) < 0 ||
@@ -697,7 +698,7 @@ static pid_t zygote_spawn(const struct spawn *s, const int *fd, int *ret_pidfd, 
 			pl.cg.lock_fd[i] = -1;
 	}
 	pid = ns_clone_box(pl.have_cg && pl.cg.version == 2 ? pl.cg.v2_fd : -1,
-			   !(pl.have_cg && pl.cg.version == 1), pl.root, ret_pidfd);
+			   !(pl.have_cg && pl.cg.version == 1), pl.root && !pl.root_owner, ret_pidfd);
 	if (pid == 0)
 		box_init(&pl, &io);
 	if (pid < 0)

@@ -41,6 +41,22 @@ def test_doctor_matches_a_run(t):
     expect_in(str(r.report["landlock_abi"]), d.stdout, "doctor output (the run's landlock_abi)", d)
 
 
+def test_doctor_tries_a_run_and_degrades_nothing_here(t):
+    """doctor's verdict comes from a real run; on this host (no seccomp
+    filter over ward, a writable /proc/sys, root with every capability)
+    nothing is degraded and a run says nothing about the host refusing
+    anything (tests/container/run covers the hosts that do)."""
+    d = t.ward(["doctor"])
+    expect_in("a default 'ward run' works here (tried: ward run -- ", d.stdout, "doctor's verdict", d)
+    for layer in ("box /proc", "box hostname", "inotify quotas"):
+        expect(any(line.startswith(layer) and " yes " in line for line in d.stdout.splitlines()),
+               "doctor's '%s' line says yes" % layer, d)
+    expect("degraded" not in d.stdout, "nothing degraded on this host", d)
+    r = t.run(["/bin/sh", "-c", "hostname"])
+    expect_eq(r.stdout.strip(), "ward", "the box's hostname", r)
+    expect("this host refuses" not in r.stderr, "no notice of a refused layer", r)
+
+
 def test_help(t):
     for args in (["--help"], ["help"], ["-h"]):
         r = t.ward(args)
