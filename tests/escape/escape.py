@@ -756,7 +756,7 @@ def warm_memory(h):
     """From python (with --warm zygote: a forked, confined copy of the
     zygote): scan the whole process memory, maps, fds and environment for
     host paths of the grants and of ward, and for the caller's secrets."""
-    res = h.run(["--profile", "python3", "--ro", "%s:/data" % h.granted],
+    res = h.run(["--profile", "python3", "--no-cwd", "--ro", "%s:/data" % h.granted],
                 ["python3", "-c", MEMSCAN], expect_out="SCANNED")
     h.expect_exit(res)
     out = res.stdout
