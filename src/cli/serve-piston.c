@@ -468,6 +468,15 @@ int exec_request_decode(const json_t *body, const struct serve_config *c,
 		req->n_files++;
 		if (req->files[i].utf8 && req->entry == SIZE_MAX)
 			req->entry = i;
+		/* One name, one file; and no file where another's directory
+		 * goes ("d" and "d/x"): the box could not write both. */
+		for (size_t j = 0; j < i; j++) {
+			const char *a = req->files[j].name, *b = req->files[i].name;
+			size_t la = strlen(a), lb = strlen(b);
+			if (!strcmp(a, b) || (la < lb && !strncmp(a, b, la) && b[la] == '/') ||
+			    (lb < la && !strncmp(a, b, lb) && a[lb] == '/'))
+				FAIL("files[%zu].name conflicts with files[%zu].name", i, j);
+		}
 	}
 	if (req->entry == SIZE_MAX)
 		FAIL("files must include at least one utf8 encoded file");

@@ -49,10 +49,11 @@
  * boxes live on (they do not: init ends with its controller). */
 #define OWNER_BASE 0x80000000u
 
+static unsigned owner_counter;
+
 static uid_t owner_uid(void)
 {
-	static unsigned counter;
-	unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+	unsigned n = __atomic_fetch_add(&owner_counter, 1, __ATOMIC_RELAXED);
 	return (uid_t)(OWNER_BASE + (((unsigned)getpid() & 0x3FFFFFu) << 8 | (n & 0xFFu)));
 }
 
@@ -76,6 +77,15 @@ struct owner_save {
 };
 
 static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void ns_forget(void)
+{
+	/* The lock the cloning thread held: its owner field is that thread's
+	 * host tid. A new process uses its own copy afresh. */
+	static const pthread_mutex_t unlocked = PTHREAD_MUTEX_INITIALIZER;
+	memcpy(&owner_lock, &unlocked, sizeof(owner_lock));
+	owner_counter = 0;
+}
 
 static int owner_begin(struct owner_save *s)
 {

@@ -49,6 +49,7 @@ struct ward_pool {
 	size_t n_graves, cap_graves;
 	int wake; /* eventfd: interrupts the thread's wait for a box */
 	bool stop, thread_started;
+	bool zygote_failed; /* it will not be retried: ward_pool_wait must not wait */
 	pthread_t thread;
 	uint64_t warm_served, cold_served, failures;
 	char error[sizeof(((struct err *)0)->msg)];
@@ -75,6 +76,7 @@ static bool start_zygote(ward_pool *pool)
 		snprintf(pool->error, sizeof(pool->error), "%s",
 			 e.msg[0] ? e.msg : "cannot start the zygote");
 		pool->failures++;
+		pool->zygote_failed = true;
 		pthread_cond_broadcast(&pool->ready);
 	}
 	pthread_mutex_unlock(&pool->mu);
@@ -291,7 +293,7 @@ WARD_API int ward_pool_wait(ward_pool *pool)
 		return -EINVAL;
 	pthread_mutex_lock(&pool->mu);
 	uint64_t failures = pool->failures;
-	while (pool->n_ready < pool->want && pool->failures == failures)
+	while (pool->n_ready < pool->want && pool->failures == failures && !pool->zygote_failed)
 		pthread_cond_wait(&pool->ready, &pool->mu);
 	int r = pool->n_ready >= pool->want ? 0 : -EIO;
 	pthread_mutex_unlock(&pool->mu);

@@ -52,11 +52,15 @@
 static const char bootstrap[] =
 	"import os, sys\n"
 	"def _ward_zygote():\n"
+	/* -S: no site module, so no .pth file or sitecustomize runs here. The
+	 * site directories libward checked come as arguments up to "--". */
+	"    dirs = sys.argv[1:sys.argv.index('--')]\n"
+	"    sys.path.extend(dirs)\n"
 	"    import ctypes\n"
 	"    me = sys._getframe().f_code\n"
 	"    lib = ctypes.PyDLL('/proc/self/fd/3')\n"
 	"    os.close(3)\n"
-	"    for name in sys.argv[1:]:\n"
+	"    for name in sys.argv[sys.argv.index('--') + 1:]:\n"
 	"        __import__(name)\n"
 	"    if len(os.listdir('/proc/self/task')) != 1:\n"
 	"        sys.exit('the preload started threads: a zygote must stay single-threaded')\n"
@@ -96,6 +100,12 @@ static const char bootstrap[] =
 	"    np_random = sys.modules.get('numpy.random')\n"
 	"    if np_random is not None:\n"
 	"        np_random.seed()\n"
+	/* What python's start-up does in a fresh box: the site module, here
+	 * in the request's own, confined process. */
+	"    for d in dirs:\n"
+	"        sys.path.remove(d)\n"
+	"    import site\n"
+	"    site.main()\n"
 	"    sys.orig_argv = argv\n"
 	"    args = argv[1:]\n"
 	"    main = types.ModuleType('__main__')\n"
@@ -268,60 +278,141 @@ static bool interpreter_supported(const char *interp)
  * sees that and executes it. */
 #define ZYGOTE_PATH "/usr/local/bin:/usr/bin:/bin"
 
-static bool path_trusted(const char *path, const struct policy *p, struct err *e)
+/* Whether a read-write grant of the policy overlaps dir: is it, lies
+ * under it or above it (a box could then change what is there). */
+static const char *rw_overlap(const struct policy *p, const char *dir)
 {
-	char real[4096];
-	if (!realpath(path, real))
-		return err_errno(e, errno, "zygote interpreter '%s'", path), false;
+	size_t nd = strlen(dir);
 	for (size_t i = 0; i < p->n_grants; i++) {
 		const char *h = p->grants[i].host;
 		size_t n = h ? strlen(h) : 0;
-		if (p->grants[i].kind == GRANT_RW && n && !strncmp(real, h, n) &&
-		    (real[n] == '/' || real[n] == 0 || !strcmp(h, "/")))
-			return err_set(e, EPERM, "zygote interpreter '%s' is under read-write grant '%s'",
-				       real, h), false;
+		if (p->grants[i].kind != GRANT_RW || !n)
+			continue;
+		if (!strcmp(h, "/") || !strcmp(h, dir) ||
+		    (n < nd && !strncmp(dir, h, n) && dir[n] == '/') ||
+		    (nd < n && !strncmp(h, dir, nd) && h[nd] == '/'))
+			return h;
 	}
-	uid_t me = geteuid();
-	for (char *end = real + strlen(real); end > real;) {
-		struct stat st;
-		*end = 0;
-		if (stat(real[0] ? real : "/", &st) < 0)
-			return err_errno(e, errno, "zygote interpreter: '%s'", real), false;
-		if ((st.st_uid != 0 && st.st_uid != me) || (st.st_mode & 022))
-			return err_set(e, EPERM, "zygote interpreter: '%s' is not owned by root or "
-						 "writable by others: not trusted",
-				       real[0] ? real : "/"), false;
-		end = strrchr(real, '/');
-		if (end == real && real[1]) { /* the last: "/" itself */
-			end[1] = 0;
-			if (stat("/", &st) < 0 || (st.st_uid != 0 && st.st_uid != me) || (st.st_mode & 022))
-				return err_set(e, EPERM, "zygote interpreter: '/' is not trusted"), false;
-			break;
-		}
-	}
-	return true;
+	return NULL;
 }
 
+/* real (a resolved path) and every directory above it: owned by root or
+ * the caller, writable by no one else. */
+static bool owners_trusted(const char *real_path, const char *what, struct err *e)
+{
+	char real[4096];
+	snprintf(real, sizeof(real), "%s", real_path);
+	uid_t me = geteuid();
+	for (;;) {
+		struct stat st;
+		const char *p = real[0] ? real : "/";
+		if (lstat(p, &st) < 0)
+			return err_errno(e, errno, "%s: '%s'", what, p), false;
+		if ((st.st_uid != 0 && st.st_uid != me) || (st.st_mode & 022) || S_ISLNK(st.st_mode))
+			return err_set(e, EPERM, "%s: '%s' is not owned by root, or is writable by "
+						 "others: not trusted", what, p), false;
+		if (!real[0])
+			return true;
+		*strrchr(real, '/') = 0;
+	}
+}
+
+/* The directories the zygote's python reads at start-up and the preload
+ * imports from, besides its own file: the prefix's (the standard library
+ * and the site directories) and the system's. None may be overlapped by a
+ * read-write grant of the policy (a box could plant a module, a .pth file
+ * or a library there for the zygote, which runs outside any box). */
+static const char *const system_dirs[] = {"/etc", "/lib", "/lib32", "/lib64", "/bin", "/sbin"};
+
+static bool tree_trusted(const struct policy *p, const char *interp_real, struct err *e)
+{
+	char prefix[4096];
+	snprintf(prefix, sizeof(prefix), "%s", interp_real);
+	for (int up = 0; up < 2; up++) { /* /usr/bin/python3.11 -> /usr */
+		char *slash = strrchr(prefix, '/');
+		if (!slash || slash == prefix)
+			return err_set(e, EPERM, "zygote interpreter '%s': no installation prefix",
+				       interp_real), false;
+		*slash = 0;
+	}
+	const char *dirs[ELEMENTSOF(system_dirs) + 2] = {prefix, "/usr"};
+	for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++)
+		dirs[2 + i] = system_dirs[i];
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		const char *h = rw_overlap(p, dirs[i]);
+		if (h)
+			return err_set(e, EPERM, "no zygote: read-write grant '%s' overlaps '%s', "
+						 "which the zygote reads outside any box", h, dirs[i]), false;
+	}
+	return owners_trusted(interp_real, "zygote interpreter", e);
+}
+
+/* The site directories of the interpreter (realpath real: .../bin/pythonX.Y)
+ * that exist and are trusted, NUL-separated into out; the count. */
+static size_t site_dirs(const char *real, char *out, size_t len)
+{
+	const char *base = strrchr(real, '/') + 1; /* "python3.11" */
+	char prefix[4096];
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(base - 1 - real), real);
+	char *slash = strrchr(prefix, '/');
+	if (slash)
+		*slash = 0;
+	char cand[4][4200];
+	snprintf(cand[0], sizeof(cand[0]), "%s/local/lib/%s/dist-packages", prefix, base);
+	snprintf(cand[1], sizeof(cand[1]), "%s/lib/python3/dist-packages", prefix);
+	snprintf(cand[2], sizeof(cand[2]), "%s/lib/%s/dist-packages", prefix, base);
+	snprintf(cand[3], sizeof(cand[3]), "%s/lib/%s/site-packages", prefix, base);
+	size_t n = 0, off = 0;
+	for (int i = 0; i < 4; i++) {
+		char r[4096];
+		struct err ignored;
+		struct stat st;
+		if (!realpath(cand[i], r) || stat(r, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    !owners_trusted(r, "site directory", &ignored) || off + strlen(r) + 1 > len)
+			continue;
+		memcpy(out + off, r, strlen(r) + 1);
+		off += strlen(r) + 1;
+		n++;
+	}
+	return n;
+}
+
+/* Finds the interpreter on a fixed PATH (or takes the path given) and
+ * checks it: its resolved path into out, and an O_PATH fd of that very
+ * file, which is what the zygote executes (no second lookup of the path to
+ * race with). */
 static int find_interpreter(const struct policy *p, const char *interp, char *out, size_t len,
 			    struct err *e)
 {
+	char given[4096];
 	if (strchr(interp, '/')) {
-		snprintf(out, len, "%s", interp);
+		snprintf(given, sizeof(given), "%s", interp);
 	} else {
 		bool found = false;
 		for (const char *d = ZYGOTE_PATH; *d && !found;) {
 			const char *end = strchrnul(d, ':');
-			snprintf(out, len, "%.*s/%s", (int)(end - d), d, interp);
-			found = access(out, X_OK) == 0;
+			snprintf(given, sizeof(given), "%.*s/%s", (int)(end - d), d, interp);
+			found = access(given, X_OK) == 0;
 			d = *end ? end + 1 : end;
 		}
 		if (!found)
 			return err_set(e, ENOENT, "zygote interpreter '%s' not found in %s", interp,
 				       ZYGOTE_PATH);
 	}
-	if (access(out, X_OK) < 0)
-		return err_errno(e, errno, "zygote interpreter '%s'", out);
-	return path_trusted(out, p, e) ? 0 : -EPERM;
+	if (!realpath(given, out) || strlen(out) >= len)
+		return err_errno(e, errno, "zygote interpreter '%s'", given);
+	if (!tree_trusted(p, out, e))
+		return -EPERM;
+	int fd = open(out, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st, again;
+	if (fd < 0 || fstat(fd, &st) < 0 || lstat(out, &again) < 0 || st.st_ino != again.st_ino ||
+	    st.st_dev != again.st_dev || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & 022)) {
+		if (fd >= 0)
+			close(fd);
+		return err_set(e, EPERM, "zygote interpreter '%s' changed or is not trusted", out);
+	}
+	return fd;
 }
 
 /* The zygote's environment: fixed, not the policy's (whose variables could
@@ -366,18 +457,20 @@ static int library_memfd(struct err *e)
 
 /* The zygote's process, between fork and execve: only async-signal-safe
  * calls (the application may have threads). */
-static _noreturn_ void zygote_exec(const char *path, char **argv, char *const *envp, int lib,
+static _noreturn_ void zygote_exec(int exe, char **argv, char *const *envp, int lib,
 				   int ctl, int errw)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int l = fcntl(lib, F_DUPFD, 20), c = fcntl(ctl, F_DUPFD, 20), w = fcntl(errw, F_DUPFD, 20);
-	if (null < 0 || l < 0 || c < 0 || w < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	int x = fcntl(exe, F_DUPFD_CLOEXEC, 20);
+	if (null < 0 || l < 0 || c < 0 || w < 0 || x < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
 	    dup2(w, 2) < 0 || dup2(l, 3) < 0 || dup2(c, 4) < 0 ||
-	    syscall(SYS_close_range, 5U, ~0U, 0) < 0 || chdir("/") < 0 ||
+	    syscall(SYS_close_range, 5U, (unsigned)x - 1, 0) < 0 ||
+	    syscall(SYS_close_range, (unsigned)x + 1, ~0U, 0) < 0 || chdir("/") < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		_exit(127);
 	signals_default();
-	execve(path, argv, envp);
+	syscall(SYS_execveat, x, "", argv, envp, AT_EMPTY_PATH);
 	_exit(127);
 }
 
@@ -407,9 +500,11 @@ int zygote_new(const ward_policy *p, const char *interpreter, const char *const 
 	if (!interpreter_supported(interpreter))
 		return err_set(e, EOPNOTSUPP, "no zygote for '%s' (python3 only)", interpreter);
 	char path[4096];
-	int fr = find_interpreter(p->core, interpreter, path, sizeof(path), e);
-	if (fr < 0)
-		return fr;
+	_cleanup_close_ int exe = find_interpreter(p->core, interpreter, path, sizeof(path), e);
+	if (exe < 0)
+		return exe;
+	char sites[4 * 4096];
+	size_t n_sites = site_dirs(path, sites, sizeof(sites));
 	size_t n_pre = 0;
 	while (preload && preload[n_pre])
 		n_pre++;
@@ -433,19 +528,26 @@ int zygote_new(const ward_policy *p, const char *interpreter, const char *const 
 
 	/* argv: python3 -I -c BOOTSTRAP preload...; the environment: a fixed
 	 * one (zygote_env), nothing of the application's or the policy's. */
-	char **argv = calloc(n_pre + 5, sizeof(char *));
+	char **argv = calloc(n_pre + n_sites + 7, sizeof(char *));
 	int lib = -1, sv[2] = {-1, -1}, errp[2] = {-1, -1}, r = 0;
 	struct zygote *z = NULL;
 	if (!argv) {
 		r = -ENOMEM;
 		goto out;
 	}
-	argv[0] = path;
-	argv[1] = "-I";
-	argv[2] = "-c";
-	argv[3] = (char *)bootstrap;
+	/* argv[0] the resolved path: python looks for a pyvenv.cfg beside it
+	 * and above, and those are the directories just checked. */
+	size_t k = 0;
+	argv[k++] = path;
+	argv[k++] = "-I";
+	argv[k++] = "-S";
+	argv[k++] = "-c";
+	argv[k++] = (char *)bootstrap;
+	for (size_t i = 0, off = 0; i < n_sites; i++, off += strlen(sites + off) + 1)
+		argv[k++] = sites + off;
+	argv[k++] = "--";
 	for (size_t i = 0; i < n_pre; i++)
-		argv[4 + i] = (char *)preload[i];
+		argv[k++] = (char *)preload[i];
 	if ((r = lib = library_memfd(e)) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
@@ -465,7 +567,7 @@ int zygote_new(const ward_policy *p, const char *interpreter, const char *const 
 		goto out;
 	}
 	if (pid == 0)
-		zygote_exec(path, argv, zygote_env, lib, sv[1], errp[1]);
+		zygote_exec(exe, argv, zygote_env, lib, sv[1], errp[1]);
 	z->pid = pid;
 	z->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	z->ctl = TAKE_FD(sv[0]);
@@ -644,6 +746,7 @@ static _noreturn_ void zygote_resume(const struct plan *pl, char *const *argv, c
 	}
 	wipe_plan((struct plan *)pl);
 	wipe_policy(zy_policy);
+	ns_forget();
 #ifdef M_PERTURB
 	mallopt(M_PERTURB, 0); /* the request's own allocations: as usual */
 #endif

@@ -525,6 +525,21 @@ static void test_zygote_errors(void)
 	CHECK_INT(ward_pool_wait(pool), -EIO);
 	CHECK(strstr(ward_pool_error(pool), "python3 only") != NULL);
 	ward_pool_free(pool);
+	/* A read-write grant over what the zygote reads outside any box (its
+	 * site directories here): no zygote (a box could plant a .pth file or
+	 * a module the zygote would run as the controller's user). */
+	ward_policy *rw = NULL;
+	CHECK_INT(ward_policy_new(&rw), 0);
+	CHECK_INT(ward_policy_load_profile(rw, "python3"), 0);
+	CHECK_INT(ward_policy_grant_rw(rw, "/usr/lib/python3/dist-packages", "/plant"), 0);
+	po.zygote = "python3";
+	po.preload = NULL;
+	CHECK_INT(ward_pool_new(rw, &po, &pool), 0);
+	CHECK_INT(ward_pool_wait(pool), -EIO);
+	CHECK(strstr(ward_pool_error(pool), "overlaps '/usr'") != NULL);
+	printf("# %s\n", ward_pool_error(pool));
+	ward_pool_free(pool);
+	ward_policy_free(rw);
 	const char *notname[] = {"os; import evil", NULL};
 	po.zygote = "python3";
 	po.preload = notname;
