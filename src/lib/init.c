@@ -403,6 +403,21 @@ static _no_asan_ bool runs_interpreter(const char *prog, char *const *argv)
 	       first[0] != '-';
 }
 
+/* The last of the confinement, one step per line: Landlock (with the exec
+ * list, when there is one), dumpable again for an interpreter that goes on
+ * without execve, default signals, seccomp, the broker. */
+static _no_asan_ int confine(const struct plan *pl, const struct plumbing *io, char **exec_list,
+			     bool dumpable, struct err *e)
+{
+	if (landlock_apply(&pl->mp, exec_list, pl->net, pl->landlock_abi, e) < 0 ||
+	    (dumpable && be_dumpable(e) < 0) ||
+	    reset_signals(e) < 0 ||
+	    apply_seccomp(pl, e) < 0 ||
+	    hand_over_to_broker(pl, io, e) < 0)
+		return -1;
+	return 0;
+}
+
 /* The program's process: confine, then execve, one step per line. Never
  * returns. Runs on the stack box_init mmaps for it, hence _no_asan_. */
 static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct plumbing *io)
@@ -412,8 +427,12 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 	struct program run = {pl->argv, pl->env.v};
 	char prog[4096];
 	char *exec_paths[260];
-	char **exec_list;
 	int r;
+	/* A warm box whose Landlock rules do not depend on the program (no
+	 * exec list) and whose file calls are not brokered is confined whole
+	 * before its request: the request then runs through nothing but its
+	 * own files, the lookup and execve (or the interpreter). */
+	bool early = pl->deferred && !pl->exec.n && io->broker_fd < 0;
 
 	if (new_session(&e) < 0 ||
 	    set_up_stdio(io, &e) < 0 ||
@@ -421,17 +440,13 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 	    limits_apply_rlimits(&pl->lim, &e) < 0 ||
 	    set_no_new_privs(&e) < 0 ||
 	    caps_drop_all(&e) < 0 ||
+	    (early && confine(pl, io, NULL, pl->resume != NULL, &e) < 0) ||
 	    (pl->deferred && take_request(pl, &run, &e) < 0))
 		child_fail(efd, EXIT_SETUP, &e);
 	if ((r = find_program(run.envp, run.argv[0], prog, sizeof(prog), &e)) < 0)
 		child_fail(efd, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
 	bool resume = pl->resume && runs_interpreter(prog, run.argv);
-	exec_list = list_exec_paths(pl, prog, exec_paths);
-	if (landlock_apply(&pl->mp, exec_list, pl->net, pl->landlock_abi, &e) < 0 ||
-	    (resume && be_dumpable(&e) < 0) ||
-	    reset_signals(&e) < 0 ||
-	    apply_seccomp(pl, &e) < 0 ||
-	    hand_over_to_broker(pl, io, &e) < 0)
+	if (!early && confine(pl, io, list_exec_paths(pl, prog, exec_paths), resume, &e) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
 	if (resume)
 		pl->resume(pl, run.argv, run.envp);

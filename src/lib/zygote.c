@@ -82,7 +82,7 @@ static const char bootstrap[] =
 	/* From here on: the request's process. */
 	"    ctypes.pythonapi.PyOS_AfterFork_Child.restype = None\n"
 	"    ctypes.pythonapi.PyOS_AfterFork_Child()\n"
-	"    f = buf.raw[:n].split(b'\\0')\n"
+	"    f = ctypes.string_at(buf, n).split(b'\\0')\n"
 	"    argc = int(f[0]); argv = [os.fsdecode(a) for a in f[1:1 + argc]]\n"
 	"    envc = int(f[1 + argc]); env = f[2 + argc:2 + argc + envc]\n"
 	"    del buf, f, lib, serve\n"
@@ -709,7 +709,7 @@ static void wipe_policy(struct policy *p)
  * host paths in their buffers. */
 static void __attribute__((noinline)) scrub_stack(void)
 {
-	volatile char area[128 * 1024];
+	volatile char area[64 * 1024];
 	explicit_bzero((char *)area, sizeof(area));
 }
 
