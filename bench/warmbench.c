@@ -6,6 +6,7 @@
  *   warmbench [--rounds N] [--warmup N] [--burst N] [--pause MS]
  *             [--seconds S] [--tp-rounds N] [--threads N] [--tp-boxes N]
  *             [--hello PATH] [--cgroup auto|off] [--json FILE] [--smoke]
+ *             [--verbose]
  *
  * Latency (sections a, b, d): every round runs, for each payload and each
  * variant in a rotating order, a burst of --burst requests back to back
@@ -26,6 +27,9 @@
  * requests/s = the requests that exited 0 with the right output over the
  * time from the start until the last thread is done. Variants alternate
  * over --tp-rounds rounds; the median round is reported.
+ *
+ * --verbose prints every latency sample with two more times: when
+ * ward_box_process said the run was over and when ward_box_wait returned.
  *
  * Every request must exit 0 with the expected stdout, else warmbench
  * exits 1 (what the smoke test, suite 'bench', checks; it asserts no
@@ -91,8 +95,8 @@ static struct {
 	double seconds;
 	enum ward_cgroup cgroup;
 	const char *hello, *json;
-	bool smoke;
-} cfg = {20, 1, 4, 20, 3, 16, 16, 4.0, WARD_CGROUP_AUTO, NULL, NULL, false};
+	bool smoke, verbose;
+} cfg = {20, 1, 4, 20, 3, 16, 16, 4.0, WARD_CGROUP_AUTO, NULL, NULL, false, false};
 
 /* The bare program's environment: the one the profiles give a box. */
 static char *bare_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
@@ -175,6 +179,8 @@ static double quantile(struct samples *s, double p)
 /* What one request gave: times in ms from the request, its stdout. */
 struct outcome {
 	double first, result;
+	double over, waited; /* a box: ward_box_process said the run is over;
+			      * ward_box_wait returned */
 	char out[OUT_MAX + 1];
 	size_t len;
 	bool truncated;
@@ -261,12 +267,15 @@ static void request_box(struct payload *pl, enum kind k, struct outcome *o)
 		if (poll(pf, 2, 100) < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
 		take_output(p[0], t0, o);
-		if ((r = ward_box_process(b)) != 0)
+		if ((r = ward_box_process(b)) != 0) {
+			o->over = now_ms() - t0;
 			break;
+		}
 		take_output(p[0], t0, o);
 	}
 	if (r >= 0)
 		r = ward_box_wait(b, &res);
+	o->waited = now_ms() - t0;
 	take_output(p[0], t0, o);
 	ward_box_free(b);
 	o->result = now_ms() - t0;
@@ -310,6 +319,7 @@ static void refill_pools(void)
 }
 
 static unsigned failures;
+static const char *const mode_names[NMODES] = {"back-to-back", "paused"};
 
 /* One burst of one variant; samples kept unless warming up. */
 static void burst(struct payload *pl, enum kind k, enum mode m, bool keep)
@@ -334,6 +344,10 @@ static void burst(struct payload *pl, enum kind k, enum mode m, bool keep)
 		}
 		if (!keep)
 			continue;
+		if (cfg.verbose)
+			fprintf(stderr, "%s %s %s: first %.2f over %.2f waited %.2f result %.2f\n",
+				pl->name, kind_names[k], mode_names[m], o.first, o.over, o.waited,
+				o.result);
 		samples_add(&c->first, o.first < 0 ? o.result : o.first);
 		samples_add(&c->result, o.result);
 		c->warm += w1 - w0;
@@ -632,8 +646,6 @@ static void setup(ward_policy *py, ward_policy *native)
 
 /* ---- report --------------------------------------------------------------- */
 
-static const char *const mode_names[NMODES] = {"back-to-back", "paused"};
-
 struct stat4 {
 	double first_med, first_p90, res_med, res_p90;
 };
@@ -860,7 +872,8 @@ static void usage(void)
 {
 	fputs("usage: warmbench [--rounds N] [--warmup N] [--burst N] [--pause MS]\n"
 	      "                 [--seconds S] [--tp-rounds N] [--threads N] [--tp-boxes N]\n"
-	      "                 [--hello PATH] [--cgroup auto|off] [--json FILE] [--smoke]\n",
+	      "                 [--hello PATH] [--cgroup auto|off] [--json FILE] [--smoke]\n"
+	      "                 [--verbose]\n",
 	      stderr);
 	exit(2);
 }
@@ -880,6 +893,7 @@ static void parse_args(int argc, char **argv)
 		{"cgroup", required_argument, NULL, 'c'},
 		{"json", required_argument, NULL, 'j'},
 		{"smoke", no_argument, NULL, 'S'},
+		{"verbose", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -901,6 +915,7 @@ static void parse_args(int argc, char **argv)
 				die("--cgroup: '%s' is not auto or off", optarg);
 			break;
 		case 'j': cfg.json = optarg; break;
+		case 'v': cfg.verbose = true; break;
 		case 'S':
 			/* every variant runs and is checked; no timing asserted */
 			cfg.smoke = true;
