@@ -6,7 +6,7 @@
  *   warmbench [--rounds N] [--warmup N] [--burst N] [--pause MS]
  *             [--seconds S] [--tp-rounds N] [--threads N] [--tp-boxes N]
  *             [--hello PATH] [--cgroup auto|off] [--json FILE] [--smoke]
- *             [--verbose]
+ *             [--sections abcd] [--verbose]
  *
  * Latency (sections a, b, d): every round runs, for each payload and each
  * variant in a rotating order, a burst of --burst requests back to back
@@ -28,6 +28,7 @@
  * time from the start until the last thread is done. Variants alternate
  * over --tp-rounds rounds; the median round is reported.
  *
+ * --sections picks the sections to run (default all: abcd).
  * --verbose prints every latency sample with two more times: when
  * ward_box_process said the run was over and when ward_box_wait returned.
  *
@@ -94,9 +95,9 @@ static struct {
 	unsigned rounds, warmup, burst, pause_ms, tp_rounds, threads, tp_boxes;
 	double seconds;
 	enum ward_cgroup cgroup;
-	const char *hello, *json;
+	const char *hello, *json, *sections;
 	bool smoke, verbose;
-} cfg = {20, 1, 4, 20, 3, 16, 16, 4.0, WARD_CGROUP_AUTO, NULL, NULL, false, false};
+} cfg = {20, 1, 4, 20, 3, 16, 16, 4.0, WARD_CGROUP_AUTO, NULL, NULL, "abcd", false, false};
 
 /* The bare program's environment: the one the profiles give a box. */
 static char *bare_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
@@ -213,9 +214,17 @@ static void request_bare(struct payload *pl, struct outcome *o)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* A session of its own, as a box's program has (init.c): with
+	 * sched_autogroup (on here) a session is a CPU group of its own, and
+	 * on a loaded host a bare program left in warmbench's session would
+	 * get a smaller share of the CPU than a boxed one. */
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
 	pid_t pid;
 	double t0 = now_ms();
-	int r = posix_spawn(&pid, pl->bare_argv[0], &fa, NULL, pl->bare_argv, bare_env);
+	int r = posix_spawn(&pid, pl->bare_argv[0], &fa, &at, pl->bare_argv, bare_env);
+	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	if (r) {
@@ -535,6 +544,11 @@ static ward_policy *profile_policy(const char *profile)
 	return p;
 }
 
+static bool want(const char *sections)
+{
+	return strpbrk(cfg.sections, sections) != NULL;
+}
+
 /* A pool, full; NULL with *ret_skip set when libward has no zygote. */
 static ward_pool *make_pool(ward_policy *p, unsigned boxes, const char *zygote,
 			    const char *const *preload, const char **ret_skip)
@@ -562,7 +576,9 @@ static ward_pool *make_pool(ward_policy *p, unsigned boxes, const char *zygote,
 static struct payload *add_payload(const char *section, const char *name, ward_policy *p,
 				   const char *expect)
 {
-	struct payload *pl = &payloads[npayloads++];
+	/* a section not asked for: filled in and dropped */
+	static struct payload unused;
+	struct payload *pl = want(section) ? &payloads[npayloads++] : &unused;
 	pl->section = section;
 	pl->name = name;
 	pl->policy = p;
@@ -596,11 +612,19 @@ static bool python_has_numpy(void)
 	return !o.why[0];
 }
 
+/* Section c's payload (not a latency row unless section a runs). */
+static struct payload tp_payload = {
+	.section = "c", .name = "python print(1)", .expect = "1\n",
+	.argv = {"python3", "-c", "print(1)", NULL},
+	.bare_argv = {"/usr/bin/python3", "-c", "print(1)", NULL},
+};
+
 static void setup(ward_policy *py, ward_policy *native)
 {
 	const char *skip = NULL;
-	ward_pool *py_pool = make_pool(py, 2, NULL, NULL, &skip);
-	ward_pool *zy_light = make_pool(py, 2, "python3", light_preload, &skip);
+	tp_payload.policy = py;
+	ward_pool *py_pool = want("ad") ? make_pool(py, 2, NULL, NULL, &skip) : NULL;
+	ward_pool *zy_light = want("a") ? make_pool(py, 2, "python3", light_preload, &skip) : NULL;
 	have_numpy = python_has_numpy();
 	if (have_numpy)
 		heavy_preload[4] = "numpy";
@@ -608,16 +632,16 @@ static void setup(ward_policy *py, ward_policy *native)
 		 have_numpy ? ", numpy" : "");
 	snprintf(heavy_label, sizeof(heavy_label), "python import json,re,decimal,email%s",
 		 have_numpy ? ",numpy" : "");
-	ward_pool *zy_heavy = zy_light ? make_pool(py, 2, "python3", heavy_preload, &skip) : NULL;
-	ward_pool *nat_pool = make_pool(native, 2, NULL, NULL, &skip);
+	ward_pool *zy_heavy = want("d") ? make_pool(py, 2, "python3", heavy_preload, &skip) : NULL;
+	ward_pool *nat_pool = want("b") ? make_pool(native, 2, NULL, NULL, &skip) : NULL;
 	keep_pool(py_pool);
 	keep_pool(zy_light);
 	keep_pool(zy_heavy);
 	keep_pool(nat_pool);
 
 	struct payload *pl = add_payload("a", "python print(1)", py, "1\n");
-	set_argv(pl->argv, (char *[]){"python3", "-c", "print(1)", NULL});
-	set_argv(pl->bare_argv, (char *[]){"/usr/bin/python3", "-c", "print(1)", NULL});
+	set_argv(pl->argv, tp_payload.argv);
+	set_argv(pl->bare_argv, tp_payload.bare_argv);
 	pl->pool[POOLED] = py_pool;
 	pl->pool[ZYGOTE] = zy_light;
 	pl->skip[ZYGOTE] = zy_light ? NULL : zygote_note;
@@ -873,7 +897,7 @@ static void usage(void)
 	fputs("usage: warmbench [--rounds N] [--warmup N] [--burst N] [--pause MS]\n"
 	      "                 [--seconds S] [--tp-rounds N] [--threads N] [--tp-boxes N]\n"
 	      "                 [--hello PATH] [--cgroup auto|off] [--json FILE] [--smoke]\n"
-	      "                 [--verbose]\n",
+	      "                 [--sections abcd] [--verbose]\n",
 	      stderr);
 	exit(2);
 }
@@ -894,6 +918,7 @@ static void parse_args(int argc, char **argv)
 		{"json", required_argument, NULL, 'j'},
 		{"smoke", no_argument, NULL, 'S'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"sections", required_argument, NULL, 'x'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -916,6 +941,11 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'j': cfg.json = optarg; break;
 		case 'v': cfg.verbose = true; break;
+		case 'x':
+			if (!*optarg || strspn(optarg, "abcd") != strlen(optarg))
+				die("--sections: '%s' is not letters from abcd", optarg);
+			cfg.sections = optarg;
+			break;
 		case 'S':
 			/* every variant runs and is checked; no timing asserted */
 			cfg.smoke = true;
@@ -953,7 +983,11 @@ int main(int argc, char **argv)
 	npools = 0;
 	for (size_t i = 0; i < npayloads; i++)
 		memset(payloads[i].pool, 0, sizeof(payloads[i].pool));
-	throughput(find_payload("python print(1)"), light_preload);
+	if (want("c"))
+		throughput(&tp_payload, light_preload);
+	else
+		for (unsigned k = 0; k < NKINDS; k++)
+			tp_cells[k].skip = "not run (--sections)";
 	load_after = loadavg();
 	print_table();
 	goals(stdout, false);
