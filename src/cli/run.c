@@ -37,6 +37,7 @@ enum {
 	OPT_FILE,
 	OPT_FILE_TEXT,
 	OPT_LEARN,
+	OPT_WARM,
 	OPT_LIMIT, /* OPT_LIMIT + enum ward_limit */
 };
 
@@ -74,6 +75,7 @@ static const struct option options[] = {
 	ARG("file", OPT_FILE),
 	ARG("file-text", OPT_FILE_TEXT),
 	ARG("learn", OPT_LEARN),
+	ARG("warm", OPT_WARM),
 	FLAG("help", 'h'),
 	{NULL, 0, NULL, 0},
 };
@@ -91,6 +93,7 @@ struct run_args {
 	size_t n_ops;
 	const char *report;
 	const char *learn;
+	const char *warm; /* NULL, "pool" or "zygote" */
 	enum ward_cgroup cgroup;
 	bool quiet;
 	char **program; /* NULL-terminated: PROGRAM ARGS... */
@@ -207,6 +210,11 @@ static void parse_args(int argc, char **argv, struct run_args *a)
 			if (!optarg[0])
 				die(EXIT_USAGE, "--learn: empty file name (expected FILE)");
 			a->learn = optarg;
+			break;
+		case OPT_WARM:
+			if (strcmp(optarg, "pool") && strcmp(optarg, "zygote"))
+				die_usage("run: --warm: unknown mode '%s' (expected pool or zygote)", optarg);
+			a->warm = optarg;
 			break;
 		case OPT_POLICY:
 			/* Policy files go first, in their own order. */
@@ -579,6 +587,37 @@ static void catch_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
+/* --warm: the run through a pool of one box (or one a python zygote
+ * makes), the way libward's pools and `ward serve` run requests: for
+ * checking that a program (or an attack) meets the same box there. The
+ * current directory is not exposed, and the box's namespaces are torn down
+ * before ward exits. */
+static int run_warm(const ward_policy *p, const struct run_args *a, struct ward_options *o,
+		    ward_result **ret)
+{
+	if (a->learn)
+		die_usage("run: --learn cannot be combined with --warm");
+	struct ward_pool_options po = WARD_POOL_OPTIONS_INIT;
+	po.boxes = 1;
+	po.cgroup = a->cgroup;
+	if (!strcmp(a->warm, "zygote"))
+		po.zygote = "python3";
+	_ward_cleanup_(ward_pool_freep) ward_pool *pool = NULL;
+	int r = ward_pool_new(p, &po, &pool);
+	if (r < 0)
+		return r;
+	/* A box that cannot be made: the request makes its own and its
+	 * result says why, as a fresh run's would. A zygote that cannot start
+	 * is ward's failure. */
+	if (ward_pool_wait(pool) < 0 && po.zygote && ward_pool_ready(pool) == 0 &&
+	    strstr(ward_pool_error(pool), "zygote"))
+		die(EXIT_SETUP, "%s", ward_pool_error(pool));
+	o->expose_cwd = false;
+	o->exit_after = false;
+	o->cgroup = WARD_CGROUP_AUTO;
+	return ward_pool_run(pool, a->program, o, ret);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a = {.cgroup = WARD_CGROUP_AUTO};
@@ -622,7 +661,7 @@ int cmd_run(int argc, char **argv)
 	o.access_userdata = learner;
 	_ward_cleanup_(ward_result_freep) ward_result *r = NULL;
 	catch_signals();
-	int ret = ward_run(p, a.program, &o, &r);
+	int ret = a.warm ? run_warm(p, &a, &o, &r) : ward_run(p, a.program, &o, &r);
 	if (ret < 0)
 		die(EXIT_SETUP, "cannot run '%s': %s", a.program[0], strerror_lc(-ret));
 	/* ward's own writes from here on may meet a closed pipe: fail them

@@ -377,6 +377,32 @@ static _no_asan_ int take_request(const struct plan *pl, struct program *prog, s
 	return 0;
 }
 
+/* A zygote's box: the interpreter goes on without execve, which would have
+ * made it dumpable again after init made itself (and so this copy of it)
+ * non-dumpable: as dumpable as an executed program, so that its own
+ * /proc/self files are its own. */
+static _no_asan_ int be_dumpable(struct err *e)
+{
+	if (prctl(PR_SET_DUMPABLE, 1) < 0)
+		return err_errno(e, errno, "cannot make the interpreter dumpable");
+	return 0;
+}
+
+/* A zygote's box: whether the request is for the interpreter this process
+ * already is (the same file as /proc/self/exe), with arguments the zygote
+ * runs as the interpreter would (zygote.c: none or "-" for stdin, "-c
+ * CODE", or a script's path first). Anything else is executed. */
+static _no_asan_ bool runs_interpreter(const char *prog, char *const *argv)
+{
+	struct stat a, b;
+	if (stat(prog, &a) < 0 || stat("/proc/self/exe", &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		return false;
+	const char *first = argv[1];
+	return !first || !strcmp(first, "-") || (!strcmp(first, "-c") && argv[2]) ||
+	       first[0] != '-';
+}
+
 /* The program's process: confine, then execve, one step per line. Never
  * returns. Runs on the stack box_init mmaps for it, hence _no_asan_. */
 static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct plumbing *io)
@@ -399,12 +425,16 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 		child_fail(efd, EXIT_SETUP, &e);
 	if ((r = find_program(run.envp, run.argv[0], prog, sizeof(prog), &e)) < 0)
 		child_fail(efd, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
+	bool resume = pl->resume && runs_interpreter(prog, run.argv);
 	exec_list = list_exec_paths(pl, prog, exec_paths);
 	if (landlock_apply(&pl->mp, exec_list, pl->net, pl->landlock_abi, &e) < 0 ||
+	    (resume && be_dumpable(&e) < 0) ||
 	    reset_signals(&e) < 0 ||
 	    apply_seccomp(pl, &e) < 0 ||
 	    hand_over_to_broker(pl, io, &e) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
+	if (resume)
+		pl->resume(pl, run.argv, run.envp);
 	execve(prog, run.argv, run.envp);
 	exec_failed(efd, prog, errno);
 }
@@ -746,6 +776,14 @@ static int enter_cwd(const struct plan *pl, struct err *e)
  * state (fds, creds, rlimits, filters). Returns its pid, or -errno. */
 static pid_t start_program(const struct plan *pl, const struct plumbing *io, struct err *e)
 {
+	/* A zygote's box: a real fork, for the program's process may go on
+	 * in the interpreter (plan.resume), and init with it. */
+	if (pl->resume) {
+		pid_t pid = fork();
+		if (pid == 0)
+			box_exec(pl, io);
+		return pid < 0 ? err_errno(e, errno, "cannot start the program") : pid;
+	}
 	struct box_side side = {pl, io};
 	size_t stack_size = 256 * 1024;
 	void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,

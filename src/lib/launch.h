@@ -28,6 +28,8 @@ struct child_error {
 	char msg[1000];
 };
 
+struct plumbing;
+
 /* The plan (plan.c): everything the box is built from, decided in the
  * controller before clone, from the policy and the options alone. The
  * later stages only read it; the one exception is the mount plan's
@@ -58,6 +60,20 @@ struct plan {
 	 * up to its capabilities, then waits for the request (request.h) on
 	 * the plumbing's req socket; argv is NULL until then. */
 	bool deferred;
+	/* A zygote's box (zygote.c): the program's process is a fork of
+	 * init, itself a fork of the zygote's interpreter, and when the request
+	 * is for that interpreter it calls resume, fully confined, instead of
+	 * execve: resume never returns, it goes on in the interpreter. */
+	_noreturn_ void (*resume)(const struct plan *pl, char *const *argv, char *const *envp);
+};
+
+/* Who clones a box: by default the controller itself (ns_clone_box); a
+ * zygote's box is cloned by the zygote (zygote.c). Returns the box init's
+ * pid (> 0) and a pidfd for it, or -errno with a message in e. */
+struct launcher {
+	pid_t (*clone)(void *ctx, const struct plan *pl, const struct plumbing *io,
+		       int *ret_pidfd, struct err *e);
+	void *ctx;
 };
 
 /* What planning has to tell the user: it goes into the result (run.c's

@@ -32,6 +32,10 @@ struct ward_pool {
 	struct run_options o; /* how the boxes are made (no stdio yet) */
 	struct channel_config chan;
 	struct zygote *zygote; /* NULL: boxes exec the request's program */
+	/* The zygote's interpreter and preload, until the pool's thread has
+	 * started it (NULL: no zygote). */
+	char *zygote_interp;
+	char **preload;
 	unsigned want;
 	pthread_mutex_t mu;
 	pthread_cond_t need;  /* the thread: the list is short, or stop */
@@ -45,6 +49,36 @@ struct ward_pool {
 	char error[sizeof(((struct err *)0)->msg)];
 };
 
+/* Starts a box: from the zygote once it runs (a request arriving before
+ * gets a plain box, which executes the interpreter). */
+static int make_box(ward_pool *pool, struct run_result *ret, struct box_run **ret_run)
+{
+	struct zygote *z = __atomic_load_n(&pool->zygote, __ATOMIC_ACQUIRE);
+	return z ? zygote_prepare(z, pool->p, &pool->o, ret, ret_run)
+		 : box_prepare(pool->p->core, &pool->o, ret, ret_run);
+}
+
+/* The pool's thread, first: starts the zygote. False when it cannot (the
+ * reason in pool->error). */
+static bool start_zygote(ward_pool *pool)
+{
+	struct err e = {{0}};
+	struct zygote *z = NULL;
+	int r = zygote_new(pool->p, pool->zygote_interp, (const char *const *)pool->preload, &z, &e);
+	pthread_mutex_lock(&pool->mu);
+	if (r < 0) {
+		snprintf(pool->error, sizeof(pool->error), "%s",
+			 e.msg[0] ? e.msg : "cannot start the zygote");
+		pool->failures++;
+		pthread_cond_broadcast(&pool->ready);
+	}
+	pthread_mutex_unlock(&pool->mu);
+	if (r < 0)
+		return false;
+	__atomic_store_n(&pool->zygote, z, __ATOMIC_RELEASE);
+	return true;
+}
+
 /* Makes one box and waits until it is ready; NULL when it cannot be made
  * (the reason in pool->error) or the pool stops meanwhile. */
 static struct warm *warm_make(ward_pool *pool)
@@ -52,8 +86,7 @@ static struct warm *warm_make(ward_pool *pool)
 	struct warm *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	int r = pool->zygote ? zygote_prepare(pool->zygote, &pool->o, &w->scratch, &w->run)
-			     : box_prepare(pool->p->core, &pool->o, &w->scratch, &w->run);
+	int r = make_box(pool, &w->scratch, &w->run);
 	while (r == 0) {
 		struct pollfd pf[] = {{box_ready_fd(w->run), POLLIN, 0}, {pool->wake, POLLIN, 0}};
 		if ((r = box_ready(w->run, 0)) != 0)
@@ -82,6 +115,16 @@ static struct warm *warm_make(ward_pool *pool)
 static void *pool_thread(void *arg)
 {
 	ward_pool *pool = arg;
+	if (pool->zygote_interp && !start_zygote(pool)) {
+		/* No warm boxes without the zygote the caller asked for: the
+		 * requests make their own (plain boxes) and ward_pool_wait says
+		 * why. */
+		pthread_mutex_lock(&pool->mu);
+		while (!pool->stop)
+			pthread_cond_wait(&pool->need, &pool->mu);
+		pthread_mutex_unlock(&pool->mu);
+		return NULL;
+	}
 	pthread_mutex_lock(&pool->mu);
 	while (!pool->stop) {
 		if (pool->n_ready >= pool->want) {
@@ -111,17 +154,23 @@ static void *pool_thread(void *arg)
 	return NULL;
 }
 
-/* The policy's fitness for a pool: requests must not share a host
- * directory, so no read-write grant. */
-static bool policy_poolable(const ward_policy *p)
-{
-	for (size_t i = 0; i < p->core->n_grants; i++)
-		if (p->core->grants[i].kind == GRANT_RW)
-			return false;
-	return true;
-}
-
 #define MAX_POOL_OPTIONS_SIZE 4096
+
+static int copy_zygote_options(ward_pool *pool, const struct ward_pool_options *o)
+{
+	size_t n = 0;
+	while (o->preload && o->preload[n])
+		n++;
+	if (!o->zygote[0] || n > 256)
+		return -EINVAL;
+	if (!(pool->zygote_interp = strdup(o->zygote)) ||
+	    !(pool->preload = calloc(n + 1, sizeof(char *))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(pool->preload[i] = strdup(o->preload[i])))
+			return -ENOMEM;
+	return 0;
+}
 
 WARD_API int ward_pool_new(const ward_policy *p, const struct ward_pool_options *opts,
 			   ward_pool **ret_pool)
@@ -139,7 +188,7 @@ WARD_API int ward_pool_new(const ward_policy *p, const struct ward_pool_options 
 	}
 	if (!o.boxes)
 		o.boxes = 2;
-	if (o.boxes > MAX_BOXES || (unsigned)o.cgroup > WARD_CGROUP_REQUIRE || !policy_poolable(p))
+	if (o.boxes > MAX_BOXES || (unsigned)o.cgroup > WARD_CGROUP_REQUIRE)
 		return -EINVAL;
 	ward_pool *pool = calloc(1, sizeof(*pool));
 	if (!pool)
@@ -156,7 +205,7 @@ WARD_API int ward_pool_new(const ward_policy *p, const struct ward_pool_options 
 	if ((pool->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		r = -errno;
 	if (r == 0 && o.zygote)
-		r = zygote_new(p, o.zygote, o.preload, &pool->zygote);
+		r = copy_zygote_options(pool, &o);
 	if (r == 0 && (r = -pthread_create(&pool->thread, NULL, pool_thread, pool)) == 0)
 		pool->thread_started = true;
 	if (r < 0) {
@@ -241,8 +290,7 @@ int pool_start(ward_pool *pool, const struct run_options *o, int req_fd,
 	}
 	/* None ready: a box of our own, made on this thread. */
 	struct warm own = {0};
-	int r = pool->zygote ? zygote_prepare(pool->zygote, &pool->o, ret, &own.run)
-			     : box_prepare(pool->p->core, &pool->o, ret, &own.run);
+	int r = make_box(pool, ret, &own.run);
 	if (r < 0)
 		return r;
 	while ((r = box_ready(own.run, -1)) == 0)
@@ -298,6 +346,10 @@ WARD_API void ward_pool_free(ward_pool *pool)
 		free(pool->boxes[i]);
 	}
 	zygote_free(pool->zygote);
+	free(pool->zygote_interp);
+	for (size_t i = 0; pool->preload && pool->preload[i]; i++)
+		free(pool->preload[i]);
+	free(pool->preload);
 	if (pool->wake >= 0)
 		close(pool->wake);
 	pthread_cond_destroy(&pool->ready);

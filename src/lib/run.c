@@ -41,6 +41,7 @@ struct box_run {
 	struct run_options o;
 	struct run_result *ret;
 	struct err setup_error; /* why box_start could not start the box */
+	const struct launcher *launcher; /* NULL: the controller clones */
 	pid_t pid;
 	int pidfd;
 	uint64_t start_ns;
@@ -217,8 +218,12 @@ static int clone_box(struct box_run *b, struct err *e)
 {
 	struct plan *pl = &b->plan;
 	struct plumbing *io = &b->io;
-	pid_t pid = ns_clone_box(pl->have_cg && pl->cg.version == 2 ? pl->cg.v2_fd : -1,
-				 !(pl->have_cg && pl->cg.version == 1), pl->root, &b->pidfd);
+	pid_t pid = b->launcher
+			    ? b->launcher->clone(b->launcher->ctx, pl, io, &b->pidfd, e)
+			    : ns_clone_box(pl->have_cg && pl->cg.version == 2 ? pl->cg.v2_fd : -1,
+					   !(pl->have_cg && pl->cg.version == 1), pl->root, &b->pidfd);
+	if (pid < 0 && b->launcher)
+		return pid;
 	if (pid < 0)
 		return err_errno(e, -pid, "cannot create the box's namespaces%s",
 				 -pid == EPERM || -pid == ENOSPC
@@ -256,10 +261,24 @@ static int start_broker(struct box_run *b, struct err *e)
 }
 
 /* A box that was cloned but will not be let go. */
+/* Waits until the box's init is gone: reaped here, or for a box a zygote
+ * cloned (its parent, which reaps it), seen exit through the pidfd. */
+static void await_init(const struct box_run *b, int *status, struct rusage *ru)
+{
+	if (b->launcher) {
+		struct pollfd pf = {b->pidfd, POLLIN, 0};
+		while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	while (wait4(b->pid, status, __WALL, ru) < 0 && errno == EINTR)
+		;
+}
+
 static void kill_unstarted(struct box_run *b)
 {
 	syscall(SYS_pidfd_send_signal, b->pidfd, SIGKILL, NULL, 0);
-	waitpid(b->pid, NULL, 0);
+	await_init(b, NULL, NULL);
 	close(b->pidfd);
 	b->pidfd = -1;
 }
@@ -497,11 +516,18 @@ int box_start(const struct policy *p, char *const argv[],
 int box_prepare(const struct policy *p, const struct run_options *o,
 		struct run_result *ret, struct box_run **ret_run)
 {
+	return box_prepare_with(p, o, NULL, ret, ret_run);
+}
+
+int box_prepare_with(const struct policy *p, const struct run_options *o,
+		     const struct launcher *l, struct run_result *ret, struct box_run **ret_run)
+{
 	if (!p || !o || !ret || !ret_run)
 		return -EINVAL;
 	struct box_run *b = run_new(p, NULL, o, ret);
 	if (!b)
 		return -ENOMEM;
+	b->launcher = l;
 	int r = box_launch(b, p, o);
 	if (r < 0)
 		box_abandon(b, r);
@@ -657,8 +683,7 @@ static void reap_box(struct box_run *b, struct ending *end)
 		end->reaped = waitid(P_PIDFD, (id_t)b->pidfd, &si, WEXITED | WNOHANG | __WALL) == 0 &&
 			      si.si_pid != 0;
 	} else {
-		while (wait4(b->pid, &end->init_status, __WALL, &end->ru) < 0 && errno == EINTR)
-			;
+		await_init(b, &end->init_status, &end->ru);
 	}
 	if (s->have_prog_status || !end->reaped)
 		end->ru = s->prog_ru;

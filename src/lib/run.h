@@ -93,6 +93,10 @@ void box_finish(struct box_run *b);
  * box_discard. */
 int box_prepare(const struct policy *p, const struct run_options *o,
 		struct run_result *ret, struct box_run **ret_run);
+/* The same with the box cloned by l (launch.h: a zygote's). */
+struct launcher;
+int box_prepare_with(const struct policy *p, const struct run_options *o,
+		     const struct launcher *l, struct run_result *ret, struct box_run **ret_run);
 int box_ready_fd(const struct box_run *b);
 int box_ready(struct box_run *b, int timeout_ms);
 int box_request(struct box_run *b, int req_fd, const struct run_options *o,

@@ -1,21 +1,729 @@
-/* zygote.c — interpreter zygotes (zygote.h). */
+/* zygote.c — interpreter zygotes for warm pools (zygote.h).
+ *
+ * The zygote is the interpreter (python3) started by the controller
+ * outside any box, with the box's environment, "/" as its directory, no fd
+ * of the application's, and the preload modules imported; then it loads
+ * this library from a memfd and calls ward__zygote_serve, which never
+ * returns in the zygote itself: it serves the controller's requests to
+ * clone a box (zygote_clone, the launcher of box_prepare_with). Each box is
+ * built exactly like a fresh one (init.c: box_init), from a plan the zygote
+ * makes from the policy's text, with the controller's cgroup and plumbing;
+ * only its program's process is a fork of init instead of a vfork, and
+ * when the request is for the interpreter, that process, once it has no
+ * capabilities, Landlock and seccomp (and the broker) in place, wipes the
+ * zygote's host paths from its memory and returns from ward__zygote_serve
+ * into the interpreter, which runs the request (the bootstrap below).
+ *
+ *   controller ──spawn(plumbing fds, cgroup fds, limits)──▶ zygote
+ *              ◀──────────── init's pid and pidfd ────────┘   │ clone3
+ *   writes the id maps, go, supervises like any box          ▼
+ *                                                        box init ─fork─▶ program
+ *                                                                   request → python
+ */
+#include <dlfcn.h>
+#include <malloc.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "config.h"
+#include "launch.h"
 #include "zygote.h"
 
-int zygote_new(const ward_policy *p, const char *interpreter, const char *const *preload,
-	       struct zygote **ret)
+#define ZYGOTE_MAGIC 0x7a79676fu
+#define HELLO_MAX (1u << 20) /* the policy's text */
+#define START_TIMEOUT_MS 60000
+
+/* The interpreter's side: the bootstrap, run with `python3 -I -c`, the
+ * library at fd 3 and the control socket at fd 4, the preload modules as
+ * its arguments. Everything after ward__zygote_serve runs in a request's
+ * confined process and emulates `python3 [-c CODE | - | FILE] ARGS`. */
+static const char bootstrap[] =
+	"import os, sys\n"
+	"def _ward_zygote():\n"
+	"    import ctypes\n"
+	"    lib = ctypes.PyDLL('/proc/self/fd/3')\n"
+	"    os.close(3)\n"
+	"    for name in sys.argv[1:]:\n"
+	"        __import__(name)\n"
+	"    import atexit, runpy, signal, types\n"
+	"    serve = lib.ward__zygote_serve\n"
+	"    serve.restype = ctypes.c_long\n"
+	"    serve.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]\n"
+	"    buf = ctypes.create_string_buffer(1 << 20)\n"
+	"    sys.stdout.flush(); sys.stderr.flush()\n"
+	"    n = serve(4, buf, len(buf))\n"
+	"    if n < 0:\n"
+	"        os._exit(0)\n"
+	/* From here on: the request's process. */
+	"    ctypes.pythonapi.PyOS_AfterFork_Child.restype = None\n"
+	"    ctypes.pythonapi.PyOS_AfterFork_Child()\n"
+	"    f = buf.raw[:n].split(b'\\0')\n"
+	"    argc = int(f[0]); argv = [os.fsdecode(a) for a in f[1:1 + argc]]\n"
+	"    envc = int(f[1 + argc]); env = f[2 + argc:2 + argc + envc]\n"
+	"    del buf, f, lib, serve\n"
+	"    os.environ.clear()\n"
+	"    for kv in env:\n"
+	"        k, _, v = kv.partition(b'=')\n"
+	"        os.environb[k] = v\n"
+	"    signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+	"    for s in ('SIGPIPE', 'SIGXFSZ'):\n"
+	"        signal.signal(getattr(signal, s), signal.SIG_IGN)\n"
+	"    np_random = sys.modules.get('numpy.random')\n"
+	"    if np_random is not None:\n"
+	"        np_random.seed()\n"
+	"    sys.orig_argv = argv\n"
+	"    args = argv[1:]\n"
+	"    main = types.ModuleType('__main__')\n"
+	"    main.__dict__['__builtins__'] = __builtins__\n"
+	"    sys.modules['__main__'] = main\n"
+	"    code = 0\n"
+	"    try:\n"
+	"        if args and args[0] == '-c':\n"
+	"            sys.argv = ['-c'] + args[2:]\n"
+	"            sys.path.insert(0, '')\n"
+	"            exec(compile(args[1], '<string>', 'exec'), main.__dict__)\n"
+	"        elif not args or args[0] == '-':\n"
+	"            sys.argv = ['-' if args else ''] + args[1:]\n"
+	"            sys.path.insert(0, '')\n"
+	"            exec(compile(sys.stdin.read(), '<stdin>', 'exec'), main.__dict__)\n"
+	"        else:\n"
+	"            sys.argv = args\n"
+	"            sys.path.insert(0, os.path.dirname(os.path.abspath(args[0])))\n"
+	"            runpy.run_path(args[0], run_name='__main__')\n"
+	"    except SystemExit as e:\n"
+	"        if e.code is None:\n"
+	"            code = 0\n"
+	"        elif isinstance(e.code, int):\n"
+	"            code = e.code & 0xff\n"
+	"        else:\n"
+	"            print(e.code, file=sys.stderr)\n"
+	"            code = 1\n"
+	"    except BaseException:\n"
+	"        sys.excepthook(*sys.exc_info())\n"
+	"        code = 1\n"
+	"    try:\n"
+	"        atexit._run_exitfuncs()\n"
+	"    except BaseException:\n"
+	"        pass\n"
+	"    for stream in (sys.stdout, sys.stderr):\n"
+	"        try:\n"
+	"            stream.flush()\n"
+	"        except BaseException:\n"
+	"            code = code or 120\n"
+	"    os._exit(code)\n"
+	"_ward_zygote()\n";
+
+/* ---- the wire between controller and zygote ---- */
+
+/* The controller's first message: the policy's text follows. */
+struct hello {
+	uint32_t magic;
+	uint32_t channel;	 /* the policy has host functions */
+	char client_dir[4096];	 /* the shims' host directory (with a channel) */
+	uint32_t text_len;
+};
+
+/* Which fds a spawn message carries, in this order. */
+enum {
+	FD_SYNC, FD_STATUS, FD_ERRP, FD_OUT, FD_ERR, FD_IN, FD_REQ, FD_CHAN, FD_BROKER,
+	FD_DISK, FD_CG0, FD_CG1, N_SPAWN_FDS
+};
+
+struct spawn {
+	uint32_t magic;
+	uint32_t present; /* bit i: fd i is in the message */
+	struct box_limits lim;
+	int cg_version; /* 0: no cgroup */
+};
+
+struct spawn_reply {
+	int32_t pid; /* > 0, or -errno */
+	char msg[sizeof(((struct err *)0)->msg)];
+};
+
+static int send_fds(int sock, const void *data, size_t len, const int *fds, size_t n_fds)
 {
-	(void)p, (void)interpreter, (void)preload, (void)ret;
-	return -EOPNOTSUPP;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * N_SPAWN_FDS)];
+		struct cmsghdr align;
+	} u = {0};
+	struct iovec iov = {(void *)data, len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (n_fds) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	}
+	ssize_t n;
+	while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return n == (ssize_t)len ? 0 : -(n < 0 ? errno : EIO);
 }
 
-int zygote_prepare(struct zygote *z, const struct run_options *o, struct run_result *ret,
-		   struct box_run **ret_run)
+/* Receives one message of exactly len bytes and up to max_fds fds (the
+ * count in *n_fds). 0, -EPIPE when the peer is gone, -EPROTO. */
+static int recv_fds(int sock, void *data, size_t len, int *fds, size_t max_fds, size_t *n_fds)
 {
-	(void)z, (void)o, (void)ret, (void)ret_run;
-	return -EOPNOTSUPP;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * N_SPAWN_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {data, len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	ssize_t n;
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n == 0)
+		return -EPIPE;
+	if (n < 0)
+		return -errno;
+	*n_fds = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*n_fds < max_fds)
+				fds[(*n_fds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if ((size_t)n != len || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		for (size_t i = 0; i < *n_fds; i++)
+			close(fds[i]);
+		*n_fds = 0;
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* ---- the controller's side ---- */
+
+struct zygote {
+	pid_t pid;
+	int pidfd;
+	int ctl;
+	pthread_mutex_t mu; /* one spawn at a time on ctl */
+	struct launcher launcher;
+};
+
+/* The interpreters a zygote can be: python3 and its versioned names. Node
+ * cannot: it starts threads before any script runs, and a multi-threaded
+ * process can neither fork safely nor make a user namespace. */
+static bool interpreter_supported(const char *interp)
+{
+	const char *base = strrchr(interp, '/');
+	base = base ? base + 1 : interp;
+	return !strncmp(base, "python3", 7) && strspn(base + 7, "0123456789.") == strlen(base + 7);
+}
+
+/* interp on the PATH of the policy's environment, into out: the file a
+ * box's request for it runs (the system directories are the host's,
+ * read-only), not one the application's own PATH would find (a pyenv
+ * shim). init.c's runs_interpreter checks it is the same file. */
+static int find_interpreter(const struct policy *p, const char *interp, char *out, size_t len)
+{
+	if (strchr(interp, '/')) {
+		snprintf(out, len, "%s", interp);
+		return access(out, X_OK) == 0 ? 0 : -errno;
+	}
+	const char *path = NULL;
+	for (size_t i = 0; i < p->env.n; i++)
+		if (!strncmp(p->env.v[i], "PATH=", 5))
+			path = p->env.v[i] + 5;
+	for (const char *d = path && *path ? path : "/usr/bin:/bin"; *d;) {
+		const char *end = strchrnul(d, ':');
+		snprintf(out, len, "%.*s/%s", (int)(end - d), d, interp);
+		if (end > d && access(out, X_OK) == 0)
+			return 0;
+		d = *end ? end + 1 : end;
+	}
+	return -ENOENT;
+}
+
+/* A copy of this library in a memfd, for the zygote to load: mapped from
+ * there, it shows in the box's /proc/self/maps as a memfd, not as a host
+ * path. */
+static int library_memfd(struct err *e)
+{
+	Dl_info info;
+	if (!dladdr((void *)library_memfd, &info) || !info.dli_fname ||
+	    !strstr(info.dli_fname, "libward.so"))
+		return err_set(e, ENOTSUP, "a zygote needs libward as a shared library (this program "
+					   "links it statically)");
+	_cleanup_close_ int src = open(info.dli_fname, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return err_errno(e, errno, "cannot open '%s'", info.dli_fname);
+	int fd = memfd_create("libward", MFD_CLOEXEC);
+	if (fd < 0)
+		return err_errno(e, errno, "cannot create a memfd for the zygote");
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(src, buf, sizeof(buf))) > 0)
+		if (write_all(fd, buf, (size_t)n) < 0) {
+			n = -1;
+			break;
+		}
+	if (n < 0) {
+		close(fd);
+		return err_errno(e, errno, "cannot copy '%s' for the zygote", info.dli_fname);
+	}
+	return fd;
+}
+
+/* The zygote's process, between fork and execve: only async-signal-safe
+ * calls (the application may have threads). */
+static _noreturn_ void zygote_exec(const char *path, char **argv, char **envp, int lib, int ctl,
+				   int errw)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int l = fcntl(lib, F_DUPFD, 20), c = fcntl(ctl, F_DUPFD, 20), w = fcntl(errw, F_DUPFD, 20);
+	if (null < 0 || l < 0 || c < 0 || w < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(w, 2) < 0 || dup2(l, 3) < 0 || dup2(c, 4) < 0 ||
+	    syscall(SYS_close_range, 5U, ~0U, 0) < 0 || chdir("/") < 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		_exit(127);
+	signals_default();
+	execve(path, argv, envp);
+	_exit(127);
+}
+
+/* Reads what the zygote said on stderr before it died. */
+static void zygote_failed(int errr, struct err *e, const char *what)
+{
+	char buf[sizeof(e->msg) - 64] = "";
+	ssize_t n = read(errr, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = 0;
+		/* The last line of a traceback says most. */
+		while (n > 0 && buf[n - 1] == '\n')
+			buf[--n] = 0;
+		const char *last = strrchr(buf, '\n');
+		err_set(e, EIO, "the zygote %s: %s", what, last ? last + 1 : buf);
+	} else {
+		err_set(e, EIO, "the zygote %s", what);
+	}
+}
+
+static pid_t zygote_clone(void *ctx, const struct plan *pl, const struct plumbing *io,
+			  int *ret_pidfd, struct err *e);
+
+int zygote_new(const ward_policy *p, const char *interpreter, const char *const *preload,
+	       struct zygote **ret, struct err *e)
+{
+	if (!interpreter_supported(interpreter))
+		return err_set(e, EOPNOTSUPP, "no zygote for '%s' (python3 only)", interpreter);
+	char path[4096];
+	if (find_interpreter(p->core, interpreter, path, sizeof(path)) < 0)
+		return err_set(e, ENOENT, "zygote interpreter '%s' not found", interpreter);
+	size_t n_pre = 0;
+	while (preload && preload[n_pre])
+		n_pre++;
+	for (size_t i = 0; i < n_pre; i++)
+		if (!preload[i][0] || strspn(preload[i], "abcdefghijklmnopqrstuvwxyz"
+							"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") !=
+					      strlen(preload[i]))
+			return err_set(e, EINVAL, "preload module '%s' is not a module name",
+				       preload[i]);
+	_cleanup_free_ char *text = NULL;
+	if (policy_format(p->core, &text) < 0 || strlen(text) >= HELLO_MAX)
+		return err_set(e, ENOMEM, "cannot write the policy for the zygote");
+	struct hello *h = calloc(1, sizeof(*h) + strlen(text));
+	if (!h)
+		return -ENOMEM;
+	*h = (struct hello){.magic = ZYGOTE_MAGIC, .channel = p->n_fns > 0,
+			    .text_len = (uint32_t)strlen(text)};
+	snprintf(h->client_dir, sizeof(h->client_dir), "%s",
+		 p->client_dir ? p->client_dir : WARD_CLIENT_DIR);
+	memcpy(h + 1, text, strlen(text));
+
+	/* argv: python3 -I -c BOOTSTRAP preload...; the environment: the
+	 * policy's (nothing of the application's). */
+	char **argv = calloc(n_pre + 5, sizeof(char *));
+	char **envp = calloc(p->core->env.n + 1, sizeof(char *));
+	int lib = -1, sv[2] = {-1, -1}, errp[2] = {-1, -1}, r = 0;
+	struct zygote *z = NULL;
+	if (!argv || !envp) {
+		r = -ENOMEM;
+		goto out;
+	}
+	argv[0] = path;
+	argv[1] = "-I";
+	argv[2] = "-c";
+	argv[3] = (char *)bootstrap;
+	for (size_t i = 0; i < n_pre; i++)
+		argv[4 + i] = (char *)preload[i];
+	for (size_t i = 0; i < p->core->env.n; i++)
+		envp[i] = p->core->env.v[i];
+	if ((r = lib = library_memfd(e)) < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(errp, O_CLOEXEC) < 0) {
+		r = err_errno(e, errno, "cannot create the zygote's sockets");
+		goto out;
+	}
+	if (!(z = calloc(1, sizeof(*z)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	z->ctl = -1;
+	z->pidfd = -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = err_errno(e, errno, "cannot start the zygote");
+		goto out;
+	}
+	if (pid == 0)
+		zygote_exec(path, argv, envp, lib, sv[1], errp[1]);
+	z->pid = pid;
+	z->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	z->ctl = TAKE_FD(sv[0]);
+	close(TAKE_FD(sv[1]));
+	close(TAKE_FD(errp[1]));
+	/* The hello, then the zygote's "ready" once the preload is imported. */
+	char ok[8] = "";
+	size_t nfd = 0;
+	struct pollfd pf = {z->ctl, POLLIN, 0};
+	if ((r = send_fds(z->ctl, h, sizeof(*h) + h->text_len, NULL, 0)) < 0 ||
+	    poll(&pf, 1, START_TIMEOUT_MS) != 1 ||
+	    (r = recv_fds(z->ctl, ok, 5, NULL, 0, &nfd)) < 0 || memcmp(ok, "ready", 5)) {
+		zygote_failed(errp[0], e, "failed to start");
+		r = -EIO;
+		goto out;
+	}
+	pthread_mutex_init(&z->mu, NULL);
+	z->launcher = (struct launcher){.clone = zygote_clone, .ctx = z};
+	*ret = TAKE_PTR(z);
+out:
+	if (z)
+		zygote_free(z);
+	if (lib >= 0)
+		close(lib);
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	free(argv);
+	free(envp);
+	free(h);
+	return r;
+}
+
+static pid_t zygote_clone(void *ctx, const struct plan *pl, const struct plumbing *io,
+			  int *ret_pidfd, struct err *e)
+{
+	struct zygote *z = ctx;
+	struct spawn s = {.magic = ZYGOTE_MAGIC, .lim = pl->lim,
+			  .cg_version = pl->have_cg ? pl->cg.version : 0};
+	int all[N_SPAWN_FDS] = {
+		[FD_SYNC] = io->sync[0], [FD_STATUS] = io->status[1], [FD_ERRP] = io->errp[1],
+		[FD_OUT] = io->out[1], [FD_ERR] = io->err[1], [FD_IN] = io->in[0],
+		[FD_REQ] = io->req[1], [FD_CHAN] = io->chan[1], [FD_BROKER] = io->broker_fd,
+		[FD_DISK] = io->disk[1],
+		[FD_CG0] = s.cg_version == 2 ? pl->cg.v2_fd : s.cg_version == 1 ? pl->cg.v1_tasks[0] : -1,
+		[FD_CG1] = s.cg_version == 1 ? pl->cg.v1_tasks[1] : -1,
+	};
+	int fds[N_SPAWN_FDS];
+	size_t n = 0;
+	for (int i = 0; i < N_SPAWN_FDS; i++)
+		if (all[i] >= 0) {
+			s.present |= 1u << i;
+			fds[n++] = all[i];
+		}
+	struct spawn_reply rep = {0};
+	int rfd = -1;
+	size_t nfd = 0;
+	pthread_mutex_lock(&z->mu);
+	int r = send_fds(z->ctl, &s, sizeof(s), fds, n);
+	if (r == 0)
+		r = recv_fds(z->ctl, &rep, sizeof(rep), &rfd, 1, &nfd);
+	pthread_mutex_unlock(&z->mu);
+	if (r < 0)
+		return err_errno(e, -r, "the zygote is gone");
+	if (rep.pid <= 0 || nfd != 1) {
+		if (nfd)
+			close(rfd);
+		rep.msg[sizeof(rep.msg) - 1] = 0;
+		return err_set(e, rep.pid < 0 ? -rep.pid : EPROTO, "%s",
+			       rep.msg[0] ? rep.msg : "the zygote could not clone the box");
+	}
+	*ret_pidfd = rfd;
+	return rep.pid;
+}
+
+int zygote_prepare(struct zygote *z, const ward_policy *p, const struct run_options *o,
+		   struct run_result *ret, struct box_run **ret_run)
+{
+	return box_prepare_with(p->core, o, &z->launcher, ret, ret_run);
 }
 
 void zygote_free(struct zygote *z)
 {
-	(void)z;
+	if (!z)
+		return;
+	if (z->ctl >= 0)
+		close(z->ctl); /* the zygote sees EOF and exits */
+	if (z->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, z->pidfd, SIGKILL, NULL, 0);
+		close(z->pidfd);
+	}
+	if (z->pid > 0)
+		while (waitpid(z->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	if (z->launcher.clone)
+		pthread_mutex_destroy(&z->mu);
+	free(z);
+}
+
+/* ---- the zygote's side (in the interpreter) ---- */
+
+static struct policy *zy_policy;
+static char zy_client_dir[4096];
+static bool zy_channel;
+static sigjmp_buf zy_resume_point;
+static char *zy_out;
+static size_t zy_out_len;
+static long zy_out_n;
+
+static void wipe_string(const char *s)
+{
+	if (s)
+		explicit_bzero((char *)s, strlen(s));
+}
+
+/* The host paths the zygote knows: the policy's and the plan's. Wiped in
+ * a request's process before the interpreter resumes, and in the zygote
+ * before a plan is freed. */
+static void wipe_plan(struct plan *pl)
+{
+	/* The mount entries point into these, the policy's strings, or
+	 * constants (which are no host's). */
+	for (size_t i = 0; i < pl->owned.n; i++)
+		wipe_string(pl->owned.v[i]);
+}
+
+static void wipe_policy(struct policy *p)
+{
+	for (size_t i = 0; i < p->n_grants; i++)
+		wipe_string(p->grants[i].host);
+	for (size_t i = 0; i < p->n_files; i++)
+		wipe_string(p->files[i].host);
+	explicit_bzero(zy_client_dir, sizeof(zy_client_dir));
+}
+
+/* Clears the stack below the caller's frame, where the plan's steps left
+ * host paths in their buffers. */
+static void __attribute__((noinline)) scrub_stack(void)
+{
+	volatile char area[128 * 1024];
+	explicit_bzero((char *)area, sizeof(area));
+}
+
+/* plan.resume: in the request's process, confined: hands the request's
+ * argv and environment to the interpreter as "argc\0argv...envc\0env...",
+ * and goes back into ward__zygote_serve's frame, which returns. */
+static _noreturn_ void zygote_resume(const struct plan *pl, char *const *argv, char *const *envp)
+{
+	size_t off = 0;
+	bool fits = true;
+	char *const *lists[] = {argv, envp};
+	for (int l = 0; l < 2 && fits; l++) {
+		size_t n = 0;
+		while (lists[l][n])
+			n++;
+		int k = snprintf(zy_out + off, zy_out_len - off, "%zu", n);
+		fits = k >= 0 && (size_t)k < zy_out_len - off;
+		off += (size_t)k + 1;
+		for (size_t i = 0; fits && i < n; i++) {
+			size_t len = strlen(lists[l][i]) + 1;
+			fits = len <= zy_out_len - off;
+			if (fits)
+				memcpy(zy_out + off, lists[l][i], len);
+			off += len;
+		}
+	}
+	if (!fits) {
+		static const char msg[] = "the request's arguments and environment are over the "
+					  "zygote's 1 MiB";
+		struct child_error ce = {.code = EXIT_SETUP};
+		memcpy(ce.msg, msg, sizeof(msg));
+		(void)!write(3, &ce, sizeof(ce));
+		_exit(EXIT_SETUP);
+	}
+	wipe_plan((struct plan *)pl);
+	wipe_policy(zy_policy);
+#ifdef M_PERTURB
+	mallopt(M_PERTURB, 0); /* the request's own allocations: as usual */
+#endif
+	close(3); /* the error pipe: errors are the interpreter's own now */
+	close(BROKER_BOX_FD);
+	zy_out_n = (long)off;
+	siglongjmp(zy_resume_point, 1);
+}
+
+/* Builds the box's plan from the policy, the controller's limits and
+ * cgroup, and the received fds; clones the box (box_init in the child). */
+static pid_t zygote_spawn(const struct spawn *s, const int *fd, int *ret_pidfd, struct err *e)
+{
+	struct run_options o = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				.client_dir = zy_channel ? zy_client_dir : NULL};
+	struct channel_config any_channel = {0};
+	if (zy_channel)
+		o.channel = &any_channel;
+	bool root = geteuid() == 0;
+	struct plan pl = {.hostname = zy_policy->hostname ? zy_policy->hostname : "ward",
+			  .net = zy_policy->net, .root = root,
+			  .host_uid = root ? NOBODY_UID : geteuid(),
+			  .host_gid = root ? NOBODY_GID : getegid(),
+			  .deferred = true, .resume = zygote_resume};
+	struct plan_notes notes = {0};
+	struct plumbing io = {
+		.sync = {fd[FD_SYNC], -1}, .status = {-1, fd[FD_STATUS]}, .errp = {-1, fd[FD_ERRP]},
+		.out = {-1, fd[FD_OUT]}, .err = {-1, fd[FD_ERR]}, .in = {fd[FD_IN], -1},
+		.chan = {-1, fd[FD_CHAN]}, .disk = {-1, fd[FD_DISK]}, .req = {-1, fd[FD_REQ]},
+		.stdin_direct = -1, .broker_fd = fd[FD_BROKER],
+	};
+	pid_t pid = -1;
+	int r;
+	if ((r = plan_limits(&pl, &notes, zy_policy)) < 0 ||
+	    (r = plan_filesystem(&pl, &notes, zy_policy, &o, e)) < 0 ||
+	    (r = mnt_prepare_writable(&pl.mp, pl.root, pl.host_uid, pl.host_gid, e)) < 0 ||
+	    (r = plan_environment(&pl, zy_policy, &o)) < 0 ||
+	    (r = plan_exec(&pl, zy_policy, e)) < 0 ||
+	    (r = plan_landlock(&pl, e)) < 0) {
+		pid = r;
+		goto out;
+	}
+	pl.lim = s->lim;
+	if (s->cg_version) {
+		pl.have_cg = true;
+		pl.cg.version = s->cg_version;
+		pl.cg.v2_fd = s->cg_version == 2 ? fd[FD_CG0] : -1;
+		pl.cg.v1_tasks[0] = s->cg_version == 1 ? fd[FD_CG0] : -1;
+		pl.cg.v1_tasks[1] = s->cg_version == 1 ? fd[FD_CG1] : -1;
+		for (int i = 0; i < 3; i++)
+			pl.cg.lock_fd[i] = -1;
+	}
+	pid = ns_clone_box(pl.have_cg && pl.cg.version == 2 ? pl.cg.v2_fd : -1,
+			   !(pl.have_cg && pl.cg.version == 1), pl.root, ret_pidfd);
+	if (pid == 0)
+		box_init(&pl, &io);
+	if (pid < 0)
+		err_errno(e, -pid, "cannot create the box's namespaces");
+out:
+	pl.have_cg = false; /* the controller's: never destroyed here */
+	wipe_plan(&pl);
+	plan_free(&pl);
+	return pid;
+}
+
+/* Serves the controller on ctl (fd 4 of the bootstrap): returns -1 in the
+ * zygote when the controller is gone, and in a request's process (a fork
+ * of a box's init, fully confined) the length of the request's argv and
+ * environment written to out. For ward's bootstrap only: not part of the
+ * API (include/ward.h). */
+WARD_API long ward__zygote_serve(int ctl, char *out, size_t out_len);
+WARD_API long ward__zygote_serve(int ctl, char *out, size_t out_len)
+{
+	struct err e = {{0}};
+	struct hello h;
+	static char text[HELLO_MAX];
+	/* Freed memory is overwritten from here on: the host paths that the
+	 * policy's parsing and each box's plan leave in freed allocations
+	 * must not reach a request's process (a fork of this one). */
+#ifdef M_PERTURB
+	mallopt(M_PERTURB, 0xa5);
+#endif
+	struct iovec iov[] = {{&h, sizeof(h)}, {text, sizeof(text) - 1}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t n = recvmsg(ctl, &msg, 0);
+	if (n < (ssize_t)sizeof(h) || h.magic != ZYGOTE_MAGIC ||
+	    (size_t)n != sizeof(h) + h.text_len || (msg.msg_flags & MSG_TRUNC))
+		return -1;
+	text[h.text_len] = 0;
+	h.client_dir[sizeof(h.client_dir) - 1] = 0;
+	memcpy(zy_client_dir, h.client_dir, sizeof(zy_client_dir));
+	zy_channel = h.channel;
+	if (policy_new(&zy_policy) < 0 ||
+	    policy_parse(zy_policy, "zygote", text, h.text_len, &e) < 0) {
+		fprintf(stderr, "cannot read the policy: %s\n", e.msg);
+		return -1;
+	}
+	explicit_bzero(text, h.text_len);
+	explicit_bzero(&h, sizeof(h));
+	zy_out = out;
+	zy_out_len = out_len;
+	/* The boxes' inits are our children: reaped as soon as they exit. */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || send_fds(ctl, "ready", 5, NULL, 0) < 0)
+		return -1;
+	if (sigsetjmp(zy_resume_point, 0)) {
+		/* A request's process, from zygote_resume. */
+		scrub_stack();
+		return zy_out_n;
+	}
+	for (;;) {
+		struct pollfd pf[] = {{ctl, POLLIN, 0}, {sfd, POLLIN, 0}};
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			return -1;
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) > 0)
+			;
+		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+			;
+		if (!(pf[0].revents & (POLLIN | POLLHUP)))
+			continue;
+		struct spawn s;
+		int got[N_SPAWN_FDS], fd[N_SPAWN_FDS];
+		size_t nfd = 0;
+		int r = recv_fds(ctl, &s, sizeof(s), got, N_SPAWN_FDS, &nfd);
+		if (r == -EPIPE)
+			return -1;
+		struct spawn_reply rep = {0};
+		size_t k = 0;
+		for (int i = 0; i < N_SPAWN_FDS; i++)
+			fd[i] = s.present & (1u << i) && k < nfd ? got[k++] : -1;
+		int pidfd = -1;
+		if (r < 0 || s.magic != ZYGOTE_MAGIC || k != nfd || fd[FD_SYNC] < 0 ||
+		    fd[FD_STATUS] < 0 || fd[FD_ERRP] < 0 || fd[FD_OUT] < 0 || fd[FD_ERR] < 0 ||
+		    fd[FD_REQ] < 0) {
+			rep.pid = -EPROTO;
+			snprintf(rep.msg, sizeof(rep.msg), "the zygote got a malformed request");
+		} else {
+			e = (struct err){{0}};
+			rep.pid = zygote_spawn(&s, fd, &pidfd, &e);
+			snprintf(rep.msg, sizeof(rep.msg), "%s", e.msg);
+		}
+		for (size_t i = 0; i < nfd; i++)
+			close(got[i]);
+		(void)send_fds(ctl, &rep, sizeof(rep), &pidfd, pidfd >= 0 ? 1 : 0);
+		if (pidfd >= 0)
+			close(pidfd);
+	}
 }

@@ -357,6 +357,15 @@ class Host:
         self.ward_bin = b + "/ward/ward"
         shutil.copy2(opts.ward, self.ward_bin)
         self.ward_hash = sha256(self.ward_bin)
+        # --warm: ward-dyn finds libward at $ORIGIN/../lib, copied here too
+        # (and checked like the binary: a zygote loads it).
+        self.libward = None
+        if opts.libward:
+            os.makedirs(b + "/lib", exist_ok=True)
+            name = os.path.basename(opts.libward)  # libward.so.1.0.0: the soname's name
+            self.libward = b + "/lib/" + name[:name.index(".so.") + 5]
+            shutil.copy2(opts.libward, self.libward)
+            self.libward_hash = sha256(self.libward)
         self.orig_ward_hash = sha256(opts.ward)
         if self.root:
             for dirpath, dirnames, filenames in os.walk(b):
@@ -415,7 +424,9 @@ class Host:
     # ---- running ------------------------------------------------------
 
     def ward_cmd(self, wargs, argv, report):
-        return self.as_box_user() + [self.ward_bin, "run", "--report", report] + list(wargs) + ["--"] + list(argv)
+        warm = ["--warm", self.opts.warm] if self.opts.warm else []
+        return (self.as_box_user() + [self.ward_bin, "run"] + warm + ["--report", report] +
+                list(wargs) + ["--"] + list(argv))
 
     def run(self, wargs, argv, *, timeout=90, pass_fds=(), report=None, expect_out=None,
             unboxed=False, quiet=False, judge=True, refusal_ok=False):
@@ -542,6 +553,8 @@ class Host:
             self.fail("the canary file is gone: %s" % e)
         self.check(sha256(self.ward_bin) == self.ward_hash, "the ward binary used for the run was modified")
         self.check(sha256(self.opts.ward) == self.orig_ward_hash, "the built ward binary was modified")
+        if self.libward:
+            self.check(sha256(self.libward) == self.libward_hash, "libward used for the run was modified")
         for m in self.host_markers:
             for suffix in ("", ".d", ".l", ".n", ".r"):
                 p = m + suffix
@@ -700,6 +713,60 @@ def host_env(h):
     if report.encode() in res.stdout:
         h.note("the box can read the controller's command line (/proc/1/cmdline): host paths of "
                "the report, grants and policy file, and --env values")
+
+
+# warm-memory: what a python request can read of itself. In a zygote's
+# box the process is a fork of the zygote (warm start): its memory must
+# hold no host path of the grants or of ward, its fds only the request's
+# stdio, its environment only the box's.
+MEMSCAN = r"""
+import os, re
+seen = set()
+maps = open('/proc/self/maps').read().splitlines()
+for line in maps:
+    parts = line.split()
+    if len(parts) >= 6:
+        seen.add('MAP ' + parts[5])
+print('FDS', ' '.join(sorted(os.listdir('/proc/self/fd'))))
+print('ENV', ' '.join(sorted(os.environ)))
+pat = re.compile(rb'/[A-Za-z0-9_.+-][A-Za-z0-9_.+/-]{4,200}')
+with open('/proc/self/mem', 'rb', 0) as mem:
+    for line in maps:
+        addr, perms = line.split()[:2]
+        lo, hi = (int(x, 16) for x in addr.split('-'))
+        if 'r' not in perms or hi - lo > (256 << 20):
+            continue
+        data = bytearray()
+        for page in range(lo, hi, 4096):  # one read per page: a read stops at the first hole
+            try:
+                mem.seek(page)
+                data += mem.read(4096)
+            except (OSError, OverflowError, ValueError):
+                data += bytes(4096)
+        for m in pat.findall(data):
+            seen.add(m.decode('latin1'))
+print('SCANNED')
+for s in sorted(seen):
+    print(s)
+"""
+
+
+@case("warm-memory")
+def warm_memory(h):
+    """From python (with --warm zygote: a forked, confined copy of the
+    zygote): scan the whole process memory, maps, fds and environment for
+    host paths of the grants and of ward, and for the caller's secrets."""
+    res = h.run(["--profile", "python3", "--ro", "%s:/data" % h.granted],
+                ["python3", "-c", MEMSCAN], expect_out="SCANNED")
+    h.expect_exit(res)
+    out = res.stdout
+    h.check(b"SCANNED" in out, "the scan did not finish", res)
+    for needle, what in ((h.base, "the grants' host directory"),
+                         (os.path.dirname(os.path.abspath(h.opts.ward)), "ward's build directory"),
+                         (os.path.dirname(os.path.abspath(__file__)), "the test's own directory")):
+        h.check(needle.encode() not in out, "the box's memory holds %s (%s)" % (what, needle), res)
+    fds = next((l for l in out.splitlines() if l.startswith(b"FDS ")), b"FDS").split()[1:]
+    h.check(len(fds) <= 4, "the box's process has fds beyond its stdio: %r" % fds, res)
 
 
 @case("host-process")
@@ -2544,6 +2611,9 @@ def main():
     ap.add_argument("--attack", action="append", default=[], help="an attack binary (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every run's output")
     ap.add_argument("--as", dest="modes", choices=["root", "unpriv", "both"], default="both")
+    ap.add_argument("--warm", choices=["pool", "zygote"],
+                    help="run every box through a pool, or a python zygote (ward run --warm)")
+    ap.add_argument("--libward", help="libward.so.1, for --warm (ward-dyn loads it)")
     ap.add_argument("case", choices=sorted(CASES) + ["list"])
     opts = ap.parse_args()
     if opts.case == "list":
@@ -2560,7 +2630,8 @@ def main():
         modes = ["user"]
         log("not root: running as uid %d only (the root and uid 65534 runs need root)" % os.geteuid())
     fn = CASES[opts.case]
-    log("escape test '%s': %s" % (opts.case, " ".join(fn.__doc__.split())))
+    log("escape test '%s'%s: %s" % (opts.case, " through a warm %s" % opts.warm if opts.warm else "",
+                                    " ".join(fn.__doc__.split())))
     failed = []
     skipped = []
     for mode in modes:
