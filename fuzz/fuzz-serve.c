@@ -20,6 +20,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* serve-warm.c's view of the configuration (serve-main.c is not linked):
+ * no warm boxes, which the decoder never starts anyway. */
+void config_snapshot(struct serve_config *ret)
+{
+	*ret = (struct serve_config){0};
+}
+
 static _Noreturn void fail(const char *what, const char *detail)
 {
 	fprintf(stderr, "fuzz-serve: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");

@@ -53,6 +53,9 @@ static void config_defaults(struct serve_config *c)
 		.procs = 64,
 		.compile_default = {10000, 10000, 1u << 30},
 		.run_default = {3000, 3000, 512u << 20},
+		.warm_boxes = 2,
+		.warm_pools = 8,
+		.zygote = true,
 	};
 	c->queue = 4 * c->workers;
 }
@@ -122,6 +125,8 @@ static const struct key {
 	K(max_files, 1, 10000),
 	K(max_name, 1, 4096),
 	K(procs, 2, 4194304),
+	K(warm_boxes, 0, 64),
+	K(warm_pools, 0, 64),
 #undef K
 /* libward's ranges: times to 30 days (ms), memory 1 MiB to 16 TiB; all
  * exact as doubles, which requests are compared with. */
@@ -135,16 +140,42 @@ static const struct key {
 #undef L
 };
 
-static bool set_key(struct serve_config *c, const char *name, json_t *v, char *err, size_t errlen)
+/* "preload": the python modules the zygote imports, an array of names. */
+static bool set_preload(struct serve_config *c, json_t *v, char *err, size_t errlen)
 {
-	if (!strcmp(name, "allow_policy")) {
-		if (!json_is_boolean(v)) {
-			snprintf(err, errlen, "'allow_policy' must be true or false");
+	size_t i, off = 0;
+	json_t *m;
+	if (!json_is_array(v) || json_array_size(v) > 64) {
+		snprintf(err, errlen, "'preload' must be an array of at most 64 module names");
+		return false;
+	}
+	json_array_foreach(v, i, m) {
+		const char *name = json_string_value(m);
+		size_t len = name ? strlen(name) : 0;
+		if (!len || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789_.") != len || off + len + 1 > sizeof(c->preload_buf)) {
+			snprintf(err, errlen, "'preload': entry %zu is not a module name", i);
 			return false;
 		}
-		c->allow_policy = json_is_true(v);
+		memcpy(c->preload_buf + off, name, len + 1);
+		off += len + 1;
+	}
+	c->n_preload = (unsigned)json_array_size(v);
+	return true;
+}
+
+static bool set_key(struct serve_config *c, const char *name, json_t *v, char *err, size_t errlen)
+{
+	if (!strcmp(name, "allow_policy") || !strcmp(name, "zygote")) {
+		if (!json_is_boolean(v)) {
+			snprintf(err, errlen, "'%s' must be true or false", name);
+			return false;
+		}
+		*(!strcmp(name, "zygote") ? &c->zygote : &c->allow_policy) = json_is_true(v);
 		return true;
 	}
+	if (!strcmp(name, "preload"))
+		return set_preload(c, v, err, errlen);
 	if (!strcmp(name, "listen") || !strcmp(name, "token_file")) {
 		char *dst = !strcmp(name, "listen") ? c->listen : c->token_file;
 		size_t cap = !strcmp(name, "listen") ? sizeof(c->listen) : sizeof(c->token_file);
@@ -348,6 +379,7 @@ int main(int argc, char **argv)
 		}
 		warn("serve: draining (signal %d)", sig);
 		http_drain();
+		warm_free(); /* the ready boxes and the zygotes */
 		warn("serve: stopped");
 		return 0;
 	}

@@ -125,6 +125,20 @@ char *metrics_text(void)
 		"# HELP ward_boxes_running boxes running now\n"
 		"# TYPE ward_boxes_running gauge\nward_boxes_running %ld\n",
 		queue_depth, boxes);
+	struct warm_stats w;
+	warm_stats(&w);
+	fprintf(f,
+		"# HELP ward_pools pools of warm boxes (one per box policy in use)\n"
+		"# TYPE ward_pools gauge\nward_pools %u\n"
+		"# HELP ward_zygotes pools whose boxes fork from a python zygote\n"
+		"# TYPE ward_zygotes gauge\nward_zygotes %u\n"
+		"# HELP ward_pool_boxes_ready warm boxes ready now\n"
+		"# TYPE ward_pool_boxes_ready gauge\nward_pool_boxes_ready %u\n"
+		"# HELP ward_pool_requests_total requests of a pooled policy, by whether a box was ready\n"
+		"# TYPE ward_pool_requests_total counter\n"
+		"ward_pool_requests_total{box=\"warm\"} %llu\n"
+		"ward_pool_requests_total{box=\"cold\"} %llu\n",
+		w.pools, w.zygotes, w.ready, (unsigned long long)w.warm, (unsigned long long)w.cold);
 	pthread_mutex_unlock(&lock);
 	if (fclose(f) != 0) {
 		free(buf);

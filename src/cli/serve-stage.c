@@ -1,18 +1,15 @@
-/* serve-stage.c — one stage (a compile or a run) in one fresh box.
+/* serve-stage.c — one stage (a compile or a run) in one box: a warm one
+ * from the pool for its policy when there is one (serve-warm.c), else a
+ * fresh one.
  *
- * stage_run is the service's only box source: pooled or zygote boxes
- * (the warm-start issue) replace its body, nothing else.
- *
- * The request's files never touch a host directory: they reach the box on
- * its stdin, ahead of the request's own stdin. A fixed script of ward's,
- * the box's first program, reads each file's exact length with `head -c`
- * (which never reads past the count it is given, also from a pipe) into
- * the box's private /tmp, then execs the stage's program, which reads the
- * rest: the request's stdin. Whatever the names or contents are, the
- * only writes happen inside the box, as the box's user, on its own tmpfs;
- * ward's process opens no path a request names. (Virtual files were the
- * first way: they make every file call of the box brokered, and a
- * brokered open failed now and then with EAGAIN under load.) */
+ * The request's files never touch a host directory: libward hands them to
+ * the box with the request (ward_options.files), and the box's own
+ * program process, without capabilities, writes them onto its private
+ * /tmp, new files only, never through a link, and only on the box's own
+ * tmpfs. ward's process opens no path a request names. (Virtual files were
+ * the first way: they make every file call of the box brokered, and a
+ * brokered open failed now and then with EAGAIN under load; a `head -c`
+ * script reading the files from stdin the second.) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,23 +17,6 @@
 
 #include "serve.h"
 #include "banned.h"
-
-/* $1: the number of files; then per file its name, its length and "x"
- * when it is executable; then the program. Names are quoted throughout:
- * a name can hold spaces or start with '-'. */
-static const char unpack_script[] =
-	"set -euf\n"
-	"umask 022\n"
-	"cd /tmp\n"
-	"n=$1; shift\n"
-	"while [ \"$n\" -gt 0 ]; do\n"
-	"  f=$1; l=$2; m=$3; shift 3\n"
-	"  case $f in */*) mkdir -p -- \"${f%/*}\";; esac\n"
-	"  head -c \"$l\" > \"$f\"\n"
-	"  if [ \"$m\" = x ]; then chmod 755 -- \"$f\"; fi\n"
-	"  n=$((n-1))\n"
-	"done\n"
-	"exec \"$@\"\n";
 
 struct strv_b {
 	char **v;
@@ -98,21 +78,9 @@ static int stage_policy(const struct stage_plan *plan, ward_policy **ret, struct
 	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
 		if (lim[i].v && (r = ward_policy_set_limit(p, lim[i].l, lim[i].v)) < 0)
 			goto fail;
-	char count[24];
-	snprintf(count, sizeof(count), "%zu", plan->n_files);
-	if ((r = strv_push(argv, strdup("sh"))) < 0 || (r = strv_push(argv, strdup("-c"))) < 0 ||
-	    (r = strv_push(argv, strdup(unpack_script))) < 0 ||
-	    (r = strv_push(argv, strdup("ward-unpack"))) < 0 ||
-	    (r = strv_push(argv, strdup(count))) < 0)
+	/* The program runs in /tmp, where the files are. */
+	if ((r = ward_policy_set_cwd(p, "/tmp")) < 0)
 		goto fail;
-	for (size_t i = 0; i < plan->n_files; i++) {
-		char len[24];
-		snprintf(len, sizeof(len), "%zu", plan->files[i].len);
-		if ((r = strv_push(argv, strdup(plan->files[i].name))) < 0 ||
-		    (r = strv_push(argv, strdup(len))) < 0 ||
-		    (r = strv_push(argv, strdup(plan->files[i].executable ? "x" : "-"))) < 0)
-			goto fail;
-	}
 	for (size_t i = 0; plan->argv[i]; i++)
 		if ((r = strv_push(argv, strdup(plan->argv[i]))) < 0)
 			goto fail;
@@ -126,15 +94,35 @@ fail:
 
 /* The run's options: the one place that knows struct ward_options (its
  * shape is changing; keep the adaptation here). */
-static void stage_options(const struct stage_plan *plan, const char *in, size_t in_len,
-			  struct ward_options *o)
+static void stage_options(const struct stage_plan *plan, const struct ward_file *files,
+			  size_t n_files, struct ward_options *o)
 {
 	*o = (struct ward_options)WARD_OPTIONS_INIT;
-	o->stdin_data = in;
-	o->stdin_len = in_len;
+	o->stdin_data = plan->stdin_data;
+	o->stdin_len = plan->stdin_len;
 	o->capture_max = plan->capture_max;
-	o->cgroup = WARD_CGROUP_AUTO;
-	o->expose_cwd = false;
+	o->files = files;
+	o->n_files = n_files;
+}
+
+/* The request's files for the box, into its /tmp (the box's cwd). A name
+ * given twice: the last one wins, as a client writing the files in turn
+ * would see. */
+static size_t stage_files(const struct stage_plan *plan, struct ward_file *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < plan->n_files; i++) {
+		bool later = false;
+		for (size_t j = i + 1; j < plan->n_files && !later; j++)
+			later = !strcmp(plan->files[i].name, plan->files[j].name);
+		if (later)
+			continue;
+		out[n++] = (struct ward_file){.path = plan->files[i].name,
+					      .data = plan->files[i].data,
+					      .len = plan->files[i].len,
+					      .mode = plan->files[i].executable ? 0755 : 0644};
+	}
+	return n;
 }
 
 int stage_run(const struct stage_plan *plan, struct stage_result *ret)
@@ -143,29 +131,18 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	struct strv_b argv = {0};
 	ward_policy *p = NULL;
 	ward_result *res = NULL;
-	char *in = NULL;
+	struct ward_file *files = NULL;
 	int r = stage_policy(plan, &p, &argv, ret->message, sizeof(ret->message));
 	if (r < 0)
 		goto out;
-	/* The files, then the request's stdin. */
-	size_t in_len = plan->stdin_len;
-	for (size_t i = 0; i < plan->n_files; i++)
-		in_len += plan->files[i].len;
-	if (!(in = wipe_alloc(in_len + 1))) {
+	if (plan->n_files && !(files = calloc(plan->n_files, sizeof(*files)))) {
 		r = -ENOMEM;
 		goto out;
 	}
-	size_t off = 0;
-	for (size_t i = 0; i < plan->n_files; i++) {
-		memcpy(in + off, plan->files[i].data, plan->files[i].len);
-		off += plan->files[i].len;
-	}
-	if (plan->stdin_len)
-		memcpy(in + off, plan->stdin_data, plan->stdin_len);
 	struct ward_options o;
-	stage_options(plan, in, in_len, &o);
+	stage_options(plan, files, stage_files(plan, files), &o);
 	metrics_boxes(+1);
-	r = ward_run(p, argv.v, &o, &res);
+	r = warm_run(p, plan->profile, argv.v, &o, &res);
 	metrics_boxes(-1);
 	if (r < 0) {
 		snprintf(ret->message, sizeof(ret->message), "cannot run a box: %s", strerror(-r));
@@ -192,7 +169,7 @@ out:
 	ward_result_free(res);
 	ward_policy_free(p);
 	strv_free(&argv);
-	wipe_free(in);
+	free(files);
 	return r;
 }
 

@@ -55,6 +55,13 @@ struct serve_config {
 	struct stage_limits run_default, run_max;
 	char token_file[512];		/* "" = no authentication */
 	bool allow_policy;		/* /api/v1/run takes policy text */
+	unsigned warm_boxes;		/* boxes kept ready per pool; 0 = fresh boxes only */
+	unsigned warm_pools;		/* distinct box policies with a pool */
+	bool zygote;			/* python3's pools fork from a zygote */
+	/* The zygote's preload: n_preload NUL-terminated names (0: ward's
+	 * default list). */
+	unsigned n_preload;
+	char preload_buf[2048];
 	/* Host path prefixes (resolved) a policy text's ro/rw may grant. */
 };
 
@@ -177,6 +184,20 @@ void stage_result_clear(struct stage_result *r);
 /* base64 (RFC 4648): false for text that is not base64 (whitespace
  * is skipped). */
 bool b64_decode(const char *text, size_t len, char **ret, size_t *ret_len);
+
+/* ---- warm boxes (serve-warm.c) --------------------------------------- */
+
+/* Runs argv as ward_run would, in a box from the pool for p's policy
+ * (made on first use, the python3 profile's with a zygote) when there is
+ * one. */
+int warm_run(const ward_policy *p, const char *profile, char *const argv[],
+	     const struct ward_options *o, ward_result **ret);
+struct warm_stats {
+	unsigned pools, zygotes, ready;
+	uint64_t warm, cold; /* requests served from a ready box / not */
+};
+void warm_stats(struct warm_stats *ret);
+void warm_free(void);
 
 /* ---- memory kept from the boxes (serve-mem.c) ----------------------- */
 
