@@ -309,10 +309,16 @@ WARD_API void ward_box_free(ward_box *b);
  * is the zygote's interpreter (name or path) runs in the forked
  * interpreter (`python3 FILE ARGS`, `python3 -c CODE ARGS`, `python3 -`
  * reading stdin); any other program is executed as in a plain pool.
- * Random state is reseeded in every request (libward(3), SECURITY.md).
+ * python's at-fork handlers run in every request (the random module is
+ * seeded afresh, as is numpy's global generator); what every request of one
+ * zygote shares (the address-space layout, the string hash seed, state a
+ * preloaded module made at import) is in libward(3) and SECURITY.md. The
+ * zygote runs a trusted system python3 (root-owned, on /usr/local/bin,
+ * /usr/bin or /bin, not under a read-write grant) with a fixed environment.
  *
- * A pool's policy may not have read-write grants (-EINVAL): requests must
- * not share a host directory. ward_options of a request may set only the
+ * A pool's read-write grants are shared by all its requests (the
+ * operator's choice); request files always go to the box's own tmpfs.
+ * ward_options of a request may set only the
  * stdio fields, capture_max, cancel, env and files (others: -EINVAL). A
  * pool is safe to use from several threads; the policy must outlive it;
  * every box spawned from a pool must be freed before the pool. */

@@ -119,6 +119,8 @@ void print_help(FILE *f)
 	      "                         on stderr and in the report\n"
 	      "  --learn FILE           broker the box's file calls and write FILE: a policy\n"
 	      "                         of the grants given, narrowed to what was used\n"
+	      "  --warm MODE            run as warm boxes do: pool (the box made first, the\n"
+	      "                         program given last) or zygote (cloned by python3)\n"
 	      "\n"
 	      "Limits (SIZE: bytes with an optional K, M, G or T suffix, powers of 1024;\n"
 	      "DUR: a number with ms, s, m or h, a bare number is seconds):\n",

@@ -100,7 +100,7 @@ int disk_apply(int upper_fd, int host_fd, const char *host_path, uint64_t limit,
  * the pid in the parent (with *ret_pidfd), 0 in the child, -errno. */
 pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, bool own_owner, int *ret_pidfd);
 /* From the controller: maps box uid/gid 1000 to host_uid/host_gid. */
-int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
+int ns_write_id_maps(int procdir, pid_t pid, uid_t host_uid, gid_t host_gid,
 		     bool allow_setgroups, struct err *e);
 /* In the box: become uid/gid 1000 with no supplementary groups. */
 int ns_become_box_user(bool can_setgroups, struct err *e);

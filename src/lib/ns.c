@@ -161,18 +161,19 @@ pid_t ns_clone_box(int cgroup_fd, bool new_cgroup_ns, bool own_owner, int *ret_p
 	return (pid_t)pid;
 }
 
-static int write_proc(pid_t pid, const char *file, const char *content,
+static int write_proc(int procdir, pid_t pid, const char *file, const char *content,
 		      struct err *e)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	int r = write_file_at(AT_FDCWD, path, content);
+	int r = procdir >= 0 ? write_file_at(procdir, file, content)
+			     : write_file_at(AT_FDCWD, path, content);
 	if (r < 0)
 		return err_errno(e, -r, "cannot write '%s'", path);
 	return 0;
 }
 
-int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
+int ns_write_id_maps(int procdir, pid_t pid, uid_t host_uid, gid_t host_gid,
 		     bool allow_setgroups, struct err *e)
 {
 	char map[64];
@@ -182,16 +183,16 @@ int ns_write_id_maps(pid_t pid, uid_t host_uid, gid_t host_gid,
 	 * the host's supplementary groups, which would otherwise still grant
 	 * group access to host files. */
 	if (!allow_setgroups) {
-		r = write_proc(pid, "setgroups", "deny", e);
+		r = write_proc(procdir, pid, "setgroups", "deny", e);
 		if (r < 0)
 			return r;
 	}
 	snprintf(map, sizeof(map), "%d %u 1\n", BOX_UID, (unsigned)host_uid);
-	r = write_proc(pid, "uid_map", map, e);
+	r = write_proc(procdir, pid, "uid_map", map, e);
 	if (r < 0)
 		return r;
 	snprintf(map, sizeof(map), "%d %u 1\n", BOX_GID, (unsigned)host_gid);
-	return write_proc(pid, "gid_map", map, e);
+	return write_proc(procdir, pid, "gid_map", map, e);
 }
 
 /* A user namespace whose only mapping is `inside` ↔ `outside` (uid and
@@ -222,10 +223,10 @@ int ns_idmap_userns(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid,
 	char map[64], path[64];
 	int fd = -1;
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)inside_uid, (unsigned)outside_uid);
-	int r = write_proc((pid_t)pid, "uid_map", map, e);
+	int r = write_proc(-1, (pid_t)pid, "uid_map", map, e);
 	if (r == 0) {
 		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)inside_gid, (unsigned)outside_gid);
-		r = write_proc((pid_t)pid, "gid_map", map, e);
+		r = write_proc(-1, (pid_t)pid, "gid_map", map, e);
 	}
 	if (r == 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/ns/user", pid);

@@ -2,8 +2,10 @@
  * made ahead of time by the pool's thread, each waiting for one request
  * (run.c: box_prepare, box_ready, box_request), and replaced after it.
  *
- * One mutex guards the list of ready boxes; the thread makes a box while
- * the list is short, outside the lock, and sleeps on `need` otherwise. A
+ * One mutex guards the list of ready boxes and the graves; the thread
+ * makes a box while the list is short, outside the lock, buries the boxes
+ * whose requests are answered (their init exiting, their cgroup to
+ * remove: off the request's path), and otherwise sleeps on an eventfd. A
  * request takes the oldest ready box; with none ready it makes its own
  * (a pool never makes a request wait for another's box). Every box is
  * made by the pool's thread or by the requesting thread itself, and its
@@ -38,10 +40,13 @@ struct ward_pool {
 	char **preload;
 	unsigned want;
 	pthread_mutex_t mu;
-	pthread_cond_t need;  /* the thread: the list is short, or stop */
 	pthread_cond_t ready; /* ward_pool_wait: a box is ready, or failed */
 	struct warm *boxes[MAX_BOXES];
 	unsigned n_ready;
+	/* Boxes whose requests are answered, their init still exiting: the
+	 * thread buries them (box_bury) once their pidfd says so. */
+	struct box_run **graves;
+	size_t n_graves, cap_graves;
 	int wake; /* eventfd: interrupts the thread's wait for a box */
 	bool stop, thread_started;
 	pthread_t thread;
@@ -87,15 +92,24 @@ static struct warm *warm_make(ward_pool *pool)
 	if (!w)
 		return NULL;
 	int r = make_box(pool, &w->scratch, &w->run);
+	uint64_t deadline = now_ns() + BOX_READY_TIMEOUT_MS * 1000000ull;
 	while (r == 0) {
 		struct pollfd pf[] = {{box_ready_fd(w->run), POLLIN, 0}, {pool->wake, POLLIN, 0}};
 		if ((r = box_ready(w->run, 0)) != 0)
 			break;
+		if (now_ns() >= deadline) {
+			r = box_await_ready(w->run, 0); /* fails it: -ETIMEDOUT */
+			break;
+		}
 		(void)poll(pf, ELEMENTSOF(pf), 1000);
-		if (pf[1].revents & POLLIN && __atomic_load_n(&pool->stop, __ATOMIC_ACQUIRE)) {
-			box_discard(w->run);
-			free(w);
-			return NULL;
+		if (pf[1].revents & POLLIN) {
+			if (__atomic_load_n(&pool->stop, __ATOMIC_ACQUIRE)) {
+				box_discard(w->run);
+				free(w);
+				return NULL;
+			}
+			uint64_t ticks; /* a grave or a taken box: seen after this one */
+			(void)!read(pool->wake, &ticks, sizeof(ticks));
 		}
 	}
 	if (r == 1)
@@ -106,51 +120,107 @@ static struct warm *warm_make(ward_pool *pool)
 	pool->failures++;
 	pthread_cond_broadcast(&pool->ready);
 	pthread_mutex_unlock(&pool->mu);
-	if (r == 0 || r == -EIO)
+	if (r == 0 || r == -EIO || r == -ETIMEDOUT)
 		box_discard(w->run);
 	free(w);
 	return NULL;
 }
 
+static void wake(ward_pool *pool)
+{
+	uint64_t one = 1;
+	(void)!write(pool->wake, &one, sizeof(one));
+}
+
+void pool_bury(ward_pool *pool, struct box_run *run)
+{
+	pthread_mutex_lock(&pool->mu);
+	if (pool->n_graves == pool->cap_graves) {
+		size_t cap = pool->cap_graves ? 2 * pool->cap_graves : 16;
+		struct box_run **g = realloc(pool->graves, cap * sizeof(*g));
+		if (!g) {
+			pthread_mutex_unlock(&pool->mu);
+			box_bury(run); /* here and now, then */
+			return;
+		}
+		pool->graves = g;
+		pool->cap_graves = cap;
+	}
+	pool->graves[pool->n_graves++] = run;
+	pthread_mutex_unlock(&pool->mu);
+	wake(pool);
+}
+
+/* Buries the boxes whose init is gone (all of them when all is set). */
+static void bury_ready(ward_pool *pool, bool all)
+{
+	for (;;) {
+		struct box_run *run = NULL;
+		pthread_mutex_lock(&pool->mu);
+		for (size_t i = 0; i < pool->n_graves && !run; i++) {
+			struct pollfd pf = {box_bury_fd(pool->graves[i]), POLLIN, 0};
+			if (all || poll(&pf, 1, 0) == 1) {
+				run = pool->graves[i];
+				pool->graves[i] = pool->graves[--pool->n_graves];
+			}
+		}
+		pthread_mutex_unlock(&pool->mu);
+		if (!run)
+			return;
+		box_bury(run);
+	}
+}
+
+/* The pool's thread: buries, refills, and otherwise sleeps until a box is
+ * taken, a grave is dug, or a buried box's init exits. */
 static void *pool_thread(void *arg)
 {
 	ward_pool *pool = arg;
-	if (pool->zygote_interp && !start_zygote(pool)) {
-		/* No warm boxes without the zygote the caller asked for: the
-		 * requests make their own (plain boxes) and ward_pool_wait says
-		 * why. */
+	bool have_zygote = !pool->zygote_interp || start_zygote(pool);
+	int retry_ms = -1;
+	for (;;) {
+		bury_ready(pool, false);
 		pthread_mutex_lock(&pool->mu);
-		while (!pool->stop)
-			pthread_cond_wait(&pool->need, &pool->mu);
-		pthread_mutex_unlock(&pool->mu);
-		return NULL;
-	}
-	pthread_mutex_lock(&pool->mu);
-	while (!pool->stop) {
-		if (pool->n_ready >= pool->want) {
-			pthread_cond_wait(&pool->need, &pool->mu);
-			continue;
-		}
+		bool stop = pool->stop;
+		bool short_of = have_zygote && pool->n_ready < pool->want && retry_ms < 0;
 		uint64_t failures = pool->failures;
 		pthread_mutex_unlock(&pool->mu);
-		struct warm *w = warm_make(pool);
-		pthread_mutex_lock(&pool->mu);
-		if (w && !pool->stop) {
-			pool->boxes[pool->n_ready++] = w;
-			pthread_cond_broadcast(&pool->ready);
-		} else if (w) {
-			box_discard(w->run);
-			free(w);
-		} else if (pool->failures != failures && !pool->stop) {
-			/* The policy cannot make a box now (a full disk, a
-			 * process limit): try again in a second. */
-			struct timespec t;
-			clock_gettime(CLOCK_REALTIME, &t);
-			t.tv_sec += 1;
-			pthread_cond_timedwait(&pool->need, &pool->mu, &t);
+		if (stop)
+			break;
+		if (short_of) {
+			struct warm *w = warm_make(pool);
+			pthread_mutex_lock(&pool->mu);
+			if (w) {
+				pool->boxes[pool->n_ready++] = w;
+				pthread_cond_broadcast(&pool->ready);
+			} else if (pool->failures != failures) {
+				/* The policy cannot make a box now (a full disk,
+				 * a process limit): try again in a second. */
+				retry_ms = 1000;
+			}
+			pthread_mutex_unlock(&pool->mu);
+			continue;
 		}
+		/* Without the zygote the caller asked for there are no warm
+		 * boxes: requests make their own (plain boxes) and
+		 * ward_pool_wait says why. */
+		struct pollfd pf[1 + 64];
+		nfds_t n = 0;
+		pf[n++] = (struct pollfd){pool->wake, POLLIN, 0};
+		pthread_mutex_lock(&pool->mu);
+		for (size_t i = 0; i < pool->n_graves && n < ELEMENTSOF(pf); i++)
+			pf[n++] = (struct pollfd){box_bury_fd(pool->graves[i]), POLLIN, 0};
+		bool more_graves = pool->n_graves >= ELEMENTSOF(pf) - 1;
+		pthread_mutex_unlock(&pool->mu);
+		int timeout = more_graves ? 10 : retry_ms;
+		uint64_t t0 = now_ns();
+		(void)poll(pf, n, timeout);
+		uint64_t ticks;
+		(void)!read(pool->wake, &ticks, sizeof(ticks));
+		if (retry_ms >= 0 && now_ns() - t0 >= (uint64_t)retry_ms * 1000000)
+			retry_ms = -1;
 	}
-	pthread_mutex_unlock(&pool->mu);
+	bury_ready(pool, true);
 	return NULL;
 }
 
@@ -199,7 +269,6 @@ WARD_API int ward_pool_new(const ward_policy *p, const struct ward_pool_options 
 				       .cgroup_mode = (int)o.cgroup};
 	policy_run_options(p, &pool->chan, &pool->o);
 	pthread_mutex_init(&pool->mu, NULL);
-	pthread_cond_init(&pool->need, NULL);
 	pthread_cond_init(&pool->ready, NULL);
 	int r = 0;
 	if ((pool->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
@@ -264,9 +333,10 @@ static struct warm *take_ready(ward_pool *pool)
 	if (pool->n_ready) {
 		w = pool->boxes[0];
 		memmove(pool->boxes, pool->boxes + 1, --pool->n_ready * sizeof(pool->boxes[0]));
-		pthread_cond_signal(&pool->need);
 	}
 	pthread_mutex_unlock(&pool->mu);
+	if (w)
+		wake(pool);
 	return w;
 }
 
@@ -293,8 +363,7 @@ int pool_start(ward_pool *pool, const struct run_options *o, int req_fd,
 	int r = make_box(pool, ret, &own.run);
 	if (r < 0)
 		return r;
-	while ((r = box_ready(own.run, -1)) == 0)
-		;
+	r = box_await_ready(own.run, BOX_READY_TIMEOUT_MS);
 	if (r == 1 && (r = box_request(own.run, req_fd, o, ret)) < 0) {
 		box_discard(own.run);
 		return r;
@@ -335,16 +404,17 @@ WARD_API void ward_pool_free(ward_pool *pool)
 	if (pool->thread_started) {
 		pthread_mutex_lock(&pool->mu);
 		__atomic_store_n(&pool->stop, true, __ATOMIC_RELEASE);
-		pthread_cond_broadcast(&pool->need);
 		pthread_mutex_unlock(&pool->mu);
-		uint64_t one = 1;
-		(void)!write(pool->wake, &one, sizeof(one));
+		wake(pool);
 		pthread_join(pool->thread, NULL);
 	}
 	for (unsigned i = 0; i < pool->n_ready; i++) {
 		box_discard(pool->boxes[i]->run);
 		free(pool->boxes[i]);
 	}
+	for (size_t i = 0; i < pool->n_graves; i++)
+		box_bury(pool->graves[i]);
+	free(pool->graves);
 	zygote_free(pool->zygote);
 	free(pool->zygote_interp);
 	for (size_t i = 0; pool->preload && pool->preload[i]; i++)
@@ -353,7 +423,6 @@ WARD_API void ward_pool_free(ward_pool *pool)
 	if (pool->wake >= 0)
 		close(pool->wake);
 	pthread_cond_destroy(&pool->ready);
-	pthread_cond_destroy(&pool->need);
 	pthread_mutex_destroy(&pool->mu);
 	free(pool);
 }

@@ -300,17 +300,34 @@ static void let_go(struct box_run *b)
 		}
 }
 
+/* The box's id maps. A box a zygote cloned is not our child: it could die
+ * and its pid be reused before we write, so the writes go through its
+ * /proc directory, opened while its pidfd says it still runs (the
+ * directory then stays that process's, dead or not). */
+static int write_id_maps(struct box_run *b, struct err *e)
+{
+	const struct plan *pl = &b->plan;
+	if (!b->launcher)
+		return ns_write_id_maps(-1, b->pid, pl->host_uid, pl->host_gid, pl->root, e);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)b->pid);
+	_cleanup_close_ int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct pollfd alive = {b->pidfd, POLLIN, 0};
+	if (dir < 0 || poll(&alive, 1, 0) != 0)
+		return err_set(e, ESRCH, "the box exited before its id maps were written");
+	return ns_write_id_maps(dir, b->pid, pl->host_uid, pl->host_gid, pl->root, e);
+}
+
 /* The box, from clone to go, with SIGPIPE held off (pipe_guard_begin):
  * clone, its id maps, the broker's thread, go. On failure the box is
  * killed and reaped before it ran anything of the caller's. */
 static int box_spawn(struct box_run *b, struct err *e)
 {
-	struct plan *pl = &b->plan;
 	sigset_t old_mask;
 	int r;
 	pipe_guard_begin(&old_mask);
 	if ((r = clone_box(b, e)) >= 0 &&
-	    ((r = ns_write_id_maps(b->pid, pl->host_uid, pl->host_gid, pl->root, e)) < 0 ||
+	    ((r = write_id_maps(b, e)) < 0 ||
 	     (r = start_broker(b, e)) < 0))
 		kill_unstarted(b);
 	if (r >= 0)
@@ -575,6 +592,24 @@ int box_ready(struct box_run *b, int timeout_ms)
 	return -EIO;
 }
 
+int box_await_ready(struct box_run *b, int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		uint64_t now = now_ns();
+		int left = now < deadline ? (int)((deadline - now) / 1000000ull) + 1 : 0;
+		int r = box_ready(b, left < 1000 ? left : 1000);
+		if (r != 0)
+			return r;
+		if (now_ns() >= deadline) {
+			struct err e;
+			err_set(&e, ETIMEDOUT, "the box was not ready after %d s", timeout_ms / 1000);
+			prepare_failed(b, &e);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
 /* Hands the request's memfd to the box's program process. */
 static int send_request(int sock, int fd)
 {
@@ -717,6 +752,49 @@ void box_finish(struct box_run *b)
 	result_assemble(b, &end);
 	if (b->broker)
 		broker_result(b->broker, b->ret);
+	box_release(b);
+	munmap(b, sizeof(*b));
+}
+
+struct box_run *box_finish_early(struct box_run *b)
+{
+	if (!b || !b->running) {
+		box_finish(b);
+		return NULL;
+	}
+	sigset_t old_mask;
+	pipe_guard_begin(&old_mask);
+	while (!step(b, -1))
+		;
+	pipe_guard_end(&old_mask);
+	/* Without init's report (killed, failed) or with upper layers to
+	 * apply, the whole ending is needed first. */
+	if (!b->s.have_prog_status || b->plan.n_overlay) {
+		box_finish(b);
+		return NULL;
+	}
+	/* init reported after it had killed and reaped every other process
+	 * of the box, and then exits: no box code runs any more. */
+	struct ending end = {.reaped = true, .ru = b->s.prog_ru, .end_ns = now_ns()};
+	if (b->plan.have_cg)
+		cgroup_read_usage(&b->plan.cg, &end.cu);
+	result_assemble(b, &end);
+	if (b->broker)
+		broker_result(b->broker, b->ret);
+	b->ret = NULL;
+	return b;
+}
+
+int box_bury_fd(const struct box_run *b)
+{
+	return b->pidfd;
+}
+
+void box_bury(struct box_run *b)
+{
+	if (!b)
+		return;
+	await_init(b, NULL, NULL);
 	box_release(b);
 	munmap(b, sizeof(*b));
 }

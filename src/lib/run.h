@@ -99,6 +99,22 @@ int box_prepare_with(const struct policy *p, const struct run_options *o,
 		     const struct launcher *l, struct run_result *ret, struct box_run **ret_run);
 int box_ready_fd(const struct box_run *b);
 int box_ready(struct box_run *b, int timeout_ms);
+/* box_ready until ready (1), failed (-EIO) or timeout_ms passed (-ETIMEDOUT:
+ * the box is killed and the run done with that setup error). */
+int box_await_ready(struct box_run *b, int timeout_ms);
+/* How long a box may take to be ready before it counts as failed. */
+#define BOX_READY_TIMEOUT_MS 60000
 int box_request(struct box_run *b, int req_fd, const struct run_options *o,
 		struct run_result *ret);
 void box_discard(struct box_run *b);
+
+/* As box_finish, for a caller that can take the box's teardown off the
+ * result's path (a pool): the run is served to its end and its result
+ * assembled; when the box's init reported (every other process of the box
+ * is dead) and there are no upper layers to apply, what is left (init's
+ * exit, the namespaces, the cgroup) is returned, for box_bury once
+ * box_bury_fd (a pidfd) is readable, or at once (it then waits). NULL: the
+ * run was finished whole. */
+struct box_run *box_finish_early(struct box_run *b);
+int box_bury_fd(const struct box_run *b);
+void box_bury(struct box_run *b);

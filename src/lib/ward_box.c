@@ -226,8 +226,7 @@ static int start_with_request(const struct policy *p, const struct run_options *
 		int r = box_prepare(p, o, ret, &run);
 		if (r < 0)
 			return r;
-		while ((r = box_ready(run, -1)) == 0)
-			;
+		r = box_await_ready(run, BOX_READY_TIMEOUT_MS);
 		if (r != 1 || box_request(run, req_fd, o, ret) == 0) {
 			*ret_run = run; /* ready and requested, or done with the setup error */
 			return 0;
@@ -312,8 +311,10 @@ int spawn_box(const ward_policy *p, char *const argv[], const struct ward_option
 		r = -errno;
 		goto fail;
 	}
-	if (pool)
+	if (pool) {
+		b->pool = pool;
 		r = pool_start(pool, &o, req_fd, &b->res->r, &b->run);
+	}
 	else if (req_fd >= 0)
 		r = start_with_request(p->core, &o, req_fd, &b->res->r, &b->run);
 	else
@@ -366,7 +367,13 @@ WARD_API int ward_box_kill(ward_box *b)
 /* Serves the box to its end and fills in the result. */
 static int box_complete(ward_box *b)
 {
-	box_finish(b->run);
+	if (b->pool) {
+		struct box_run *left = box_finish_early(b->run);
+		if (left)
+			pool_bury(b->pool, left);
+	} else {
+		box_finish(b->run);
+	}
 	b->run = NULL;
 	b->finished = true;
 	ward_result *res = b->res;

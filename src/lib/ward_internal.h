@@ -51,6 +51,7 @@ struct ward_box {
 	 * a process the application forked, say), and would report forever. */
 	int epfd, timerfd, inner;
 	bool finished;
+	ward_pool *pool; /* the box's pool, which buries it (pool_bury), or NULL */
 	/* ward_options.on_access, called through access_observed() */
 	ward_access_observer on_access;
 	void *access_userdata;
@@ -71,3 +72,7 @@ int pool_start(ward_pool *pool, const struct run_options *o, int req_fd,
  * (configured in *chan, which must live as long as the run) and its ask
  * handler. */
 void policy_run_options(const ward_policy *p, struct channel_config *chan, struct run_options *o);
+
+/* pool.c: takes a finished box's teardown (box_finish_early) off the
+ * caller's path: the pool's thread buries it. */
+void pool_bury(ward_pool *pool, struct box_run *run);

@@ -58,12 +58,20 @@ static const char bootstrap[] =
 	"    os.close(3)\n"
 	"    for name in sys.argv[1:]:\n"
 	"        __import__(name)\n"
+	"    if len(os.listdir('/proc/self/task')) != 1:\n"
+	"        sys.exit('the preload started threads: a zygote must stay single-threaded')\n"
 	"    import atexit, runpy, signal, types\n"
 	"    serve = lib.ward__zygote_serve\n"
 	"    serve.restype = ctypes.c_long\n"
 	"    serve.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]\n"
 	"    buf = ctypes.create_string_buffer(1 << 20)\n"
 	"    sys.stdout.flush(); sys.stderr.flush()\n"
+	/* The zygote's objects out of the collector's reach: a collection in
+	 * a request would otherwise write to every one of them, copying each
+	 * page of the zygote's heap into the request's process. */
+	"    import gc\n"
+	"    gc.collect()\n"
+	"    gc.freeze()\n"
 	"    n = serve(4, buf, len(buf))\n"
 	"    if n < 0:\n"
 	"        os._exit(0)\n"
@@ -78,6 +86,10 @@ static const char bootstrap[] =
 	"    for kv in env:\n"
 	"        k, _, v = kv.partition(b'=')\n"
 	"        os.environb[k] = v\n"
+	"    threading = sys.modules.get('threading')\n"
+	"    if threading is not None:\n"
+	/* Not the zygote's host thread id. */
+	"        threading.main_thread()._set_native_id()\n"
 	"    signal.signal(signal.SIGINT, signal.default_int_handler)\n"
 	"    for s in ('SIGPIPE', 'SIGXFSZ'):\n"
 	"        signal.signal(getattr(signal, s), signal.SIG_IGN)\n"
@@ -243,29 +255,84 @@ static bool interpreter_supported(const char *interp)
 	return !strncmp(base, "python3", 7) && strspn(base + 7, "0123456789.") == strlen(base + 7);
 }
 
-/* interp on the PATH of the policy's environment, into out: the file a
- * box's request for it runs (the system directories are the host's,
- * read-only), not one the application's own PATH would find (a pyenv
- * shim). init.c's runs_interpreter checks it is the same file. */
-static int find_interpreter(const struct policy *p, const char *interp, char *out, size_t len)
+/* The zygote runs outside any box, as the controller's user (root, for a
+ * root controller): the file it executes, and every directory above it,
+ * must be one that no box and no other user can have planted or changed.
+ * So the interpreter is looked up on a fixed system PATH, never the
+ * policy's (whose directories are box paths, and may be read-write
+ * grants), and trusted only when the file and each directory on its real
+ * path are owned by root (or by the controller's own user) and writable by
+ * no one else, and none of them is under one of the policy's read-write
+ * grants. A request for another python3 (a project's virtualenv on the
+ * box's PATH) is then not the zygote's file: init.c's runs_interpreter
+ * sees that and executes it. */
+#define ZYGOTE_PATH "/usr/local/bin:/usr/bin:/bin"
+
+static bool path_trusted(const char *path, const struct policy *p, struct err *e)
+{
+	char real[4096];
+	if (!realpath(path, real))
+		return err_errno(e, errno, "zygote interpreter '%s'", path), false;
+	for (size_t i = 0; i < p->n_grants; i++) {
+		const char *h = p->grants[i].host;
+		size_t n = h ? strlen(h) : 0;
+		if (p->grants[i].kind == GRANT_RW && n && !strncmp(real, h, n) &&
+		    (real[n] == '/' || real[n] == 0 || !strcmp(h, "/")))
+			return err_set(e, EPERM, "zygote interpreter '%s' is under read-write grant '%s'",
+				       real, h), false;
+	}
+	uid_t me = geteuid();
+	for (char *end = real + strlen(real); end > real;) {
+		struct stat st;
+		*end = 0;
+		if (stat(real[0] ? real : "/", &st) < 0)
+			return err_errno(e, errno, "zygote interpreter: '%s'", real), false;
+		if ((st.st_uid != 0 && st.st_uid != me) || (st.st_mode & 022))
+			return err_set(e, EPERM, "zygote interpreter: '%s' is not owned by root or "
+						 "writable by others: not trusted",
+				       real[0] ? real : "/"), false;
+		end = strrchr(real, '/');
+		if (end == real && real[1]) { /* the last: "/" itself */
+			end[1] = 0;
+			if (stat("/", &st) < 0 || (st.st_uid != 0 && st.st_uid != me) || (st.st_mode & 022))
+				return err_set(e, EPERM, "zygote interpreter: '/' is not trusted"), false;
+			break;
+		}
+	}
+	return true;
+}
+
+static int find_interpreter(const struct policy *p, const char *interp, char *out, size_t len,
+			    struct err *e)
 {
 	if (strchr(interp, '/')) {
 		snprintf(out, len, "%s", interp);
-		return access(out, X_OK) == 0 ? 0 : -errno;
+	} else {
+		bool found = false;
+		for (const char *d = ZYGOTE_PATH; *d && !found;) {
+			const char *end = strchrnul(d, ':');
+			snprintf(out, len, "%.*s/%s", (int)(end - d), d, interp);
+			found = access(out, X_OK) == 0;
+			d = *end ? end + 1 : end;
+		}
+		if (!found)
+			return err_set(e, ENOENT, "zygote interpreter '%s' not found in %s", interp,
+				       ZYGOTE_PATH);
 	}
-	const char *path = NULL;
-	for (size_t i = 0; i < p->env.n; i++)
-		if (!strncmp(p->env.v[i], "PATH=", 5))
-			path = p->env.v[i] + 5;
-	for (const char *d = path && *path ? path : "/usr/bin:/bin"; *d;) {
-		const char *end = strchrnul(d, ':');
-		snprintf(out, len, "%.*s/%s", (int)(end - d), d, interp);
-		if (end > d && access(out, X_OK) == 0)
-			return 0;
-		d = *end ? end + 1 : end;
-	}
-	return -ENOENT;
+	if (access(out, X_OK) < 0)
+		return err_errno(e, errno, "zygote interpreter '%s'", out);
+	return path_trusted(out, p, e) ? 0 : -EPERM;
 }
+
+/* The zygote's environment: fixed, not the policy's (whose variables could
+ * steer the host's dynamic loader or python: LD_PRELOAD, PYTHONPATH, ...).
+ * A request gets the policy's environment and its own (the bootstrap
+ * rebuilds os.environ). One thread for the numeric libraries a preload may
+ * load: a zygote must stay single-threaded to fork. */
+static char *const zygote_env[] = {
+	"PATH=/usr/bin:/bin", "HOME=/", "LANG=C.UTF-8", "OPENBLAS_NUM_THREADS=1",
+	"OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1", NULL,
+};
 
 /* A copy of this library in a memfd, for the zygote to load: mapped from
  * there, it shows in the box's /proc/self/maps as a memfd, not as a host
@@ -299,8 +366,8 @@ static int library_memfd(struct err *e)
 
 /* The zygote's process, between fork and execve: only async-signal-safe
  * calls (the application may have threads). */
-static _noreturn_ void zygote_exec(const char *path, char **argv, char **envp, int lib, int ctl,
-				   int errw)
+static _noreturn_ void zygote_exec(const char *path, char **argv, char *const *envp, int lib,
+				   int ctl, int errw)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int l = fcntl(lib, F_DUPFD, 20), c = fcntl(ctl, F_DUPFD, 20), w = fcntl(errw, F_DUPFD, 20);
@@ -340,8 +407,9 @@ int zygote_new(const ward_policy *p, const char *interpreter, const char *const 
 	if (!interpreter_supported(interpreter))
 		return err_set(e, EOPNOTSUPP, "no zygote for '%s' (python3 only)", interpreter);
 	char path[4096];
-	if (find_interpreter(p->core, interpreter, path, sizeof(path)) < 0)
-		return err_set(e, ENOENT, "zygote interpreter '%s' not found", interpreter);
+	int fr = find_interpreter(p->core, interpreter, path, sizeof(path), e);
+	if (fr < 0)
+		return fr;
 	size_t n_pre = 0;
 	while (preload && preload[n_pre])
 		n_pre++;
@@ -363,13 +431,12 @@ int zygote_new(const ward_policy *p, const char *interpreter, const char *const 
 		 p->client_dir ? p->client_dir : WARD_CLIENT_DIR);
 	memcpy(h + 1, text, strlen(text));
 
-	/* argv: python3 -I -c BOOTSTRAP preload...; the environment: the
-	 * policy's (nothing of the application's). */
+	/* argv: python3 -I -c BOOTSTRAP preload...; the environment: a fixed
+	 * one (zygote_env), nothing of the application's or the policy's. */
 	char **argv = calloc(n_pre + 5, sizeof(char *));
-	char **envp = calloc(p->core->env.n + 1, sizeof(char *));
 	int lib = -1, sv[2] = {-1, -1}, errp[2] = {-1, -1}, r = 0;
 	struct zygote *z = NULL;
-	if (!argv || !envp) {
+	if (!argv) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -379,8 +446,6 @@ int zygote_new(const ward_policy *p, const char *interpreter, const char *const 
 	argv[3] = (char *)bootstrap;
 	for (size_t i = 0; i < n_pre; i++)
 		argv[4 + i] = (char *)preload[i];
-	for (size_t i = 0; i < p->core->env.n; i++)
-		envp[i] = p->core->env.v[i];
 	if ((r = lib = library_memfd(e)) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
@@ -400,7 +465,7 @@ int zygote_new(const ward_policy *p, const char *interpreter, const char *const 
 		goto out;
 	}
 	if (pid == 0)
-		zygote_exec(path, argv, envp, lib, sv[1], errp[1]);
+		zygote_exec(path, argv, zygote_env, lib, sv[1], errp[1]);
 	z->pid = pid;
 	z->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	z->ctl = TAKE_FD(sv[0]);
@@ -432,7 +497,6 @@ out:
 			close(errp[i]);
 	}
 	free(argv);
-	free(envp);
 	free(h);
 	return r;
 }
@@ -701,6 +765,9 @@ WARD_API long ward__zygote_serve(int ctl, char *out, size_t out_len)
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) > 0)
 			;
+		/* A box's host pid and usage: not for a later request's eyes
+		 * (this frame is above the stack scrub). */
+		explicit_bzero(&si, sizeof(si));
 		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
 			;
 		if (!(pf[0].revents & (POLLIN | POLLHUP)))

@@ -769,6 +769,30 @@ def warm_memory(h):
     h.check(len(fds) <= 4, "the box's process has fds beyond its stdio: %r" % fds, res)
 
 
+@case("zygote-plant")
+def zygote_plant(h):
+    """Plant a python3 in a read-write grant that is first on the box's
+    PATH (and LD_PRELOAD/PYTHONPATH in the policy's environment), then start
+    a zygote for that policy: the zygote, which runs outside any box, must
+    not run anything the box wrote."""
+    marker = h.base + "/MARK-planted-ran-on-the-host"
+    h.host_markers.append(marker)
+    planted = h.rw + "/bin/python3"
+    policy = ["--profile", "python3", "--rw", h.rw,
+              "--env", "PATH=%s/bin:/usr/local/bin:/usr/bin:/bin" % h.rw,
+              "--env", "LD_PRELOAD=%s/evil.so" % h.rw, "--env", "PYTHONPATH=%s" % h.rw]
+    script = ("mkdir -p %s/bin && printf '#!/bin/sh\\ntouch %s 2>/dev/null\\n"
+              "exec /usr/bin/python3 \"$@\"\\n' > %s && chmod 755 %s && "
+              "echo 'import os; open(\"%s\", \"w\")' > %s/sitecustomize.py && echo planted"
+              % (h.rw, marker, planted, planted, marker, h.rw))
+    res = h.run(policy, ["/bin/sh", "-c", script], expect_out="planted")
+    h.expect_exit(res)
+    h.check(os.path.exists(planted), "fixture: the planted python3 did not reach the host", res)
+    res = h.run(policy, ["python3", "-c", "print('request ran')"], expect_out="request ran")
+    h.expect_exit(res)
+    h.check(not os.path.lexists(marker), "a file the box planted ran on the host", res)
+
+
 @case("host-process")
 def host_process(h):
     """See a host process in /proc, probe all pids, SIGSTOP/SIGKILL the

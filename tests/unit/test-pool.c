@@ -537,6 +537,7 @@ static void test_zygote_errors(void)
 
 int main(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* a test killed by its timeout still shows where */
 	const struct test tests[] = {
 		TEST(test_request_reaches_box),
 		TEST(test_files_only_on_box_tmpfs),
