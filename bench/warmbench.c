@@ -188,7 +188,8 @@ struct outcome {
 	char why[512]; /* a failure's reason, "" if it ran */
 };
 
-/* Reads what is there (nonblocking fd) into o; the first byte's time. */
+/* Reads what is there (nonblocking fd) or until EOF (blocking) into o;
+ * the first byte's time. */
 static void take_output(int fd, double t0, struct outcome *o)
 {
 	char buf[512];
@@ -232,21 +233,7 @@ static void request_bare(struct payload *pl, struct outcome *o)
 		snprintf(o->why, sizeof(o->why), "'%s': %s", pl->bare_argv[0], strerror(r));
 		return;
 	}
-	char buf[512];
-	ssize_t n;
-	while ((n = read(p[0], buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (o->first < 0)
-			o->first = now_ms() - t0;
-		size_t room = OUT_MAX - o->len, k = (size_t)n < room ? (size_t)n : room;
-		memcpy(o->out + o->len, buf, k);
-		o->len += k;
-		o->truncated |= k < (size_t)n;
-	}
+	take_output(p[0], t0, o); /* blocking: until EOF */
 	close(p[0]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
