@@ -362,7 +362,8 @@ struct program {
 /* A warm box's program process, confined but for Landlock and seccomp:
  * waits for the request, writes its files, and takes its arguments and
  * environment. */
-static _no_asan_ int take_request(const struct plan *pl, struct program *prog, struct err *e)
+static _no_asan_ int take_request_env(const struct strv *base, struct program *prog,
+					struct err *e)
 {
 	struct box_request req;
 	int r = await_request(&req, e);
@@ -370,11 +371,16 @@ static _no_asan_ int take_request(const struct plan *pl, struct program *prog, s
 		r = place_file(&req.files[i], e);
 	if (r < 0)
 		return r;
-	char **env = merge_env(&pl->env, req.env);
+	char **env = merge_env(base, req.env);
 	if (!env)
 		return err_errno(e, ENOMEM, "cannot map the request's environment");
 	*prog = (struct program){.argv = req.argv, .envp = env};
 	return 0;
+}
+
+static _no_asan_ int take_request(const struct plan *pl, struct program *prog, struct err *e)
+{
+	return take_request_env(&pl->env, prog, e);
 }
 
 /* A zygote's box: the interpreter goes on without execve, which would have
@@ -440,8 +446,15 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 	    limits_apply_rlimits(&pl->lim, &e) < 0 ||
 	    set_no_new_privs(&e) < 0 ||
 	    caps_drop_all(&e) < 0 ||
-	    (early && confine(pl, io, NULL, pl->resume != NULL, &e) < 0) ||
-	    (pl->deferred && take_request(pl, &run, &e) < 0))
+	    (early && confine(pl, io, NULL, pl->resume != NULL, &e) < 0))
+		child_fail(efd, EXIT_SETUP, &e);
+	/* A zygote's box confined whole: the interpreter goes on now, and
+	 * takes its request itself (box_interpreter_request), so that what
+	 * resuming costs it (its own set-up, the pages it touches) is paid
+	 * before the request, not after. */
+	if (early && pl->resume)
+		pl->resume(pl, NULL, NULL);
+	if (pl->deferred && take_request(pl, &run, &e) < 0)
 		child_fail(efd, EXIT_SETUP, &e);
 	if ((r = find_program(run.envp, run.argv[0], prog, sizeof(prog), &e)) < 0)
 		child_fail(efd, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
@@ -452,6 +465,26 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 		pl->resume(pl, run.argv, run.envp);
 	execve(prog, run.argv, run.envp);
 	exec_failed(efd, prog, errno);
+}
+
+int box_interpreter_request(const struct strv *base_env, char *const **ret_argv,
+			    char *const **ret_envp)
+{
+	struct err e = {{0}};
+	struct program run;
+	char prog[4096];
+	int r;
+	if (take_request_env(base_env, &run, &e) < 0)
+		child_fail(3, EXIT_SETUP, &e);
+	if ((r = find_program(run.envp, run.argv[0], prog, sizeof(prog), &e)) < 0)
+		child_fail(3, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
+	if (!runs_interpreter(prog, run.argv)) {
+		execve(prog, run.argv, run.envp);
+		exec_failed(3, prog, errno);
+	}
+	*ret_argv = run.argv;
+	*ret_envp = run.envp;
+	return 0;
 }
 
 /* What init hands the program's process (box_exec_entry's argument). */

@@ -82,14 +82,6 @@ static const char bootstrap[] =
 	/* From here on: the request's process. */
 	"    ctypes.pythonapi.PyOS_AfterFork_Child.restype = None\n"
 	"    ctypes.pythonapi.PyOS_AfterFork_Child()\n"
-	"    f = ctypes.string_at(buf, n).split(b'\\0')\n"
-	"    argc = int(f[0]); argv = [os.fsdecode(a) for a in f[1:1 + argc]]\n"
-	"    envc = int(f[1 + argc]); env = f[2 + argc:2 + argc + envc]\n"
-	"    del buf, f, lib, serve\n"
-	"    os.environ.clear()\n"
-	"    for kv in env:\n"
-	"        k, _, v = kv.partition(b'=')\n"
-	"        os.environb[k] = v\n"
 	"    threading = sys.modules.get('threading')\n"
 	"    if threading is not None:\n"
 	/* Not the zygote's host thread id. */
@@ -100,16 +92,30 @@ static const char bootstrap[] =
 	"    np_random = sys.modules.get('numpy.random')\n"
 	"    if np_random is not None:\n"
 	"        np_random.seed()\n"
-	/* What python's start-up does in a fresh box: the site module, here
-	 * in the request's own, confined process. */
-	"    for d in dirs:\n"
-	"        sys.path.remove(d)\n"
-	"    import site\n"
-	"    site.main()\n"
-	"    sys.orig_argv = argv\n"
-	"    args = argv[1:]\n"
 	"    main = types.ModuleType('__main__')\n"
 	"    main.__dict__['__builtins__'] = __builtins__\n"
+	"    if n == 0:\n"
+	/* Resumed before the request: ready; wait for it. */
+	"        request = lib.ward__zygote_request\n"
+	"        request.restype = ctypes.c_long\n"
+	"        request.argtypes = []\n"
+	"        n = request()\n"
+	"    f = ctypes.string_at(buf, n).split(b'\\0')\n"
+	"    argc = int(f[0]); argv = [os.fsdecode(a) for a in f[1:1 + argc]]\n"
+	"    envc = int(f[1 + argc]); env = f[2 + argc:2 + argc + envc]\n"
+	"    del buf, f, lib, serve\n"
+	"    os.environ.clear()\n"
+	"    for kv in env:\n"
+	"        k, _, v = kv.partition(b'=')\n"
+	"        os.environb[k] = v\n"
+
+	/* No site module here either: the site directories are on sys.path,
+	 * but no .pth file or sitecustomize runs (as with python3 -S; they
+	 * cost a fresh python most of its start-up, and run here would be
+	 * code of the host's that every request would redo). */
+	"    sys.orig_argv = argv\n"
+	"    args = argv[1:]\n"
+
 	"    sys.modules['__main__'] = main\n"
 	"    code = 0\n"
 	"    try:\n"
@@ -716,7 +722,10 @@ static void __attribute__((noinline)) scrub_stack(void)
 /* plan.resume: in the request's process, confined: hands the request's
  * argv and environment to the interpreter as "argc\0argv...envc\0env...",
  * and goes back into ward__zygote_serve's frame, which returns. */
-static _noreturn_ void zygote_resume(const struct plan *pl, char *const *argv, char *const *envp)
+/* The request's argv and environment into the interpreter's buffer as
+ * "argc\0argv...envc\0env..."; its length. Over the buffer: a setup error
+ * on the error pipe (fd 3), and the process ends. */
+static long pack_request(char *const *argv, char *const *envp)
 {
 	size_t off = 0;
 	bool fits = true;
@@ -744,16 +753,54 @@ static _noreturn_ void zygote_resume(const struct plan *pl, char *const *argv, c
 		(void)!write(3, &ce, sizeof(ce));
 		_exit(EXIT_SETUP);
 	}
+	return (long)off;
+}
+
+/* The policy's environment, kept for a request that comes after the
+ * plan's strings are wiped (an early resume). */
+static struct strv zy_base_env;
+
+/* plan.resume: in the box's program process, confined: wipes the zygote's
+ * host paths and goes back into ward__zygote_serve's frame, which returns
+ * into the interpreter. With the request (argv non-NULL), it returns its
+ * length packed into the interpreter's buffer; before it (argv NULL: the
+ * box was confined whole before its request), 0, and the interpreter asks
+ * for it (ward__zygote_request). */
+static _noreturn_ void zygote_resume(const struct plan *pl, char *const *argv, char *const *envp)
+{
+	long n = 0;
+	if (argv) {
+		n = pack_request(argv, envp);
+	} else {
+		for (size_t i = 0; i < pl->env.n; i++)
+			if (strv_push(&zy_base_env, pl->env.v[i]) < 0)
+				_exit(EXIT_SETUP);
+	}
 	wipe_plan((struct plan *)pl);
 	wipe_policy(zy_policy);
 	ns_forget();
 #ifdef M_PERTURB
 	mallopt(M_PERTURB, 0); /* the request's own allocations: as usual */
 #endif
-	close(3); /* the error pipe: errors are the interpreter's own now */
+	if (argv)
+		close(3); /* the error pipe: errors are the interpreter's own now */
 	close(BROKER_BOX_FD);
-	zy_out_n = (long)off;
+	zy_out_n = n;
 	siglongjmp(zy_resume_point, 1);
+}
+
+/* For ward's bootstrap only (not in include/ward.h): in a box's resumed
+ * interpreter that returned 0 from ward__zygote_serve, waits for the
+ * request and returns its packed length (another program is executed,
+ * a failure ends the process with a setup error). */
+WARD_API long ward__zygote_request(void);
+WARD_API long ward__zygote_request(void)
+{
+	char *const *argv, *const *envp;
+	box_interpreter_request(&zy_base_env, &argv, &envp);
+	long n = pack_request(argv, envp);
+	close(3);
+	return n;
 }
 
 /* Builds the box's plan from the policy, the controller's limits and
