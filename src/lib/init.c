@@ -234,6 +234,20 @@ static _no_asan_ void *map_anon(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* The request's decoded arrays and its merged environment, mapped before
+ * the rlimits are set (map_request_scratch): the process may be a copy of
+ * a controller whose private memory is already over RLIMIT_DATA, which
+ * would refuse any new mapping after. */
+static void *request_scratch;
+static size_t request_env_slots;
+
+static _no_asan_ int map_request_scratch(const struct plan *pl, struct err *e)
+{
+	request_env_slots = pl->env.n + REQUEST_MAX_ENV + 1;
+	request_scratch = map_anon(REQUEST_ARENA_BYTES + request_env_slots * sizeof(char *));
+	return request_scratch ? 0 : err_errno(e, ENOMEM, "cannot map room for the request");
+}
+
 /* Tells the controller the box is ready, then waits for the request: a
  * memfd on REQUEST_BOX_FD, mapped and decoded. The controller closing the
  * socket instead (a pool being freed) ends the box quietly. */
@@ -265,12 +279,14 @@ static _no_asan_ int await_request(struct box_request *req, struct err *e)
 		close(fd);
 		return err_set(e, EPROTO, "the request's data is unusable");
 	}
-	void *buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* Shared, read-only: no private writable memory, which RLIMIT_DATA
+	 * (set by now) counts; the process may be a copy of a big controller
+	 * already over it. */
+	void *buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
-	void *arena = map_anon(REQUEST_ARENA_BYTES);
-	if (buf == MAP_FAILED || !arena)
+	if (buf == MAP_FAILED || !request_scratch)
 		return err_errno(e, ENOMEM, "cannot map the request");
-	return request_decode(buf, (size_t)st.st_size, arena, REQUEST_ARENA_BYTES, req, e);
+	return request_decode(buf, (size_t)st.st_size, request_scratch, REQUEST_ARENA_BYTES, req, e);
 }
 
 /* Opens (creating it when missing) the directory at name under dir, never
@@ -335,9 +351,9 @@ static _no_asan_ char **merge_env(const struct strv *base, char *const *extra)
 	size_t n_extra = 0;
 	while (extra && extra[n_extra])
 		n_extra++;
-	char **env = map_anon((base->n + n_extra + 1) * sizeof(char *));
-	if (!env)
+	if (!request_scratch || base->n + n_extra + 1 > request_env_slots)
 		return NULL;
+	char **env = (char **)((char *)request_scratch + REQUEST_ARENA_BYTES);
 	size_t n = 0;
 	for (size_t i = 0; i < base->n; i++) {
 		size_t name = strchrnul(base->v[i], '=') - base->v[i];
@@ -443,6 +459,7 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 	if (new_session(&e) < 0 ||
 	    set_up_stdio(io, &e) < 0 ||
 	    arrange_fds(io, &efd, &e) < 0 ||
+	    (pl->deferred && map_request_scratch(pl, &e) < 0) ||
 	    limits_apply_rlimits(&pl->lim, &e) < 0 ||
 	    set_no_new_privs(&e) < 0 ||
 	    caps_drop_all(&e) < 0 ||

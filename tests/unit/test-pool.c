@@ -313,6 +313,27 @@ static void test_fresh_box_with_files(void)
 
 /* ---- zygotes ---- */
 
+/* A sanitizer build's libward cannot be loaded into python (the ASan
+ * runtime must come first): its zygote fails to start, which
+ * test_zygote_errors' plain-box fallback covers; the rest is skipped. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ZYGOTE_SKIP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZYGOTE_SKIP 1
+#endif
+#endif
+#ifndef ZYGOTE_SKIP
+#define ZYGOTE_SKIP 0
+#endif
+#define SKIP_UNDER_ASAN()                                                      \
+	do {                                                                   \
+		if (ZYGOTE_SKIP) {                                             \
+			printf("# skipped: a sanitizer build has no zygote\n"); \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
 static ward_pool *zygote_pool(ward_policy **ret_p, const char *const *preload, unsigned boxes)
 {
 	ward_policy *p = NULL;
@@ -344,6 +365,7 @@ static ward_result *py(ward_pool *pool, char **argv, const struct ward_options *
 
 static void test_zygote_runs_python(void)
 {
+	SKIP_UNDER_ASAN();
 	ward_policy *p;
 	const char *preload[] = {"json", "decimal", NULL};
 	ward_pool *pool = zygote_pool(&p, preload, 2);
@@ -404,6 +426,7 @@ static void test_zygote_runs_python(void)
 /* What the zygote seeded at start is seeded again in every request. */
 static void test_zygote_reseeds(void)
 {
+	SKIP_UNDER_ASAN();
 	ward_policy *p;
 	const char *preload[] = {"random", "tempfile", NULL};
 	ward_pool *pool = zygote_pool(&p, preload, 2);
@@ -473,6 +496,7 @@ static void *zworker_main(void *arg)
 
 static void test_zygote_requests_share_nothing(void)
 {
+	SKIP_UNDER_ASAN();
 	ward_policy *p;
 	const char *preload[] = {"json", NULL};
 	ward_pool *pool = zygote_pool(&p, preload, 3);
@@ -511,7 +535,7 @@ static void test_zygote_errors(void)
 	ward_pool *pool = NULL;
 	CHECK_INT(ward_pool_new(p, &po, &pool), 0);
 	CHECK_INT(ward_pool_wait(pool), -EIO);
-	CHECK(strstr(ward_pool_error(pool), "no_such_module_zz") != NULL);
+	CHECK(ZYGOTE_SKIP || strstr(ward_pool_error(pool), "no_such_module_zz") != NULL);
 	printf("# %s\n", ward_pool_error(pool));
 	/* Requests still run: in plain boxes, which execute python. */
 	char *argv[] = {"python3", "-c", "print('still')", NULL};
