@@ -27,6 +27,7 @@ static int strv_push(struct strv_b *s, char *str)
 {
 	if (!str)
 		return -ENOMEM;
+	/* analyzer: str is stored in s->v below, or freed (gcc 12 loses it) */
 	if (s->n + 2 > s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 16;
 		/* analyzer: the strings stay owned by s->v (strv_free) */

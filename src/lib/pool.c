@@ -239,6 +239,7 @@ static int copy_zygote_options(ward_pool *pool, const struct ward_pool_options *
 	    !(pool->preload = calloc(n + 1, sizeof(char *))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
+		/* analyzer: pool->preload owns each copy (ward_pool_free frees them) */
 		if (!(pool->preload[i] = strdup(o->preload[i])))
 			return -ENOMEM;
 	return 0;
