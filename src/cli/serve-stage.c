@@ -126,15 +126,30 @@ fail:
 
 /* The run's options: the one place that knows struct ward_options (its
  * shape is changing; keep the adaptation here). */
-static void stage_options(const struct stage_plan *plan, const char *in, size_t in_len,
+static void stage_options(const char *in, size_t in_len, const struct capture *cap,
 			  struct ward_options *o)
 {
 	*o = (struct ward_options)WARD_OPTIONS_INIT;
 	o->stdin_data = in;
 	o->stdin_len = in_len;
-	o->capture_max = plan->capture_max;
+	o->stdout_fd = cap->s[0].wfd;
+	o->stderr_fd = cap->s[1].wfd;
 	o->cgroup = WARD_CGROUP_AUTO;
 	o->expose_cwd = false;
+}
+
+/* The captured streams into ret (the buffers change hands). */
+static void stage_output(struct capture *cap, struct stage_result *ret)
+{
+	ret->out = cap->s[0].buf;
+	ret->out_len = cap->s[0].len;
+	ret->out_cut = cap->s[0].cut;
+	ret->err = cap->s[1].buf;
+	ret->err_len = cap->s[1].len;
+	ret->err_cut = cap->s[1].cut;
+	ret->output = cap->both;
+	ret->output_len = cap->both_len;
+	cap->s[0].buf = cap->s[1].buf = cap->both = NULL;
 }
 
 int stage_run(const struct stage_plan *plan, struct stage_result *ret)
@@ -144,6 +159,7 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	ward_policy *p = NULL;
 	ward_result *res = NULL;
 	char *in = NULL;
+	struct capture cap = {.done = -1, .s = {{.rfd = -1, .wfd = -1}, {.rfd = -1, .wfd = -1}}};
 	int r = stage_policy(plan, &p, &argv, ret->message, sizeof(ret->message));
 	if (r < 0)
 		goto out;
@@ -162,17 +178,22 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	}
 	if (plan->stdin_len)
 		memcpy(in + off, plan->stdin_data, plan->stdin_len);
+	if ((r = capture_start(&cap, plan->stdout_max, plan->stderr_max, plan->want_output)) < 0) {
+		snprintf(ret->message, sizeof(ret->message), "cannot capture output: %s",
+			 strerror(-r));
+		goto out;
+	}
 	struct ward_options o;
-	stage_options(plan, in, in_len, &o);
+	stage_options(in, in_len, &cap, &o);
 	metrics_boxes(+1);
 	r = ward_run(p, argv.v, &o, &res);
 	metrics_boxes(-1);
-	if (r < 0) {
+	int cr = capture_finish(&cap);
+	if (r < 0 || (r = cr) < 0) {
 		snprintf(ret->message, sizeof(ret->message), "cannot run a box: %s", strerror(-r));
 		goto out;
 	}
-	size_t ol, el;
-	const char *so = ward_result_stdout(res, &ol), *se = ward_result_stderr(res, &el);
+	stage_output(&cap, ret);
 	ret->status = ward_result_status(res);
 	ret->code = ward_result_exit_code(res);
 	ret->sig = ward_result_signal(res);
@@ -180,15 +201,10 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	ret->wall_ms = ward_result_wall_time(res) * 1000.0;
 	ret->memory = ward_result_peak_memory(res);
 	snprintf(ret->message, sizeof(ret->message), "%s", ward_result_message(res));
-	ret->out = wipe_dup(so, ol);
-	ret->err = wipe_dup(se, el);
-	ret->out_len = ol;
-	ret->err_len = el;
-	if (plan->want_report)
-		ret->report = ward_result_report(res);
-	if (!ret->out || !ret->err || (plan->want_report && !ret->report))
+	if (plan->want_report && !(ret->report = ward_result_report(res)))
 		r = -ENOMEM;
 out:
+	capture_clear(&cap);
 	ward_result_free(res);
 	ward_policy_free(p);
 	strv_free(&argv);
@@ -200,8 +216,9 @@ void stage_result_clear(struct stage_result *r)
 {
 	wipe_free(r->out);
 	wipe_free(r->err);
+	wipe_free(r->output);
 	zfree(r->report);
-	r->out = r->err = NULL;
+	r->out = r->err = r->output = NULL;
 	r->report = NULL;
 }
 

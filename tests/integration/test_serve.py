@@ -170,7 +170,9 @@ def test_execute_python(t):
     run = body["run"]
     expect_eq(run["stdout"], "hi ['a b', '-c'] from stdin\n", "stdout")
     expect_eq(run["stderr"], "err\n", "stderr")
-    expect_eq(run["output"], run["stdout"] + run["stderr"], "output")
+    # stdout is block-buffered (a pipe): written at exit, right after stderr
+    expect_in(run["output"], (run["stderr"] + run["stdout"], run["stdout"] + run["stderr"]),
+              "output")
     expect_eq((run["code"], run["signal"], run["status"], run["message"]), (0, None, None, None),
               "outcome")
     for k in ("cpu_time", "wall_time", "memory"):
@@ -269,6 +271,72 @@ def test_statuses(t):
                   run_memory_limit=64 << 20))["run"]
     expect_eq(run["status"], "ML", "memory-limit kill (%r)" % run)
     expect_eq(run["code"], None, "no exit code after a memory kill")
+
+
+# Alternates stderr and stdout (stderr first), each line flushed; before the
+# next line it waits until ward's controller has taken the last one out of
+# the box's pipe (FIONREAD 0), and a moment more for ward-serve's reader.
+INTERLEAVE = """import fcntl, struct, sys, termios, time
+def unread(fd):
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\\0" * 4))[0]
+for i in range(3):
+    for f, name in ((sys.stderr, "e"), (sys.stdout, "o")):
+        f.write("%s%d\\n" % (name, i))
+        f.flush()
+        while unread(f.fileno()):
+            time.sleep(0.001)
+        time.sleep(0.1)
+"""
+
+
+def test_output_interleaved(t):
+    """Piston's output: stdout and stderr in the order the program wrote
+    them, not one after the other."""
+    s = server(t)
+    run = s.ok(py(INTERLEAVE))["run"]
+    expect_eq((run["stdout"], run["stderr"]), ("o0\no1\no2\n", "e0\ne1\ne2\n"), "the streams")
+    expect_eq(run["output"], "e0\no0\ne1\no1\ne2\no2\n", "output in the order written")
+    # a compiled program: the run's output is interleaved too, the
+    # compile's output is its stderr (its stdout is the program)
+    if installed("gcc"):
+        code = ("#include <stdio.h>\n#include <unistd.h>\nint main(void) {\n"
+                "  for (int i = 0; i < 3; i++) {\n"
+                "    dprintf(2, \"e%d\\n\", i); usleep(150000);\n"
+                "    dprintf(1, \"o%d\\n\", i); usleep(150000);\n  }\n  return 0;\n}\n")
+        body = s.ok({"language": "c", "version": "*", "files": [{"name": "m.c", "content": code}]})
+        expect_eq(body["run"]["output"], "e0\no0\ne1\no1\ne2\no2\n", "C run's output")
+        expect_eq(body["compile"]["output"], body["compile"]["stderr"], "compile's output")
+
+
+def test_stream_caps(t):
+    """stdout_max and stderr_max cap each stream on its own: a flood on
+    one never crowds the other out of its field or of output."""
+    s = Server(t, {"stdout_max": 100, "stderr_max": 3000})
+    try:
+        # stdout first, then a flood on stderr: EL, stdout whole
+        run = s.ok(py("import sys\nprint('A' * 50, flush=True)\n"
+                      "while True: sys.stderr.write('x' * 1000)"))["run"]
+        expect_eq((run["status"], run["message"]), ("EL", "stderr length exceeded"), "EL")
+        expect_eq(run["stdout"], "A" * 50 + "\n", "stdout kept whole beside a stderr flood")
+        expect_eq(run["stderr"], "x" * 3000, "stderr cut at stderr_max")
+        expect_eq(run["output"], "A" * 50 + "\n" + "x" * 3000, "output: both streams' kept bytes")
+        # stderr between two stdout writes, the second one past stdout_max
+        run = s.ok(py("import sys\nprint('B' * 60, flush=True)\n"
+                      "sys.stderr.write('y' * 2000); sys.stderr.flush()\n"
+                      "import time; time.sleep(0.2)\n"
+                      "print('C' * 60, flush=True)"))["run"]
+        expect_eq((run["status"], run["message"]), ("OL", "stdout length exceeded"), "OL")
+        expect_eq(run["stdout"], ("B" * 60 + "\n" + "C" * 60)[:100], "stdout cut at stdout_max")
+        expect_eq(run["stderr"], "y" * 2000, "stderr whole (under its cap)")
+        expect_eq(run["output"], "B" * 60 + "\n" + "y" * 2000 + "C" * 39,
+                  "output: what each stream kept, in order")
+        # under both caps: no status
+        run = s.ok(py("import sys\nprint('D' * 99, end='')\nsys.stderr.write('z' * 3000)"))["run"]
+        expect_eq((run["status"], len(run["stdout"]), len(run["stderr"])), (None, 99, 3000),
+                  "at the caps")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        s.kill()
 
 
 # --- errors -----------------------------------------------------------------
