@@ -678,6 +678,129 @@ def test_hostile_clients(t):
         s.kill()
 
 
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def host_procs_with(needle):
+    """pids on the host whose command line holds needle."""
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != os.getpid():
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    if needle.encode() in f.read(65536):
+                        found.append(int(d))
+            except OSError:
+                pass
+    return found
+
+
+def test_many_requests_at_once(t):
+    """1000 connections each sending a whole request at the same moment:
+    every one is answered, 200 (run) or 503 with Retry-After, none
+    dropped and none left hanging."""
+    s = Server(t, {"max_connections": 2000, "max_connections_per_ip": 2000, "retry_after": 3})
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 1200)), hard))
+    n = min(1000, max(soft, min(hard, 1200)) - 100)
+    body = json.dumps({"language": "bash", "version": "*", "files": [{"content": "echo hi"}]})
+    req = ("POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+           % (len(body), body)).encode()
+    socks = []
+    try:
+        for _ in range(n):
+            socks.append(socket.create_connection(("127.0.0.1", s.port), timeout=30))
+        for k in socks:
+            k.sendall(req)
+        answers = {}
+        deadline = time.monotonic() + 240
+        for k in socks:  # each answer is read to the server's close
+            k.settimeout(max(1, deadline - time.monotonic()))
+            data = b""
+            try:
+                while len(data) < 65536:
+                    chunk = k.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            except socket.timeout:
+                data += b" (no answer in time)"
+            head, _, rest = data.partition(b"\r\n\r\n")
+            status = head.split(b" ")[1].decode() if head.startswith(b"HTTP/1.1 ") else repr(data)
+            answers[status] = answers.get(status, 0) + 1
+            if status == "503":
+                expect_in(b"\r\nRetry-After: 3", head, "the 503's Retry-After")
+            elif status == "200":
+                expect_eq(json.loads(rest)["run"]["stdout"], "hi\n", "a run's stdout")
+        expect_eq(set(answers) - {"200", "503"}, set(), "answers to %d requests: %r" % (n, answers))
+        expect(answers.get("200"), "some were run: %r" % answers)
+        expect_eq(s.ok(py("print(5)"))["run"]["stdout"], "5\n", "still serving")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        for k in socks:
+            k.close()
+        s.kill()
+
+
+def test_clients_leaving(t):
+    """Clients that leave half way through their body, or before their
+    run is answered, and boxes that leave a daemon behind or close their
+    output and never end: the service frees all of it (its fds back to
+    where they were) and no process of those boxes is left on the host.
+    libmicrohttpd (0.9.75, epoll) notices a client gone half way through
+    its body only at connection_timeout, as it would a slow one: short
+    here."""
+    s = Server(t, {"run_timeout": 1000, "connection_timeout": 3})
+    try:
+        pid = s.proc.pid  # setpriv and ward exec: ward-serve's
+        expect_eq(s.ok(py("print(1)"))["run"]["stdout"], "1\n", "a first run")
+        base = fd_count(pid)
+        mark = "ward-left-" + secrets.token_hex(6)
+        body = json.dumps(py("import time; time.sleep(0.5); print(1)")).encode()
+        for i in range(20):
+            k = socket.create_connection(("127.0.0.1", s.port))
+            head = ("POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nContent-Length: %d\r\n\r\n" % len(body)).encode()
+            # half the body, or all of it (then the run starts and nobody waits)
+            k.sendall(head + (body[:len(body) // 2] if i % 2 else body))
+            k.close()
+        deadline = time.monotonic() + 60
+        while True:  # the runs nobody waits for
+            m = s.request("GET", "/metrics")[2]
+            if "ward_boxes_running 0\n" in m and "ward_queue_depth 0\n" in m:
+                break
+            expect(time.monotonic() < deadline, "the left requests never ran out")
+            time.sleep(0.2)
+        # a daemon left behind when the program exits
+        run = s.ok({"language": "bash", "version": "*", "args": [mark],
+                    "files": [{"content": "setsid bash -c 'exec -a \"$0\" sleep 1000' \"$1\" "
+                               "</dev/null >/dev/null 2>&1 &\nsleep 0.2\necho started"}]})["run"]
+        expect_eq((run["stdout"], run["status"]), ("started\n", None), "the daemon's parent")
+        # output closed, then never ending: the run's time limit ends it
+        run = s.ok({"language": "bash", "version": "*", "args": [mark],
+                    "files": [{"content": "exec >&- 2>&-\nexec -a \"$1\" sleep 1000"}]})["run"]
+        expect_eq(run["status"], "TO", "a box with its output closed, sleeping")
+        deadline = time.monotonic() + 30
+        while True:
+            m = s.request("GET", "/metrics")[2]
+            left = host_procs_with(mark)
+            fds = fd_count(pid)
+            if ("ward_boxes_running 0\n" in m and not left and fds <= base) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        expect_eq(left, [], "processes of the boxes left on the host")
+        expect(fds <= base, "ward-serve's fds: %d, %d before the clients left" % (fds, base))
+        expect_eq(s.ok(py("print(5)"))["run"]["stdout"], "5\n", "still serving")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        for p in host_procs_with(mark):
+            os.kill(p, signal.SIGKILL)
+        s.kill()
+
+
 def vm_rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f.read(8192).splitlines():
