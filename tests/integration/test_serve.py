@@ -285,7 +285,7 @@ for i in range(3):
         f.flush()
         while unread(f.fileno()):
             time.sleep(0.001)
-        time.sleep(0.1)
+        time.sleep(0.2)
 """
 
 
@@ -301,8 +301,8 @@ def test_output_interleaved(t):
     if installed("gcc"):
         code = ("#include <stdio.h>\n#include <unistd.h>\nint main(void) {\n"
                 "  for (int i = 0; i < 3; i++) {\n"
-                "    dprintf(2, \"e%d\\n\", i); usleep(150000);\n"
-                "    dprintf(1, \"o%d\\n\", i); usleep(150000);\n  }\n  return 0;\n}\n")
+                "    dprintf(2, \"e%d\\n\", i); usleep(200000);\n"
+                "    dprintf(1, \"o%d\\n\", i); usleep(200000);\n  }\n  return 0;\n}\n")
         body = s.ok({"language": "c", "version": "*", "files": [{"name": "m.c", "content": code}]})
         expect_eq(body["run"]["output"], "e0\no0\ne1\no1\ne2\no2\n", "C run's output")
         expect_eq(body["compile"]["output"], body["compile"]["stderr"], "compile's output")
