@@ -92,18 +92,23 @@ static void *capture_main(void *arg)
 {
 	struct capture *c = arg;
 	for (;;) {
-		struct pollfd pf[3] = {{c->s[0].rfd, POLLIN, 0},
-				       {c->s[1].rfd, POLLIN, 0},
-				       {c->done, POLLIN, 0}};
+		struct pollfd pf[3] = {
+			{c->s[0].rfd, POLLIN, 0}, {c->s[1].rfd, POLLIN, 0}, {c->done, POLLIN, 0}};
 		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			/* Closed, the pipes make libward's next write fail
+			 * (the run ends as io-error) rather than wait for
+			 * room that would never come. */
 			c->error = errno;
-			break;
+			close_fd(&c->s[0].rfd);
+			close_fd(&c->s[1].rfd);
+			return NULL;
 		}
 		/* stdout first: ties go to it, as in libward's controller */
 		for (int st = 0; st < 2; st++)
-			if ((pf[st].revents & (POLLIN | POLLHUP | POLLERR)) && capture_read(c, st) < 0)
+			if ((pf[st].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    capture_read(c, st) < 0)
 				close_fd(&c->s[st].rfd);
 		if (pf[2].revents)
 			break;
