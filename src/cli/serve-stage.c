@@ -1,7 +1,9 @@
 /* serve-stage.c — one stage (a compile or a run) in one fresh box.
  *
  * stage_run is the service's only box source: pooled or zygote boxes
- * (the warm-start issue) replace its body, nothing else.
+ * (the warm-start issue) replace its body, nothing else. Whatever starts
+ * the box takes stage_options' ward_options: the box's stdout and stderr
+ * go to the capture's pipes (serve-capture.c), read while it runs.
  *
  * The request's files never touch a host directory: they reach the box on
  * its stdin, ahead of the request's own stdin. A fixed script of ward's,
