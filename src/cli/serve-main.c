@@ -121,6 +121,8 @@ static const struct key {
 	K(max_connections, 1, 100000),
 	K(max_connections_per_ip, 0, 100000),
 	K(output_max, 1, 1u << 30),
+	K(stdout_max, 1, 1u << 30),
+	K(stderr_max, 1, 1u << 30),
 	K(binary_max, 1024, 1u << 30),
 	K(max_files, 1, 10000),
 	K(max_name, 1, 4096),

@@ -191,7 +191,8 @@ size_t runtimes_detect(const struct serve_config *c)
 			.argv = (char *const *)rt->version_cmd,
 			.limits = {10000, 10000, 512u << 20},
 			.procs = c->procs,
-			.capture_max = 4096,
+			.stdout_max = 4096,
+			.stderr_max = 4096,
 			.output_limit = 65536,
 		};
 		struct stage_result r;
@@ -567,18 +568,18 @@ static json_t *json_sig(int sig)
 }
 
 /* Piston's status and message for a stage, and ward's limit for metrics. */
-static void stage_status(const struct stage_result *r, size_t output_max, bool hide_stdout,
-			 const char **status, char *msg, size_t msglen, const char **limit)
+static void stage_status(const struct stage_result *r, bool hide_stdout, const char **status,
+			 char *msg, size_t msglen, const char **limit)
 {
 	*status = NULL;
 	*limit = NULL;
 	msg[0] = '\0';
-	if (!hide_stdout && r->out_len > output_max) {
+	if (!hide_stdout && r->out_cut) {
 		*status = "OL", *limit = "output";
 		snprintf(msg, msglen, "stdout length exceeded");
 		return;
 	}
-	if (r->err_len > output_max) {
+	if (r->err_cut) {
 		*status = "EL", *limit = "output";
 		snprintf(msg, msglen, "stderr length exceeded");
 		return;
@@ -627,33 +628,27 @@ static void stage_status(const struct stage_result *r, size_t output_max, bool h
 }
 
 /* A stage as Piston reports it. hide_stdout: a compile's stdout is the
- * program it made, not text for the client. */
-static json_t *stage_json(const struct stage_result *r, size_t output_max, bool hide_stdout,
-			  const char **ret_status)
+ * program it made, not text for the client (its output is its stderr). */
+static json_t *stage_json(const struct stage_result *r, bool hide_stdout, const char **ret_status)
 {
 	const char *status, *limit;
 	char msg[320];
-	stage_status(r, output_max, hide_stdout, &status, msg, sizeof(msg), &limit);
+	stage_status(r, hide_stdout, &status, msg, sizeof(msg), &limit);
 	if (limit)
 		metrics_limit_hit(limit);
-	size_t ol = hide_stdout ? 0 : r->out_len < output_max ? r->out_len : output_max;
-	size_t el = r->err_len < output_max ? r->err_len : output_max;
-	char *both = wipe_alloc(ol + el + 1);
-	if (!both)
-		return NULL;
-	memcpy(both, r->out, ol);
-	memcpy(both + ol, r->err, el);
 	bool killed = status && (!strcmp(status, "TO") || !strcmp(status, "OL") ||
 				 !strcmp(status, "EL") || !strcmp(status, "ML"));
 	json_t *o = json_pack(
-		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "stdout", json_text(r->out, ol),
-		"stderr", json_text(r->err, el), "output", json_text(both, ol + el), "code",
-		r->status == WARD_STATUS_EXITED ? json_integer(r->code) : json_null(), "signal",
+		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "stdout",
+		json_text(r->out, hide_stdout ? 0 : r->out_len), "stderr", json_text(r->err, r->err_len),
+		"output",
+		hide_stdout || !r->output ? json_text(r->err, r->err_len)
+					  : json_text(r->output, r->output_len),
+		"code", r->status == WARD_STATUS_EXITED ? json_integer(r->code) : json_null(), "signal",
 		killed ? json_string("SIGKILL") : json_sig(r->sig), "message",
 		msg[0] ? json_string(msg) : json_null(), "status",
 		status ? json_string(status) : json_null(), "cpu_time", (json_int_t)llround(r->cpu_ms),
 		"wall_time", (json_int_t)llround(r->wall_ms), "memory", (json_int_t)r->memory);
-	wipe_free(both);
 	*ret_status = status ? status : "";
 	return o;
 }
@@ -756,6 +751,8 @@ static json_t *run_stage(const struct exec_request *req, const struct serve_conf
 	char **argv = stage_argv(req, compile);
 	struct stage_file *files = stage_files(req, bin);
 	json_t *o = NULL;
+	size_t out_max = c->stdout_max ? c->stdout_max : c->output_max;
+	size_t err_max = c->stderr_max ? c->stderr_max : c->output_max;
 	*res = (struct stage_result){.code = -1};
 	if (argv && files) {
 		struct stage_plan plan = {
@@ -767,15 +764,18 @@ static json_t *run_stage(const struct exec_request *req, const struct serve_conf
 			.stdin_len = compile ? 0 : req->stdin_len,
 			.limits = compile ? req->compile : req->run,
 			.procs = c->procs,
-			.capture_max = (compile ? c->binary_max : c->output_max) + 1,
-			.output_limit = (compile ? c->binary_max : 0) + 2 * (c->output_max + 1),
+			.stdout_max = compile ? c->binary_max : out_max,
+			.stderr_max = err_max,
+			.want_output = !compile,
+			/* past the sum, one stream at least is cut */
+			.output_limit = (compile ? c->binary_max : out_max) + err_max + 1,
 			.policy = req->policy,
 			.policy_len = req->policy_len,
 			.audit = req->audit,
 			.want_report = req->native,
 		};
 		stage_run(&plan, res);
-		o = stage_json(res, c->output_max, compile, ret_status);
+		o = stage_json(res, compile, ret_status);
 		/* ward's own report, beside Piston's fields (/api/v1/run) */
 		if (o && req->native)
 			json_object_set_new(o, "report", res->report ? json_loads(res->report, 0, NULL)
@@ -799,8 +799,7 @@ json_t *exec_request_run(const struct exec_request *req, const struct serve_conf
 		if (!cj)
 			goto fail;
 		json_object_set_new(resp, "compile", cj);
-		if (cr.status != WARD_STATUS_EXITED || cr.code != 0 || !cr.out_len ||
-		    cr.out_len > c->binary_max) {
+		if (cr.status != WARD_STATUS_EXITED || cr.code != 0 || !cr.out_len || cr.out_cut) {
 			/* Piston: a failed compile is also the run */
 			json_object_set(resp, "run", cj);
 			goto out;

@@ -9,7 +9,11 @@
  * tmpfs. ward's process opens no path a request names. (Virtual files were
  * the first way: they make every file call of the box brokered, and a
  * brokered open failed now and then with EAGAIN under load; a `head -c`
- * script reading the files from stdin the second.) */
+ * script reading the files from stdin the second.)
+ *
+ * Whatever starts the box takes stage_options' ward_options: the box's
+ * stdout and stderr go to the capture's pipes (serve-capture.c), read while
+ * it runs. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,34 +100,41 @@ fail:
 /* The run's options: the one place that knows struct ward_options (its
  * shape is changing; keep the adaptation here). */
 static void stage_options(const struct stage_plan *plan, const struct ward_file *files,
-			  size_t n_files, struct ward_options *o)
+			  size_t n_files, const struct capture *cap, struct ward_options *o)
 {
 	*o = (struct ward_options)WARD_OPTIONS_INIT;
 	o->stdin_data = plan->stdin_data;
 	o->stdin_len = plan->stdin_len;
-	o->capture_max = plan->capture_max;
+	o->stdout_fd = cap->s[0].wfd;
+	o->stderr_fd = cap->s[1].wfd;
 	o->files = files;
 	o->n_files = n_files;
 }
 
-/* The request's files for the box, into its /tmp (the box's cwd). A name
- * given twice: the last one wins, as a client writing the files in turn
- * would see. */
+/* The request's files for the box, into its /tmp (the box's cwd); the
+ * decoder refuses names that are equal or one another's directory. */
 static size_t stage_files(const struct stage_plan *plan, struct ward_file *out)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < plan->n_files; i++) {
-		bool later = false;
-		for (size_t j = i + 1; j < plan->n_files && !later; j++)
-			later = !strcmp(plan->files[i].name, plan->files[j].name);
-		if (later)
-			continue;
-		out[n++] = (struct ward_file){.path = plan->files[i].name,
-					      .data = plan->files[i].data,
-					      .len = plan->files[i].len,
-					      .mode = plan->files[i].executable ? 0755 : 0644};
-	}
-	return n;
+	for (size_t i = 0; i < plan->n_files; i++)
+		out[i] = (struct ward_file){.path = plan->files[i].name,
+					    .data = plan->files[i].data,
+					    .len = plan->files[i].len,
+					    .mode = plan->files[i].executable ? 0755 : 0644};
+	return plan->n_files;
+}
+
+/* The captured streams into ret (the buffers change hands). */
+static void stage_output(struct capture *cap, struct stage_result *ret)
+{
+	ret->out = cap->s[0].buf;
+	ret->out_len = cap->s[0].len;
+	ret->out_cut = cap->s[0].cut;
+	ret->err = cap->s[1].buf;
+	ret->err_len = cap->s[1].len;
+	ret->err_cut = cap->s[1].cut;
+	ret->output = cap->both;
+	ret->output_len = cap->both_len;
+	cap->s[0].buf = cap->s[1].buf = cap->both = NULL;
 }
 
 int stage_run(const struct stage_plan *plan, struct stage_result *ret)
@@ -133,6 +144,7 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	ward_policy *p = NULL;
 	ward_result *res = NULL;
 	struct ward_file *files = NULL;
+	struct capture cap = {.done = -1, .s = {{.rfd = -1, .wfd = -1}, {.rfd = -1, .wfd = -1}}};
 	int r = stage_policy(plan, &p, &argv, ret->message, sizeof(ret->message));
 	if (r < 0)
 		goto out;
@@ -140,17 +152,22 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 		r = -ENOMEM;
 		goto out;
 	}
+	if ((r = capture_start(&cap, plan->stdout_max, plan->stderr_max, plan->want_output)) < 0) {
+		snprintf(ret->message, sizeof(ret->message), "cannot capture output: %s",
+			 strerror(-r));
+		goto out;
+	}
 	struct ward_options o;
-	stage_options(plan, files, stage_files(plan, files), &o);
+	stage_options(plan, files, stage_files(plan, files), &cap, &o);
 	metrics_boxes(+1);
 	r = warm_run(p, plan->profile, argv.v, &o, &res);
 	metrics_boxes(-1);
-	if (r < 0) {
+	int cr = capture_finish(&cap);
+	if (r < 0 || (r = cr) < 0) {
 		snprintf(ret->message, sizeof(ret->message), "cannot run a box: %s", strerror(-r));
 		goto out;
 	}
-	size_t ol, el;
-	const char *so = ward_result_stdout(res, &ol), *se = ward_result_stderr(res, &el);
+	stage_output(&cap, ret);
 	ret->status = ward_result_status(res);
 	ret->code = ward_result_exit_code(res);
 	ret->sig = ward_result_signal(res);
@@ -158,15 +175,10 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	ret->wall_ms = ward_result_wall_time(res) * 1000.0;
 	ret->memory = ward_result_peak_memory(res);
 	snprintf(ret->message, sizeof(ret->message), "%s", ward_result_message(res));
-	ret->out = wipe_dup(so, ol);
-	ret->err = wipe_dup(se, el);
-	ret->out_len = ol;
-	ret->err_len = el;
-	if (plan->want_report)
-		ret->report = ward_result_report(res);
-	if (!ret->out || !ret->err || (plan->want_report && !ret->report))
+	if (plan->want_report && !(ret->report = ward_result_report(res)))
 		r = -ENOMEM;
 out:
+	capture_clear(&cap);
 	ward_result_free(res);
 	ward_policy_free(p);
 	strv_free(&argv);
@@ -178,8 +190,9 @@ void stage_result_clear(struct stage_result *r)
 {
 	wipe_free(r->out);
 	wipe_free(r->err);
+	wipe_free(r->output);
 	zfree(r->report);
-	r->out = r->err = NULL;
+	r->out = r->err = r->output = NULL;
 	r->report = NULL;
 }
 

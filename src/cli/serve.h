@@ -8,6 +8,7 @@
  *   serve-stage.c    one stage (compile or run) in one box: the only
  *                    place that builds a box, so that a pooled or zygote
  *                    box source can replace it later
+ *   serve-capture.c  a stage's stdout, stderr and their interleaving
  *   serve-metrics.c  counters and the Prometheus text
  *   serve-mem.c      memory a box's init never holds a copy of
  *
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <jansson.h>
@@ -47,6 +49,7 @@ struct serve_config {
 	unsigned max_connections;
 	unsigned max_connections_per_ip;	/* 0 = no limit */
 	size_t output_max;		/* bytes of stdout, and of stderr, per stage */
+	size_t stdout_max, stderr_max;	/* the same for one stream; 0 = output_max */
 	size_t binary_max;		/* bytes of a compiled program */
 	size_t max_files;		/* files per request */
 	size_t max_name;		/* bytes of a file name */
@@ -159,7 +162,9 @@ struct stage_plan {
 	size_t stdin_len;
 	struct stage_limits limits;
 	uint64_t procs;
-	size_t capture_max;	/* bytes kept of stdout, and of stderr */
+	size_t stdout_max;	/* bytes kept of stdout; more is cut (dropped) */
+	size_t stderr_max;	/* the same for stderr */
+	bool want_output;	/* both streams, interleaved (Piston's output) */
 	uint64_t output_limit;	/* bytes of stdout + stderr before the kill */
 	const char *policy;	/* checked policy text applied after the profile */
 	size_t policy_len;
@@ -171,8 +176,11 @@ struct stage_result {
 	enum ward_status status;
 	int code;		/* exit code, -1 if none */
 	int sig;		/* 0 if none */
-	char *out, *err;	/* captured (heap) */
+	char *out, *err;	/* captured (wipe_alloc) */
 	size_t out_len, err_len;
+	bool out_cut, err_cut;	/* passed stdout_max, stderr_max */
+	char *output;		/* want_output: both, in arrival order, or NULL */
+	size_t output_len;
 	double cpu_ms, wall_ms;
 	uint64_t memory;
 	char message[256];	/* setup error and the like, "" if none */
@@ -183,6 +191,36 @@ struct stage_result {
  * asked for (ret->message says why). */
 int stage_run(const struct stage_plan *plan, struct stage_result *ret);
 void stage_result_clear(struct stage_result *r);
+
+/* ---- a stage's output (serve-capture.c) ----------------------------- */
+
+struct capture_stream {
+	int rfd, wfd;		/* a pipe: the box's stream arrives at wfd */
+	char *buf;		/* wipe_alloc, max + 1 bytes */
+	size_t len, max;
+	bool cut;		/* more than max came (and was dropped) */
+};
+
+struct capture {
+	struct capture_stream s[2];	/* stdout, stderr */
+	char *both;		/* the kept bytes of both, in arrival order */
+	size_t both_len;
+	char *scratch;		/* where dropped bytes are read to */
+	int done;		/* eventfd: the run is over */
+	int error;		/* errno of a failed read, 0 if none */
+	pthread_t thread;
+	bool running;
+};
+
+/* Pipes for a box's stdout (c->s[0].wfd) and stderr (c->s[1].wfd), and
+ * a thread reading them; with want_both, their interleaving too. 0 or a
+ * negative errno. */
+int capture_start(struct capture *c, size_t out_max, size_t err_max, bool want_both);
+/* After the run: what is left read, the thread joined, the pipes closed;
+ * the buffers stay in c. 0 or the negative errno of a failed read. */
+int capture_finish(struct capture *c);
+/* Frees what c holds (finishing it first if needed). */
+void capture_clear(struct capture *c);
 
 /* base64 (RFC 4648): false for text that is not base64 (whitespace
  * is skipped). */

@@ -170,7 +170,9 @@ def test_execute_python(t):
     run = body["run"]
     expect_eq(run["stdout"], "hi ['a b', '-c'] from stdin\n", "stdout")
     expect_eq(run["stderr"], "err\n", "stderr")
-    expect_eq(run["output"], run["stdout"] + run["stderr"], "output")
+    # stdout is block-buffered (a pipe): written at exit, right after stderr
+    expect_in(run["output"], (run["stderr"] + run["stdout"], run["stdout"] + run["stderr"]),
+              "output")
     expect_eq((run["code"], run["signal"], run["status"], run["message"]), (0, None, None, None),
               "outcome")
     for k in ("cpu_time", "wall_time", "memory"):
@@ -269,6 +271,72 @@ def test_statuses(t):
                   run_memory_limit=64 << 20))["run"]
     expect_eq(run["status"], "ML", "memory-limit kill (%r)" % run)
     expect_eq(run["code"], None, "no exit code after a memory kill")
+
+
+# Alternates stderr and stdout (stderr first), each line flushed; before the
+# next line it waits until ward's controller has taken the last one out of
+# the box's pipe (FIONREAD 0), and a moment more for ward-serve's reader.
+INTERLEAVE = """import fcntl, struct, sys, termios, time
+def unread(fd):
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\\0" * 4))[0]
+for i in range(3):
+    for f, name in ((sys.stderr, "e"), (sys.stdout, "o")):
+        f.write("%s%d\\n" % (name, i))
+        f.flush()
+        while unread(f.fileno()):
+            time.sleep(0.001)
+        time.sleep(0.2)
+"""
+
+
+def test_output_interleaved(t):
+    """Piston's output: stdout and stderr in the order the program wrote
+    them, not one after the other."""
+    s = server(t)
+    run = s.ok(py(INTERLEAVE))["run"]
+    expect_eq((run["stdout"], run["stderr"]), ("o0\no1\no2\n", "e0\ne1\ne2\n"), "the streams")
+    expect_eq(run["output"], "e0\no0\ne1\no1\ne2\no2\n", "output in the order written")
+    # a compiled program: the run's output is interleaved too, the
+    # compile's output is its stderr (its stdout is the program)
+    if installed("gcc"):
+        code = ("#include <stdio.h>\n#include <unistd.h>\nint main(void) {\n"
+                "  for (int i = 0; i < 3; i++) {\n"
+                "    dprintf(2, \"e%d\\n\", i); usleep(200000);\n"
+                "    dprintf(1, \"o%d\\n\", i); usleep(200000);\n  }\n  return 0;\n}\n")
+        body = s.ok({"language": "c", "version": "*", "files": [{"name": "m.c", "content": code}]})
+        expect_eq(body["run"]["output"], "e0\no0\ne1\no1\ne2\no2\n", "C run's output")
+        expect_eq(body["compile"]["output"], body["compile"]["stderr"], "compile's output")
+
+
+def test_stream_caps(t):
+    """stdout_max and stderr_max cap each stream on its own: a flood on
+    one never crowds the other out of its field or of output."""
+    s = Server(t, {"stdout_max": 100, "stderr_max": 3000})
+    try:
+        # stdout first, then a flood on stderr: EL, stdout whole
+        run = s.ok(py("import sys\nprint('A' * 50, flush=True)\n"
+                      "while True: sys.stderr.write('x' * 1000)"))["run"]
+        expect_eq((run["status"], run["message"]), ("EL", "stderr length exceeded"), "EL")
+        expect_eq(run["stdout"], "A" * 50 + "\n", "stdout kept whole beside a stderr flood")
+        expect_eq(run["stderr"], "x" * 3000, "stderr cut at stderr_max")
+        expect_eq(run["output"], "A" * 50 + "\n" + "x" * 3000, "output: both streams' kept bytes")
+        # stderr between two stdout writes, the second one past stdout_max
+        run = s.ok(py("import sys\nprint('B' * 60, flush=True)\n"
+                      "sys.stderr.write('y' * 2000); sys.stderr.flush()\n"
+                      "import time; time.sleep(0.2)\n"
+                      "print('C' * 60, flush=True)"))["run"]
+        expect_eq((run["status"], run["message"]), ("OL", "stdout length exceeded"), "OL")
+        expect_eq(run["stdout"], ("B" * 60 + "\n" + "C" * 60)[:100], "stdout cut at stdout_max")
+        expect_eq(run["stderr"], "y" * 2000, "stderr whole (under its cap)")
+        expect_eq(run["output"], "B" * 60 + "\n" + "y" * 2000 + "C" * 39,
+                  "output: what each stream kept, in order")
+        # under both caps: no status
+        run = s.ok(py("import sys\nprint('D' * 99, end='')\nsys.stderr.write('z' * 3000)"))["run"]
+        expect_eq((run["status"], len(run["stdout"]), len(run["stderr"])), (None, 99, 3000),
+                  "at the caps")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        s.kill()
 
 
 # --- errors -----------------------------------------------------------------
@@ -607,6 +675,129 @@ def test_hostile_clients(t):
     finally:
         for k in socks:
             k.close()
+        s.kill()
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def host_procs_with(needle):
+    """pids on the host whose command line holds needle."""
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != os.getpid():
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    if needle.encode() in f.read(65536):
+                        found.append(int(d))
+            except OSError:
+                pass
+    return found
+
+
+def test_many_requests_at_once(t):
+    """1000 connections each sending a whole request at the same moment:
+    every one is answered, 200 (run) or 503 with Retry-After, none
+    dropped and none left hanging."""
+    s = Server(t, {"max_connections": 2000, "max_connections_per_ip": 2000, "retry_after": 3})
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 1200)), hard))
+    n = min(1000, max(soft, min(hard, 1200)) - 100)
+    body = json.dumps({"language": "bash", "version": "*", "files": [{"content": "echo hi"}]})
+    req = ("POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+           % (len(body), body)).encode()
+    socks = []
+    try:
+        for _ in range(n):
+            socks.append(socket.create_connection(("127.0.0.1", s.port), timeout=30))
+        for k in socks:
+            k.sendall(req)
+        answers = {}
+        deadline = time.monotonic() + 240
+        for k in socks:  # each answer is read to the server's close
+            k.settimeout(max(1, deadline - time.monotonic()))
+            data = b""
+            try:
+                while len(data) < 65536:
+                    chunk = k.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            except socket.timeout:
+                data += b" (no answer in time)"
+            head, _, rest = data.partition(b"\r\n\r\n")
+            status = head.split(b" ")[1].decode() if head.startswith(b"HTTP/1.1 ") else repr(data)
+            answers[status] = answers.get(status, 0) + 1
+            if status == "503":
+                expect_in(b"\r\nRetry-After: 3", head, "the 503's Retry-After")
+            elif status == "200":
+                expect_eq(json.loads(rest)["run"]["stdout"], "hi\n", "a run's stdout")
+        expect_eq(set(answers) - {"200", "503"}, set(), "answers to %d requests: %r" % (n, answers))
+        expect(answers.get("200"), "some were run: %r" % answers)
+        expect_eq(s.ok(py("print(5)"))["run"]["stdout"], "5\n", "still serving")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        for k in socks:
+            k.close()
+        s.kill()
+
+
+def test_clients_leaving(t):
+    """Clients that leave half way through their body, or before their
+    run is answered, and boxes that leave a daemon behind or close their
+    output and never end: the service frees all of it (its fds back to
+    where they were) and no process of those boxes is left on the host.
+    libmicrohttpd (0.9.75, epoll) notices a client gone half way through
+    its body only at connection_timeout, as it would a slow one: short
+    here."""
+    s = Server(t, {"run_timeout": 1000, "connection_timeout": 3})
+    try:
+        pid = s.proc.pid  # setpriv and ward exec: ward-serve's
+        expect_eq(s.ok(py("print(1)"))["run"]["stdout"], "1\n", "a first run")
+        base = fd_count(pid)
+        mark = "ward-left-" + secrets.token_hex(6)
+        body = json.dumps(py("import time; time.sleep(0.5); print(1)")).encode()
+        for i in range(20):
+            k = socket.create_connection(("127.0.0.1", s.port))
+            head = ("POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nContent-Length: %d\r\n\r\n" % len(body)).encode()
+            # half the body, or all of it (then the run starts and nobody waits)
+            k.sendall(head + (body[:len(body) // 2] if i % 2 else body))
+            k.close()
+        deadline = time.monotonic() + 60
+        while True:  # the runs nobody waits for
+            m = s.request("GET", "/metrics")[2]
+            if "ward_boxes_running 0\n" in m and "ward_queue_depth 0\n" in m:
+                break
+            expect(time.monotonic() < deadline, "the left requests never ran out")
+            time.sleep(0.2)
+        # a daemon left behind when the program exits
+        run = s.ok({"language": "bash", "version": "*", "args": [mark],
+                    "files": [{"content": "setsid bash -c 'exec -a \"$0\" sleep 1000' \"$1\" "
+                               "</dev/null >/dev/null 2>&1 &\nsleep 0.2\necho started"}]})["run"]
+        expect_eq((run["stdout"], run["status"]), ("started\n", None), "the daemon's parent")
+        # output closed, then never ending: the run's time limit ends it
+        run = s.ok({"language": "bash", "version": "*", "args": [mark],
+                    "files": [{"content": "exec >&- 2>&-\nexec -a \"$1\" sleep 1000"}]})["run"]
+        expect_eq(run["status"], "TO", "a box with its output closed, sleeping")
+        deadline = time.monotonic() + 30
+        while True:
+            m = s.request("GET", "/metrics")[2]
+            left = host_procs_with(mark)
+            fds = fd_count(pid)
+            if ("ward_boxes_running 0\n" in m and not left and fds <= base) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        expect_eq(left, [], "processes of the boxes left on the host")
+        expect(fds <= base, "ward-serve's fds: %d, %d before the clients left" % (fds, base))
+        expect_eq(s.ok(py("print(5)"))["run"]["stdout"], "5\n", "still serving")
+        expect_eq(s.stop(), 0, "exit status")
+    finally:
+        for p in host_procs_with(mark):
+            os.kill(p, signal.SIGKILL)
         s.kill()
 
 
