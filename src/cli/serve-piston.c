@@ -194,6 +194,7 @@ size_t runtimes_detect(const struct serve_config *c)
 			.stdout_max = 4096,
 			.stderr_max = 4096,
 			.output_limit = 65536,
+			.fresh = true, /* no pool for a policy used once */
 		};
 		struct stage_result r;
 		rt->version[0] = '\0';

@@ -160,7 +160,7 @@ int stage_run(const struct stage_plan *plan, struct stage_result *ret)
 	struct ward_options o;
 	stage_options(plan, files, stage_files(plan, files), &cap, &o);
 	metrics_boxes(+1);
-	r = warm_run(p, plan->profile, argv.v, &o, &res);
+	r = plan->fresh ? ward_run(p, argv.v, &o, &res) : warm_run(p, plan->profile, argv.v, &o, &res);
 	metrics_boxes(-1);
 	int cr = capture_finish(&cap);
 	if (r < 0 || (r = cr) < 0) {

@@ -170,6 +170,7 @@ struct stage_plan {
 	size_t policy_len;
 	bool audit;
 	bool want_report;
+	bool fresh;		/* a fresh box, never a pool's (a one-off: the version probe) */
 };
 
 struct stage_result {

@@ -744,6 +744,19 @@ def test_many_requests_at_once(t):
         s.kill()
 
 
+def pools_settled(s, timeout=30):
+    """Waits until every pool of warm boxes is full again (each holds
+    warm_boxes, 2 by default, ready boxes and their fds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = s.request("GET", "/metrics")[2]
+        pools = re.search(r"^ward_pools (\d+)$", m, re.M)
+        ready = re.search(r"^ward_pool_boxes_ready (\d+)$", m, re.M)
+        if pools and ready and int(ready.group(1)) == 2 * int(pools.group(1)):
+            return
+        time.sleep(0.2)
+
+
 def test_clients_leaving(t):
     """Clients that leave half way through their body, or before their
     run is answered, and boxes that leave a daemon behind or close their
@@ -756,6 +769,10 @@ def test_clients_leaving(t):
     try:
         pid = s.proc.pid  # setpriv and ward exec: ward-serve's
         expect_eq(s.ok(py("print(1)"))["run"]["stdout"], "1\n", "a first run")
+        # Both runtimes' pools made and full: their ready boxes hold fds.
+        expect_eq(s.ok({"language": "bash", "version": "*", "files": [{"content": "echo 1"}]})
+                  ["run"]["stdout"], "1\n", "a first bash run")
+        pools_settled(s)
         base = fd_count(pid)
         mark = "ward-left-" + secrets.token_hex(6)
         body = json.dumps(py("import time; time.sleep(0.5); print(1)")).encode()
@@ -786,6 +803,7 @@ def test_clients_leaving(t):
         while True:
             m = s.request("GET", "/metrics")[2]
             left = host_procs_with(mark)
+            pools_settled(s)
             fds = fd_count(pid)
             if ("ward_boxes_running 0\n" in m and not left and fds <= base) or \
                     time.monotonic() > deadline:
@@ -961,7 +979,9 @@ def test_box_holds_no_secrets(t):
         raise Skip("reads another user's /proc/PID/mem and fd: root only")
     tok = "tok-" + secrets.token_hex(12)
     tf = t.write("token-secret", tok + "\n", mode=0o600)
-    s = Server(t, {"token_file": tf})
+    # Fresh boxes: their init is a fork of ward-serve itself (a pool's box
+    # is made before any request, a zygote's is a fork of python).
+    s = Server(t, {"token_file": tf, "warm_boxes": 0})
     try:
         # The server's program, not ward: under ASan its forks map the
         # sanitizer's shadow, terabytes too many to read back here.
