@@ -148,8 +148,15 @@ def test_procs_limit(t):
         # fails; init saw the box's tasks at the limit: procs-limit.
         expect_eq(source, "rlimit", "limit_source.procs without a cgroup", r)
         expect_in("BlockingIOError", r.stderr, "the program saw fork fail", r)
-        expect_exit(r, EXIT["procs-limit"], "procs-limit")
-        expect_eq(r.report["evidence"], "rlimit", "report evidence", r)
+        if most < 16 - 2 and r.report["status"] == "exited":
+            # RLIMIT_NPROC counts every process of the host uid: other
+            # tests running as 65534 at the same time took part of it, and
+            # the box never reached the limit itself, so there is no
+            # evidence to name it (SECURITY.md: per-user quotas).
+            log("# the uid's other processes used the limit first: the box had %d" % most)
+        else:
+            expect_exit(r, EXIT["procs-limit"], "procs-limit")
+            expect_eq(r.report["evidence"], "rlimit", "report evidence", r)
     expect_gone(token, r)
 
 
