@@ -115,6 +115,8 @@ static void stage_options(const struct stage_plan *plan, const struct ward_file 
  * decoder refuses names that are equal or one another's directory. */
 static size_t stage_files(const struct stage_plan *plan, struct ward_file *out)
 {
+	if (!out) /* no files: nothing was allocated */
+		return 0;
 	for (size_t i = 0; i < plan->n_files; i++)
 		out[i] = (struct ward_file){.path = plan->files[i].name,
 					    .data = plan->files[i].data,
