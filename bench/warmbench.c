@@ -6,7 +6,7 @@
  *   warmbench [--rounds N] [--warmup N] [--burst N] [--pause MS]
  *             [--seconds S] [--tp-rounds N] [--threads N] [--tp-boxes N]
  *             [--hello PATH] [--cgroup auto|off] [--json FILE] [--smoke]
- *             [--sections abcd] [--verbose]
+ *             [--sections abcd] [--variants LIST] [--verbose]
  *
  * Latency (sections a, b, d): every round runs, for each payload and each
  * variant in a rotating order, a burst of --burst requests back to back
@@ -28,7 +28,8 @@
  * time from the start until the last thread is done. Variants alternate
  * over --tp-rounds rounds; the median round is reported.
  *
- * --sections picks the sections to run (default all: abcd).
+ * --sections picks the sections to run (default all: abcd); --variants
+ * the throughput variants (comma-separated: bare,fresh,pooled,zygote).
  * --verbose prints every latency sample with two more times: when
  * ward_box_process said the run was over and when ward_box_wait returned.
  *
@@ -95,9 +96,9 @@ static struct {
 	unsigned rounds, warmup, burst, pause_ms, tp_rounds, threads, tp_boxes;
 	double seconds;
 	enum ward_cgroup cgroup;
-	const char *hello, *json, *sections;
+	const char *hello, *json, *sections, *variants;
 	bool smoke, verbose;
-} cfg = {20, 1, 4, 20, 3, 16, 16, 4.0, WARD_CGROUP_AUTO, NULL, NULL, "abcd", false, false};
+} cfg = {20, 1, 4, 20, 3, 16, 16, 4.0, WARD_CGROUP_AUTO, NULL, NULL, "abcd", NULL, false, false};
 
 /* The bare program's environment: the one the profiles give a box. */
 static char *bare_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
@@ -492,6 +493,8 @@ static struct tp_cell tp_cells[NKINDS];
 static ward_pool *make_pool(ward_policy *p, unsigned boxes, const char *zygote,
 			    const char *const *preload, const char **ret_skip);
 
+static bool want_variant(enum kind k);
+
 static void throughput(struct payload *pl, const char *const *preload)
 {
 	ward_pool *pool[NKINDS] = {0};
@@ -501,7 +504,7 @@ static void throughput(struct payload *pl, const char *const *preload)
 	for (unsigned r = 0; r < cfg.tp_rounds; r++)
 		for (unsigned j = 0; j < NKINDS; j++) {
 			enum kind k = (j + r) % NKINDS;
-			if (tp_cells[k].skip)
+			if (tp_cells[k].skip || !want_variant(k))
 				continue;
 			/* every pool full, none refilling, before a round */
 			for (unsigned i = 0; i < NKINDS; i++)
@@ -529,6 +532,18 @@ static ward_policy *profile_policy(const char *profile)
 	if (ward_policy_load_profile(p, profile) < 0)
 		die("profile '%s': %s", profile, ward_policy_error(p));
 	return p;
+}
+
+/* --variants: a comma-separated list of variant names (default all). */
+static bool want_variant(enum kind k)
+{
+	if (!cfg.variants)
+		return true;
+	size_t n = strlen(kind_names[k]);
+	for (const char *v = cfg.variants; v; v = strchr(v, ',') ? strchr(v, ',') + 1 : NULL)
+		if (!strncmp(v, kind_names[k], n) && (v[n] == ',' || !v[n]))
+			return true;
+	return false;
 }
 
 static bool want(const char *sections)
@@ -884,7 +899,7 @@ static void usage(void)
 	fputs("usage: warmbench [--rounds N] [--warmup N] [--burst N] [--pause MS]\n"
 	      "                 [--seconds S] [--tp-rounds N] [--threads N] [--tp-boxes N]\n"
 	      "                 [--hello PATH] [--cgroup auto|off] [--json FILE] [--smoke]\n"
-	      "                 [--sections abcd] [--verbose]\n",
+	      "                 [--sections abcd] [--variants LIST] [--verbose]\n",
 	      stderr);
 	exit(2);
 }
@@ -906,6 +921,7 @@ static void parse_args(int argc, char **argv)
 		{"smoke", no_argument, NULL, 'S'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"sections", required_argument, NULL, 'x'},
+		{"variants", required_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -933,6 +949,7 @@ static void parse_args(int argc, char **argv)
 				die("--sections: '%s' is not letters from abcd", optarg);
 			cfg.sections = optarg;
 			break;
+		case 'V': cfg.variants = optarg; break;
 		case 'S':
 			/* every variant runs and is checked; no timing asserted */
 			cfg.smoke = true;

@@ -373,6 +373,7 @@ static _no_asan_ char **merge_env(const struct strv *base, char *const *extra)
 struct program {
 	char *const *argv;
 	char *const *envp;
+	char *const *extra; /* a request's own variables (in envp too) */
 };
 
 /* A warm box's program process, confined but for Landlock and seccomp:
@@ -390,7 +391,8 @@ static _no_asan_ int take_request_env(const struct strv *base, struct program *p
 	char **env = merge_env(base, req.env);
 	if (!env)
 		return err_errno(e, ENOMEM, "cannot map the request's environment");
-	*prog = (struct program){.argv = req.argv, .envp = env};
+	static char *const none[] = {NULL};
+	*prog = (struct program){.argv = req.argv, .envp = env, .extra = req.env ? req.env : none};
 	return 0;
 }
 
@@ -485,7 +487,7 @@ static _noreturn_ _no_asan_ void box_exec(const struct plan *pl, const struct pl
 }
 
 int box_interpreter_request(const struct strv *base_env, char *const **ret_argv,
-			    char *const **ret_envp)
+			    char *const **ret_extra)
 {
 	struct err e = {{0}};
 	struct program run;
@@ -500,7 +502,7 @@ int box_interpreter_request(const struct strv *base_env, char *const **ret_argv,
 		exec_failed(3, prog, errno);
 	}
 	*ret_argv = run.argv;
-	*ret_envp = run.envp;
+	*ret_extra = run.extra;
 	return 0;
 }
 

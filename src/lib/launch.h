@@ -180,11 +180,12 @@ void plan_free(struct plan *pl);
 
 /* init.c, in a zygote's box confined whole and resumed before its request
  * (plan.resume called with NULL argv): waits for the request, writes its
- * files, and returns its argv and environment (base_env with the
- * request's) when it is for the interpreter; executes any other program.
+ * files, and returns its argv and the request's own variables (to set
+ * over base_env) when it is for the interpreter; executes any other
+ * program (with base_env and the request's variables).
  * A failure is reported on the error pipe (fd 3), and the process exits. */
 int box_interpreter_request(const struct strv *base_env, char *const **ret_argv,
-			    char *const **ret_envp);
+			    char *const **ret_extra);
 
 /* init.c: the box's pid 1, right after clone, in the box's copy of the
  * plan and the plumbing. Never returns. */

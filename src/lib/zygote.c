@@ -64,11 +64,29 @@ static const char bootstrap[] =
 	"        __import__(name)\n"
 	"    if len(os.listdir('/proc/self/task')) != 1:\n"
 	"        sys.exit('the preload started threads: a zygote must stay single-threaded')\n"
-	"    import atexit, runpy, signal, types\n"
+	"    import atexit, runpy, types, _signal\n"
 	"    serve = lib.ward__zygote_serve\n"
 	"    serve.restype = ctypes.c_long\n"
 	"    serve.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]\n"
+	/* What the request's process calls, looked up and typed here, once:
+	 * done there, each lookup writes to pages of the zygote's (ctypes makes
+	 * and types function objects), and every such page is copied. */
+	"    after_fork = ctypes.pythonapi.PyOS_AfterFork_Child\n"
+	"    after_fork.restype = None\n"
+	"    after_fork.argtypes = []\n"
+	"    request = lib.ward__zygote_request\n"
+	"    request.restype = ctypes.c_long\n"
+	"    request.argtypes = []\n"
 	"    buf = ctypes.create_string_buffer(1 << 20)\n"
+	"    def unpack(n):\n"
+	"        f = ctypes.string_at(buf, n).split(b'\\0')\n"
+	"        argc = int(f[0])\n"
+	"        envc = int(f[1 + argc])\n"
+	"        return [os.fsdecode(a) for a in f[1:1 + argc]], f[2 + argc:2 + argc + envc]\n"
+	"    def setenv(env):\n"
+	"        for kv in env:\n"
+	"            k, _, v = kv.partition(b'=')\n"
+	"            os.environb[k] = v\n"
 	"    sys.stdout.flush(); sys.stderr.flush()\n"
 	/* The zygote's objects out of the collector's reach: a collection in
 	 * a request would otherwise write to every one of them, copying each
@@ -80,35 +98,34 @@ static const char bootstrap[] =
 	"    if n < 0:\n"
 	"        os._exit(0)\n"
 	/* From here on: the request's process. */
-	"    ctypes.pythonapi.PyOS_AfterFork_Child.restype = None\n"
-	"    ctypes.pythonapi.PyOS_AfterFork_Child()\n"
+	"    after_fork()\n"
 	"    threading = sys.modules.get('threading')\n"
 	"    if threading is not None:\n"
 	/* Not the zygote's host thread id. */
 	"        threading.main_thread()._set_native_id()\n"
-	"    signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-	"    for s in ('SIGPIPE', 'SIGXFSZ'):\n"
-	"        signal.signal(getattr(signal, s), signal.SIG_IGN)\n"
+	/* python's own dispositions, which box_exec reset to the defaults
+	 * (_signal: the signal module's enums would touch many more pages). */
+	"    _signal.signal(_signal.SIGINT, _signal.default_int_handler)\n"
+	"    _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN)\n"
+	"    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)\n"
 	"    np_random = sys.modules.get('numpy.random')\n"
 	"    if np_random is not None:\n"
 	"        np_random.seed()\n"
 	"    main = types.ModuleType('__main__')\n"
 	"    main.__dict__['__builtins__'] = __builtins__\n"
-	"    if n == 0:\n"
-	/* Resumed before the request: ready; wait for it. */
-	"        request = lib.ward__zygote_request\n"
-	"        request.restype = ctypes.c_long\n"
-	"        request.argtypes = []\n"
-	"        n = request()\n"
-	"    f = ctypes.string_at(buf, n).split(b'\\0')\n"
-	"    argc = int(f[0]); argv = [os.fsdecode(a) for a in f[1:1 + argc]]\n"
-	"    envc = int(f[1 + argc]); env = f[2 + argc:2 + argc + envc]\n"
-	"    del buf, f, lib, serve\n"
+	"    argv, env = unpack(n)\n"
 	"    os.environ.clear()\n"
-	"    for kv in env:\n"
-	"        k, _, v = kv.partition(b'=')\n"
-	"        os.environb[k] = v\n"
-
+	"    setenv(env)\n"
+	"    if not argv:\n"
+	/* Resumed before the request, with the policy's environment only.
+	 * A compile and a run of ward's own before the request: the memory
+	 * the parser, the compiler and the evaluation loop write to is
+	 * copied (a page fault per page) now, not after the request came. */
+	"        exec(compile('x = 1\\nprint\\n', '<string>', 'exec'), {})\n"
+	"        argv, env = unpack(request())\n"
+	/* The request's own variables, over the policy's. */
+	"        setenv(env)\n"
+	"    del buf, lib, serve, request, unpack, setenv, env\n"
 	/* No site module here either: the site directories are on sys.path,
 	 * but no .pth file or sitecustomize runs (as with python3 -S; they
 	 * cost a fresh python most of its start-up, and run here would be
@@ -764,17 +781,20 @@ static struct strv zy_base_env;
  * host paths and goes back into ward__zygote_serve's frame, which returns
  * into the interpreter. With the request (argv non-NULL), it returns its
  * length packed into the interpreter's buffer; before it (argv NULL: the
- * box was confined whole before its request), 0, and the interpreter asks
- * for it (ward__zygote_request). */
+ * box was confined whole before its request), no arguments and the
+ * policy's environment, and the interpreter asks for the request
+ * (ward__zygote_request). */
 static _noreturn_ void zygote_resume(const struct plan *pl, char *const *argv, char *const *envp)
 {
-	long n = 0;
+	long n;
 	if (argv) {
 		n = pack_request(argv, envp);
 	} else {
 		for (size_t i = 0; i < pl->env.n; i++)
 			if (strv_push(&zy_base_env, pl->env.v[i]) < 0)
 				_exit(EXIT_SETUP);
+		static char *const none[] = {NULL};
+		n = pack_request(none, zy_base_env.v ? zy_base_env.v : none);
 	}
 	wipe_plan((struct plan *)pl);
 	wipe_policy(zy_policy);
@@ -789,16 +809,18 @@ static _noreturn_ void zygote_resume(const struct plan *pl, char *const *argv, c
 	siglongjmp(zy_resume_point, 1);
 }
 
-/* For ward's bootstrap only (not in include/ward.h): in a box's resumed
- * interpreter that returned 0 from ward__zygote_serve, waits for the
- * request and returns its packed length (another program is executed,
- * a failure ends the process with a setup error). */
+/* For ward's bootstrap only (not in include/ward.h): in a box's
+ * interpreter resumed before its request (ward__zygote_serve gave it no
+ * arguments, the policy's environment only), waits for the request and
+ * returns its length packed as the request's arguments and its own
+ * variables (another program is executed, a failure ends the process
+ * with a setup error). */
 WARD_API long ward__zygote_request(void);
 WARD_API long ward__zygote_request(void)
 {
-	char *const *argv, *const *envp;
-	box_interpreter_request(&zy_base_env, &argv, &envp);
-	long n = pack_request(argv, envp);
+	char *const *argv, *const *extra;
+	box_interpreter_request(&zy_base_env, &argv, &extra);
+	long n = pack_request(argv, extra);
 	close(3);
 	return n;
 }
