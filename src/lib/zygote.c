@@ -77,6 +77,7 @@ static const char bootstrap[] =
 	"    request = lib.ward__zygote_request\n"
 	"    request.restype = ctypes.c_long\n"
 	"    request.argtypes = []\n"
+	"    magic = sys.modules['_frozen_importlib_external'].MAGIC_NUMBER\n"
 	"    buf = ctypes.create_string_buffer(1 << 20)\n"
 	"    def unpack(n):\n"
 	"        f = ctypes.string_at(buf, n).split(b'\\0')\n"
@@ -121,7 +122,13 @@ static const char bootstrap[] =
 	 * A compile and a run of ward's own before the request: the memory
 	 * the parser, the compiler and the evaluation loop write to is
 	 * copied (a page fault per page) now, not after the request came. */
-	"        exec(compile('x = 1\\nprint\\n', '<string>', 'exec'), {})\n"
+	"        exec(compile(b'x = 1\\nprint\\n', '/x.py', 'exec'), {})\n"
+	"        try:\n"
+	"            with open('/dev/null', 'rb') as f:\n"
+	"                f.read()\n"
+	"        except OSError:\n"
+	"            pass\n"
+	"        os.path.dirname(os.path.abspath('x'))\n"
 	"        argv, env = unpack(request())\n"
 	/* The request's own variables, over the policy's. */
 	"        setenv(env)\n"
@@ -146,8 +153,25 @@ static const char bootstrap[] =
 	"            exec(compile(sys.stdin.read(), '<stdin>', 'exec'), main.__dict__)\n"
 	"        else:\n"
 	"            sys.argv = args\n"
-	"            sys.path.insert(0, os.path.dirname(os.path.abspath(args[0])))\n"
-	"            runpy.run_path(args[0], run_name='__main__')\n"
+	"            path = os.path.abspath(args[0])\n"
+	"            sys.path.insert(0, os.path.dirname(path))\n"
+	/* A source file read and run here, as python runs its script;
+	 * runpy (a directory, a zip file, compiled code) only when needed:
+	 * it costs a request ~600 page faults of imports and set-up. */
+	"            try:\n"
+	"                with open(path, 'rb') as f:\n"
+	"                    src = f.read()\n"
+	"            except IsADirectoryError:\n"
+	"                src = None\n"
+	"            except OSError as e:\n"
+	"                print(f\"{argv[0]}: can't open file {path!r}: [Errno {e.errno}] {e.strerror}\",\n"
+	"                      file=sys.stderr)\n"
+	"                raise SystemExit(2)\n"
+	"            if src is None or src[:4] in (b'PK\\x03\\x04', magic):\n"
+	"                runpy.run_path(args[0], run_name='__main__')\n"
+	"            else:\n"
+	"                main.__dict__.update(__file__=path, __cached__=None)\n"
+	"                exec(compile(src, path, 'exec'), main.__dict__)\n"
 	"    except SystemExit as e:\n"
 	"        if e.code is None:\n"
 	"            code = 0\n"
