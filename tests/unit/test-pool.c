@@ -381,15 +381,49 @@ static void test_zygote_runs_python(void)
 	CHECK_STR(ward_result_stdout(r, NULL), "True True ['-c', 'x'] 42 2 /\n");
 	ward_result_free(r);
 	/* A script file given with the request, with arguments. */
-	struct ward_file f = {.path = "/tmp/main.py", .mode = 0644,
-			      .data = "import sys\nprint(sys.argv, __name__)\n"};
-	f.len = strlen(f.data);
+	struct ward_file f[] = {
+		{.path = "/tmp/main.py", .mode = 0644,
+		 .data = "import sys\nprint(sys.argv, __name__, __file__, sys.path[0])\n"
+			 "def f():\n    raise ValueError('boom')\nf()\n"},
+		{.path = "/tmp/pkg/__main__.py", .mode = 0644, .data = "print('package')\n"},
+	};
+	f[0].len = strlen(f[0].data);
+	f[1].len = strlen(f[1].data);
 	o = (struct ward_options)WARD_OPTIONS_INIT;
-	o.files = &f;
-	o.n_files = 1;
+	o.files = f;
+	o.n_files = 2;
 	char *file[] = {"python3", "/tmp/main.py", "a", "b", NULL};
 	r = py(pool, file, &o);
-	CHECK_STR(ward_result_stdout(r, NULL), "['/tmp/main.py', 'a', 'b'] __main__\n");
+	CHECK_STR(ward_result_stdout(r, NULL), "['/tmp/main.py', 'a', 'b'] __main__ /tmp/main.py /tmp\n");
+	CHECK_STR(ward_result_stderr(r, NULL),
+		  "Traceback (most recent call last):\n"
+		  "  File \"/tmp/main.py\", line 5, in <module>\n"
+		  "    f()\n"
+		  "  File \"/tmp/main.py\", line 4, in f\n"
+		  "    raise ValueError('boom')\n"
+		  "ValueError: boom\n");
+	ward_result_free(r);
+	/* A directory with a __main__.py (runpy's way), and a file that is
+	 * not there: python's message and status 2. */
+	char *dir[] = {"python3", "/tmp/pkg", NULL};
+	r = py(pool, dir, &o);
+	CHECK_STR(ward_result_stdout(r, NULL), "package\n");
+	ward_result_free(r);
+	char *none[] = {"python3", "/tmp/none.py", NULL};
+	r = py(pool, none, NULL);
+	CHECK_INT(ward_result_exit_code(r), 2);
+	CHECK_STR(ward_result_stderr(r, NULL),
+		  "python3: can't open file '/tmp/none.py': [Errno 2] No such file or directory\n");
+	ward_result_free(r);
+	/* The request's own variables over the policy's, the rest kept. */
+	char *lang[] = {"LANG=C", "NEW=1", NULL};
+	o = (struct ward_options)WARD_OPTIONS_INIT;
+	o.env = lang;
+	char *envc[] = {"python3", "-c",
+			"import os; print(os.environ['LANG'], os.environ['NEW'], 'PATH' in os.environ)",
+			NULL};
+	r = py(pool, envc, &o);
+	CHECK_STR(ward_result_stdout(r, NULL), "C 1 True\n");
 	ward_result_free(r);
 	/* The program on stdin. */
 	o = (struct ward_options)WARD_OPTIONS_INIT;
