@@ -27,6 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "startbench"
+#define BENCH_DIE_STATUS 2
+#include "benchutil.h"
+
 extern char **environ;
 
 #define MAX_VARIANTS 8
@@ -58,7 +62,6 @@ static size_t npayloads;
  * VM shows up in the medians, and this says whether there was any. */
 static double load_before, load_after;
 
-static const char *prog = "startbench";
 
 /* Every variant runs with the same small environment, the one ward gives
  * its box. The host's may hold variables that change what a payload does
@@ -72,19 +75,6 @@ static char *clean_env[] = {
 	NULL,
 };
 static char **child_env = clean_env;
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
 
 static char *xstrdup(const char *s)
 {
@@ -160,14 +150,6 @@ static size_t argv_append(char **argv, size_t n, char *const *more)
 	return n;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Runs argv once; returns its wall time in ms and stores the raw wait
  * status. stderr goes to err_fd (rewound and truncated first when it is
  * a capture file). */
@@ -197,43 +179,6 @@ static double run_once(char *const argv[], int null_fd, int err_fd,
 	posix_spawn_file_actions_destroy(&fa);
 	*ret_status = status;
 	return t1 - t0;
-}
-
-static double loadavg(void)
-{
-	double l = -1;
-	FILE *f = fopen("/proc/loadavg", "re");
-
-	if (f) {
-		if (fscanf(f, "%lf", &l) != 1)
-			l = -1;
-		fclose(f);
-	}
-	return l;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Percentile by linear interpolation between the closest ranks of a
- * sorted array. */
-static double percentile(const double *sorted, size_t n, double p)
-{
-	double pos, frac;
-	size_t lo;
-
-	if (n == 0)
-		return 0;
-	pos = p * (double)(n - 1);
-	lo = (size_t)pos;
-	frac = pos - (double)lo;
-	if (lo + 1 >= n)
-		return sorted[n - 1];
-	return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
 }
 
 static void cell_stats(struct cell *c)
@@ -281,22 +226,6 @@ static void print_cmdline(FILE *f, char *const argv[])
 		fprintf(f, "%s%s", i ? " " : "", argv[i]);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 static void print_json(FILE *f, unsigned rounds, unsigned warmup)
 {
 	fprintf(f, "{\"bench\":\"startup\",\"rounds\":%u,\"warmup\":%u,"
@@ -310,15 +239,15 @@ static void print_json(FILE *f, unsigned rounds, unsigned warmup)
 		struct cell *bwrap = find_cell(p, "bwrap");
 
 		fprintf(f, "%s{\"name\":", i ? "," : "");
-		json_string(f, p->name);
+		put_json_string(f, p->name);
 		fprintf(f, ",\"baseline\":");
-		json_string(f, base->variant);
+		put_json_string(f, base->variant);
 		fprintf(f, ",\"variants\":{");
 		for (size_t j = 0; j < p->ncells; j++) {
 			struct cell *c = &p->cells[j];
 
 			fprintf(f, "%s", j ? "," : "");
-			json_string(f, c->variant);
+			put_json_string(f, c->variant);
 			fprintf(f, ":{\"median_ms\":%.4f,\"p10_ms\":%.4f,"
 				   "\"p90_ms\":%.4f,\"added_ms\":%.4f,"
 				   "\"ratio\":%.4f,\"samples\":%zu,"
@@ -716,7 +645,7 @@ int main(int argc, char **argv)
 			bad++;
 			describe_status(cl->first_bad_status, how, sizeof(how));
 			fprintf(stderr, "%s: %s/%s failed %u of %zu runs (first: %s): ",
-				prog, payloads[i].name, cl->variant, cl->failures,
+				BENCH_NAME, payloads[i].name, cl->variant, cl->failures,
 				cl->n, how);
 			print_cmdline(stderr, cl->argv);
 			fputc('\n', stderr);

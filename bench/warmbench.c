@@ -53,6 +53,10 @@
 
 #include <ward.h>
 
+#define BENCH_NAME "warmbench"
+#define BENCH_DIE_STATUS 1
+#include "benchutil.h"
+
 /* The variants of a payload. */
 enum kind { BARE, FRESH, POOLED, ZYGOTE, NKINDS };
 static const char *const kind_names[NKINDS] = {"bare", "fresh", "pooled", "zygote"};
@@ -108,42 +112,11 @@ static const char *zygote_note = "";
 static bool have_numpy;
 static double load_before, load_after;
 
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("warmbench: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static double loadavg(void)
-{
-	double l = -1;
-	FILE *f = fopen("/proc/loadavg", "re");
-	if (f) {
-		if (fscanf(f, "%lf", &l) != 1)
-			l = -1;
-		fclose(f);
-	}
-	return l;
 }
 
 static void samples_add(struct samples *s, double v)
@@ -157,23 +130,12 @@ static void samples_add(struct samples *s, double v)
 	s->v[s->n++] = v;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* The p-quantile (0..1) by linear interpolation; sorts s. 0 when empty. */
 static double quantile(struct samples *s, double p)
 {
-	if (!s->n)
-		return 0;
-	qsort(s->v, s->n, sizeof(double), cmp_double);
-	double pos = p * (double)(s->n - 1);
-	size_t lo = (size_t)pos;
-	if (lo + 1 >= s->n)
-		return s->v[s->n - 1];
-	return s->v[lo] + (pos - (double)lo) * (s->v[lo + 1] - s->v[lo]);
+	if (s->n)
+		qsort(s->v, s->n, sizeof(double), cmp_double);
+	return percentile(s->v, s->n, p);
 }
 
 /* ---- one request -------------------------------------------------------- */
@@ -796,21 +758,6 @@ static void goals(FILE *f, bool json)
 		verdict(t[PAUSED] > 0, t[PAUSED] <= 1.2 && (!he || h[PAUSED] <= 1.2)));
 }
 
-static void put_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 static void print_json(FILE *f)
 {
 	fprintf(f, "{\"bench\":\"warm\",\"rounds\":%u,\"warmup\":%u,\"burst\":%u,"
@@ -826,7 +773,7 @@ static void print_json(FILE *f)
 			fprintf(f, "%s{\"section\":\"%s\",\"payload\":", comma ? "," : "",
 				pl->section);
 			comma = true;
-			put_string(f, pl->name);
+			put_json_string(f, pl->name);
 			fprintf(f, ",\"mode\":\"%s\",\"variants\":{", mode_names[m]);
 			bool vcomma = false;
 			for (unsigned k = 0; k < NKINDS; k++) {
@@ -837,7 +784,7 @@ static void print_json(FILE *f)
 				vcomma = true;
 				if (pl->skip[k]) {
 					fprintf(f, "{\"skipped\":");
-					put_string(f, pl->skip[k]);
+					put_json_string(f, pl->skip[k]);
 					fputc('}', f);
 					continue;
 				}
@@ -864,7 +811,7 @@ static void print_json(FILE *f)
 		fprintf(f, "%s\"%s\":", k ? "," : "", kind_names[k]);
 		if (c->skip) {
 			fprintf(f, "{\"skipped\":");
-			put_string(f, c->skip);
+			put_json_string(f, c->skip);
 			fputc('}', f);
 			continue;
 		}
