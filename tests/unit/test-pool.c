@@ -437,6 +437,13 @@ static void test_zygote_runs_python(void)
 	r = py(pool, sh, NULL);
 	CHECK_STR(ward_result_stdout(r, NULL), "shell 2\n");
 	ward_result_free(r);
+	/* ... with the default signal dispositions, not the interpreter's
+	 * (which ignores SIGPIPE and SIGXFSZ): a write to a closed pipe or
+	 * over the file-size limit ends it as in any box. */
+	char *ign[] = {"grep", "SigIgn", "/proc/self/status", NULL};
+	r = py(pool, ign, NULL);
+	CHECK_STR(ward_result_stdout(r, NULL), "SigIgn:\t0000000000000000\n");
+	ward_result_free(r);
 	ward_pool_free(pool);
 	ward_policy_free(p);
 }
