@@ -498,6 +498,11 @@ int box_interpreter_request(const struct strv *base_env, char *const **ret_argv,
 	if ((r = find_program(run.envp, run.argv[0], prog, sizeof(prog), &e)) < 0)
 		child_fail(3, r == -EACCES ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND, &e);
 	if (!runs_interpreter(prog, run.argv)) {
+		/* The interpreter set its own dispositions before the request
+		 * (SIGPIPE and SIGXFSZ ignored): another program starts with
+		 * the defaults, as in any box. */
+		if (reset_signals(&e) < 0)
+			child_fail(3, EXIT_SETUP, &e);
 		execve(prog, run.argv, run.envp);
 		exec_failed(3, prog, errno);
 	}

@@ -157,7 +157,12 @@ static const char bootstrap[] =
 	"            sys.path.insert(0, os.path.dirname(path))\n"
 	/* A source file read and run here, as python runs its script;
 	 * runpy (a directory, a zip file, compiled code) only when needed:
-	 * it costs a request ~600 page faults of imports and set-up. */
+	 * it costs a request ~600 page faults of imports and set-up. A zip
+	 * file is known by its end record (in its last 64 KiB + 22 bytes),
+	 * as python's zipimport knows it, not by its first bytes: a zipapp
+	 * starts with its interpreter line. A source file that merely
+	 * holds those 4 bytes near its end goes to runpy too, which runs
+	 * it all the same, only slower. */
 	"            try:\n"
 	"                with open(path, 'rb') as f:\n"
 	"                    src = f.read()\n"
@@ -167,7 +172,7 @@ static const char bootstrap[] =
 	"                print(f\"{argv[0]}: can't open file {path!r}: [Errno {e.errno}] {e.strerror}\",\n"
 	"                      file=sys.stderr)\n"
 	"                raise SystemExit(2)\n"
-	"            if src is None or src[:4] in (b'PK\\x03\\x04', magic):\n"
+	"            if src is None or src[:4] == magic or b'PK\\x05\\x06' in src[-65558:]:\n"
 	"                runpy.run_path(args[0], run_name='__main__')\n"
 	"            else:\n"
 	"                main.__dict__.update(__file__=path, __cached__=None)\n"

@@ -425,6 +425,24 @@ static void test_zygote_runs_python(void)
 	r = py(pool, envc, &o);
 	CHECK_STR(ward_result_stdout(r, NULL), "C 1 True\n");
 	ward_result_free(r);
+	/* A zipapp with its interpreter line (python3 -m zipapp -p): a zip
+	 * file, though it does not start as one (made with zipfile,
+	 * ZIP_STORED, __main__.py dated 2020-01-01). */
+	static const char pyz[] =
+		"#!/usr/bin/python3\012PK\003\004\024\000\000\000\000\000\000\000!P[V\243\240%\000\000\000"
+		"%\000\000\000\013\000\000\000__main__.pyimport sys\012print('zipapp', sys.argv)\012PK\001"
+		"\002\024\003\024\000\000\000\000\000\000\000!P[V\243\240%\000\000\000%\000\000\000\013\000"
+		"\000\000\000\000\000\000\000\000\000\000\200\001\000\000\000\000__main__.pyPK\005\006\000"
+		"\000\000\000\001\000\001\0009\000\000\000N\000\000\000\000\000";
+	struct ward_file zf = {.path = "/tmp/app.pyz", .data = pyz, .len = sizeof(pyz) - 1,
+			       .mode = 0644};
+	o = (struct ward_options)WARD_OPTIONS_INIT;
+	o.files = &zf;
+	o.n_files = 1;
+	char *app[] = {"python3", "/tmp/app.pyz", "z", NULL};
+	r = py(pool, app, &o);
+	CHECK_STR(ward_result_stdout(r, NULL), "zipapp ['/tmp/app.pyz', 'z']\n");
+	ward_result_free(r);
 	/* The program on stdin. */
 	o = (struct ward_options)WARD_OPTIONS_INIT;
 	o.stdin_data = "print(6 * 7)\n";
@@ -452,6 +470,13 @@ static void test_zygote_runs_python(void)
 	char *sh[] = {"sh", "-c", "echo shell $$", NULL};
 	r = py(pool, sh, NULL);
 	CHECK_STR(ward_result_stdout(r, NULL), "shell 2\n");
+	ward_result_free(r);
+	/* ... with the default signal dispositions, not the interpreter's
+	 * (which ignores SIGPIPE and SIGXFSZ): a write to a closed pipe or
+	 * over the file-size limit ends it as in any box. */
+	char *ign[] = {"grep", "SigIgn", "/proc/self/status", NULL};
+	r = py(pool, ign, NULL);
+	CHECK_STR(ward_result_stdout(r, NULL), "SigIgn:\t0000000000000000\n");
 	ward_result_free(r);
 	ward_pool_free(pool);
 	ward_policy_free(p);
