@@ -64,7 +64,7 @@ static const char bootstrap[] =
 	"        __import__(name)\n"
 	"    if len(os.listdir('/proc/self/task')) != 1:\n"
 	"        sys.exit('the preload started threads: a zygote must stay single-threaded')\n"
-	"    import atexit, runpy, types, _signal\n"
+	"    import atexit, runpy, stat, types, _io, _signal\n"
 	"    serve = lib.ward__zygote_serve\n"
 	"    serve.restype = ctypes.c_long\n"
 	"    serve.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]\n"
@@ -84,6 +84,18 @@ static const char bootstrap[] =
 	"        argc = int(f[0])\n"
 	"        envc = int(f[1 + argc])\n"
 	"        return [os.fsdecode(a) for a in f[1:1 + argc]], f[2 + argc:2 + argc + envc]\n"
+	/* A script: a regular file whole; anything else (a device, a FIFO)
+	 * up to its first NUL byte, where python's tokenizer stops too,
+	 * not until memory runs out. */
+	"    def read_source(f):\n"
+	"        if stat.S_ISREG(os.fstat(f.fileno()).st_mode):\n"
+	"            return f.read()\n"
+	"        parts = []\n"
+	"        while True:\n"
+	"            b = f.read(1 << 16)\n"
+	"            parts.append(b.split(b'\\0', 1)[0])\n"
+	"            if not b or b'\\0' in b:\n"
+	"                return b''.join(parts)\n"
 	"    def setenv(env):\n"
 	"        for kv in env:\n"
 	"            k, _, v = kv.partition(b'=')\n"
@@ -165,7 +177,7 @@ static const char bootstrap[] =
 	 * it all the same, only slower. */
 	"            try:\n"
 	"                with open(path, 'rb') as f:\n"
-	"                    src = f.read()\n"
+	"                    src = read_source(f)\n"
 	"            except IsADirectoryError:\n"
 	"                src = None\n"
 	"            except OSError as e:\n"
@@ -176,7 +188,7 @@ static const char bootstrap[] =
 	"                runpy.run_path(args[0], run_name='__main__')\n"
 	"            else:\n"
 	"                main.__dict__.update(__file__=path, __cached__=None)\n"
-	"                exec(compile(src, path, 'exec'), main.__dict__)\n"
+	"                exec(compile(src.split(b'\\0', 1)[0], path, 'exec'), main.__dict__)\n"
 	"    except SystemExit as e:\n"
 	"        if e.code is None:\n"
 	"            code = 0\n"
@@ -197,6 +209,16 @@ static const char bootstrap[] =
 	"        atexit._run_exitfuncs()\n"
 	"    except BaseException:\n"
 	"        pass\n"
+	/* os._exit skips python's finalization, which flushes the files the
+	 * program left open as it frees them: flush those here (the
+	 * collector's objects are the request's own; the zygote's are
+	 * frozen, out of its lists). */
+	"    for o in gc.get_objects():\n"
+	"        if isinstance(o, _io._IOBase) and o is not sys.stdout and o is not sys.stderr:\n"
+	"            try:\n"
+	"                o.flush()\n"
+	"            except BaseException:\n"
+	"                pass\n"
 	"    for stream in (sys.stdout, sys.stderr):\n"
 	"        try:\n"
 	"            stream.flush()\n"

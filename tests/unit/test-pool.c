@@ -466,6 +466,29 @@ static void test_zygote_runs_python(void)
 		  "  File \"<string>\", line 2, in f\n"
 		  "ValueError: boom\n");
 	ward_result_free(r);
+	/* Files the program left open are flushed at its end, as python's
+	 * finalization does (os._exit alone would lose them). */
+	char *unflushed[] = {"python3", "-c",
+			     "import os\nf = os.fdopen(os.dup(1), 'w')\nf.write('kept\\n')", NULL};
+	r = py(pool, unflushed, NULL);
+	CHECK_STR(ward_result_stdout(r, NULL), "kept\n");
+	ward_result_free(r);
+	/* A script runs up to a NUL byte, as python 3.11's does; a device is
+	 * read no further than its first NUL, not until memory runs out. */
+	static const char nul[] = "print(1)\n\0print(2)\n";
+	struct ward_file nf = {.path = "/tmp/nul.py", .data = nul, .len = sizeof(nul) - 1,
+			       .mode = 0644};
+	o = (struct ward_options)WARD_OPTIONS_INIT;
+	o.files = &nf;
+	o.n_files = 1;
+	char *nulrun[] = {"python3", "/tmp/nul.py", NULL};
+	r = py(pool, nulrun, &o);
+	CHECK_STR(ward_result_stdout(r, NULL), "1\n");
+	ward_result_free(r);
+	char *zero[] = {"python3", "/dev/zero", NULL};
+	r = py(pool, zero, NULL);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_EXITED);
+	ward_result_free(r);
 	/* Another program: executed in the zygote's box like in any box. */
 	char *sh[] = {"sh", "-c", "echo shell $$", NULL};
 	r = py(pool, sh, NULL);
