@@ -212,13 +212,20 @@ static const char bootstrap[] =
 	/* os._exit skips python's finalization, which flushes the files the
 	 * program left open as it frees them: flush those here (the
 	 * collector's objects are the request's own; the zygote's are
-	 * frozen, out of its lists). */
-	"    for o in gc.get_objects():\n"
-	"        if isinstance(o, _io._IOBase) and o is not sys.stdout and o is not sys.stderr:\n"
-	"            try:\n"
-	"                o.flush()\n"
-	"            except BaseException:\n"
-	"                pass\n"
+	 * frozen, out of its lists). By type(o), not isinstance: that
+	 * reads o.__class__, which a property (a lazy proxy's) computes,
+	 * and an exception out of here would end this process in python's
+	 * finalization, its traceback and status 1, not the request's. */
+	"    try:\n"
+	"        std = (sys.stdout, sys.stderr)\n"
+	"        for o in gc.get_objects():\n"
+	"            if issubclass(type(o), _io._IOBase) and o is not std[0] and o is not std[1]:\n"
+	"                try:\n"
+	"                    o.flush()\n"
+	"                except BaseException:\n"
+	"                    pass\n"
+	"    except BaseException:\n"
+	"        pass\n"
 	"    for stream in (sys.stdout, sys.stderr):\n"
 	"        try:\n"
 	"            stream.flush()\n"

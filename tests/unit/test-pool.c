@@ -473,6 +473,23 @@ static void test_zygote_runs_python(void)
 	r = py(pool, unflushed, NULL);
 	CHECK_STR(ward_result_stdout(r, NULL), "kept\n");
 	ward_result_free(r);
+	/* That flush looks no attribute of an object up: an object whose
+	 * __class__ is a property that raises (a lazy proxy's) leaves the
+	 * status and the output the program's own. */
+	char *lazy[] = {"python3", "-c",
+			"class Lazy:\n"
+			"    @property\n"
+			"    def __class__(self):\n"
+			"        raise RuntimeError('evaluated')\n"
+			"x = Lazy()\n"
+			"print('done')",
+			NULL};
+	r = py(pool, lazy, NULL);
+	CHECK_INT(ward_result_status(r), WARD_STATUS_EXITED);
+	CHECK_INT(ward_result_exit_code(r), 0);
+	CHECK_STR(ward_result_stdout(r, NULL), "done\n");
+	CHECK_STR(ward_result_stderr(r, NULL), "");
+	ward_result_free(r);
 	/* A script runs up to a NUL byte, as python 3.11's does; a device is
 	 * read no further than its first NUL, not until memory runs out. */
 	static const char nul[] = "print(1)\n\0print(2)\n";
