@@ -209,6 +209,13 @@ static const char bootstrap[] =
 	"        atexit._run_exitfuncs()\n"
 	"    except BaseException:\n"
 	"        pass\n"
+	/* python's finalization flushes stdout and stderr first, then
+	 * the other files as it frees them: in that order here too. */
+	"    for stream in (sys.stdout, sys.stderr):\n"
+	"        try:\n"
+	"            stream.flush()\n"
+	"        except BaseException:\n"
+	"            code = code or 120\n"
 	/* os._exit skips python's finalization, which flushes the files the
 	 * program left open as it frees them: flush those here (the
 	 * collector's objects are the request's own; the zygote's are
@@ -226,11 +233,6 @@ static const char bootstrap[] =
 	"                    pass\n"
 	"    except BaseException:\n"
 	"        pass\n"
-	"    for stream in (sys.stdout, sys.stderr):\n"
-	"        try:\n"
-	"            stream.flush()\n"
-	"        except BaseException:\n"
-	"            code = code or 120\n"
 	"    os._exit(code)\n"
 	"_ward_zygote()\n";
 

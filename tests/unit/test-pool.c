@@ -469,9 +469,11 @@ static void test_zygote_runs_python(void)
 	/* Files the program left open are flushed at its end, as python's
 	 * finalization does (os._exit alone would lose them). */
 	char *unflushed[] = {"python3", "-c",
-			     "import os\nf = os.fdopen(os.dup(1), 'w')\nf.write('kept\\n')", NULL};
+			     "import os\nprint('first')\n"
+			     "f = os.fdopen(os.dup(1), 'w')\nf.write('kept\\n')", NULL};
 	r = py(pool, unflushed, NULL);
-	CHECK_STR(ward_result_stdout(r, NULL), "kept\n");
+	/* After stdout, as python flushes them. */
+	CHECK_STR(ward_result_stdout(r, NULL), "first\nkept\n");
 	ward_result_free(r);
 	/* That flush looks no attribute of an object up: an object whose
 	 * __class__ is a property that raises (a lazy proxy's) leaves the
