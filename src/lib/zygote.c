@@ -64,7 +64,7 @@ static const char bootstrap[] =
 	"        __import__(name)\n"
 	"    if len(os.listdir('/proc/self/task')) != 1:\n"
 	"        sys.exit('the preload started threads: a zygote must stay single-threaded')\n"
-	"    import atexit, runpy, stat, types, _io, _signal\n"
+	"    import atexit, runpy, stat, types, _signal\n"
 	"    serve = lib.ward__zygote_serve\n"
 	"    serve.restype = ctypes.c_long\n"
 	"    serve.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]\n"
@@ -85,15 +85,16 @@ static const char bootstrap[] =
 	"        envc = int(f[1 + argc])\n"
 	"        return [os.fsdecode(a) for a in f[1:1 + argc]], f[2 + argc:2 + argc + envc]\n"
 	/* A script: a regular file whole; anything else (a device, a FIFO)
-	 * up to its first NUL byte, where python's tokenizer stops too,
-	 * not until memory runs out. */
+	 * up to its first NUL byte, not until memory runs out. python 3.11
+	 * stops at a NUL that starts a line, and refuses one within a line
+	 * (compile does, with a ValueError). */
 	"    def read_source(f):\n"
 	"        if stat.S_ISREG(os.fstat(f.fileno()).st_mode):\n"
 	"            return f.read()\n"
 	"        parts = []\n"
 	"        while True:\n"
 	"            b = f.read(1 << 16)\n"
-	"            parts.append(b.split(b'\\0', 1)[0])\n"
+	"            parts.append(b.split(b'\\0', 1)[0] + (b'\\0' if b'\\0' in b else b''))\n"
 	"            if not b or b'\\0' in b:\n"
 	"                return b''.join(parts)\n"
 	"    def setenv(env):\n"
@@ -188,7 +189,10 @@ static const char bootstrap[] =
 	"                runpy.run_path(args[0], run_name='__main__')\n"
 	"            else:\n"
 	"                main.__dict__.update(__file__=path, __cached__=None)\n"
-	"                exec(compile(src.split(b'\\0', 1)[0], path, 'exec'), main.__dict__)\n"
+	"                nul = src.find(b'\\0')\n"
+	"                if nul == 0 or src[nul - 1:nul] == b'\\n':\n"
+	"                    src = src[:nul]\n"
+	"                exec(compile(src, path, 'exec'), main.__dict__)\n"
 	"    except SystemExit as e:\n"
 	"        if e.code is None:\n"
 	"            code = 0\n"
@@ -216,23 +220,22 @@ static const char bootstrap[] =
 	"            stream.flush()\n"
 	"        except BaseException:\n"
 	"            code = code or 120\n"
-	/* os._exit skips python's finalization, which flushes the files the
-	 * program left open as it frees them: flush those here (the
-	 * collector's objects are the request's own; the zygote's are
-	 * frozen, out of its lists). By type(o), not isinstance: that
-	 * reads o.__class__, which a property (a lazy proxy's) computes,
-	 * and an exception out of here would end this process in python's
-	 * finalization, its traceback and status 1, not the request's. */
+	/* os._exit skips python's finalization, which frees the program's
+	 * objects, so that files left open are flushed and closed and
+	 * destructors run: free what __main__ holds, and the cycles, as it
+	 * would (no list of every object: near the memory limit, a program
+	 * that finished must not be killed for ward's own allocation). A
+	 * destructor's output is flushed after. */
 	"    try:\n"
-	"        std = (sys.stdout, sys.stderr)\n"
-	"        for o in gc.get_objects():\n"
-	"            if issubclass(type(o), _io._IOBase) and o is not std[0] and o is not std[1]:\n"
-	"                try:\n"
-	"                    o.flush()\n"
-	"                except BaseException:\n"
-	"                    pass\n"
+	"        main.__dict__.clear()\n"
+	"        gc.collect()\n"
 	"    except BaseException:\n"
 	"        pass\n"
+	"    for stream in (sys.stdout, sys.stderr):\n"
+	"        try:\n"
+	"            stream.flush()\n"
+	"        except BaseException:\n"
+	"            pass\n"
 	"    os._exit(code)\n"
 	"_ward_zygote()\n";
 

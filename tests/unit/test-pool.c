@@ -492,8 +492,9 @@ static void test_zygote_runs_python(void)
 	CHECK_STR(ward_result_stdout(r, NULL), "done\n");
 	CHECK_STR(ward_result_stderr(r, NULL), "");
 	ward_result_free(r);
-	/* A script runs up to a NUL byte, as python 3.11's does; a device is
-	 * read no further than its first NUL, not until memory runs out. */
+	/* A script runs up to a NUL byte that starts a line, as python
+	 * 3.11's does (one within a line is an error); a device is read no
+	 * further than its first NUL, not until memory runs out. */
 	static const char nul[] = "print(1)\n\0print(2)\n";
 	struct ward_file nf = {.path = "/tmp/nul.py", .data = nul, .len = sizeof(nul) - 1,
 			       .mode = 0644};
@@ -503,6 +504,21 @@ static void test_zygote_runs_python(void)
 	char *nulrun[] = {"python3", "/tmp/nul.py", NULL};
 	r = py(pool, nulrun, &o);
 	CHECK_STR(ward_result_stdout(r, NULL), "1\n");
+	ward_result_free(r);
+	static const char nul_in_line[] = "print(1)\0junk\nprint(2)\n";
+	nf.data = nul_in_line;
+	nf.len = sizeof(nul_in_line) - 1;
+	r = py(pool, nulrun, &o);
+	CHECK_INT(ward_result_exit_code(r), 1); /* python 3.11: an error */
+	CHECK_STR(ward_result_stdout(r, NULL), "");
+	ward_result_free(r);
+	/* __main__'s objects are freed at the end as python's finalization
+	 * frees them: destructors run, and their output arrives. */
+	char *del[] = {"python3", "-c",
+		       "class D:\n    def __del__(self):\n        print('freed')\nd = D()\nprint('end')",
+		       NULL};
+	r = py(pool, del, NULL);
+	CHECK_STR(ward_result_stdout(r, NULL), "end\nfreed\n");
 	ward_result_free(r);
 	char *zero[] = {"python3", "/dev/zero", NULL};
 	r = py(pool, zero, NULL);
