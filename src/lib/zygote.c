@@ -215,11 +215,17 @@ static const char bootstrap[] =
 	"        pass\n"
 	/* python's finalization flushes stdout and stderr first, then
 	 * the other files as it frees them: in that order here too. */
-	"    for stream in (sys.stdout, sys.stderr):\n"
-	"        try:\n"
-	"            stream.flush()\n"
-	"        except BaseException:\n"
-	"            code = code or 120\n"
+	/* (one that is gone, None or closed is skipped, as python does) */
+	"    def flush_std(failed):\n"
+	"        for name in ('stdout', 'stderr'):\n"
+	"            try:\n"
+	"                stream = getattr(sys, name, None)\n"
+	"                if stream is not None and not stream.closed:\n"
+	"                    stream.flush()\n"
+	"            except BaseException:\n"
+	"                failed = failed or 120\n"
+	"        return failed\n"
+	"    code = flush_std(code)\n"
 	/* os._exit skips python's finalization, which frees the program's
 	 * objects, so that files left open are flushed and closed and
 	 * destructors run: free what __main__ holds, and the cycles, as it
@@ -231,11 +237,7 @@ static const char bootstrap[] =
 	"        gc.collect()\n"
 	"    except BaseException:\n"
 	"        pass\n"
-	"    for stream in (sys.stdout, sys.stderr):\n"
-	"        try:\n"
-	"            stream.flush()\n"
-	"        except BaseException:\n"
-	"            pass\n"
+	"    flush_std(0)\n"
 	"    os._exit(code)\n"
 	"_ward_zygote()\n";
 

@@ -512,6 +512,11 @@ static void test_zygote_runs_python(void)
 	CHECK_INT(ward_result_exit_code(r), 1); /* python 3.11: an error */
 	CHECK_STR(ward_result_stdout(r, NULL), "");
 	ward_result_free(r);
+	/* stdout gone or closed at the end: skipped, as python does. */
+	char *gone[] = {"python3", "-c", "import sys\nsys.stdout.close()\nsys.stderr = None", NULL};
+	r = py(pool, gone, NULL);
+	CHECK_INT(ward_result_exit_code(r), 0);
+	ward_result_free(r);
 	/* __main__'s objects are freed at the end as python's finalization
 	 * frees them: destructors run, and their output arrives. */
 	char *del[] = {"python3", "-c",
