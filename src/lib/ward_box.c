@@ -371,6 +371,7 @@ static int box_complete(ward_box *b)
 		struct box_run *left = box_finish_early(b->run);
 		if (left)
 			pool_bury(b->pool, left);
+		pool_request_done(b->pool);
 	} else {
 		box_finish(b->run);
 	}

@@ -76,3 +76,4 @@ void policy_run_options(const ward_policy *p, struct channel_config *chan, struc
 /* pool.c: takes a finished box's teardown (box_finish_early) off the
  * caller's path: the pool's thread buries it. */
 void pool_bury(ward_pool *pool, struct box_run *run);
+void pool_request_done(ward_pool *pool);
