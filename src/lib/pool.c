@@ -5,8 +5,8 @@
  * One mutex guards the list of ready boxes and the graves; the thread
  * makes a box while the list is short, outside the lock (while a request
  * it served still runs, only when none is left ready: on two CPUs a box
- * made beside a request took a request /bin/true from 5.6 to 3.5 ms,
- * bench/README.md, tailbench), buries the boxes
+ * made beside a pooled run slowed it from 3.5 to 5.6 ms, bench/README.md,
+ * tailbench), buries the boxes
  * whose requests are answered (their init exiting, their cgroup to
  * remove: off the request's path), and otherwise sleeps on an eventfd. A
  * request takes the oldest ready box; with none ready it makes its own
@@ -138,32 +138,28 @@ static void wake(ward_pool *pool)
 	(void)!write(pool->wake, &one, sizeof(one));
 }
 
-/* A request of the pool's is complete (ward_box.c): the thread may refill. */
-void pool_request_done(ward_pool *pool)
+/* A request of the pool's is complete (ward_box.c): its box, when its
+ * init is still exiting (left, from box_finish_early), goes to the graves
+ * for the thread to bury, and the thread may refill. */
+void pool_request_done(ward_pool *pool, struct box_run *left)
 {
 	pthread_mutex_lock(&pool->mu);
 	if (pool->in_flight)
 		pool->in_flight--;
-	pthread_mutex_unlock(&pool->mu);
-	wake(pool);
-}
-
-void pool_bury(ward_pool *pool, struct box_run *run)
-{
-	pthread_mutex_lock(&pool->mu);
-	if (pool->n_graves == pool->cap_graves) {
+	if (left && pool->n_graves == pool->cap_graves) {
 		size_t cap = pool->cap_graves ? 2 * pool->cap_graves : 16;
 		struct box_run **g = realloc(pool->graves, cap * sizeof(*g));
-		if (!g) {
-			pthread_mutex_unlock(&pool->mu);
-			box_bury(run); /* here and now, then */
-			return;
+		if (g) {
+			pool->graves = g;
+			pool->cap_graves = cap;
 		}
-		pool->graves = g;
-		pool->cap_graves = cap;
 	}
-	pool->graves[pool->n_graves++] = run;
+	bool graved = left && pool->n_graves < pool->cap_graves;
+	if (graved)
+		pool->graves[pool->n_graves++] = left;
 	pthread_mutex_unlock(&pool->mu);
+	if (left && !graved)
+		box_bury(left); /* no room for it: here and now, then */
 	wake(pool);
 }
 

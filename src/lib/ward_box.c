@@ -368,10 +368,7 @@ WARD_API int ward_box_kill(ward_box *b)
 static int box_complete(ward_box *b)
 {
 	if (b->pool) {
-		struct box_run *left = box_finish_early(b->run);
-		if (left)
-			pool_bury(b->pool, left);
-		pool_request_done(b->pool);
+		pool_request_done(b->pool, box_finish_early(b->run));
 	} else {
 		box_finish(b->run);
 	}

@@ -51,7 +51,7 @@ struct ward_box {
 	 * a process the application forked, say), and would report forever. */
 	int epfd, timerfd, inner;
 	bool finished;
-	ward_pool *pool; /* the box's pool, which buries it (pool_bury), or NULL */
+	ward_pool *pool; /* the box's pool, which buries it (pool_request_done), or NULL */
 	/* ward_options.on_access, called through access_observed() */
 	ward_access_observer on_access;
 	void *access_userdata;
@@ -73,7 +73,7 @@ int pool_start(ward_pool *pool, const struct run_options *o, int req_fd,
  * handler. */
 void policy_run_options(const ward_policy *p, struct channel_config *chan, struct run_options *o);
 
-/* pool.c: takes a finished box's teardown (box_finish_early) off the
- * caller's path: the pool's thread buries it. */
-void pool_bury(ward_pool *pool, struct box_run *run);
-void pool_request_done(ward_pool *pool);
+/* pool.c: a request of the pool's is complete; takes its box's teardown
+ * (box_finish_early's remainder, or NULL) off the caller's path: the
+ * pool's thread buries it, and may refill. */
+void pool_request_done(ward_pool *pool, struct box_run *left);
