@@ -94,8 +94,9 @@ static const char bootstrap[] =
 	"        parts = []\n"
 	"        while True:\n"
 	"            b = f.read(1 << 16)\n"
-	"            parts.append(b.split(b'\\0', 1)[0] + (b'\\0' if b'\\0' in b else b''))\n"
-	"            if not b or b'\\0' in b:\n"
+	"            nul = b.find(b'\\0')\n"
+	"            parts.append(b if nul < 0 else b[:nul + 1])\n"
+	"            if not b or nul >= 0:\n"
 	"                return b''.join(parts)\n"
 	"    def setenv(env):\n"
 	"        for kv in env:\n"
@@ -213,9 +214,9 @@ static const char bootstrap[] =
 	"        atexit._run_exitfuncs()\n"
 	"    except BaseException:\n"
 	"        pass\n"
-	/* python's finalization flushes stdout and stderr first, then
-	 * the other files as it frees them: in that order here too. */
-	/* (one that is gone, None or closed is skipped, as python does) */
+	/* python's finalization flushes stdout and stderr first (skipping
+	 * one that is gone, None or closed), then the other files as it
+	 * frees them: in that order here too. */
 	"    def flush_std(failed):\n"
 	"        for name in ('stdout', 'stderr'):\n"
 	"            try:\n"
@@ -801,9 +802,6 @@ static void __attribute__((noinline)) scrub_stack(void)
 	explicit_bzero((char *)area, sizeof(area));
 }
 
-/* plan.resume: in the request's process, confined: hands the request's
- * argv and environment to the interpreter as "argc\0argv...envc\0env...",
- * and goes back into ward__zygote_serve's frame, which returns. */
 /* The request's argv and environment into the interpreter's buffer as
  * "argc\0argv...envc\0env..."; its length. Over the buffer: a setup error
  * on the error pipe (fd 3), and the process ends. */
