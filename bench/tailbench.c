@@ -74,6 +74,8 @@ static double run_bare(char *const *argv, double *ret_main)
 	return t1;
 }
 
+/* --cgroup: the pool's (ward_pool_options) and a fresh box's (ward_options;
+ * a pooled request takes its pool's and may not set one). */
 static enum ward_cgroup cgroup_mode = WARD_CGROUP_AUTO;
 
 static double run_box(ward_pool *pool, const ward_policy *p, char *const *argv, double *ret_main)
@@ -83,7 +85,8 @@ static double run_box(ward_pool *pool, const ward_policy *p, char *const *argv, 
 		die("pipe: %s", strerror(errno));
 	struct ward_options o = WARD_OPTIONS_INIT;
 	o.stdout_fd = q[1];
-	o.cgroup = cgroup_mode;
+	if (!pool)
+		o.cgroup = cgroup_mode;
 	ward_result *res = NULL;
 	double t0 = now_ms();
 	int r = pool ? ward_pool_run(pool, argv, &o, &res) : ward_run(p, argv, &o, &res);
@@ -108,7 +111,6 @@ static void report(const char *what, double *v, size_t n)
 int main(int argc, char **argv)
 {
 	unsigned rounds = 40;
-	enum ward_cgroup cg = WARD_CGROUP_AUTO;
 	static const struct option opts[] = {{"rounds", required_argument, NULL, 'r'},
 					     {"cgroup", required_argument, NULL, 'c'},
 					     {NULL, 0, NULL, 0}};
@@ -117,7 +119,7 @@ int main(int argc, char **argv)
 		if (c == 'r' && atoi(optarg) > 0)
 			rounds = (unsigned)atoi(optarg);
 		else if (c == 'c' && (!strcmp(optarg, "auto") || !strcmp(optarg, "off")))
-			cgroup_mode = cg = strcmp(optarg, "off") ? WARD_CGROUP_AUTO : WARD_CGROUP_OFF;
+			cgroup_mode = strcmp(optarg, "off") ? WARD_CGROUP_AUTO : WARD_CGROUP_OFF;
 		else
 			die("usage: tailbench [--rounds N] [--cgroup auto|off] STAMP");
 	}
@@ -131,7 +133,7 @@ int main(int argc, char **argv)
 	    ward_policy_grant_ro(p, prog, NULL) < 0)
 		die("policy: %s", p ? ward_policy_error(p) : "out of memory");
 	struct ward_pool_options po = WARD_POOL_OPTIONS_INIT;
-	po.cgroup = cg;
+	po.cgroup = cgroup_mode;
 	ward_pool *pool;
 	if (ward_pool_new(p, &po, &pool) < 0)
 		die("pool: %s", pool ? ward_pool_error(pool) : "out of memory");
