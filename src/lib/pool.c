@@ -339,7 +339,12 @@ WARD_API void ward_pool_stats(const ward_pool *pool, uint64_t *ret_warm, uint64_
 	pthread_mutex_unlock((pthread_mutex_t *)&pool->mu);
 }
 
-/* The oldest ready box, or NULL; the thread is told to replace it. */
+/* The oldest ready box, or NULL. Its request counts as in flight from
+ * here, under the same lock as the take: the thread, which refills while
+ * a request runs only when no box is left, must never see the box gone
+ * and the request not yet counted (it would build a box beside the
+ * request). It is woken only when the pool is then empty; otherwise the
+ * request's end wakes it (pool_request_done). */
 static struct warm *take_ready(ward_pool *pool)
 {
 	pthread_mutex_lock(&pool->mu);
@@ -347,9 +352,11 @@ static struct warm *take_ready(ward_pool *pool)
 	if (pool->n_ready) {
 		w = pool->boxes[0];
 		memmove(pool->boxes, pool->boxes + 1, --pool->n_ready * sizeof(pool->boxes[0]));
+		pool->in_flight++;
 	}
+	bool empty = w && !pool->n_ready;
 	pthread_mutex_unlock(&pool->mu);
-	if (w)
+	if (empty)
 		wake(pool);
 	return w;
 }
@@ -363,15 +370,19 @@ int pool_start(ward_pool *pool, const struct run_options *o, int req_fd,
 	while ((w = take_ready(pool))) {
 		struct box_run *run = w->run;
 		free(w);
-		if (box_request(run, req_fd, o, ret) == 0) {
-			*ret_run = run;
-			pthread_mutex_lock(&pool->mu);
-			pool->in_flight++;
+		int r = box_request(run, req_fd, o, ret);
+		pthread_mutex_lock(&pool->mu);
+		if (r == 0)
 			pool->warm_served++;
-			pthread_mutex_unlock(&pool->mu);
+		else
+			pool->in_flight--;
+		pthread_mutex_unlock(&pool->mu);
+		if (r == 0) {
+			*ret_run = run;
 			return 0;
 		}
 		box_discard(run);
+		wake(pool);
 	}
 	/* None ready: a box of our own, made on this thread. */
 	struct warm own = {0};

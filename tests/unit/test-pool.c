@@ -232,6 +232,53 @@ static void test_concurrent_requests(void)
 	ward_policy_free(p);
 }
 
+/* ward_pool_ready once it is n, or after 10 s. */
+static unsigned ready_within(ward_pool *pool, unsigned n)
+{
+	for (int i = 0; i < 1000 && ward_pool_ready(pool) != n; i++)
+		usleep(10000);
+	return ward_pool_ready(pool);
+}
+
+/* While a request runs, the pool builds no box beside it while it has
+ * one ready (two vCPUs: the build would slow the request down); it
+ * refills once the request is complete, and at once when the request
+ * took its last box. */
+static void test_refill_timing(void)
+{
+	ward_policy *p = sh_policy();
+	for (unsigned boxes = 1; boxes <= 2; boxes++) {
+		ward_pool *pool = new_pool(p, boxes);
+		CHECK_INT(ward_pool_ready(pool), (int)boxes);
+		int in[2];
+		CHECK_INT(pipe(in), 0);
+		struct ward_options o = WARD_OPTIONS_INIT;
+		o.stdin_fd = in[0];
+		char *argv[] = {"sh", "-c", "read x; echo got $x", NULL};
+		ward_box *b = NULL;
+		CHECK_INT(ward_pool_spawn(pool, argv, &o, &b), 0);
+		if (boxes == 2) {
+			/* Time enough for a box to be built, were it. */
+			usleep(300000);
+			CHECK_INT(ward_pool_ready(pool), 1);
+		} else {
+			CHECK_INT(ready_within(pool, 1), 1);
+		}
+		CHECK_INT(write(in[1], "go\n", 3), 3);
+		close(in[1]);
+		ward_result *r = NULL;
+		CHECK_INT(ward_box_wait(b, &r), 0);
+		CHECK_STR(ward_result_stdout(r, NULL), "got go\n");
+		ward_result_free(r);
+		ward_box_free(b);
+		close(in[0]); /* the box's stdin: the caller's until the end */
+		CHECK_INT(ready_within(pool, boxes), (int)boxes);
+		ward_pool_free(pool);
+	}
+	CHECK_INT(children(), 0);
+	ward_policy_free(p);
+}
+
 static void test_limits_hold(void)
 {
 	ward_policy *p = sh_policy();
@@ -704,6 +751,7 @@ int main(void)
 		TEST(test_files_only_on_box_tmpfs),
 		TEST(test_requests_share_nothing),
 		TEST(test_concurrent_requests),
+		TEST(test_refill_timing),
 		TEST(test_limits_hold),
 		TEST(test_pool_refusals),
 		TEST(test_pool_error),
