@@ -146,7 +146,9 @@ static const char bootstrap[] =
 	"        argv, env = unpack(request())\n"
 	/* The request's own variables, over the policy's. */
 	"        setenv(env)\n"
-	"    del buf, lib, serve, request, unpack, setenv, env\n"
+	/* Not buf: freeing it would unmap its 1 MiB on the request's path
+	 * (it holds the request's own arguments, nothing else). */
+	"    del lib, serve, request, unpack, setenv, env\n"
 	/* No site module here either: the site directories are on sys.path,
 	 * but no .pth file or sitecustomize runs (as with python3 -S; they
 	 * cost a fresh python most of its start-up, and run here would be
