@@ -1,13 +1,15 @@
-/* tailbench.c — where a native run's time goes: from the request to the
+/* tailbench.c — where a run's time goes: from the request to the
  * program's main(), and from main() to the result in hand.
  *
- *   tailbench [--rounds N] [--cgroup auto|off] STAMP
+ *   tailbench [--rounds N] [--cgroup auto|off] [--python PY] STAMP
  *
  * STAMP is a static program that prints CLOCK_MONOTONIC as its main()
  * starts (bench/stamp.c; the box's pid and mount namespaces leave that
  * clock alone). Each round, a pause of 30 ms before each, runs it bare
  * (posix_spawn, stdout a pipe, waitpid), from a pool of 2 boxes
- * (ward_pool_run) and in a fresh box (ward_run), in a rotating order;
+ * (ward_pool_run) and in a fresh box (ward_run); with --python, also
+ * `PY -c` of a line that prints the same clock, bare and from a pool of 2
+ * python3 zygote boxes (its "main" is that line). In a rotating order;
  * every run must exit 0 and print a time. Medians and p90 in ms of:
  * request -> main, main -> result, request -> result. No timing is
  * asserted. */
@@ -25,8 +27,11 @@
 #define BENCH_DIE_STATUS 1
 #include "benchutil.h"
 
-enum { BARE, POOLED, FRESH, NVAR };
-static const char *const names[NVAR] = {"bare", "pooled", "fresh"};
+enum { BARE, POOLED, FRESH, BARE_PY, ZYGOTE, NVAR };
+static const char *const names[NVAR] = {"bare", "pooled", "fresh", "bare py", "zygote"};
+
+/* The python line: the clock as its first act ("main"). */
+static const char py_stamp[] = "import time; print(time.monotonic())";
 
 struct series {
 	double *to_main, *after_main, *total;
@@ -111,8 +116,10 @@ static void report(const char *what, double *v, size_t n)
 int main(int argc, char **argv)
 {
 	unsigned rounds = 40;
+	const char *python = NULL;
 	static const struct option opts[] = {{"rounds", required_argument, NULL, 'r'},
 					     {"cgroup", required_argument, NULL, 'c'},
+					     {"python", required_argument, NULL, 'p'},
 					     {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -120,11 +127,13 @@ int main(int argc, char **argv)
 			rounds = (unsigned)atoi(optarg);
 		else if (c == 'c' && (!strcmp(optarg, "auto") || !strcmp(optarg, "off")))
 			cgroup_mode = strcmp(optarg, "off") ? WARD_CGROUP_AUTO : WARD_CGROUP_OFF;
+		else if (c == 'p')
+			python = optarg;
 		else
-			die("usage: tailbench [--rounds N] [--cgroup auto|off] STAMP");
+			die("usage: tailbench [--rounds N] [--cgroup auto|off] [--python PY] STAMP");
 	}
 	if (optind + 1 != argc)
-		die("usage: tailbench [--rounds N] [--cgroup auto|off] STAMP");
+		die("usage: tailbench [--rounds N] [--cgroup auto|off] [--python PY] STAMP");
 	char *prog = realpath(argv[optind], NULL);
 	if (!prog)
 		die("'%s': %s", argv[optind], strerror(errno));
@@ -134,9 +143,20 @@ int main(int argc, char **argv)
 		die("policy: %s", p ? ward_policy_error(p) : "out of memory");
 	struct ward_pool_options po = WARD_POOL_OPTIONS_INIT;
 	po.cgroup = cgroup_mode;
-	ward_pool *pool;
+	ward_pool *pool, *zygote = NULL;
 	if (ward_pool_new(p, &po, &pool) < 0)
 		die("pool: %s", pool ? ward_pool_error(pool) : "out of memory");
+	ward_policy *py = NULL;
+	char *pyv[] = {(char *)python, "-c", (char *)py_stamp, NULL};
+	if (python) {
+		if (ward_policy_new(&py) < 0 || ward_policy_load_profile(py, "python3") < 0)
+			die("policy: %s", py ? ward_policy_error(py) : "out of memory");
+		po.zygote = "python3";
+		int r = ward_pool_new(py, &po, &zygote);
+		if (r < 0)
+			die("zygote pool: %s", zygote ? ward_pool_error(zygote) : strerror(-r));
+	}
+	int nvar = python ? NVAR : BARE_PY;
 	char *av[] = {prog, NULL};
 	struct series s[NVAR];
 	for (int k = 0; k < NVAR; k++) {
@@ -149,15 +169,21 @@ int main(int argc, char **argv)
 	}
 	double load = loadavg();
 	for (unsigned r = 0; r <= rounds; r++) /* round 0: warm-up, dropped */
-		for (int j = 0; j < NVAR; j++) {
-			int k = (int)((j + r) % NVAR);
+		for (int j = 0; j < nvar; j++) {
+			int k = (int)((j + r) % (unsigned)nvar);
 			if (ward_pool_wait(pool) < 0)
 				die("pool: %s", ward_pool_error(pool));
+			if (zygote && ward_pool_wait(zygote) < 0)
+				die("zygote pool: %s", ward_pool_error(zygote));
 			struct timespec pause = {0, 30 * 1000000L};
 			nanosleep(&pause, NULL);
-			double to_main, total = k == BARE ? run_bare(av, &to_main)
-							  : run_box(k == POOLED ? pool : NULL, p, av,
-								    &to_main);
+			double to_main, total;
+			if (k == BARE || k == BARE_PY)
+				total = run_bare(k == BARE ? av : pyv, &to_main);
+			else if (k == ZYGOTE)
+				total = run_box(zygote, py, pyv, &to_main);
+			else
+				total = run_box(k == POOLED ? pool : NULL, p, av, &to_main);
 			if (!r)
 				continue;
 			s[k].to_main[s[k].n] = to_main;
@@ -165,14 +191,16 @@ int main(int argc, char **argv)
 			s[k].total[s[k].n++] = total;
 		}
 	printf("tailbench: %u rounds, load %.2f -> %.2f; ms, median / p90\n", rounds, load, loadavg());
-	for (int k = 0; k < NVAR; k++) {
+	for (int k = 0; k < nvar; k++) {
 		printf("%-7s", names[k]);
 		report("request->main", s[k].to_main, s[k].n);
 		report("main->result", s[k].after_main, s[k].n);
 		report("total", s[k].total, s[k].n);
 		putchar('\n');
 	}
+	ward_pool_free(zygote);
 	ward_pool_free(pool);
+	ward_policy_free(py);
 	ward_policy_free(p);
 	for (int k = 0; k < NVAR; k++) {
 		free(s[k].to_main);
