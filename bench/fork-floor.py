@@ -18,7 +18,8 @@ the same run:
 Variants: bare; fork (the server forks a child per request); prefork (the
 server keeps one child forked ahead, which has compiled and run a line of
 its own and waits for the request: what ward's zygote boxes do, without the
-box).
+box; the next one is forked once the request's child has exited, or at
+once for a request that finds none ready, as ward's pools refill).
 
 usage: fork-floor.py [--rounds N] [--seconds S] [--threads N] [--code CODE]
 No timing is asserted; a request that does not print what it should is an
@@ -38,7 +39,7 @@ PY = "/usr/bin/python3"
 # The fork server: its requests arrive on the fd in argv[1] (SOCK_SEQPACKET),
 # each the code and the write end of a pipe; the child's stdout is the pipe.
 SERVER = r"""
-import gc, os, resource, socket, sys, json, re
+import gc, os, resource, select, socket, sys, json, re
 s = socket.socket(fileno=int(sys.argv[1]))
 prefork = sys.argv[2] == 'prefork'
 gc.collect()
@@ -53,8 +54,10 @@ def run(msg, fds, f0):
 
 def ready_child():
     # forked ahead, a compile and run of its own done, waiting for a request
+    global last_child
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    if os.fork() == 0:
+    last_child = os.fork()
+    if last_child == 0:
         f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         s.close()
         a.close()
@@ -66,20 +69,37 @@ def ready_child():
     b.close()
     return a
 
+# prefork: as ward's pools do, the next child is forked once the request
+# is complete (its child has exited), not beside it; at once when a
+# request finds none ready.
 ready = ready_child() if prefork else None
+busy = None  # the pidfd of the child serving the last request
 while True:
+    if busy is not None:
+        r, _, _ = select.select([s, busy], [], [])
+        if busy in r:
+            os.close(busy)
+            busy = None
+            if ready is None:
+                ready = ready_child()
+        if s not in r:
+            continue
     msg, fds, _, _ = socket.recv_fds(s, 1 << 16, 2)
     if not msg:
         break
     if prefork:
+        if ready is None:
+            ready = ready_child()
         socket.send_fds(ready, [msg], fds)
+        ready.close()
+        ready = None
+        if busy is not None:
+            os.close(busy)
+        busy = os.pidfd_open(last_child)
     elif os.fork() == 0:
         run(msg, fds, resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
     for fd in fds:
         os.close(fd)
-    if prefork:
-        ready.close()
-        ready = ready_child()
     while True:
         try:
             if os.waitpid(-1, os.WNOHANG)[0] <= 0:
