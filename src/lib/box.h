@@ -185,6 +185,12 @@ int caps_drop_all(struct err *e);
 int signals_default(void);
 
 /* --- cgroups (cgroup.c) --- */
+/* The files a run's usage is read from at its end (and pids.events while
+ * it runs), opened with the cgroup: at the end of a pooled request a path
+ * lookup each costs ~0.2 ms together here (bench/README.md). v2: memory.peak,
+ * memory.events, pids.events, cpu.stat; v1: memory.max_usage_in_bytes,
+ * memory.oom_control, pids.events. */
+enum cgroup_usage_file { USAGE_PEAK, USAGE_MEMORY_EVENTS, USAGE_PIDS_EVENTS, USAGE_CPU, N_USAGE };
 struct cgroup {
 	int version;		/* 0 none, 1, 2 */
 	int v2_fd;		/* O_PATH|O_DIRECTORY of the run's v2 cgroup */
@@ -193,6 +199,7 @@ struct cgroup {
 	char v1_pids[512];
 	int v1_tasks[2];	/* write ends of the run's v1 `tasks` files, or -1 */
 	int lock_fd[3];		/* flock(LOCK_EX) on the v2, v1 memory, v1 pids run dirs, or -1 */
+	int usage_fd[N_USAGE];	/* the usage files (enum cgroup_usage_file), opened once, or -1 */
 	char parent_created[3][512]; /* parents ward created (to remove) */
 };
 struct cgroup_usage {

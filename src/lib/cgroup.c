@@ -460,10 +460,41 @@ static int create_v1(struct cgroup *cg, uint64_t memory, uint64_t procs,
 	return 0;
 }
 
+/* Opens the usage files that exist (one that cannot be opened reads as
+ * unknown, as a failed read did). */
+static void open_usage(struct cgroup *cg)
+{
+	const char *dir[N_USAGE], *name[N_USAGE];
+	if (cg->version == 2) {
+		static const char *const v2[N_USAGE] = {"memory.peak", "memory.events", "pids.events",
+							"cpu.stat"};
+		for (int i = 0; i < N_USAGE; i++) {
+			dir[i] = cg->v2_path;
+			name[i] = v2[i];
+		}
+	} else {
+		dir[USAGE_PEAK] = dir[USAGE_MEMORY_EVENTS] = cg->v1_mem;
+		dir[USAGE_PIDS_EVENTS] = cg->v1_pids;
+		dir[USAGE_CPU] = "";
+		name[USAGE_PEAK] = "memory.max_usage_in_bytes";
+		name[USAGE_MEMORY_EVENTS] = "memory.oom_control";
+		name[USAGE_PIDS_EVENTS] = "pids.events";
+		name[USAGE_CPU] = "";
+	}
+	for (int i = 0; i < N_USAGE; i++) {
+		if (!dir[i][0])
+			continue;
+		char path[700];
+		snprintf(path, sizeof(path), "%s/%s", dir[i], name[i]);
+		cg->usage_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+	}
+}
+
 int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 		  uint64_t procs, struct err *e)
 {
-	*cg = (struct cgroup){.v2_fd = -1, .v1_tasks = {-1, -1}, .lock_fd = {-1, -1, -1}};
+	*cg = (struct cgroup){.v2_fd = -1, .v1_tasks = {-1, -1}, .lock_fd = {-1, -1, -1},
+			      .usage_fd = {-1, -1, -1, -1}};
 	int r;
 	/* The leftovers of runs whose controller was killed go first. */
 	cgroup_remove_stale(f);
@@ -475,6 +506,8 @@ int cgroup_create(struct cgroup *cg, const struct features *f, uint64_t memory,
 		return err_set(e, EOPNOTSUPP, "no usable cgroup: %s", f->cgroup_why);
 	if (r < 0)
 		cgroup_destroy(cg);
+	else
+		open_usage(cg);
 	return r;
 }
 
@@ -500,14 +533,32 @@ int cgroup_join_self(struct cgroup *cg, struct err *e)
 	return r;
 }
 
+/* A usage file's text from its start (a cgroup file is generated anew at
+ * each read from offset 0); false when it is not open or cannot be read. */
+static bool read_usage(const struct cgroup *cg, enum cgroup_usage_file f, char *buf, size_t size)
+{
+	int fd = cg->usage_fd[f];
+	size_t len = 0;
+	ssize_t n;
+	if (fd < 0)
+		return false;
+	while (len < size - 1 && (n = pread(fd, buf + len, size - 1 - len, (off_t)len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+	return true;
+}
+
 /* Reads "key value" from a flat-keyed cgroup file. */
-static bool read_key(const char *dir, const char *file, const char *key,
+static bool read_key(const struct cgroup *cg, enum cgroup_usage_file f, const char *key,
 		     uint64_t *ret)
 {
-	char path[700];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	_cleanup_free_ char *buf = NULL;
-	if (read_file(path, 65536, &buf, NULL) < 0)
+	char buf[4096];
+	if (!read_usage(cg, f, buf, sizeof(buf)))
 		return false;
 	size_t n = strlen(key);
 	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
@@ -519,12 +570,10 @@ static bool read_key(const char *dir, const char *file, const char *key,
 	return false;
 }
 
-static bool read_u64(const char *dir, const char *file, uint64_t *ret)
+static bool read_u64(const struct cgroup *cg, enum cgroup_usage_file f, uint64_t *ret)
 {
-	char path[700];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	_cleanup_free_ char *buf = NULL;
-	if (read_file(path, 4096, &buf, NULL) < 0)
+	char buf[64];
+	if (!read_usage(cg, f, buf, sizeof(buf)))
 		return false;
 	char *end;
 	unsigned long long v = strtoull(buf, &end, 10);
@@ -536,29 +585,18 @@ static bool read_u64(const char *dir, const char *file, uint64_t *ret)
 
 bool cgroup_read_pids_events(const struct cgroup *cg, uint64_t *ret)
 {
-	if (cg->version == 2)
-		return read_key(cg->v2_path, "pids.events", "max", ret);
-	if (cg->version == 1 && cg->v1_pids[0])
-		return read_key(cg->v1_pids, "pids.events", "max", ret);
-	return false;
+	return cg->version && read_key(cg, USAGE_PIDS_EVENTS, "max", ret);
 }
 
 void cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *u)
 {
 	*u = (struct cgroup_usage){0};
-	if (cg->version == 2) {
-		u->have_peak = read_u64(cg->v2_path, "memory.peak", &u->peak_memory);
-		read_key(cg->v2_path, "memory.events", "oom_kill", &u->oom_kills);
-		read_key(cg->v2_path, "pids.events", "max", &u->pids_max_events);
-		u->have_cpu = read_key(cg->v2_path, "cpu.stat", "usage_usec", &u->cpu_usec);
-	} else if (cg->version == 1) {
-		if (cg->v1_mem[0]) {
-			u->have_peak = read_u64(cg->v1_mem, "memory.max_usage_in_bytes", &u->peak_memory);
-			read_key(cg->v1_mem, "memory.oom_control", "oom_kill", &u->oom_kills);
-		}
-		if (cg->v1_pids[0])
-			read_key(cg->v1_pids, "pids.events", "max", &u->pids_max_events);
-	}
+	if (!cg->version)
+		return;
+	u->have_peak = read_u64(cg, USAGE_PEAK, &u->peak_memory);
+	read_key(cg, USAGE_MEMORY_EVENTS, "oom_kill", &u->oom_kills);
+	read_key(cg, USAGE_PIDS_EVENTS, "max", &u->pids_max_events);
+	u->have_cpu = read_key(cg, USAGE_CPU, "usage_usec", &u->cpu_usec);
 }
 
 /* rmdir, retrying while the kernel finishes tearing the box down. */
@@ -576,6 +614,11 @@ static void remove_dir(const char *path)
 
 void cgroup_destroy(struct cgroup *cg)
 {
+	for (int i = 0; i < N_USAGE; i++) {
+		if (cg->usage_fd[i] >= 0)
+			close(cg->usage_fd[i]);
+		cg->usage_fd[i] = -1;
+	}
 	if (cg->v2_fd >= 0)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;

@@ -933,6 +933,8 @@ static pid_t zygote_spawn(const struct spawn *s, const int *fd, int *ret_pidfd, 
 		pl.cg.v1_tasks[1] = s->cg_version == 1 ? fd[FD_CG1] : -1;
 		for (int i = 0; i < 3; i++)
 			pl.cg.lock_fd[i] = -1;
+		for (int i = 0; i < N_USAGE; i++)
+			pl.cg.usage_fd[i] = -1;
 	}
 	pid = ns_clone_box(pl.have_cg && pl.cg.version == 2 ? pl.cg.v2_fd : -1,
 			   !(pl.have_cg && pl.cg.version == 1), pl.root && !pl.root_owner, ret_pidfd);
