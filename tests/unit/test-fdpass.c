@@ -250,6 +250,38 @@ static void peer_gone(void)
 	close(sv[1]);
 }
 
+/* An empty message that carries descriptors (SOCK_SEQPACKET and
+ * SOCK_DGRAM allow one): not the end of the stream but a malformed
+ * message, -EPROTO, its descriptors closed; the message after it still
+ * arrives. Only an empty message with nothing in it is -EPIPE. */
+static void empty_message_with_fds(void)
+{
+	const int types[] = {SOCK_SEQPACKET, SOCK_DGRAM};
+	for (size_t t = 0; t < ELEMENTSOF(types); t++) {
+		int sv[2], in[2];
+		pair(types[t], sv);
+		open_nulls(in, 2);
+		int before = count_fds();
+		uint32_t idx = 5, got = 0;
+		CHECK_INT(send_raw(sv[0], "", 0, in, 2), 0);
+		CHECK_INT(fdpass_send(sv[0], &idx, sizeof(idx), in, 1), 0);
+		CHECK_INT(fdpass_recv_one(sv[1], MSG_DONTWAIT, &got, sizeof(got)), -EPROTO);
+		CHECK_INT(count_fds(), before);
+		int fd = fdpass_recv_one(sv[1], MSG_DONTWAIT, &got, sizeof(got));
+		CHECK(fd >= 0 && same_file(fd, in[0]));
+		CHECK_INT(got, 5);
+		if (fd >= 0)
+			close(fd);
+		CHECK_INT(send(sv[0], "", 0, 0), 0);
+		CHECK_INT(fdpass_recv_one(sv[1], MSG_DONTWAIT, &got, sizeof(got)), -EPIPE);
+		CHECK_INT(count_fds(), before);
+		close(in[0]);
+		close(in[1]);
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
 /* Arguments out of range. */
 static void bad_arguments(void)
 {
@@ -278,6 +310,7 @@ int main(void)
 		TEST(control_cut_short),
 		TEST(foreign_control_message),
 		TEST(peer_gone),
+		TEST(empty_message_with_fds),
 		TEST(bad_arguments),
 	};
 	return run_tests(tests, ELEMENTSOF(tests));
