@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "broker.h"
+#include "fdpass.h"
 #include "launch.h"
 #include "request.h"
 
@@ -256,24 +257,12 @@ static _no_asan_ int await_request(struct box_request *req, struct err *e)
 	if (write(REQUEST_BOX_FD, "r", 1) != 1)
 		return err_errno(e, errno, "cannot tell the controller that the box is ready");
 	char byte;
-	struct iovec iov = {&byte, 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-	ssize_t n;
-	while ((n = recvmsg(REQUEST_BOX_FD, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	if (n <= 0)
+	int fd = fdpass_recv_one(REQUEST_BOX_FD, 0, &byte, 1);
+	if (fd < 0 && fd != -EPROTO)
 		_exit(EXIT_SETUP);
 	close(REQUEST_BOX_FD);
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+	if (fd < 0)
 		return err_set(e, EPROTO, "the request came without its data");
-	int fd;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > REQUEST_MAX_BYTES) {
 		close(fd);
@@ -727,20 +716,9 @@ static int send_upper_layers(struct plan *pl, struct plumbing *io, struct err *e
 		if (m->upper_fd < 0)
 			continue;
 		uint32_t idx = (uint32_t)i;
-		struct iovec iov = {&idx, sizeof(idx)};
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u = {0};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &m->upper_fd, sizeof(int));
-		if (sendmsg(io->disk[1], &msg, MSG_NOSIGNAL) < 0)
-			return err_errno(e, errno, "cannot hand over the disk layer of '%s'", m->dst);
+		int r = fdpass_send(io->disk[1], &idx, sizeof(idx), &m->upper_fd, 1);
+		if (r < 0)
+			return err_errno(e, -r, "cannot hand over the disk layer of '%s'", m->dst);
 		close(m->upper_fd);
 		m->upper_fd = -1;
 	}

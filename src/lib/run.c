@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 
 #include "broker.h"
+#include "fdpass.h"
 #include "launch.h"
 #include "request.h"
 
@@ -92,24 +93,12 @@ static void apply_upper_layers(const struct plan *pl, int disk_fd, struct err *r
 {
 	for (;;) {
 		uint32_t idx;
-		struct iovec iov = {&idx, sizeof(idx)};
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-		ssize_t n = recvmsg(disk_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		int fd = fdpass_recv_one(disk_fd, MSG_DONTWAIT, &idx, sizeof(idx));
+		if (fd == -EPROTO)
+			continue; /* a malformed message, its descriptors closed */
+		if (fd < 0)
 			break;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-			continue;
-		int fd;
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
-		struct mnt_entry *m = n == sizeof(idx) && idx < pl->mp.n ? &pl->mp.e[idx] : NULL;
+		struct mnt_entry *m = idx < pl->mp.n ? &pl->mp.e[idx] : NULL;
 		struct err e = {{0}};
 		if (m && m->overlay && m->host_fd >= 0 &&
 		    disk_apply(fd, m->host_fd, m->src, m->size, pl->root,
@@ -618,19 +607,7 @@ int box_await_ready(struct box_run *b, int timeout_ms)
 /* Hands the request's memfd to the box's program process. */
 static int send_request(int sock, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {0};
-	struct iovec iov = {"q", 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -(errno ? errno : EIO);
+	return fdpass_send(sock, "q", 1, &fd, 1);
 }
 
 int box_request(struct box_run *b, int req_fd, const struct run_options *o,

@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "fdpass.h"
 #include "launch.h"
 #include "zygote.h"
 
@@ -259,6 +260,7 @@ enum {
 	FD_SYNC, FD_STATUS, FD_ERRP, FD_OUT, FD_ERR, FD_IN, FD_REQ, FD_CHAN, FD_BROKER,
 	FD_DISK, FD_CG0, FD_CG1, N_SPAWN_FDS
 };
+_Static_assert(N_SPAWN_FDS <= FDPASS_MAX_FDS, "a spawn message's fds fit one fdpass message");
 
 struct spawn {
 	uint32_t magic;
@@ -271,70 +273,6 @@ struct spawn_reply {
 	int32_t pid; /* > 0, or -errno */
 	char msg[sizeof(((struct err *)0)->msg)];
 };
-
-static int send_fds(int sock, const void *data, size_t len, const int *fds, size_t n_fds)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * N_SPAWN_FDS)];
-		struct cmsghdr align;
-	} u = {0};
-	struct iovec iov = {(void *)data, len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (n_fds) {
-		msg.msg_control = u.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-	}
-	ssize_t n;
-	while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	return n == (ssize_t)len ? 0 : -(n < 0 ? errno : EIO);
-}
-
-/* Receives one message of exactly len bytes and up to max_fds fds (the
- * count in *n_fds). 0, -EPIPE when the peer is gone, -EPROTO. */
-static int recv_fds(int sock, void *data, size_t len, int *fds, size_t max_fds, size_t *n_fds)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * N_SPAWN_FDS)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {data, len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-	ssize_t n;
-	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	if (n == 0)
-		return -EPIPE;
-	if (n < 0)
-		return -errno;
-	*n_fds = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*n_fds < max_fds)
-				fds[(*n_fds)++] = fd;
-			else
-				close(fd);
-		}
-	}
-	if ((size_t)n != len || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		for (size_t i = 0; i < *n_fds; i++)
-			close(fds[i]);
-		*n_fds = 0;
-		return -EPROTO;
-	}
-	return 0;
-}
 
 /* ---- the controller's side ---- */
 
@@ -668,9 +606,9 @@ int zygote_new(const ward_policy *p, const char *interpreter, const char *const 
 	char ok[8] = "";
 	size_t nfd = 0;
 	struct pollfd pf = {z->ctl, POLLIN, 0};
-	if ((r = send_fds(z->ctl, h, sizeof(*h) + h->text_len, NULL, 0)) < 0 ||
+	if ((r = fdpass_send(z->ctl, h, sizeof(*h) + h->text_len, NULL, 0)) < 0 ||
 	    poll(&pf, 1, START_TIMEOUT_MS) != 1 ||
-	    (r = recv_fds(z->ctl, ok, 5, NULL, 0, &nfd)) < 0 || memcmp(ok, "ready", 5)) {
+	    (r = fdpass_recv(z->ctl, 0, ok, 5, NULL, 0, &nfd)) < 0 || memcmp(ok, "ready", 5)) {
 		zygote_failed(errp[0], e, "failed to start");
 		r = -EIO;
 		goto out;
@@ -719,9 +657,9 @@ static pid_t zygote_clone(void *ctx, const struct plan *pl, const struct plumbin
 	int rfd = -1;
 	size_t nfd = 0;
 	pthread_mutex_lock(&z->mu);
-	int r = send_fds(z->ctl, &s, sizeof(s), fds, n);
+	int r = fdpass_send(z->ctl, &s, sizeof(s), fds, n);
 	if (r == 0)
-		r = recv_fds(z->ctl, &rep, sizeof(rep), &rfd, 1, &nfd);
+		r = fdpass_recv(z->ctl, 0, &rep, sizeof(rep), &rfd, 1, &nfd);
 	pthread_mutex_unlock(&z->mu);
 	if (r < 0)
 		return err_errno(e, -r, "the zygote is gone");
@@ -991,7 +929,7 @@ WARD_API long ward__zygote_serve(int ctl, char *out, size_t out_len)
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0 || send_fds(ctl, "ready", 5, NULL, 0) < 0)
+	if (sfd < 0 || fdpass_send(ctl, "ready", 5, NULL, 0) < 0)
 		return -1;
 	if (sigsetjmp(zy_resume_point, 0)) {
 		/* A request's process, from zygote_resume. */
@@ -1015,7 +953,7 @@ WARD_API long ward__zygote_serve(int ctl, char *out, size_t out_len)
 		struct spawn s;
 		int got[N_SPAWN_FDS], fd[N_SPAWN_FDS];
 		size_t nfd = 0;
-		int r = recv_fds(ctl, &s, sizeof(s), got, N_SPAWN_FDS, &nfd);
+		int r = fdpass_recv(ctl, 0, &s, sizeof(s), got, N_SPAWN_FDS, &nfd);
 		if (r == -EPIPE)
 			return -1;
 		struct spawn_reply rep = {0};
@@ -1035,7 +973,7 @@ WARD_API long ward__zygote_serve(int ctl, char *out, size_t out_len)
 		}
 		for (size_t i = 0; i < nfd; i++)
 			close(got[i]);
-		(void)send_fds(ctl, &rep, sizeof(rep), &pidfd, pidfd >= 0 ? 1 : 0);
+		(void)fdpass_send(ctl, &rep, sizeof(rep), &pidfd, pidfd >= 0 ? 1 : 0);
 		if (pidfd >= 0)
 			close(pidfd);
 	}

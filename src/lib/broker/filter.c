@@ -12,6 +12,7 @@
 
 #include "broker.h"
 #include "box.h"
+#include "fdpass.h"
 #include "util.h"
 
 int broker_install(int sock, struct err *e)
@@ -21,25 +22,10 @@ int broker_install(int sock, struct err *e)
 	if (lfd < 0)
 		return lfd;
 
-	char byte = 'L';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &lfd, sizeof(int));
-	ssize_t k = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	int er = errno;
+	int r = fdpass_send(sock, "L", 1, &lfd, 1);
 	close(lfd);
 	close(sock);
-	if (k != 1)
-		return err_errno(e, er, "cannot pass the broker's listener to the controller");
+	if (r < 0)
+		return err_errno(e, -r, "cannot pass the broker's listener to the controller");
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "fdpass.h"
 #include "internal.h"
 
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
@@ -26,20 +27,8 @@
 int broker_recv_listener(struct broker *b)
 {
 	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	ssize_t k = recvmsg(b->sock[0], &msg, MSG_CMSG_CLOEXEC);
-	struct cmsghdr *c = k == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -EPROTO;
-	int fd;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
+	int fd = fdpass_recv_one(b->sock[0], 0, &byte, 1);
+	return fd < 0 ? -EPROTO : fd;
 }
 
 /* Files are opened with the box's ids: as root, fsuid/fsgid of the
