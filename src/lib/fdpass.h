@@ -25,6 +25,9 @@
  * has 12). */
 #define FDPASS_MAX_FDS 16
 
+/* SCM_PIDFD (linux 6.5), which older headers lack. */
+#define FDPASS_SCM_PIDFD 0x04
+
 /* Sends len bytes of data (len > 0: an empty message on a SOCK_SEQPACKET
  * socket would read as the end of the stream) and the n_fds descriptors
  * at fds as one message. The descriptors stay the caller's. MSG_NOSIGNAL:
@@ -108,6 +111,15 @@ static inline int fdpass_recv(int sock, int flags, void *data, size_t len, int *
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
 		    c->cmsg_len < CMSG_LEN(0)) {
+			/* The one other control message that installs a
+			 * descriptor (SO_PASSPIDFD, which no ward socket
+			 * sets): closed like any refused one. */
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == FDPASS_SCM_PIDFD &&
+			    c->cmsg_len == CMSG_LEN(sizeof(int))) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c), sizeof(int));
+				close(fd);
+			}
 			bad = true;
 			continue;
 		}

@@ -94,8 +94,16 @@ static void apply_upper_layers(const struct plan *pl, int disk_fd, struct err *r
 	for (;;) {
 		uint32_t idx;
 		int fd = fdpass_recv_one(disk_fd, MSG_DONTWAIT, &idx, sizeof(idx));
-		if (fd == -EPROTO)
-			continue; /* a malformed message, its descriptors closed */
+		if (fd == -EPROTO) {
+			/* Its descriptors closed; most likely the controller
+			 * had no descriptor free for the layer (MSG_CTRUNC).
+			 * The box's writes there are lost: said, not silent. */
+			if (!ret_error->msg[0])
+				err_set(ret_error, EPROTO,
+					"cannot receive a read-write directory's changes from the box "
+					"(out of file descriptors?): they are lost");
+			continue;
+		}
 		if (fd < 0)
 			break;
 		struct mnt_entry *m = idx < pl->mp.n ? &pl->mp.e[idx] : NULL;

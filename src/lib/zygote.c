@@ -950,7 +950,7 @@ WARD_API long ward__zygote_serve(int ctl, char *out, size_t out_len)
 			;
 		if (!(pf[0].revents & (POLLIN | POLLHUP)))
 			continue;
-		struct spawn s;
+		struct spawn s = {0};
 		int got[N_SPAWN_FDS], fd[N_SPAWN_FDS];
 		size_t nfd = 0;
 		int r = fdpass_recv(ctl, 0, &s, sizeof(s), got, N_SPAWN_FDS, &nfd);

@@ -7,6 +7,7 @@ and a grant it cannot write fails before the run, naming the fix. Judged
 from the host: owners, modes and extended attributes of what was left."""
 
 import os
+import resource
 import stat
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardtest import (NOBODY, Skip, expect, expect_eq, expect_in, expect_ok,  # noqa: E402
-                      main)
+from wardtest import (NOBODY, Skip, descendants, expect, expect_eq, expect_in,  # noqa: E402
+                      expect_ok, main, only_as)
 
 # Writes a file and a directory; prints "wrote" or the errno's name.
 WRITE = """
@@ -578,6 +579,52 @@ def test_rw_root_owned_never_as_root(t):
     expect_in("owned by root", r.stderr, "the message says why", r)
     expect_in("chown", r.stderr, "the message names the fix", r)
     expect_eq(open(f).read(), "old\n", "the root-owned file", r)
+
+
+def proc_comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _lowest_free_fd(pid):
+    used = {int(n) for n in os.listdir("/proc/%d/fd" % pid)}
+    n = 0
+    while n in used:
+        n += 1
+    return n
+
+
+@only_as("root")
+def test_disk_layer_not_received_is_reported(t):
+    """When the controller cannot receive a read-write directory's changes
+    from the box (here: no descriptor free for the layer, its open-file
+    limit lowered while the box runs), the run says that they are lost
+    (io-error, 123): never exit 0 with the box's writes silently gone.
+    As root only: the harness may not lower the limit of an unprivileged
+    ward (prlimit: EPERM); the path is the same either way."""
+    owner = NOBODY if t.unpriv else 1000
+    d = owned_dir(t, "out", owner, owner)
+    lowered = []
+
+    def during(p):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not lowered:
+            kids = descendants(p.pid)
+            ward = [q for q in [p.pid] + kids if proc_comm(q) == "ward"]
+            if ward and any(proc_comm(q) == "sleep" for q in kids):
+                n = _lowest_free_fd(ward[0])
+                resource.prlimit(ward[0], resource.RLIMIT_NOFILE, (n, n))
+                lowered.append(n)
+            time.sleep(0.05)
+
+    r = t.sh("echo data > out/w && sleep 2 && echo ok", opts=["--rw", d], cwd=t.dir, during=during)
+    expect(lowered, "the box's sleep was never seen", r)
+    expect_eq(r.stdout, "ok\n", "the box's output", r)
+    expect_eq(r.rc, 123, "exit status when the box's writes are lost", r)
+    expect_in("changes from the box", r.stderr, "the message says what was lost", r)
 
 
 def test_disk_apply_keeps_host_file_over_limit(t):

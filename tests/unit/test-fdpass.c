@@ -236,6 +236,30 @@ static void foreign_control_message(void)
 	close(sv[1]);
 }
 
+/* With SO_PASSPIDFD (linux 6.5) each message also brings the sender's
+ * pidfd (SCM_PIDFD): refused, and that descriptor closed too. */
+static void pidfd_control_message(void)
+{
+	int sv[2], in, on = 1;
+	pair(SOCK_SEQPACKET, sv);
+	open_nulls(&in, 1);
+	if (setsockopt(sv[1], SOL_SOCKET, 76 /* SO_PASSPIDFD */, &on, sizeof(on)) < 0) {
+		printf("# no SO_PASSPIDFD here: %s\n", strerror(errno));
+		close(in);
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	int before = count_fds();
+	char c = 'x';
+	CHECK_INT(fdpass_send(sv[0], &c, 1, &in, 1), 0);
+	CHECK_INT(fdpass_recv_one(sv[1], 0, &c, 1), -EPROTO);
+	CHECK_INT(count_fds(), before);
+	close(in);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* The peer gone: -EPIPE, told apart from a malformed message. */
 static void peer_gone(void)
 {
@@ -309,6 +333,7 @@ int main(void)
 		TEST(wrong_length),
 		TEST(control_cut_short),
 		TEST(foreign_control_message),
+		TEST(pidfd_control_message),
 		TEST(peer_gone),
 		TEST(empty_message_with_fds),
 		TEST(bad_arguments),
