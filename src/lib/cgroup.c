@@ -534,22 +534,20 @@ int cgroup_join_self(struct cgroup *cg, struct err *e)
 }
 
 /* A usage file's text from its start (a cgroup file is generated anew at
- * each read from offset 0); false when it is not open or cannot be read. */
+ * each read from offset 0), in one read: a generated file comes whole when
+ * it fits, and these are a few lines; false when it is not open or cannot
+ * be read. */
 static bool read_usage(const struct cgroup *cg, enum cgroup_usage_file f, char *buf, size_t size)
 {
 	int fd = cg->usage_fd[f];
-	size_t len = 0;
 	ssize_t n;
 	if (fd < 0)
 		return false;
-	while (len < size - 1 && (n = pread(fd, buf + len, size - 1 - len, (off_t)len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return false;
-		len += (size_t)n;
-	}
-	buf[len] = 0;
+	while ((n = pread(fd, buf, size - 1, 0)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return false;
+	buf[n] = 0;
 	return true;
 }
 
