@@ -338,8 +338,10 @@ struct ward_pool_options {
  * interpreter). */
 WARD_API int ward_pool_new(const ward_policy *p, const struct ward_pool_options *opts,
 			   ward_pool **ret_pool);
-/* Waits until all its boxes are ready: 0, or -EIO when the policy cannot
- * make a box here (why: ward_pool_error). */
+/* Waits until all its boxes are ready (so, with a request of the pool's
+ * running and a box still ready, until that request is complete: the
+ * pool does not build beside a running request): 0, or -EIO when the
+ * policy cannot make a box here (why: ward_pool_error). */
 WARD_API int ward_pool_wait(ward_pool *pool);
 /* Why the pool last failed to make a box ("" if it never did). */
 WARD_API const char *ward_pool_error(const ward_pool *pool);
