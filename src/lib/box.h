@@ -186,10 +186,10 @@ int signals_default(void);
 
 /* --- cgroups (cgroup.c) --- */
 /* The files a run's usage is read from at its end (and pids.events while
- * it runs), opened with the cgroup: at the end of a pooled request a path
- * lookup each costs ~0.2 ms together here (bench/README.md). v2: memory.peak,
- * memory.events, pids.events, cpu.stat; v1: memory.max_usage_in_bytes,
- * memory.oom_control, pids.events. */
+ * it runs), opened with the cgroup: looked up by path at the end of a
+ * pooled request, they cost ~0.2 ms together here (bench/README.md,
+ * "Session 7"). v2: memory.peak, memory.events, pids.events, cpu.stat; v1:
+ * memory.max_usage_in_bytes, memory.oom_control, pids.events. */
 enum cgroup_usage_file { USAGE_PEAK, USAGE_MEMORY_EVENTS, USAGE_PIDS_EVENTS, USAGE_CPU, N_USAGE };
 struct cgroup {
 	int version;		/* 0 none, 1, 2 */
