@@ -16,7 +16,9 @@ command runs in a private mount namespace where each blocked ancestor of
 DIR is covered by an empty tmpfs (mode 0755) holding only DIR, bound at
 its own path: every path stays the same, 65534 reaches exactly the trees
 the tests use and nothing else under the blocked directory, and nothing
-is left behind (the namespace ends with the command). Otherwise, the
+is left behind (the namespace ends with the command). A DIR that is
+itself out of reach (a clone made 0700) is covered the same way by a
+tmpfs holding each of its entries, bound at its own path. Otherwise, the
 command runs as is.
 """
 
@@ -60,6 +62,29 @@ def blocked_ancestor(tree):
     return None
 
 
+def open_top(tree, fd):
+    """Covers tree (which 65534 cannot search) with a tmpfs of mode 0755
+    holding each of its entries, the original bound over it (fd: the
+    tree, opened before)."""
+    names = os.listdir(fd)
+    mount("ward-reach", tree, "tmpfs", 0, "mode=0755,size=1M")
+    for name in names:
+        src = "/proc/self/fd/%d/%s" % (fd, name)
+        dst = os.path.join(tree, name)
+        st = os.lstat(src)
+        if stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(src), dst)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            os.mkdir(dst, 0o755)
+        elif stat.S_ISREG(st.st_mode):
+            os.close(os.open(dst, os.O_CREAT | os.O_WRONLY, 0o644))
+        else:
+            continue
+        mount(src, dst, None, MS_BIND | MS_REC, None)
+    os.close(fd)
+
+
 def main():
     args = sys.argv[1:]
     if "--" not in args:
@@ -73,7 +98,8 @@ def main():
     trees = [t for t in trees if not any(t != o and t.startswith(o + "/") for o in trees)]
     blocked = [(t, blocked_ancestor(t)) for t in trees]
     blocked = [(t, b) for t, b in blocked if b]
-    if os.geteuid() != 0 or not blocked:
+    closed = [t for t in trees if not searchable(os.stat(t))]
+    if os.geteuid() != 0 or not (blocked or closed):
         os.execvp(cmd[0], cmd)
     if os.environ.get("WARD_REACH_NS") != str(os.getpid()):
         # Into a private mount namespace: util-linux unshare (without
@@ -84,8 +110,10 @@ def main():
         os.execvpe("unshare", argv, env)
     del os.environ["WARD_REACH_NS"]
     cwd = os.getcwd()
-    # Handles on the trees, taken before their ancestors are covered.
+    # Handles on the trees, taken before they or their ancestors are
+    # covered.
     fds = {t: os.open(t, os.O_PATH | os.O_DIRECTORY) for t, _ in blocked}
+    tops = {t: os.open(t, os.O_RDONLY | os.O_DIRECTORY) for t in closed}
     covered = set()
     for t, b in blocked:
         if b not in covered:
@@ -102,6 +130,8 @@ def main():
         while d != b and d != "/":
             os.chmod(d, 0o755)
             d = os.path.dirname(d)
+    for t in closed:
+        open_top(t, tops[t])
     # The same directory, now through the covered path.
     try:
         os.chdir(cwd)
